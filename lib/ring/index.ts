@@ -1,0 +1,17 @@
+/**
+ * lib/ring: keys -> shards. Pure: imports nothing of ours outside this folder.
+ * See README.md for which placement each export reproduces.
+ */
+export { md5, md5Word } from './md5.js'
+export { KeyHash, keyHashFn, type HashFn } from './key-hash.js'
+export { keyBytes, parseHashTag, hashTagRange, type HashTag } from './key-bytes.js'
+export {
+  KetamaContinuum, ketamaLabel, ketamaPointCount, KETAMA_POINTS_PER_SERVER,
+  MEMCACHED_DEFAULT_PORT, TWEMPROXY_MAX_LABEL, type KetamaServer,
+} from './ketama.js'
+export {
+  KetamaRing, libmemcachedKetama, twemproxyKetama,
+  type Router, type KetamaRingOptions, type HostPort, type TwemproxyServer, type TwemproxyOptions,
+} from './ketama-ring.js'
+export { jumpHash, JumpRouter } from './jump.js'
+export { BoundedLoads, DEFAULT_BALANCE_FACTOR } from './bounded-load.js'

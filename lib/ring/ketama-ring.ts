@@ -1,0 +1,104 @@
+/**
+ * Key -> server over a ketama continuum: a key hash (optionally over a hash tag) and
+ * a binary search. Two presets name the two deployments we are placement-identical to:
+ *
+ *   libmemcachedKetama  libmemcached MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED (php-memcached
+ *                       OPT_LIBKETAMA_COMPATIBLE, pylibmc "ketama_weighted"): MD5 key hash,
+ *                       labels host / host:port, no hash tags.
+ *   twemproxyKetama     twemproxy `distribution: ketama`: key hash as its `hash:` setting
+ *                       (default fnv1a_64), labels are server names when given, optional
+ *                       `hash_tag:`.
+ */
+import { KetamaContinuum, ketamaLabel, TWEMPROXY_MAX_LABEL, type KetamaServer } from './ketama.js'
+import { keyHashFn, KeyHash, type HashFn } from './key-hash.js'
+import { keyBytes, hashTagRange, parseHashTag, type HashTag } from './key-bytes.js'
+
+/** What every router offers: key -> index of a server in the list it was built from. */
+export interface Router {
+  readonly size: number
+  /** Server index for key bytes buf[s, e). */
+  serverOfBytes (buf: Uint8Array, s: number, e: number): number
+  /** Server index for a key (strings are hashed as UTF-8). */
+  serverOf (key: string | Uint8Array): number
+}
+
+export interface KetamaRingOptions {
+  /** Key hash (default md5). */
+  readonly hash?: KeyHash
+  /** Two delimiter characters, e.g. "{}": only the tagged part of a key is hashed. */
+  readonly hashTag?: string
+}
+
+const range = new Int32Array(2)
+const utf8 = new TextEncoder()
+
+export class KetamaRing implements Router {
+  readonly continuum: KetamaContinuum
+  readonly size: number
+  private readonly hashFn: HashFn
+  private readonly tag: HashTag | null
+
+  constructor (servers: readonly KetamaServer[], opts: KetamaRingOptions = {}) {
+    this.continuum = KetamaContinuum.build(servers)
+    this.size = servers.length
+    this.hashFn = keyHashFn(opts.hash ?? KeyHash.md5)
+    this.tag = opts.hashTag === undefined || opts.hashTag === '' ? null : parseHashTag(opts.hashTag)
+  }
+
+  /** The 32-bit hash a key is placed by (after hash-tag extraction). */
+  hashOfBytes (buf: Uint8Array, s: number, e: number): number {
+    if (this.tag !== null) {
+      hashTagRange(this.tag, buf, s, e, range)
+      s = range[0]
+      e = range[1]
+    }
+    return this.hashFn(buf, s, e)
+  }
+
+  serverOfBytes (buf: Uint8Array, s: number, e: number): number {
+    // Both libraries skip hashing when there is one server (hash 0): same answer.
+    if (this.size === 1) return 0
+    return this.continuum.serverFor(this.hashOfBytes(buf, s, e))
+  }
+
+  serverOf (key: string | Uint8Array): number {
+    const b = keyBytes(key)
+    return this.serverOfBytes(b, 0, b.length)
+  }
+}
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+  /** Default 1. */
+  readonly weight?: number
+}
+
+/** libmemcached's libketama-compatible placement over host:port[:weight] servers. */
+export function libmemcachedKetama (servers: readonly HostPort[]): KetamaRing {
+  return new KetamaRing(servers.map((s) => ({ label: ketamaLabel(s.host, s.port), weight: s.weight ?? 1 })))
+}
+
+export interface TwemproxyServer extends HostPort {
+  /** The optional name after the address in a twemproxy `servers:` line. */
+  readonly name?: string
+}
+
+export interface TwemproxyOptions {
+  /** twemproxy `hash:` (its default is fnv1a_64). */
+  readonly hash?: KeyHash
+  /** twemproxy `hash_tag:`. */
+  readonly hashTag?: string
+}
+
+/** twemproxy's `distribution: ketama` placement. */
+export function twemproxyKetama (servers: readonly TwemproxyServer[], opts: TwemproxyOptions = {}): KetamaRing {
+  const list = servers.map((s) => {
+    const label = s.name ?? ketamaLabel(s.host, s.port)
+    if (utf8.encode(label).length > TWEMPROXY_MAX_LABEL) {
+      throw new RangeError(`twemproxy hashes at most ${TWEMPROXY_MAX_LABEL} bytes of a server label: ${label}`)
+    }
+    return { label, weight: s.weight ?? 1 }
+  })
+  return new KetamaRing(list, { hash: opts.hash ?? KeyHash.fnv1a_64, hashTag: opts.hashTag })
+}
