@@ -1,0 +1,189 @@
+// What the suite talks to. A target is either a server kind the suite spawns itself
+// (real memcached, our built memring) with whatever flags a test asks for, or an
+// external HOST:PORT that is used as it is (tests needing flags are skipped there).
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CompatFailure, CompatSkip } from './check.js'
+
+export type TargetKind = 'memcached' | 'memring' | 'external'
+
+export interface Target {
+  /** As given on the command line: memcached, memring or HOST:PORT. */
+  readonly name: string
+  readonly kind: TargetKind
+  /** Set when the target cannot run here; all its tests are skipped with this reason. */
+  readonly unavailable?: string
+  readonly host: string
+  /** Only for external targets. */
+  readonly port?: number
+}
+
+export interface SaslUser { user: string, password: string }
+
+export interface ServerOptions {
+  /** memcached-style flags appended after -l/-p/-U (e.g. ['-I', '2m', '-A']). */
+  flags?: readonly string[]
+  /** Start with SASL (-S) and these PLAIN users. */
+  sasl?: readonly SaslUser[]
+}
+
+export interface RunningServer {
+  readonly host: string
+  readonly port: number
+  /** What the process printed so far (for failure reports). */
+  output (): string
+  /** null while running. */
+  exitCode (): number | null
+  stop (): Promise<void>
+}
+
+/** The repository root: the nearest folder above this file with a package.json. */
+export const repoRoot: string = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir
+    const up = path.dirname(dir)
+    if (up === dir) throw new Error('compat-tests: cannot find the repository root')
+    dir = up
+  }
+})()
+
+export const memringBin = path.join(repoRoot, 'dist', 'bin', 'memring.js')
+
+function which (cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+}
+
+export function parseTarget (spec: string): Target {
+  if (spec === 'memcached') {
+    return { name: spec, kind: 'memcached', host: '127.0.0.1', unavailable: which('memcached') ? undefined : 'memcached is not installed (Debian package memcached)' }
+  }
+  if (spec === 'memring') {
+    return { name: spec, kind: 'memring', host: '127.0.0.1', unavailable: fs.existsSync(memringBin) ? undefined : `${path.relative(repoRoot, memringBin)} is not built yet` }
+  }
+  const m = /^(.+):(\d+)$/.exec(spec)
+  if (!m) throw new Error(`unknown target "${spec}": use memcached, memring or HOST:PORT`)
+  return { name: spec, kind: 'external', host: m[1], port: Number(m[2]) }
+}
+
+const live = new Set<ChildProcess>()
+const tmpDirs: string[] = []
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL')
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true })
+})
+
+/** A port that was free a moment ago (the kernel picks it; a clash is retried by the caller). */
+function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+function canConnect (host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port })
+    const done = (v: boolean): void => { s.destroy(); resolve(v) }
+    s.setTimeout(500, () => done(false))
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
+
+let tmpSeq = 0
+export function makeTmpDir (label: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `memring-compat-${label}-${process.pid}-${tmpSeq++}-`))
+  tmpDirs.push(d)
+  return d
+}
+
+/** SASL set-up: memcached reads users from a Cyrus sasldb; memring from a user:password file. */
+function saslEnv (kind: TargetKind, users: readonly SaslUser[], dir: string): NodeJS.ProcessEnv {
+  if (kind === 'memcached') {
+    if (!which('saslpasswd2')) throw new CompatSkip('saslpasswd2 is not installed (Debian package sasl2-bin)')
+    const db = path.join(dir, 'users.sasldb')
+    for (const u of users) {
+      const r = spawnSync('saslpasswd2', ['-p', '-f', db, '-a', 'memcached', '-c', u.user], { input: u.password })
+      if (r.status !== 0) throw new CompatFailure(`saslpasswd2 failed: ${r.stderr}`)
+    }
+    fs.writeFileSync(path.join(dir, 'memcached.conf'), `mech_list: plain\nsasldb_path: ${db}\n`)
+    return { SASL_CONF_PATH: dir }
+  }
+  const file = path.join(dir, 'sasl-pwdb')
+  fs.writeFileSync(file, users.map((u) => `${u.user}:${u.password}\n`).join(''))
+  return { MEMCACHED_SASL_PWDB: file, MEMRING_SASL_PWDB: file }
+}
+
+/** Spawns the target's server on a free loopback port and waits until it accepts connections. */
+export async function startServer (target: Target, opts: ServerOptions = {}): Promise<RunningServer> {
+  if (target.kind === 'external') {
+    if ((opts.flags?.length ?? 0) > 0 || opts.sasl) throw new CompatSkip('needs a server started with its own flags; an external target is used as it is')
+    return { host: target.host, port: target.port!, output: () => '', exitCode: () => null, stop: async () => {} }
+  }
+  if (target.unavailable) throw new CompatSkip(target.unavailable)
+  let lastErr = ''
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort()
+    const flags = [...(opts.flags ?? [])]
+    let env: NodeJS.ProcessEnv = { ...process.env }
+    let dir: string | null = null
+    if (opts.sasl) {
+      dir = makeTmpDir('sasl')
+      env = { ...env, ...saslEnv(target.kind, opts.sasl, dir) }
+      flags.push('-S')
+    }
+    const base = ['-l', '127.0.0.1', '-p', String(port), '-U', '0']
+    const [cmd, args] = target.kind === 'memcached'
+      ? ['memcached', ['-u', 'root', ...base, ...flags]]
+      : [process.execPath, [memringBin, ...base, ...flags]]
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    live.add(child)
+    let out = ''
+    const keep = (d: Buffer): void => { if (out.length < 20000) out += d.toString() }
+    child.stdout!.on('data', keep)
+    child.stderr!.on('data', keep)
+    let code: number | null = null
+    const exited = new Promise<void>((resolve) => child.once('exit', (c, sig) => { code = c ?? (sig ? 128 : 1); live.delete(child); resolve() }))
+    child.once('error', (e) => { out += String(e); code = 127 })
+    const deadline = Date.now() + 10000
+    let up = false
+    while (Date.now() < deadline && code === null) {
+      if (await canConnect('127.0.0.1', port)) { up = true; break }
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    const cleanup = (): void => { if (dir) fs.rmSync(dir, { recursive: true, force: true }) }
+    if (up) {
+      return {
+        host: '127.0.0.1',
+        port,
+        output: () => out,
+        exitCode: () => code,
+        stop: async () => {
+          if (code === null) {
+            child.kill('SIGTERM')
+            const t = setTimeout(() => child.kill('SIGKILL'), 3000)
+            await exited
+            clearTimeout(t)
+          }
+          cleanup()
+        },
+      }
+    }
+    child.kill('SIGKILL')
+    await exited
+    cleanup()
+    lastErr = `${cmd} ${args.join(' ')} ${code === null ? 'did not listen within 10 s' : `exited with ${code}`}: ${out.trim().slice(0, 500)}`
+  }
+  throw new CompatFailure(`could not start server: ${lastErr}`)
+}

@@ -1,0 +1,27 @@
+// Every compat suite, in the order they are started (slow ones first so the pool
+// packs well). Each is one row of the runner's table.
+
+import type { SuiteDef } from './harness/suite.js'
+import textCasRace from './text/cas-race.js'
+import textCommands from './text/commands.js'
+import textIncrDecr from './text/incr-decr.js'
+import textKeys from './text/keys.js'
+import textLimits from './text/limits.js'
+import textNoreply from './text/noreply-pipeline.js'
+import textServerFlags from './text/server-flags.js'
+import textStats from './text/stats.js'
+import textStorage from './text/storage.js'
+import textTtl from './text/ttl.js'
+
+export const suites: SuiteDef[] = [
+  textTtl,
+  textServerFlags,
+  textStorage,
+  textKeys,
+  textIncrDecr,
+  textCasRace,
+  textNoreply,
+  textLimits,
+  textCommands,
+  textStats,
+]

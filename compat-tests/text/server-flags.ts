@@ -1,0 +1,100 @@
+// Behaviour that depends on memcached's command-line flags: -M (no eviction),
+// -c (connection limit), -A (shutdown), -F (no flush_all), -C (no CAS), -Y (ASCII auth).
+// Each test starts a server of its own with those flags.
+
+import fs from 'node:fs'
+import path from 'node:path'
+import { eq, ok } from '../harness/check.js'
+import { RawConn } from '../harness/raw.js'
+import { suite, test } from '../harness/suite.js'
+
+export default suite('text/server-flags', 'text', [
+  test('-M: out of memory is an error, not an eviction', async (ctx) => {
+    const s = await ctx.spawn({ flags: ['-m', '2', '-M'] })
+    const c = await ctx.conn(s)
+    const v = Buffer.alloc(100000, 0x61)
+    let stored = 0
+    let oom = 0
+    for (let i = 0; i < 80 && oom === 0; i++) {
+      c.send(`set oom:${i} 0 0 ${v.length}\r\n`).send(v).send('\r\n')
+      const r = (await c.readUntil('\r\n')).toString()
+      if (r === 'STORED\r\n') stored++
+      else { eq(r, 'SERVER_ERROR out of memory storing object\r\n', 'reply once memory is full'); oom++ }
+    }
+    ok(oom === 1 && stored >= 1, `memory filled up after ${stored} items`)
+    await c.req('get oom:0\r\n', 'VALUE oom:0 0 100000\r\n', v, '\r\nEND\r\n')
+    c.send('stats\r\n')
+    const st = (await c.readUntil('END\r\n')).toString()
+    ok(st.includes('\r\nSTAT evictions 0\r\n'), 'no evictions')
+  }, 15000),
+  test('-c: connections over the limit get an error and are closed', async (ctx) => {
+    const s = await ctx.spawn({ flags: ['-c', '30'] })
+    const conns: RawConn[] = []
+    let refused = 0
+    for (let i = 0; i < 45; i++) {
+      const c = await ctx.conn(s)
+      conns.push(c)
+      c.send('version\r\n')
+      const r = (await c.readUntil('\r\n')).toString()
+      if (r.startsWith('VERSION ')) continue
+      eq(r, 'ERROR Too many open connections\r\n', 'reply over the limit')
+      await c.expectClosed()
+      refused++
+    }
+    const accepted = 45 - refused
+    ctx.note(`${accepted} of 45 accepted with -c 30`)
+    ok(refused > 0 && accepted <= 30 && accepted >= 5, `accepted ${accepted} with -c 30`)
+    for (const c of conns) c.close()
+    const again = await ctx.conn(s)
+    await ctx.waitFor('a free slot after closing', async () => {
+      const c = await ctx.conn(s)
+      c.send('version\r\n')
+      return (await c.readUntil('\r\n')).toString().startsWith('VERSION ')
+    }, 3000, 100)
+    again.close()
+  }, 15000),
+  test('-A: shutdown stops the server', async (ctx) => {
+    const s = await ctx.spawn({ flags: ['-A'] })
+    const c = await ctx.conn(s)
+    await c.req('version\r\n', 'VERSION ')
+    await c.readUntil('\r\n')
+    c.send('shutdown\r\n')
+    await c.expectClosed()
+    await ctx.waitFor('the server to exit', () => s.exitCode() !== null, 5000)
+  }),
+  test('-F: flush_all is refused', async (ctx) => {
+    const s = await ctx.spawn({ flags: ['-F'] })
+    const c = await ctx.conn(s)
+    await c.req('set fx 0 0 1\r\nx\r\n', 'STORED\r\n')
+    await c.req('flush_all\r\n', 'CLIENT_ERROR flush_all not allowed\r\n')
+    await c.req('get fx\r\n', 'VALUE fx 0 1\r\nx\r\nEND\r\n')
+  }),
+  test('-C: no CAS uniques', async (ctx) => {
+    const s = await ctx.spawn({ flags: ['-C'] })
+    const c = await ctx.conn(s)
+    await c.req('set cx 0 0 1\r\nx\r\n', 'STORED\r\n')
+    await c.req('gets cx\r\n', 'VALUE cx 0 1 0\r\nx\r\nEND\r\n')
+    await c.req('cas cx 0 0 1 0\r\ny\r\n', 'EXISTS\r\n')
+    await c.req('stats settings\r\n', 'STAT ')
+    ok((await c.readUntil('END\r\n')).toString().includes('\r\nSTAT cas_enabled no\r\n'), 'cas_enabled no')
+  }),
+  test('-Y: ASCII authentication with an auth file', async (ctx) => {
+    const dir = ctx.tmpDir()
+    const file = path.join(dir, 'auth')
+    fs.writeFileSync(file, 'alice:secret\nbob:pw2\n')
+    const s = await ctx.spawn({ flags: ['-Y', file] })
+    const c = await ctx.conn(s)
+    await c.req('get a\r\n', 'CLIENT_ERROR unauthenticated\r\n')
+    await c.req('version\r\n', 'CLIENT_ERROR unauthenticated\r\n')
+    await c.req('set auth 0 0 11\r\nalice wrong\r\n', 'CLIENT_ERROR authentication failure\r\n')
+    await c.req('set auth 0 0 5\r\nalice\r\n', 'CLIENT_ERROR bad authentication token format\r\n')
+    await c.req('set auth 0 0 12\r\nalice secret\r\n', 'STORED\r\n')
+    await c.req('get auth\r\n', 'END\r\n')
+    await c.req('set k 0 0 1\r\nv\r\n', 'STORED\r\n')
+    await c.req('get k\r\n', 'VALUE k 0 1\r\nv\r\nEND\r\n')
+    const d = await ctx.conn(s)
+    await d.req('set anything 5 0 7\r\nbob pw2\r\n', 'STORED\r\n')
+    await d.req('mn\r\n', 'MN\r\n')
+    await d.req('get k\r\n', 'VALUE k 0 1\r\nv\r\nEND\r\n')
+  }),
+])
