@@ -8,7 +8,7 @@
  * The library has no read timeout: on a frozen link it stays "connected" while the
  * server expires the session and deletes our ephemerals (../shared RECIPES). So
  * this module runs its own liveness watchdog:
- *   - every session/3 it sends a cheap request (exists '/');
+ *   - after session/3 without a reply it sends a cheap request (exists '/');
  *   - no reply for 2/3 session -> 'suspect': callers stop acting on anything
  *     ZooKeeper told them about ownership (our ephemeral may be gone already);
  *   - no reply (or no connection) for a full session -> the client is closed
@@ -235,7 +235,9 @@ export class ZkSession extends EventEmitter {
   }
 
   #startWatchdog (): void {
-    const every = Math.max(50, Math.floor(this.sessionTimeoutMs / 3))
+    // Check often (the suspect and dead thresholds are only 1/3 session apart);
+    // probe only when nothing was heard for 1/3 session.
+    const every = Math.max(20, Math.floor(this.sessionTimeoutMs / 12))
     this.#watchdog = setInterval(() => this.#tick(), every)
     this.#watchdog.unref()
   }
@@ -256,7 +258,7 @@ export class ZkSession extends EventEmitter {
       this.#log.warn({ sessionId: this.#sessionId, silentMs }, 'zk link suspect: no reply')
       this.emit('suspect')
     }
-    if ((this.#state === 'connected' || this.#state === 'suspect') && !this.#probeInFlight) {
+    if ((this.#state === 'connected' || this.#state === 'suspect') && !this.#probeInFlight && silentMs >= this.sessionTimeoutMs / 3) {
       this.#probeInFlight = true
       client.exists('/', undefined, (err) => {
         if (this.#client !== client) return
@@ -387,20 +389,28 @@ function toStat (s: LibStat): ZkStat {
 
 /**
  * Make the server end a session from outside, as an operator or a partition would:
- * join the session from a second client, then close it there. The owner learns on
- * its next contact that the session is gone. For failure tests.
+ * join the session from a second client and close it there; repeat until joining
+ * answers "expired" (the owner may win the session back in between). The owner
+ * learns on its next contact that the session is gone. For failure tests.
  */
-export function expireSession (connect: string, creds: { id: Buffer, password: Buffer }, timeoutMs = 5000): Promise<void> {
+export async function expireSession (connect: string, creds: { id: Buffer, password: Buffer }, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await joinAndClose(connect, creds, deadline - Date.now()) === 'expired') return
+  }
+  throw new Error('expireSession: the session is still alive')
+}
+
+function joinAndClose (connect: string, creds: { id: Buffer, password: Buffer }, timeoutMs: number): Promise<'expired' | 'closed'> {
   return new Promise((resolve, reject) => {
     const c = lib.createClient(connect, { sessionTimeout: 30_000, spinDelay: 50, retries: 0, sessionId: creds.id, sessionPassword: creds.password })
     const timer = setTimeout(() => { c.removeAllListeners(); try { c.close() } catch {}; reject(new Error('expireSession: could not join the session')) }, timeoutMs)
     c.on('connected', () => {
-      clearTimeout(timer)
-      // The server drops the link once it has closed the session.
-      c.on('disconnected', () => resolve())
+      // The server drops the link once it has closed the session (or handed it back).
+      c.on('disconnected', () => { clearTimeout(timer); resolve('closed') })
       c.close()
     })
-    c.on('expired', () => { clearTimeout(timer); c.close(); resolve() })
+    c.on('expired', () => { clearTimeout(timer); c.removeAllListeners(); c.close(); resolve('expired') })
     c.connect()
   })
 }

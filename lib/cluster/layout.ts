@@ -1,0 +1,99 @@
+// lib/cluster/layout.ts
+/**
+ * The ZooKeeper layout of ARCHITECTURE §5, in one place, and the JSON records
+ * stored in it. Everything lives under /memring/<cluster>:
+ *   /nodes/<nodeId>    EPHEMERAL   HostRecord (nodeId = advertised "host:port")
+ *   /shards/<shard>    PERSISTENT  ShardRecord (a shard outlives its hosts: keys
+ *                                  hash over shards, so a dead shard keeps its keys)
+ *   /config            PERSISTENT  cluster settings (not read yet)
+ */
+import { ClusterError, ClusterErrorCode } from './errors.js'
+
+export const Role = { Master: 'master', Replica: 'replica', Follower: 'follower' } as const
+export type Role = typeof Role[keyof typeof Role]
+const ROLES: ReadonlySet<string> = new Set(Object.values(Role))
+
+/** Load figures a host publishes; numbers only, names like memcached's stats. */
+export type LoadFigures = Readonly<Record<string, number>>
+
+/** /nodes/<nodeId> data. `instance` tells a leftover of our own earlier session from another process. */
+export interface HostRecord {
+  host: string
+  port: number
+  dc: string
+  shard: string
+  role: Role
+  epoch: number
+  instance: string
+  pid: number
+  startedAt: number
+  updatedAt: number
+  load: LoadFigures
+}
+
+/** /shards/<shard> data. */
+export interface ShardRecord {
+  homeDc: string | null
+  weight: number
+}
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/
+
+/** Cluster, shard and DC names become path segments: keep them plain. */
+export function checkName (what: string, value: string): string {
+  if (!NAME.test(value)) {
+    throw new ClusterError(ClusterErrorCode.BadConfig,
+      `${what} "${value}" must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)`)
+  }
+  return value
+}
+
+export function clusterRoot (cluster: string): string { return `/memring/${checkName('--cluster', cluster)}` }
+export function nodesPath (cluster: string): string { return `${clusterRoot(cluster)}/nodes` }
+export function shardsPath (cluster: string): string { return `${clusterRoot(cluster)}/shards` }
+export function nodePath (cluster: string, nodeId: string): string { return `${nodesPath(cluster)}/${nodeId}` }
+export function shardPath (cluster: string, shard: string): string { return `${shardsPath(cluster)}/${checkName('--shard', shard)}` }
+
+/** A node id is the advertised address, so one address is one registration. */
+export function nodeIdOf (host: string, port: number): string { return `${host}:${port}` }
+
+export function encodeRecord (r: HostRecord | ShardRecord): Buffer { return Buffer.from(JSON.stringify(r)) }
+
+/** Parse /nodes/<id> data; null when it is not a host record we understand (skip, never crash). */
+export function decodeHostRecord (data: Buffer): HostRecord | null {
+  let v: unknown
+  try { v = JSON.parse(data.toString('utf8')) } catch { return null }
+  if (typeof v !== 'object' || v === null) return null
+  const o = v as Record<string, unknown>
+  if (typeof o.host !== 'string' || typeof o.port !== 'number' || !Number.isInteger(o.port) ||
+      o.port < 1 || o.port > 65535 || typeof o.shard !== 'string' || !NAME.test(o.shard)) return null
+  const load: Record<string, number> = {}
+  if (typeof o.load === 'object' && o.load !== null) {
+    for (const [k, n] of Object.entries(o.load)) if (typeof n === 'number' && Number.isFinite(n)) load[k] = n
+  }
+  return {
+    host: o.host,
+    port: o.port,
+    dc: typeof o.dc === 'string' ? o.dc : '',
+    shard: o.shard,
+    role: typeof o.role === 'string' && ROLES.has(o.role) ? o.role as Role : Role.Master,
+    epoch: typeof o.epoch === 'number' ? o.epoch : 0,
+    instance: typeof o.instance === 'string' ? o.instance : '',
+    pid: typeof o.pid === 'number' ? o.pid : 0,
+    startedAt: typeof o.startedAt === 'number' ? o.startedAt : 0,
+    updatedAt: typeof o.updatedAt === 'number' ? o.updatedAt : 0,
+    load,
+  }
+}
+
+export function decodeShardRecord (data: Buffer | null): ShardRecord {
+  const dflt: ShardRecord = { homeDc: null, weight: 1 }
+  if (data === null || data.length === 0) return dflt
+  try {
+    const o = JSON.parse(data.toString('utf8')) as Record<string, unknown>
+    return {
+      homeDc: typeof o.homeDc === 'string' ? o.homeDc : null,
+      weight: typeof o.weight === 'number' && o.weight > 0 && Number.isFinite(o.weight) ? o.weight : 1,
+    }
+  } catch { return dflt }
+}
