@@ -73,7 +73,7 @@ export class BoundedLoads {
 
   /** Takes back one unit from server i (a connection closed, a hot key cooled). */
   release (i: number): void {
-    if (this.loads[i] <= 0) throw new RangeError(`server ${i} has no load to release`)
+    if (!(this.loads[i] > 0)) throw new RangeError(`server ${i} has no load to release`)
     this.loads[i]--
     this.total--
   }

@@ -9,7 +9,7 @@
  *                       (default fnv1a_64), labels are server names when given, optional
  *                       `hash_tag:`.
  */
-import { KetamaContinuum, ketamaLabel, TWEMPROXY_MAX_LABEL, type KetamaServer } from './ketama.js'
+import { KetamaContinuum, ketamaLabel, TWEMPROXY_MAX_LABEL, PointRounding, type KetamaServer } from './ketama.js'
 import { keyHashFn, KeyHash, type HashFn } from './key-hash.js'
 import { keyBytes, hashTagRange, parseHashTag, type HashTag } from './key-bytes.js'
 
@@ -27,6 +27,8 @@ export interface KetamaRingOptions {
   readonly hash?: KeyHash
   /** Two delimiter characters, e.g. "{}": only the tagged part of a key is hashed. */
   readonly hashTag?: string
+  /** Default c-float (placement-compatible with libmemcached and twemproxy). */
+  readonly pointRounding?: PointRounding
 }
 
 const range = new Int32Array(2)
@@ -39,7 +41,7 @@ export class KetamaRing implements Router {
   private readonly tag: HashTag | null
 
   constructor (servers: readonly KetamaServer[], opts: KetamaRingOptions = {}) {
-    this.continuum = KetamaContinuum.build(servers)
+    this.continuum = KetamaContinuum.build(servers, opts.pointRounding ?? PointRounding.CFloat)
     this.size = servers.length
     this.hashFn = keyHashFn(opts.hash ?? KeyHash.md5)
     this.tag = opts.hashTag === undefined || opts.hashTag === '' ? null : parseHashTag(opts.hashTag)

@@ -56,6 +56,24 @@ export function ketamaPointCount (weight: number, totalWeight: number, nservers:
   return Math.floor(f(v + 1e-10)) * POINTS_PER_HASH
 }
 
+/**
+ * How a server's share of the 160 points is rounded.
+ *  - c-float: as libmemcached and twemproxy (placement-compatible). Quirk: float
+ *    rounding gives every server 156 points, not 160, at some server counts
+ *    (25, 47, 50, 55, 61, 71, 94, 100, ...), so growing to or from such a count
+ *    also moves keys between the old servers.
+ *  - exact: the same formula in exact integer arithmetic; equal weights always give
+ *    160. For memring-only clusters, where compatibility with the C clients is moot.
+ */
+export const PointRounding = { CFloat: 'c-float', Exact: 'exact' } as const
+export type PointRounding = (typeof PointRounding)[keyof typeof PointRounding]
+
+/** floor(weight/total * 160/4 * nservers) * 4 without rounding error. */
+export function exactPointCount (weight: number, totalWeight: number, nservers: number): number {
+  const groups = BigInt(weight) * BigInt(KETAMA_POINTS_PER_SERVER / POINTS_PER_HASH) * BigInt(nservers) / BigInt(totalWeight)
+  return Number(groups) * POINTS_PER_HASH
+}
+
 const enc = new TextEncoder()
 
 export class KetamaContinuum {
@@ -75,7 +93,7 @@ export class KetamaContinuum {
   }
 
   /** Builds the continuum; server i of the result is servers[i]. Throws on bad input. */
-  static build (servers: readonly KetamaServer[]): KetamaContinuum {
+  static build (servers: readonly KetamaServer[], rounding: PointRounding = PointRounding.CFloat): KetamaContinuum {
     const n = servers.length
     if (n === 0) throw new RangeError('ketama needs at least one server')
     if (n > 0xfffff) throw new RangeError('ketama supports at most 2^20 servers')
@@ -89,7 +107,9 @@ export class KetamaContinuum {
     const counts = new Uint32Array(n)
     let npoints = 0
     for (let i = 0; i < n; i++) {
-      counts[i] = ketamaPointCount(servers[i].weight, total, n)
+      counts[i] = rounding === PointRounding.Exact
+        ? exactPointCount(servers[i].weight, total, n)
+        : ketamaPointCount(servers[i].weight, total, n)
       npoints += counts[i]
     }
     // value * 2^20 + server index < 2^52: one numeric sort orders by value, then by
