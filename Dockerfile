@@ -15,14 +15,14 @@ ENV NPM_CONFIG_AUDIT=false NPM_CONFIG_FUND=false NPM_CONFIG_UPDATE_NOTIFIER=fals
 COPY package.json package-lock.json ./
 RUN npm ci --loglevel=error
 COPY tsconfig.json ./
+COPY scripts/docker/tsconfig.image.json ./
 COPY bin ./bin
 COPY lib ./lib
 COPY protocol ./protocol
-# tsc fails the build on a type error. Tests and test helpers are not shipped.
-# Every `bin` entry of package.json that was built must start with a node shebang,
-# since the image runs it as a command.
-RUN npx tsc -p tsconfig.json \
- && find dist -type d \( -name test -o -name bench -o -name testing \) -prune -exec rm -rf {} + \
+# Compiles only the code that ships (tsconfig.image.json leaves out tests and
+# benchmarks); a type error fails the build. Every `bin` entry of package.json that
+# was built must start with a node shebang, since the image runs it as a command.
+RUN npx tsc -p tsconfig.image.json \
  && node -e ' \
       const fs = require("node:fs"); \
       const bins = require("./package.json").bin; \
