@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/**
+ * memring: a memcached-compatible cache host. Flags are memcached's (same letters, same
+ * meanings), so `memring -p 11211 -m 64` runs where `memcached -p 11211 -m 64` ran.
+ * Every option can also come from a MEMRING_* environment variable (see README).
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { ConfigError, serverSettings } from '../lib/app/config.js'
+import type { RawServerOptions } from '../lib/app/config.js'
+import { startServerApp } from '../lib/app/server-app.js'
+import { createLogger, levelForVerbosity } from '../lib/log.js'
+import { defaultSettings } from '../lib/server/settings.js'
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+const increase = (_v: string, prev = 0): number => prev + 1
+
+const program = new Command('memring')
+  .description('memcached-compatible cache server (text, meta and binary protocols)')
+  .version(`memring ${defaultSettings().version}`, '-V, --version', 'print version and exit')
+  .helpOption('-h, --help', 'print this help and exit')
+  .addOption(new Option('-p, --port <num>', 'TCP port to listen on (0 = any free port)').default('11211').env('MEMRING_PORT'))
+  .addOption(new Option('-U, --udp-port <num>', 'UDP port (accepted for compatibility; 0 = off, UDP is not served)').default('0').env('MEMRING_UDP_PORT'))
+  .addOption(new Option('-l, --listen <addr>', 'interface to listen on (repeatable or comma-separated; default: all)').argParser(collect).env('MEMRING_LISTEN'))
+  .addOption(new Option('-m, --memory-limit <mb>', 'item memory in megabytes').default('64').env('MEMRING_MEMORY_LIMIT'))
+  .addOption(new Option('-M, --disable-evictions', 'return an error when memory is exhausted instead of evicting').env('MEMRING_DISABLE_EVICTIONS'))
+  .addOption(new Option('-c, --conn-limit <num>', 'max simultaneous connections').default('1024').env('MEMRING_CONN_LIMIT'))
+  .addOption(new Option('-t, --threads <num>', 'worker threads (accepted; memring serves from one event loop, run one process per core)').default('4').env('MEMRING_THREADS'))
+  .addOption(new Option('-I, --max-item-size <size>', 'max item size (bytes, or k/m suffix; 1024 .. 1g)').default('1m').env('MEMRING_MAX_ITEM_SIZE'))
+  .addOption(new Option('-f, --slab-growth-factor <factor>', 'chunk size growth factor').default('1.25').env('MEMRING_SLAB_GROWTH_FACTOR'))
+  .addOption(new Option('-n, --slab-min-size <bytes>', 'min space for key+value+flags').default('48').env('MEMRING_SLAB_MIN_SIZE'))
+  .addOption(new Option('-C, --disable-cas', 'disable use of CAS').env('MEMRING_DISABLE_CAS'))
+  .addOption(new Option('-A, --enable-shutdown', 'enable the ascii "shutdown" command').env('MEMRING_ENABLE_SHUTDOWN'))
+  .addOption(new Option('-F, --disable-flush-all', 'disable flush_all').env('MEMRING_DISABLE_FLUSH_ALL'))
+  .addOption(new Option('-v, --verbose', 'verbose (repeat for more: -vv, -vvv)').argParser(increase))
+  .addOption(new Option('-b, --listen-backlog <num>', 'TCP listen backlog').default('1024'))
+  .addOption(new Option('-R, --max-reqs-per-event <num>', 'accepted for compatibility').default('20'))
+  .addOption(new Option('-B, --protocol <name>', 'accepted protocols: auto, ascii, binary').default('auto'))
+  .addOption(new Option('-o, --extended <opts>', 'comma-separated extended options (idle_timeout=N, hashpower=N, lru_crawler, no_lru_crawler, slab_reassign, slab_automove=N, ...)').argParser(collect))
+  .addOption(new Option('-u, --user <name>', 'accepted for compatibility (memring does not change user)'))
+  .addOption(new Option('-P, --pidfile <file>', 'write the process id to this file'))
+  .addOption(new Option('-k, --lock-memory', 'accepted for compatibility'))
+  .addOption(new Option('-d, --daemon', 'not supported: run under a supervisor'))
+  .addOption(new Option('-s, --unix-socket <path>', 'not supported yet'))
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+
+function usageError (msg: string): never {
+  process.stderr.write(`memring: ${msg}\nTry 'memring --help' for more information.\n`)
+  process.exit(2)
+}
+
+async function main (): Promise<void> {
+  try {
+    program.parse(process.argv)
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0)
+      process.exit(2) // commander already printed the message
+    }
+    throw err
+  }
+  const raw = program.opts() as RawServerOptions & { pidfile?: string }
+  let settings
+  try {
+    settings = serverSettings(raw)
+  } catch (err) {
+    if (err instanceof ConfigError) usageError(err.message)
+    throw err
+  }
+  const log = createLogger(levelForVerbosity(settings.verbosity))
+  if (raw.pidfile !== undefined) {
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(raw.pidfile, `${process.pid}\n`)
+  }
+  let app: Awaited<ReturnType<typeof startServerApp>>
+  const stop = (why: string, graceful: boolean): void => {
+    log.info({ why }, 'shutting down')
+    const t = setTimeout(() => process.exit(0), graceful ? 10000 : 2000)
+    t.unref()
+    void app.close(graceful ? 5000 : 500).then(() => process.exit(0))
+  }
+  try {
+    app = await startServerApp({
+      settings,
+      log,
+      server: { onShutdownRequest: (graceful) => stop('shutdown command', graceful) },
+    })
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`memring: failed to listen on port ${settings.port}: ${e.message}\n`)
+      process.exit(71) // memcached exits with EX_OSERR when it cannot bind
+    }
+    throw err
+  }
+  process.on('SIGTERM', () => stop('SIGTERM', false))
+  process.on('SIGINT', () => stop('SIGINT', false))
+  process.on('SIGUSR1', () => stop('SIGUSR1', true)) // memcached: graceful shutdown
+}
+
+main().catch((err) => {
+  process.stderr.write(`memring: fatal: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

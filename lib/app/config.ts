@@ -1,0 +1,132 @@
+/**
+ * memcached's command line -> ServerSettings, pure and unit-tested. bin/memring.ts defines
+ * the options (commander); this module validates values with memcached's rules and
+ * messages, and returns either settings or a usage error (exit code 2).
+ */
+import { defaultSettings } from '../server/settings.js'
+import type { ServerSettings } from '../server/settings.js'
+
+/** Raw option values as commander gives them (strings, booleans, counts). */
+export interface RawServerOptions {
+  port?: string
+  udpPort?: string
+  listen?: string[]
+  memoryLimit?: string
+  connLimit?: string
+  threads?: string
+  maxItemSize?: string
+  slabGrowthFactor?: string
+  slabMinSize?: string
+  disableCas?: boolean
+  disableEvictions?: boolean
+  enableShutdown?: boolean
+  disableFlushAll?: boolean
+  verbose?: number
+  extended?: string[]
+  listenBacklog?: string
+  maxReqsPerEvent?: string
+  protocol?: string
+  user?: string
+  pidfile?: string
+  lockMemory?: boolean
+  daemon?: boolean
+  unixSocket?: string
+}
+
+export class ConfigError extends Error {
+  readonly code = 'MEMRING_ERR_CONFIG_INVALID'
+  constructor (message: string) { super(message); this.name = 'ConfigError' }
+}
+
+function int (name: string, v: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${name}: '${v}' is not a non-negative integer`)
+  const n = Number(v.trim())
+  if (n < min || n > max) throw new ConfigError(`${name}: ${n} is out of range [${min}, ${max}]`)
+  return n
+}
+
+/** memcached -I: bytes, or with a k/m suffix ("1m", "512k"). */
+export function parseSize (v: string): number {
+  const m = /^(\d+)([kKmM]?)$/.exec(v.trim())
+  if (m === null) throw new ConfigError(`-I: '${v}' is not a size (bytes, or with k/m suffix)`)
+  const n = Number(m[1])
+  const unit = m[2].toLowerCase()
+  return unit === 'k' ? n * 1024 : unit === 'm' ? n * 1024 * 1024 : n
+}
+
+/** `-o` suboptions that memring applies; the rest of memcached's are accepted and ignored. */
+const IGNORED_SUBOPTIONS = new Set([
+  'maxconns_fast', 'no_maxconns_fast', 'tail_repair_time', 'lru_crawler_tocrawl', 'lru_maintainer',
+  'no_lru_maintainer', 'hot_lru_pct', 'warm_lru_pct', 'hot_max_factor', 'warm_max_factor',
+  'temporary_ttl', 'watcher_logbuf_size', 'worker_logbuf_size', 'slab_automove_ratio',
+  'slab_automove_window', 'slab_chunk_max', 'track_sizes', 'no_inline_ascii_resp', 'modern',
+  'no_modern', 'no_hashexpand', 'inline_ascii_resp', 'lru_segmented', 'no_lru_segmented',
+  'read_buf_mem_limit', 'drop_privileges', 'no_drop_privileges', 'resp_obj_mem_limit',
+  'slab_automove_freeratio', 'ssl_session_cache',
+])
+
+export function serverSettings (o: RawServerOptions): ServerSettings {
+  const s = defaultSettings()
+  if (o.port !== undefined) s.port = int('-p', o.port, 0, 65535)
+  if (o.udpPort !== undefined) s.udpPort = int('-U', o.udpPort, 0, 65535)
+  if (o.listen !== undefined) s.listen = o.listen.flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l.length > 0)
+  if (o.memoryLimit !== undefined) s.memoryLimitMb = int('-m', o.memoryLimit, 1, 32767)
+  if (o.connLimit !== undefined) s.maxConns = int('-c', o.connLimit, 1, 1 << 20)
+  if (o.threads !== undefined) s.threads = int('-t', o.threads, 1, 1024)
+  if (o.slabGrowthFactor !== undefined) {
+    const f = Number(o.slabGrowthFactor)
+    if (!(f > 1)) throw new ConfigError('-f: factor must be greater than 1')
+    s.growthFactor = f
+  }
+  if (o.slabMinSize !== undefined) s.minChunkBytes = int('-n', o.slabMinSize, 1, 1 << 20)
+  if (o.maxItemSize !== undefined) {
+    const size = parseSize(o.maxItemSize)
+    // memcached's own limits and messages.
+    if (size < 1024) throw new ConfigError('Item max size cannot be less than 1024 bytes.')
+    if (size > 1024 * 1024 * 1024) throw new ConfigError('Cannot set item size limit higher than 1 gigabyte.')
+    s.itemSizeMax = size
+  }
+  if (s.itemSizeMax > (s.memoryLimitMb * 1024 * 1024) / 2) {
+    throw new ConfigError('Cannot set item size limit higher than 1/2 of memory max.')
+  }
+  if (o.disableCas === true) s.useCas = false
+  if (o.disableEvictions === true) s.evictions = false
+  if (o.enableShutdown === true) s.shutdownCommand = true
+  if (o.disableFlushAll === true) s.flushEnabled = false
+  if (o.verbose !== undefined) s.verbosity = o.verbose
+  if (o.listenBacklog !== undefined) s.tcpBacklog = int('-b', o.listenBacklog, 1, 1 << 20)
+  if (o.maxReqsPerEvent !== undefined) s.maxReqsPerEvent = int('-R', o.maxReqsPerEvent, 1, 1 << 20)
+  if (o.protocol !== undefined && !['auto', 'ascii', 'binary'].includes(o.protocol)) {
+    throw new ConfigError(`-B: unknown protocol '${o.protocol}' (auto, ascii, binary)`)
+  }
+  if (o.daemon === true) throw new ConfigError('-d: memring does not daemonize; run it under a supervisor (systemd, docker)')
+  if (o.unixSocket !== undefined) throw new ConfigError('-s: unix sockets are not supported yet')
+  for (const group of o.extended ?? []) {
+    for (const item of group.split(',')) {
+      const sub = item.trim()
+      if (sub === '') continue
+      const eq = sub.indexOf('=')
+      const key = eq === -1 ? sub : sub.slice(0, eq)
+      const val = eq === -1 ? undefined : sub.slice(eq + 1)
+      const need = (): string => {
+        if (val === undefined || val === '') throw new ConfigError(`-o ${key}: a value is required (${key}=N)`)
+        return val
+      }
+      switch (key) {
+        case 'idle_timeout': s.idleTimeoutSec = int('-o idle_timeout', need(), 0, 1 << 30); break
+        case 'hashpower': s.hashPowerInit = int('-o hashpower', need(), 12, 32); break
+        case 'lru_crawler': s.lruCrawler = true; break
+        case 'no_lru_crawler': s.lruCrawler = false; break
+        case 'lru_crawler_sleep': s.lruCrawlerSleepUs = int('-o lru_crawler_sleep', need(), 0, 1000000); break
+        case 'slab_reassign': s.slabReassign = true; break
+        case 'no_slab_reassign': s.slabReassign = false; break
+        case 'slab_automove': s.slabAutomove = val === undefined ? 1 : int('-o slab_automove', val, 0, 2); break
+        default:
+          if (IGNORED_SUBOPTIONS.has(key)) break
+          throw new ConfigError(`Illegal suboption "${sub}"`)
+      }
+    }
+  }
+  if (s.hashPowerInit > 30) s.hashPowerInit = 30
+  return s
+}

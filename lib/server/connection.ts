@@ -1,0 +1,162 @@
+/**
+ * One client socket. The first byte picks the protocol (0x80 = binary, anything else =
+ * text/meta; memcached try_read_command_negotiate). Every reply produced while handling one
+ * input chunk leaves in one write. When the client stops reading, we stop reading it:
+ * the socket and the parser pause until 'drain'.
+ */
+import type { Socket } from 'node:net'
+import type { ConnControl, ServerContext } from './context.js'
+import { Output } from './output.js'
+import { TextSession } from './text-session.js'
+
+/** A protocol's per-connection state machine. */
+export interface ProtocolSession {
+  push (chunk: Buffer): void
+  /** Stop parsing after the current request (input is kept). */
+  pause (): void
+  /** Continue with input buffered while paused. */
+  resume (): void
+  /** Release anything held (allocated items, buffers). */
+  close (): void
+}
+
+/** The binary protocol plugs in here (lib/server/binary-*.ts). */
+export type SessionFactory = (conn: ConnControl, ctx: ServerContext) => ProtocolSession
+
+/** Output queued beyond this makes a connection stop parsing until the socket drains. */
+const OUT_HIGH_WATER = 1024 * 1024
+
+let nextId = 1
+
+class TextProtocol implements ProtocolSession {
+  readonly session: TextSession
+  constructor (conn: ConnControl, ctx: ServerContext) { this.session = new TextSession(conn, ctx) }
+  push (chunk: Buffer): void { this.session.push(chunk) }
+  pause (): void { this.session.parser.pause() }
+  resume (): void { this.session.parser.resume() }
+  close (): void { this.session.close() }
+}
+
+export class Connection implements ConnControl {
+  readonly id = nextId++
+  readonly out = new Output()
+  readonly remote: string
+  readonly local: string
+  lastCmdSec: number
+  private session: ProtocolSession | null = null
+  private closing = false
+  private waitingDrain = false
+  private destroyed = false
+
+  constructor (
+    private readonly socket: Socket,
+    private readonly ctx: ServerContext,
+    private readonly binary: SessionFactory | null,
+    private readonly textFactory: SessionFactory | null,
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
+    this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
+    this.lastCmdSec = Math.floor(Date.now() / 1000)
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('drain', () => this.onDrain())
+    socket.on('error', () => this.destroy())
+    socket.on('close', () => this.onClose())
+    socket.on('end', () => { if (!this.destroyed) this.socket.end() })
+  }
+
+  state (): string {
+    return this.session === null ? 'conn_new_cmd' : this.waitingDrain ? 'conn_mwrite' : 'conn_parse_cmd'
+  }
+
+  private onData (chunk: Buffer): void {
+    if (this.destroyed || this.closing) return
+    this.ctx.stats.bytes_read += chunk.length
+    this.lastCmdSec = Math.floor(Date.now() / 1000)
+    try {
+      if (this.session === null) {
+        if (chunk[0] === 0x80 && this.binary !== null) this.session = this.binary(this, this.ctx)
+        else if (this.textFactory !== null) this.session = this.textFactory(this, this.ctx)
+        else this.session = new TextProtocol(this, this.ctx)
+      }
+      this.session.push(chunk)
+    } catch (err) {
+      this.internalError(err)
+      return
+    }
+    this.flush()
+  }
+
+  /** Writes queued replies; pauses the socket when the kernel buffer is full. */
+  private flush (): void {
+    if (this.destroyed) return
+    const before = this.out.bytesWritten
+    const ok = this.out.flush(this.socket)
+    this.ctx.stats.bytes_written += this.out.bytesWritten - before
+    if (this.closing) { this.socket.end(); return }
+    if (!ok && !this.waitingDrain) {
+      this.waitingDrain = true
+      this.socket.pause()
+    }
+  }
+
+  /** Called by a session when its queued output is large: flush now, parse later. */
+  pauseInput (): void {
+    if (this.out.pendingBytes < OUT_HIGH_WATER) return
+    this.flush()
+    if (this.waitingDrain) {
+      this.ctx.stats.conn_yields++
+      this.session?.pause()
+    }
+  }
+
+  private onDrain (): void {
+    if (!this.waitingDrain || this.destroyed) return
+    this.waitingDrain = false
+    try {
+      this.session?.resume()
+    } catch (err) {
+      this.internalError(err)
+      return
+    }
+    this.flush()
+    if (!this.waitingDrain && !this.destroyed) this.socket.resume()
+  }
+
+  closeAfterWrite (): void { this.closing = true }
+
+  destroy (): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.out.discard()
+    this.socket.destroy()
+  }
+
+  private internalError (err: unknown): void {
+    this.ctx.stats.internal_errors++
+    this.ctx.onInternalError?.(err, this.id)
+    this.out.discard()
+    this.out.bytes(SERVER_ERROR_INTERNAL)
+    this.out.flush(this.socket)
+    this.destroyed = true
+    this.socket.end()
+    setTimeout(() => this.socket.destroy(), 100).unref()
+  }
+
+  private onClose (): void {
+    this.destroyed = true
+    this.session?.close()
+    this.ctx.connectionClosed(this)
+  }
+
+  /** Graceful stop: finish what is queued, then close. */
+  end (): void {
+    this.closing = true
+    this.flush()
+  }
+
+  /** Idle sweep and shutdown: close without waiting. */
+  kill (): void { this.destroy() }
+}
+
+const SERVER_ERROR_INTERNAL = Buffer.from('SERVER_ERROR internal error\r\n')

@@ -1,0 +1,45 @@
+/**
+ * What every connection of one server shares: the store, counters, settings, and the
+ * hooks other areas plug in (meta protocol, binary protocol, auth, mutation stream).
+ */
+import type { SlabStore } from '../store/slab-store.js'
+import type { ServerSettings } from './settings.js'
+import type { ServerStats } from './stats.js'
+import type { TextLine } from '../../protocol/text/request-parser.js'
+import type { Output } from './output.js'
+
+/** A connection as the dispatchers see it. */
+export interface ConnControl {
+  readonly id: number
+  readonly out: Output
+  /** Close after everything queued so far is written. */
+  closeAfterWrite (): void
+  /** Close now, dropping queued output. */
+  destroy (): void
+  /** Stop parsing this connection's input until the socket drains. */
+  pauseInput (): void
+}
+
+/** Meta commands (mg ms md ma mn me) plug into the text session through this. */
+export interface MetaHandler {
+  /** Handles a meta line; returns NO_DATA or the data block length (see TextRequestHandler). */
+  onLine (conn: ConnControl, line: TextLine, ctx: ServerContext): number
+  onData (conn: ConnControl, line: TextLine, buf: Buffer, s: number, e: number, ctx: ServerContext): void
+}
+
+export interface ServerContext {
+  store: SlabStore
+  stats: ServerStats
+  settings: ServerSettings
+  /** Unix seconds when the server started (stats uptime). */
+  startedAtSec: number
+  meta: MetaHandler | null
+  /** Called by `shutdown` (with -A) and signals. */
+  requestShutdown: (graceful: boolean) => void
+  /** Live connections, for `stats conns`. */
+  connections: Set<{ id: number, remote: string, local: string, state: () => string, lastCmdSec: number }>
+  /** A connection closed (bookkeeping in the server). */
+  connectionClosed: (conn: { id: number }) => void
+  /** A bug surfaced while handling a connection (logged by the server). */
+  onInternalError?: (err: unknown, connId: number) => void
+}

@@ -1,0 +1,184 @@
+/**
+ * createServer(): listeners -> Connections, the shared ServerContext, and the background
+ * work (crawler steps, slab automove, idle sweep), all on timers that never block the loop
+ * for long. start() resolves once every listener is bound; close() stops accepting,
+ * finishes queued replies and closes connections within a deadline.
+ */
+import net from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { SlabStore } from '../store/slab-store.js'
+import type { Clock } from '../store/clock.js'
+import { Connection } from './connection.js'
+import type { SessionFactory } from './connection.js'
+import type { MetaHandler, ServerContext } from './context.js'
+import { defaultSettings } from './settings.js'
+import type { ServerSettings } from './settings.js'
+import { ServerStats } from './stats.js'
+
+export interface ServerOptions {
+  settings?: Partial<ServerSettings>
+  clock?: Clock
+  /** Plug-ins for other protocols. */
+  meta?: MetaHandler | null
+  binary?: SessionFactory | null
+  /** Replaces the text session (ASCII auth wraps it). */
+  text?: SessionFactory | null
+  onInternalError?: (err: unknown, connId: number) => void
+  /** Called when a client sends `shutdown` (with -A). Defaults to closing this server. */
+  onShutdownRequest?: (graceful: boolean) => void
+}
+
+export interface MemringServer {
+  readonly ctx: ServerContext
+  readonly store: SlabStore
+  /** Bound addresses (after start()). */
+  addresses (): AddressInfo[]
+  /** First bound port. */
+  readonly port: number
+  start (): Promise<void>
+  close (deadlineMs?: number): Promise<void>
+}
+
+const CRAWL_BUDGET = 2000
+
+export function createServer (opts: ServerOptions = {}): MemringServer {
+  const settings: ServerSettings = { ...defaultSettings(), ...opts.settings }
+  const store = new SlabStore({
+    memoryLimitBytes: settings.memoryLimitMb * 1024 * 1024,
+    growthFactor: settings.growthFactor,
+    minChunkBytes: settings.minChunkBytes,
+    itemSizeMax: settings.itemSizeMax,
+    evictions: settings.evictions,
+    useCas: settings.useCas,
+    hashPower: settings.hashPowerInit > 0 ? settings.hashPowerInit : 16,
+    slabReassign: settings.slabReassign,
+    clock: opts.clock,
+  })
+  const stats = new ServerStats()
+  const conns = new Set<Connection>()
+  const listeners: net.Server[] = []
+  const timers: NodeJS.Timeout[] = []
+  let closing: Promise<void> | null = null
+
+  const ctx: ServerContext = {
+    store,
+    stats,
+    settings,
+    startedAtSec: Math.floor(Date.now() / 1000),
+    meta: opts.meta ?? null,
+    requestShutdown: (graceful) => {
+      if (opts.onShutdownRequest !== undefined) opts.onShutdownRequest(graceful)
+      else void server.close(graceful ? 5000 : 0)
+    },
+    connections: conns,
+    connectionClosed: (c) => {
+      if (conns.delete(c as Connection)) stats.curr_connections--
+    },
+    onInternalError: opts.onInternalError,
+  }
+
+  const onConnection = (socket: net.Socket): void => {
+    stats.total_connections++
+    if (conns.size >= settings.maxConns || closing !== null) {
+      // memcached (maxconns_fast): tell the client and hang up.
+      stats.rejected_connections++
+      socket.on('error', () => socket.destroy())
+      socket.end('ERROR Too many open connections\r\n')
+      return
+    }
+    const c = new Connection(socket, ctx, opts.binary ?? null, opts.text ?? null)
+    conns.add(c)
+    stats.curr_connections++
+    if (stats.curr_connections > stats.connection_structures) stats.connection_structures = stats.curr_connections
+  }
+
+  const background = (): void => {
+    // Crawler: a bounded slice of the hash table per tick (memcached's LRU crawler).
+    let cursor = 0
+    const crawl = setInterval(() => {
+      if (!settings.lruCrawler) return
+      if (cursor === 0) store.counters.crawler_starts++
+      cursor = store.crawl(cursor, CRAWL_BUDGET)
+    }, 100)
+    // Slab automove: once a second, a class that evicted while another holds pages with
+    // older items gets a page (memcached slab_automove=1, simplified; see store README).
+    const evictedBefore = new Float64Array(store.slabs.largest + 1)
+    const automove = setInterval(() => {
+      if (settings.slabAutomove === 0 || !settings.slabReassign) return
+      let needy = 0
+      let most = 0
+      for (let c = 1; c <= store.slabs.largest; c++) {
+        const d = store.cls.evicted[c] - evictedBefore[c]
+        evictedBefore[c] = store.cls.evicted[c]
+        if (d > most) { most = d; needy = c }
+      }
+      if (needy !== 0) store.movePageTo(needy, true)
+    }, 1000)
+    // Idle connections (-o idle_timeout).
+    const idle = setInterval(() => {
+      const t = settings.idleTimeoutSec
+      if (t <= 0) return
+      const now = Math.floor(Date.now() / 1000)
+      for (const c of conns) {
+        if (now - c.lastCmdSec > t) { stats.idle_kicks++; c.kill() }
+      }
+    }, 1000)
+    for (const t of [crawl, automove, idle]) { t.unref(); timers.push(t) }
+  }
+
+  const server: MemringServer = {
+    ctx,
+    store,
+    get port () {
+      const a = listeners[0]?.address()
+      return a !== null && typeof a === 'object' ? a.port : 0
+    },
+    addresses () {
+      const out: AddressInfo[] = []
+      for (const l of listeners) { const a = l.address(); if (a !== null && typeof a === 'object') out.push(a) }
+      return out
+    },
+    async start () {
+      const hosts = settings.listen.length > 0 ? settings.listen : [undefined]
+      let port = settings.port
+      for (const spec of hosts) {
+        let host = spec
+        let p = port
+        if (spec !== undefined) {
+          const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(spec)
+          if (m !== null && spec.includes(':') && !spec.startsWith('[') && spec.split(':').length > 2) {
+            host = spec // bare IPv6
+          } else if (m !== null) {
+            host = m[1]
+            if (m[2] !== undefined) p = Number(m[2])
+          }
+        }
+        const l = net.createServer({ noDelay: true }, onConnection)
+        l.maxConnections = Infinity
+        await new Promise<void>((resolve, reject) => {
+          l.once('error', reject)
+          l.listen({ port: p, host, backlog: settings.tcpBacklog }, () => { l.off('error', reject); resolve() })
+        })
+        listeners.push(l)
+        // With -p 0, later addresses reuse the port the first listener was given.
+        if (port === 0) { const a = l.address() as AddressInfo; port = a.port }
+      }
+      settings.port = port
+      background()
+    },
+    async close (deadlineMs = 1000) {
+      if (closing !== null) return await closing
+      closing = (async () => {
+        for (const t of timers) clearInterval(t)
+        await Promise.all(listeners.map(async (l) => await new Promise<void>((resolve) => l.close(() => resolve()))))
+        for (const c of conns) c.end()
+        const deadline = Date.now() + deadlineMs
+        while (conns.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+        for (const c of conns) c.kill()
+        store.close()
+      })()
+      return await closing
+    },
+  }
+  return server
+}

@@ -1,0 +1,58 @@
+/**
+ * Settings the server reads at run time (from memcached's command line; see
+ * lib/app/config.ts for parsing and README for every flag). Mutable fields are changed by
+ * commands (verbosity, cache_memlimit, slabs automove, lru_crawler).
+ */
+export interface ServerSettings {
+  port: number // -p (0 = any free port)
+  udpPort: number // -U (accepted; UDP is not served, see README)
+  listen: string[] // -l
+  memoryLimitMb: number // -m
+  maxConns: number // -c
+  threads: number // -t (accepted; Node serves from one thread)
+  itemSizeMax: number // -I in bytes
+  growthFactor: number // -f
+  minChunkBytes: number // -n
+  useCas: boolean // !-C
+  evictions: boolean // !-M
+  shutdownCommand: boolean // -A
+  flushEnabled: boolean // !-F
+  verbosity: number // -v count
+  idleTimeoutSec: number // -o idle_timeout
+  hashPowerInit: number // -o hashpower (0 = default 16)
+  lruCrawler: boolean // -o lru_crawler / no_lru_crawler
+  lruCrawlerSleepUs: number // -o lru_crawler_sleep
+  slabReassign: boolean // -o slab_reassign
+  slabAutomove: number // -o slab_automove (0, 1, 2)
+  tcpBacklog: number // -b
+  maxReqsPerEvent: number // -R
+  version: string
+}
+
+export function defaultSettings (): ServerSettings {
+  return {
+    port: 11211,
+    udpPort: 0,
+    listen: [],
+    memoryLimitMb: 64,
+    maxConns: 1024,
+    threads: 4,
+    itemSizeMax: 1024 * 1024,
+    growthFactor: 1.25,
+    minChunkBytes: 48,
+    useCas: true,
+    evictions: true,
+    shutdownCommand: false,
+    flushEnabled: true,
+    verbosity: 0,
+    idleTimeoutSec: 0,
+    hashPowerInit: 0,
+    lruCrawler: true,
+    lruCrawlerSleepUs: 100,
+    slabReassign: true,
+    slabAutomove: 1,
+    tcpBacklog: 1024,
+    maxReqsPerEvent: 20,
+    version: '1.6.18',
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * `stats`, `stats settings|items|slabs|sizes|conns` in memcached 1.6.18's field names and
+ * order, so exporters and dashboards built for memcached read memring unchanged. Runs on
+ * an operator command, not per request, so plain string building is fine here.
+ */
+import type { ServerContext } from './context.js'
+import type { Output } from './output.js'
+
+const CHUNK_FIELDS = (s: ServerContext, c: number): Array<[string, number | string]> => {
+  const st = s.store
+  const slabs = st.slabs
+  const pages = slabs.pagesOf[c]
+  const total = pages * slabs.perPage[c]
+  return [
+    ['chunk_size', slabs.chunkSize[c]],
+    ['chunks_per_page', slabs.perPage[c]],
+    ['total_pages', pages],
+    ['total_chunks', total],
+    ['used_chunks', slabs.usedChunks[c]],
+    ['free_chunks', total - slabs.usedChunks[c]],
+    ['free_chunks_end', 0],
+    ['get_hits', st.cls.getHits[c]],
+    ['cmd_set', st.cls.cmdSet[c]],
+    ['delete_hits', st.cls.deleteHits[c]],
+    ['incr_hits', st.cls.incrHits[c]],
+    ['decr_hits', st.cls.decrHits[c]],
+    ['cas_hits', st.cls.casHits[c]],
+    ['cas_badval', st.cls.casBadval[c]],
+    ['touch_hits', st.cls.touchHits[c]],
+  ]
+}
+
+function line (out: Output, k: string, v: number | string): void {
+  out.ascii(`STAT ${k} ${v}\r\n`)
+}
+
+function fixed6 (sec: number): string { return sec.toFixed(6) }
+
+export function writeStats (out: Output, ctx: ServerContext, group: string): void {
+  switch (group) {
+    case 'general': general(out, ctx); break
+    case 'settings': settings(out, ctx); break
+    case 'items': items(out, ctx); break
+    case 'slabs': slabs(out, ctx); break
+    case 'sizes': line(out, 'sizes_status', 'disabled'); break
+    case 'conns': conns(out, ctx); break
+    case 'cachedump': break
+  }
+  out.ascii('END\r\n')
+}
+
+function general (out: Output, ctx: ServerContext): void {
+  const st = ctx.stats
+  const store = ctx.store
+  const c = store.counters
+  const now = Math.floor(Date.now() / 1000)
+  const ru = process.resourceUsage()
+  const rows: Array<[string, number | string]> = [
+    ['pid', process.pid],
+    ['uptime', now - ctx.startedAtSec],
+    ['time', now],
+    ['version', ctx.settings.version],
+    ['libevent', `node-${process.versions.node}`],
+    ['pointer_size', 64],
+    ['rusage_user', fixed6(ru.userCPUTime / 1e6)],
+    ['rusage_system', fixed6(ru.systemCPUTime / 1e6)],
+    ['max_connections', ctx.settings.maxConns],
+    ['curr_connections', st.curr_connections],
+    ['total_connections', st.total_connections],
+    ['rejected_connections', st.rejected_connections],
+    ['connection_structures', st.connection_structures],
+    ['response_obj_oom', 0],
+    ['response_obj_count', 0],
+    ['response_obj_bytes', 0],
+    ['read_buf_count', 0],
+    ['read_buf_bytes', 0],
+    ['read_buf_bytes_free', 0],
+    ['read_buf_oom', 0],
+    ['reserved_fds', 20],
+    ['cmd_get', st.cmd_get],
+    ['cmd_set', st.cmd_set],
+    ['cmd_flush', st.cmd_flush],
+    ['cmd_touch', st.cmd_touch],
+    ['cmd_meta', st.cmd_meta],
+    ['get_hits', st.get_hits],
+    ['get_misses', st.get_misses],
+    ['get_expired', c.get_expired],
+    ['get_flushed', c.get_flushed],
+    ['delete_misses', st.delete_misses],
+    ['delete_hits', st.delete_hits],
+    ['incr_misses', st.incr_misses],
+    ['incr_hits', st.incr_hits],
+    ['decr_misses', st.decr_misses],
+    ['decr_hits', st.decr_hits],
+    ['cas_misses', st.cas_misses],
+    ['cas_hits', st.cas_hits],
+    ['cas_badval', st.cas_badval],
+    ['touch_hits', st.touch_hits],
+    ['touch_misses', st.touch_misses],
+    ['store_too_large', st.store_too_large],
+    ['store_no_memory', st.store_no_memory],
+    ['auth_cmds', st.auth_cmds],
+    ['auth_errors', st.auth_errors],
+    ['bytes_read', st.bytes_read],
+    ['bytes_written', st.bytes_written],
+    ['limit_maxbytes', store.slabs.memoryLimitBytes],
+    ['accepting_conns', 1],
+    ['listen_disabled_num', st.listen_disabled_num],
+    ['time_in_listen_disabled_us', 0],
+    ['threads', ctx.settings.threads],
+    ['conn_yields', st.conn_yields],
+    ['hash_power_level', store.index.hashPower],
+    ['hash_bytes', store.index.bytes],
+    ['hash_is_expanding', store.index.expanding ? 1 : 0],
+    ['slab_reassign_rescues', c.slab_reassign_rescues],
+    ['slab_reassign_chunk_rescues', 0],
+    ['slab_reassign_evictions_nomem', c.slab_reassign_evictions_nomem],
+    ['slab_reassign_inline_reclaim', 0],
+    ['slab_reassign_busy_items', 0],
+    ['slab_reassign_busy_deletes', 0],
+    ['slab_reassign_running', 0],
+    ['slabs_moved', c.slabs_moved],
+    ['lru_crawler_running', 0],
+    ['lru_crawler_starts', c.crawler_starts ?? 0],
+    ['lru_maintainer_juggles', 0],
+    ['malloc_fails', 0],
+    ['log_worker_dropped', 0],
+    ['log_worker_written', 0],
+    ['log_watcher_skipped', 0],
+    ['log_watcher_sent', 0],
+    ['log_watchers', 0],
+    ['unexpected_napi_ids', 0],
+    ['round_robin_fallback', 0],
+    ['bytes', c.bytes],
+    ['curr_items', c.curr_items],
+    ['total_items', c.total_items],
+    ['slab_global_page_pool', store.slabs.sparePages],
+    ['expired_unfetched', c.expired_unfetched],
+    ['evicted_unfetched', c.evicted_unfetched],
+    ['evicted_active', c.evicted_active],
+    ['evictions', c.evictions],
+    ['reclaimed', c.reclaimed],
+    ['crawler_reclaimed', c.crawler_reclaimed],
+    ['crawler_items_checked', c.crawler_items_checked],
+    ['lrutail_reflocked', 0],
+    ['moves_to_cold', sum(store.lru.movesToCold)],
+    ['moves_to_warm', sum(store.lru.movesToWarm)],
+    ['moves_within_lru', sum(store.lru.movesWithin)],
+    ['direct_reclaims', c.direct_reclaims],
+    ['lru_bumps_dropped', 0],
+    ['idle_kicks', st.idle_kicks],
+    ['internal_errors', st.internal_errors],
+  ]
+  for (const [k, v] of rows) line(out, k, v)
+}
+
+function sum (a: Float64Array): number { let s = 0; for (const v of a) s += v; return s }
+
+function settings (out: Output, ctx: ServerContext): void {
+  const s = ctx.settings
+  const rows: Array<[string, number | string]> = [
+    ['maxbytes', ctx.store.slabs.memoryLimitBytes],
+    ['maxconns', s.maxConns],
+    ['tcpport', s.port],
+    ['udpport', s.udpPort],
+    ['inter', s.listen.length > 0 ? s.listen.join(',') : 'NULL'],
+    ['verbosity', s.verbosity],
+    ['oldest', ctx.store.oldestLive],
+    ['evictions', s.evictions ? 'on' : 'off'],
+    ['domain_socket', 'NULL'],
+    ['umask', 700],
+    ['shutdown_command', s.shutdownCommand ? 'yes' : 'no'],
+    ['growth_factor', s.growthFactor.toFixed(2)],
+    ['chunk_size', s.minChunkBytes],
+    ['num_threads', s.threads],
+    ['num_threads_per_udp', s.threads],
+    ['stat_key_prefix', ':'],
+    ['detail_enabled', 'no'],
+    ['reqs_per_event', s.maxReqsPerEvent],
+    ['cas_enabled', s.useCas ? 'yes' : 'no'],
+    ['tcp_backlog', s.tcpBacklog],
+    ['binding_protocol', 'auto-negotiate'],
+    ['auth_enabled_sasl', 'no'],
+    ['auth_enabled_ascii', 'no'],
+    ['item_size_max', s.itemSizeMax],
+    ['maxconns_fast', 'yes'],
+    ['hashpower_init', s.hashPowerInit],
+    ['slab_reassign', s.slabReassign ? 'yes' : 'no'],
+    ['slab_automove', s.slabAutomove],
+    ['slab_automove_ratio', '0.80'],
+    ['slab_automove_window', 30],
+    ['slab_chunk_max', ctx.store.slabs.chunkMax],
+    ['lru_crawler', s.lruCrawler ? 'yes' : 'no'],
+    ['lru_crawler_sleep', s.lruCrawlerSleepUs],
+    ['lru_crawler_tocrawl', 0],
+    ['tail_repair_time', 0],
+    ['flush_enabled', s.flushEnabled ? 'yes' : 'no'],
+    ['dump_enabled', 'yes'],
+    ['hash_algorithm', 'murmur3'],
+    ['lru_maintainer_thread', 'yes'],
+    ['lru_segmented', 'yes'],
+    ['hot_lru_pct', 20],
+    ['warm_lru_pct', 40],
+    ['hot_max_factor', '0.20'],
+    ['warm_max_factor', '2.00'],
+    ['temp_lru', 'no'],
+    ['temporary_ttl', 61],
+    ['idle_timeout', s.idleTimeoutSec],
+    ['watcher_logbuf_size', 262144],
+    ['worker_logbuf_size', 65536],
+    ['read_buf_mem_limit', 0],
+    ['track_sizes', 'no'],
+    ['inline_ascii_response', 'no'],
+  ]
+  for (const [k, v] of rows) line(out, k, v)
+}
+
+function items (out: Output, ctx: ServerContext): void {
+  const st = ctx.store
+  for (let c = 1; c <= st.slabs.largest; c++) {
+    const hot = st.segmentCount(c, 0)
+    const warm = st.segmentCount(c, 1)
+    const cold = st.segmentCount(c, 2)
+    const n = hot + warm + cold
+    if (n === 0 && st.slabs.pagesOf[c] === 0) continue
+    const p = `items:${c}:`
+    const rows: Array<[string, number]> = [
+      ['number', n],
+      ['number_hot', hot],
+      ['number_warm', warm],
+      ['number_cold', cold],
+      ['age_hot', st.segmentTailAge(c, 0)],
+      ['age_warm', st.segmentTailAge(c, 1)],
+      ['age', st.segmentTailAge(c, 2)],
+      ['mem_requested', st.cls.memRequested[c]],
+      ['evicted', st.cls.evicted[c]],
+      ['evicted_nonzero', st.cls.evictedNonzero[c]],
+      ['evicted_time', st.cls.evictedTime[c]],
+      ['outofmemory', st.cls.outOfMemory[c]],
+      ['tailrepairs', 0],
+      ['reclaimed', st.cls.reclaimed[c]],
+      ['expired_unfetched', st.cls.expiredUnfetched[c]],
+      ['evicted_unfetched', st.cls.evictedUnfetched[c]],
+      ['evicted_active', st.cls.evictedActive[c]],
+      ['crawler_reclaimed', st.cls.crawlerReclaimed[c]],
+      ['crawler_items_checked', 0],
+      ['lrutail_reflocked', 0],
+      ['moves_to_cold', st.lru.movesToCold[c]],
+      ['moves_to_warm', st.lru.movesToWarm[c]],
+      ['moves_within_lru', st.lru.movesWithin[c]],
+      ['direct_reclaims', st.cls.directReclaims[c]],
+      ['hits_to_hot', 0],
+      ['hits_to_warm', 0],
+      ['hits_to_cold', 0],
+      ['hits_to_temp', 0],
+    ]
+    for (const [k, v] of rows) line(out, p + k, v)
+  }
+}
+
+function slabs (out: Output, ctx: ServerContext): void {
+  const st = ctx.store
+  let active = 0
+  for (let c = 1; c <= st.slabs.largest; c++) {
+    if (st.slabs.pagesOf[c] === 0) continue
+    active++
+    for (const [k, v] of CHUNK_FIELDS(ctx, c)) line(out, `${c}:${k}`, v)
+  }
+  line(out, 'active_slabs', active)
+  line(out, 'total_malloced', st.totalMalloced)
+}
+
+function conns (out: Output, ctx: ServerContext): void {
+  const now = Math.floor(Date.now() / 1000)
+  for (const c of ctx.connections) {
+    line(out, `${c.id}:addr`, `tcp:${c.remote}`)
+    line(out, `${c.id}:listen_addr`, `tcp:${c.local}`)
+    line(out, `${c.id}:state`, c.state())
+    line(out, `${c.id}:secs_since_last_cmd`, now - c.lastCmdSec)
+  }
+}

@@ -1,0 +1,815 @@
+/**
+ * The Store: items in slab pages, a hash index over key bytes, a segmented LRU per class.
+ * Never touches sockets or protocol types. Handles are valid until the next call that can
+ * allocate or unlink (see store.ts); values are always copied in and out.
+ *
+ * Verbs follow memcached's items.c / do_store_item / do_add_delta so behaviour matches
+ * byte for byte at the protocol level; see README.md for the memory layout and policies.
+ */
+import type { Clock } from './clock.js'
+import { CoarseClock } from './clock.js'
+import { isExpired, relExptime } from './expiry.js'
+import { hashKey } from './hash.js'
+import { HashIndex } from './hash-index.js'
+import {
+  F_ACTIVE, F_ALLOCATED, F_CHAINED, F_CONT, F_FETCHED, F_LINKED, F_STALE, F_TOKEN_SENT,
+  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_OWNER, W_TIME,
+  byteOf, pageOf, wordOf,
+} from './layout.js'
+import { Lru } from './lru.js'
+import { PAGE_SIZE, Slabs } from './slabs.js'
+import { StoreMode, StoreResult } from './store.js'
+import type { Store, StoreCounters } from './store.js'
+
+/** memcached ITEM_UPDATE_INTERVAL: an item's access time is refreshed at most this often. */
+export const ITEM_UPDATE_INTERVAL = 60
+/** memcached's sizeof(item) on 64-bit Linux; used only for its item-size limit formula. */
+const MC_ITEM_HEADER = 48
+const U64_MAX = (1n << 64n) - 1n
+/** How many tail items an allocation looks at before giving up on eviction. */
+const EVICT_TRIES = 5
+
+export interface SlabStoreOptions {
+  memoryLimitBytes?: number // -m, bytes
+  growthFactor?: number // -f
+  minChunkBytes?: number // -n
+  itemSizeMax?: number // -I
+  evictions?: boolean // false with -M
+  useCas?: boolean // false with -C
+  hashPower?: number // -o hashpower
+  slabReassign?: boolean
+  clock?: Clock
+}
+
+export interface ClassStats {
+  getHits: Float64Array
+  cmdSet: Float64Array
+  deleteHits: Float64Array
+  incrHits: Float64Array
+  decrHits: Float64Array
+  casHits: Float64Array
+  casBadval: Float64Array
+  touchHits: Float64Array
+  evicted: Float64Array
+  evictedNonzero: Float64Array
+  evictedTime: Float64Array
+  evictedUnfetched: Float64Array
+  evictedActive: Float64Array
+  outOfMemory: Float64Array
+  reclaimed: Float64Array
+  expiredUnfetched: Float64Array
+  crawlerReclaimed: Float64Array
+  memRequested: Float64Array
+  directReclaims: Float64Array
+}
+
+export class SlabStore implements Store {
+  readonly slabs: Slabs
+  readonly index: HashIndex
+  readonly lru: Lru
+  readonly clock: Clock
+  readonly itemSizeMax: number
+  evictionsEnabled: boolean
+  readonly useCas: boolean
+  slabReassign: boolean
+  private readonly ownsClock: boolean
+  private casCounter = 0
+  private lastCasValue = 0
+  private lastArithValue = 0n
+  /** flush_all: items last stored at or before oldestLive (or with CAS < oldestCas) are gone. */
+  oldestLive = 0
+  private oldestCas = 0
+  /** Items that must not be evicted right now (an append's old item). */
+  private pin = 0
+
+  readonly counters: StoreCounters & Record<string, number> = {
+    curr_items: 0,
+    total_items: 0,
+    bytes: 0,
+    evictions: 0,
+    reclaimed: 0,
+    expired_unfetched: 0,
+    evicted_unfetched: 0,
+    evicted_active: 0,
+    get_expired: 0,
+    get_flushed: 0,
+    crawler_reclaimed: 0,
+    crawler_items_checked: 0,
+    slabs_moved: 0,
+    slab_reassign_rescues: 0,
+    slab_reassign_evictions_nomem: 0,
+    direct_reclaims: 0,
+    crawler_starts: 0,
+  }
+
+  readonly cls: ClassStats
+
+  constructor (o: SlabStoreOptions = {}) {
+    this.clock = o.clock ?? new CoarseClock()
+    this.ownsClock = o.clock === undefined
+    this.itemSizeMax = o.itemSizeMax ?? 1024 * 1024
+    this.evictionsEnabled = o.evictions ?? true
+    this.useCas = o.useCas ?? true
+    this.slabReassign = o.slabReassign ?? true
+    this.slabs = new Slabs({
+      memoryLimitBytes: o.memoryLimitBytes ?? 64 * 1024 * 1024,
+      growthFactor: o.growthFactor ?? 1.25,
+      minChunkBytes: o.minChunkBytes ?? 48,
+    })
+    this.index = new HashIndex(this.slabs, o.hashPower ?? 16)
+    const n = this.slabs.largest + 1
+    this.lru = new Lru(this.slabs, n)
+    const arr = (): Float64Array => new Float64Array(n)
+    this.cls = {
+      getHits: arr(), cmdSet: arr(), deleteHits: arr(), incrHits: arr(), decrHits: arr(),
+      casHits: arr(), casBadval: arr(), touchHits: arr(), evicted: arr(), evictedNonzero: arr(),
+      evictedTime: arr(), evictedUnfetched: arr(), evictedActive: arr(), outOfMemory: arr(),
+      reclaimed: arr(), expiredUnfetched: arr(), crawlerReclaimed: arr(), memRequested: arr(),
+      directReclaims: arr(),
+    }
+  }
+
+  close (): void {
+    if (this.ownsClock) (this.clock as CoarseClock).close()
+  }
+
+  now (): number { return this.clock.now() }
+  relExptime (wire: number): number { return relExptime(wire, this.clock) }
+
+  // ---- field access -------------------------------------------------------------
+
+  private u32 (h: number): Uint32Array { return this.slabs.u32[pageOf(h)] }
+  private meta (h: number): number { return this.slabs.u32[pageOf(h)][wordOf(h) + W_META] }
+  private iflags (h: number): number { return this.meta(h) >>> 16 }
+  private setIflag (h: number, f: number, on: boolean): void {
+    const u = this.u32(h); const w = wordOf(h) + W_META
+    if (on) u[w] |= f << 16; else u[w] &= ~(f << 16)
+  }
+
+  clsid (h: number): number { return (this.meta(h) >>> 8) & 0xff }
+  nkey (h: number): number { return this.meta(h) & 0xff }
+  flags (h: number): number { return this.u32(h)[wordOf(h) + W_FLAGS] }
+  exptime (h: number): number { return this.u32(h)[wordOf(h) + W_EXPTIME] }
+  setExptime (h: number, e: number): void { this.u32(h)[wordOf(h) + W_EXPTIME] = e }
+  cas (h: number): number { return this.slabs.f64[pageOf(h)][wordOf(h) >>> 1] }
+  private setCas (h: number, v: number): void { this.slabs.f64[pageOf(h)][wordOf(h) >>> 1] = v }
+  nbytes (h: number): number { return this.u32(h)[wordOf(h) + W_NBYTES] }
+  lastAccess (h: number): number { return this.u32(h)[wordOf(h) + W_TIME] }
+  fetched (h: number): boolean { return (this.iflags(h) & F_FETCHED) !== 0 }
+  winTokenSent (h: number): boolean { return (this.iflags(h) & F_TOKEN_SENT) !== 0 }
+  setWinTokenSent (h: number, on: boolean): void { this.setIflag(h, F_TOKEN_SENT, on) }
+  stale (h: number): boolean { return (this.iflags(h) & F_STALE) !== 0 }
+  setStale (h: number, on: boolean): void { this.setIflag(h, F_STALE, on) }
+  private chained (h: number): boolean { return (this.iflags(h) & F_CHAINED) !== 0 }
+
+  private keyOffset (h: number): number {
+    return byteOf(h) + HEADER_BYTES + (this.chained(h) ? 4 : 0)
+  }
+
+  copyKey (h: number, dst: Uint8Array, off: number): number {
+    const ko = this.keyOffset(h)
+    const n = this.nkey(h)
+    dst.set(this.slabs.bufs[pageOf(h)].subarray(ko, ko + n), off)
+    return off + n
+  }
+
+  /** Calls fn over the value's contiguous pieces, in order. */
+  private forEachPiece (h: number, from: number, fn: (buf: Buffer, s: number, e: number) => void): void {
+    const nbytes = this.nbytes(h)
+    const p = pageOf(h)
+    if (!this.chained(h)) {
+      const vo = byteOf(h) + HEADER_BYTES + this.nkey(h)
+      fn(this.slabs.bufs[p], vo + from, vo + nbytes)
+      return
+    }
+    const headRoom = this.slabs.chunkMax - HEADER_BYTES - 4 - this.nkey(h)
+    const contRoom = this.slabs.chunkMax - HEADER_BYTES
+    let pos = 0
+    const vo = this.keyOffset(h) + this.nkey(h)
+    const n0 = Math.min(headRoom, nbytes)
+    if (from < n0) fn(this.slabs.bufs[p], vo + from, vo + n0)
+    pos = n0
+    let c = this.u32(h)[wordOf(h) + HEADER_BYTES / 4]
+    while (c !== 0 && pos < nbytes) {
+      const n = Math.min(contRoom, nbytes - pos)
+      const co = byteOf(c) + HEADER_BYTES
+      if (from < pos + n) {
+        const skip = from > pos ? from - pos : 0
+        fn(this.slabs.bufs[pageOf(c)], co + skip, co + n)
+      }
+      pos += n
+      c = this.u32(c)[wordOf(c) + W_HNEXT]
+    }
+  }
+
+  copyValue (h: number, dst: Uint8Array, off: number): number {
+    let o = off
+    this.forEachPiece(h, 0, (buf, s, e) => { dst.set(buf.subarray(s, e), o); o += e - s })
+    return o
+  }
+
+  /** Contiguous value view when the item is not chained (valid until the next mutation), else null. */
+  valueView (h: number): Buffer | null {
+    if (this.chained(h)) return null
+    const vo = byteOf(h) + HEADER_BYTES + this.nkey(h)
+    return this.slabs.bufs[pageOf(h)].subarray(vo, vo + this.nbytes(h))
+  }
+
+  // ---- lookup ---------------------------------------------------------------------
+
+  /** Flushed by flush_all (memcached item_is_flushed). */
+  private isFlushed (h: number): boolean {
+    const ol = this.oldestLive
+    if (ol === 0 || ol > this.clock.now()) return false
+    if (this.lastAccess(h) <= ol) return true
+    const oc = this.oldestCas
+    if (oc !== 0) { const c = this.cas(h); if (c !== 0 && c < oc) return true }
+    return false
+  }
+
+  find (key: Uint8Array, ks: number, ke: number): number {
+    const hv = hashKey(key, ks, ke)
+    const h = this.index.find(key, ks, ke, hv)
+    if (h === 0) return 0
+    if (this.isFlushed(h)) {
+      this.counters.get_flushed++
+      this.unlinkHv(h, hv)
+      return 0
+    }
+    if (isExpired(this.exptime(h), this.clock.now())) {
+      this.counters.get_expired++
+      if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[this.clsid(h)]++ }
+      this.unlinkHv(h, hv)
+      return 0
+    }
+    return h
+  }
+
+  touchRead (h: number): void {
+    // memcached do_item_bump (segmented): first read marks FETCHED, the next ACTIVE;
+    // COLD items that become active go back to WARM.
+    const f = this.iflags(h)
+    if ((f & F_ACTIVE) !== 0) return
+    if ((f & F_FETCHED) === 0) { this.setIflag(h, F_FETCHED, true); return }
+    const c = this.clsid(h)
+    if (this.lru.segmentOf(h) === SEG_COLD) {
+      this.lru.bump(h, c)
+      this.u32(h)[wordOf(h) + W_TIME] = this.clock.now()
+    } else {
+      this.setIflag(h, F_ACTIVE, true)
+      this.u32(h)[wordOf(h) + W_TIME] = this.clock.now()
+    }
+  }
+
+  /** memcached do_item_update: refresh access time at most once per ITEM_UPDATE_INTERVAL. */
+  touchUpdate (h: number): void {
+    const now = this.clock.now()
+    const u = this.u32(h); const w = wordOf(h) + W_TIME
+    if (u[w] < now - ITEM_UPDATE_INTERVAL) u[w] = now
+  }
+
+  // ---- allocation -------------------------------------------------------------------
+
+  /** memcached item_size_ok(): the limit is computed with memcached's header sizes so the
+   *  same values are accepted and rejected as by memcached with the same -I. */
+  itemSizeOk (nkey: number, flags: number, nbytes: number): boolean {
+    const total = MC_ITEM_HEADER + (this.useCas ? 8 : 0) + nkey + 1 + (flags !== 0 ? 4 : 0) + nbytes + 2
+    return total <= this.itemSizeMax
+  }
+
+  alloc (key: Uint8Array, ks: number, ke: number, flags: number, exptime: number, nbytes: number): number {
+    const nkey = ke - ks
+    if (!this.itemSizeOk(nkey, flags, nbytes)) return -StoreResult.TooLarge
+    const total = HEADER_BYTES + nkey + nbytes
+    let h: number
+    let chained = false
+    if (total <= this.slabs.chunkMax) {
+      const c = this.slabs.classFor(total)
+      h = this.allocChunk(c)
+      if (h === 0) { this.cls.outOfMemory[c]++; return -StoreResult.NoMemory }
+    } else {
+      h = this.allocChain(nkey, nbytes)
+      if (h === 0) { this.cls.outOfMemory[this.slabs.largest]++; return -StoreResult.NoMemory }
+      chained = true
+    }
+    const u = this.u32(h)
+    const w = wordOf(h)
+    this.setCas(h, 0)
+    u[w + W_HNEXT] = 0
+    u[w + W_EXPTIME] = exptime
+    u[w + W_TIME] = this.clock.now()
+    u[w + W_FLAGS] = flags
+    u[w + W_NBYTES] = nbytes
+    const c = this.slabs.pageClass[pageOf(h)]
+    u[w + W_META] = nkey | (c << 8) | ((F_ALLOCATED | (chained ? F_CHAINED : 0)) << 16)
+    const ko = byteOf(h) + HEADER_BYTES + (chained ? 4 : 0)
+    const buf = this.slabs.bufs[pageOf(h)]
+    for (let i = 0; i < nkey; i++) buf[ko + i] = key[ks + i]
+    return h
+  }
+
+  /** A chain: head chunk (key + first part) then continuation chunks, all of the largest class. */
+  private allocChain (nkey: number, nbytes: number): number {
+    const big = this.slabs.largest
+    const headRoom = this.slabs.chunkMax - HEADER_BYTES - 4 - nkey
+    const contRoom = this.slabs.chunkMax - HEADER_BYTES
+    const conts = Math.ceil(Math.max(0, nbytes - headRoom) / contRoom)
+    const head = this.allocChunk(big)
+    if (head === 0) return 0
+    this.u32(head)[wordOf(head) + W_META] = (big << 8) | ((F_ALLOCATED | F_CHAINED) << 16)
+    this.pin = head
+    let prev = head
+    let prevWord = wordOf(head) + HEADER_BYTES / 4 // head's chain pointer lives after the header
+    for (let i = 0; i < conts; i++) {
+      const c = this.allocChunk(big)
+      if (c === 0) {
+        this.pin = 0
+        this.freeChain(head)
+        return 0
+      }
+      const cu = this.u32(c); const cw = wordOf(c)
+      cu[cw + W_HNEXT] = 0
+      cu[cw + W_OWNER] = head
+      cu[cw + W_META] = (big << 8) | ((F_CONT | F_ALLOCATED) << 16)
+      this.u32(prev)[prevWord] = c
+      prev = c
+      prevWord = cw + W_HNEXT
+    }
+    this.u32(prev)[prevWord] = 0
+    this.pin = 0
+    return head
+  }
+
+  /** Frees the head chunk and every continuation chunk of a chained item. */
+  private freeChain (head: number): void {
+    let c = this.u32(head)[wordOf(head) + HEADER_BYTES / 4]
+    this.slabs.free(head)
+    while (c !== 0) {
+      const next = this.u32(c)[wordOf(c) + W_HNEXT]
+      this.slabs.free(c)
+      c = next
+    }
+  }
+
+  /** A chunk of class c: free, carved, a new page, or by evicting the class's coldest item. */
+  private allocChunk (c: number): number {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const h = this.slabs.alloc(c)
+      if (h !== 0) return h
+      if (!this.pullTail(c)) {
+        // Nothing evictable in this class: move a page from another class (inline
+        // rescue of memcached's slab_automove) when allowed.
+        if (!this.slabReassign || !this.evictionsEnabled || !this.movePageTo(c)) return 0
+      }
+    }
+    return 0
+  }
+
+  /**
+   * Frees one item at the tail of class c: an expired/flushed one is reclaimed whatever
+   * -M says; a live one is evicted only when evictions are enabled.
+   */
+  private pullTail (c: number): boolean {
+    const now = this.clock.now()
+    for (let seg = 0; seg < 3; seg++) {
+      let h = this.lru.victimList(c, seg)
+      for (let tries = 0; h !== 0 && tries < EVICT_TRIES; tries++) {
+        const prev = this.u32(h)[wordOf(h) + 3]
+        if (h === this.pin) { h = prev; continue }
+        if (isExpired(this.exptime(h), now) || this.isFlushed(h)) {
+          this.counters.reclaimed++
+          this.cls.reclaimed[c]++
+          if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[c]++ }
+          this.unlink(h)
+          return true
+        }
+        if (!this.evictionsEnabled) { h = prev; continue }
+        this.counters.evictions++
+        this.cls.evicted[c]++
+        const e = this.exptime(h)
+        if (e !== 0) { this.cls.evictedNonzero[c]++ }
+        this.cls.evictedTime[c] = now - this.lastAccess(h)
+        if (!this.fetched(h)) { this.counters.evicted_unfetched++; this.cls.evictedUnfetched[c]++ }
+        if ((this.iflags(h) & F_ACTIVE) !== 0) { this.counters.evicted_active++; this.cls.evictedActive[c]++ }
+        this.unlink(h)
+        return true
+      }
+    }
+    return false
+  }
+
+  writeValue (h: number, src: Uint8Array, s: number, e: number, at: number): void {
+    let i = s
+    this.forEachPiece(h, at, (buf, ps, pe) => {
+      if (i >= e) return
+      const n = Math.min(pe - ps, e - i)
+      buf.set(src.subarray(i, i + n), ps)
+      i += n
+    })
+  }
+
+  free (h: number): void {
+    if (this.chained(h)) this.freeChain(h); else this.slabs.free(h)
+  }
+
+  // ---- linking ----------------------------------------------------------------------
+
+  private nextCas (): number { return this.useCas ? ++this.casCounter : 0 }
+
+  private doLink (h: number, hv: number): void {
+    const c = this.clsid(h)
+    this.setCas(h, this.nextCas())
+    this.setIflag(h, F_LINKED, true)
+    this.u32(h)[wordOf(h) + W_TIME] = this.clock.now()
+    this.index.insert(h, hv)
+    this.lru.insert(h, c, SEG_HOT)
+    this.lru.balance(c)
+    this.counters.curr_items++
+    this.counters.total_items++
+    const sz = this.itemBytes(h)
+    this.counters.bytes += sz
+    this.cls.memRequested[c] += sz
+  }
+
+  /** Bytes this item counts for in `stats bytes` (memcached's ITEM_ntotal, our layout). */
+  private itemBytes (h: number): number {
+    return HEADER_BYTES + this.nkey(h) + this.nbytes(h) + (this.chained(h) ? 4 : 0)
+  }
+
+  private unlinkHv (h: number, hv: number): void {
+    const c = this.clsid(h)
+    this.index.remove(h, hv)
+    this.lru.remove(h, c)
+    this.counters.curr_items--
+    const sz = this.itemBytes(h)
+    this.counters.bytes -= sz
+    this.cls.memRequested[c] -= sz
+    this.free(h)
+  }
+
+  unlink (h: number): void {
+    this.unlinkHv(h, this.index.hashOfItem(h))
+  }
+
+  private replace (old: number, h: number, hv: number): void {
+    this.unlinkHv(old, hv)
+    this.doLink(h, hv)
+  }
+
+  lastCas (): number { return this.lastCasValue }
+
+  link (h: number, mode: StoreMode, casIn: number, allowStale = false): StoreResult {
+    const hv = this.index.hashOfItem(h)
+    const ko = this.keyOffset(h)
+    const buf = this.slabs.bufs[pageOf(h)]
+    const old = this.findHv(buf, ko, ko + this.nkey(h), hv)
+    const c = this.clsid(h)
+    this.cls.cmdSet[c]++
+    let result: StoreResult = StoreResult.NotStored
+    let stored = h
+    if (old !== 0) {
+      const oldCas = this.cas(old)
+      // CAS_NONE 0, MATCH 1, STALE 2, BADVAL 3
+      const casRes = casIn === 0 ? 0 : casIn === oldCas ? 1 : (allowStale && casIn < oldCas) ? 2 : 3
+      let doStore = false
+      switch (mode) {
+        case StoreMode.Add:
+          this.touchUpdate(old)
+          break
+        case StoreMode.Cas:
+          if (casRes === 1) {
+            this.cls.casHits[this.clsid(old)]++
+            doStore = true
+          } else if (casRes === 2) {
+            this.setExptime(h, this.exptime(old))
+            this.setIflag(h, F_STALE, true)
+            if (this.winTokenSent(old)) this.setIflag(h, F_TOKEN_SENT, true)
+            this.cls.casHits[this.clsid(old)]++
+            doStore = true
+          } else {
+            this.cls.casBadval[this.clsid(old)]++
+            result = StoreResult.Exists
+          }
+          break
+        case StoreMode.Append:
+        case StoreMode.Prepend: {
+          if (casRes !== 0 && casRes !== 1) { result = StoreResult.Exists; break }
+          const merged = this.concat(old, h, mode === StoreMode.Append)
+          if (merged <= 0) break // out of memory: NOT_STORED as memcached
+          this.free(h)
+          stored = merged
+          doStore = true
+          break
+        }
+        case StoreMode.Replace:
+        case StoreMode.Set:
+          doStore = true
+          break
+      }
+      if (doStore) {
+        this.replace(old, stored, hv)
+        result = StoreResult.Stored
+      }
+    } else {
+      switch (mode) {
+        case StoreMode.Add:
+        case StoreMode.Set:
+          this.doLink(h, hv)
+          result = StoreResult.Stored
+          break
+        case StoreMode.Cas:
+          result = StoreResult.NotFound
+          break
+        default:
+          break // replace/append/prepend need an item
+      }
+    }
+    if (result === StoreResult.Stored) {
+      this.lastCasValue = this.cas(stored)
+    } else {
+      this.free(h)
+    }
+    return result
+  }
+
+  /** Lookup by hash without stats side effects beyond lazy expiry (DONT_UPDATE). */
+  private findHv (key: Uint8Array, ks: number, ke: number, hv: number): number {
+    const h = this.index.find(key, ks, ke, hv)
+    if (h === 0) return 0
+    if (this.isFlushed(h) || isExpired(this.exptime(h), this.clock.now())) {
+      this.unlinkHv(h, hv)
+      return 0
+    }
+    return h
+  }
+
+  /** New item holding old's value with add's appended (or prepended), old's flags and exptime. */
+  private concat (old: number, add: number, append: boolean): number {
+    const nOld = this.nbytes(old)
+    const nAdd = this.nbytes(add)
+    const nkey = this.nkey(old)
+    const kbuf = Buffer.allocUnsafe(nkey)
+    this.copyKey(old, kbuf, 0)
+    this.pin = old
+    const h = this.alloc(kbuf, 0, nkey, this.flags(old), this.exptime(old), nOld + nAdd)
+    this.pin = 0
+    if (h <= 0) return h
+    const first = append ? old : add
+    const second = append ? add : old
+    let at = 0
+    this.forEachPiece(first, 0, (b, s, e) => { this.writeValue(h, b, s, e, at); at += e - s })
+    this.forEachPiece(second, 0, (b, s, e) => { this.writeValue(h, b, s, e, at); at += e - s })
+    return h
+  }
+
+  // ---- arithmetic -------------------------------------------------------------------
+
+  lastArith (): bigint { return this.lastArithValue }
+
+  arith (h: number, incr: boolean, delta: bigint, casIn: number): StoreResult {
+    const nbytes = this.nbytes(h)
+    // memcached do_add_delta: empty and chunked values are not numbers.
+    if (nbytes === 0 || this.chained(h)) return StoreResult.NonNumeric
+    if (casIn !== 0 && this.cas(h) !== casIn) return StoreResult.Exists
+    const view = this.valueView(h) as Buffer
+    const value = parseValueU64(view)
+    if (value < 0n) return StoreResult.NonNumeric
+    const c = this.clsid(h)
+    let v: bigint
+    if (incr) {
+      v = (value + delta) & U64_MAX
+      this.cls.incrHits[c]++
+    } else {
+      v = delta > value ? 0n : value - delta
+      this.cls.decrHits[c]++
+    }
+    this.lastArithValue = v
+    const digits = v.toString()
+    if (digits.length <= nbytes) {
+      // In place, padded with spaces: memcached keeps the length when the number shrinks.
+      this.setCas(h, this.nextCas())
+      for (let i = 0; i < digits.length; i++) view[i] = digits.charCodeAt(i)
+      view.fill(32, digits.length, nbytes)
+      this.touchUpdate(h)
+      this.lastCasValue = this.cas(h)
+      return StoreResult.Stored
+    }
+    // Longer: a new item with the same key, flags and exptime replaces the old one.
+    const nkey = this.nkey(h)
+    const kbuf = Buffer.allocUnsafe(nkey)
+    this.copyKey(h, kbuf, 0)
+    this.pin = h
+    const n = this.alloc(kbuf, 0, nkey, this.flags(h), this.exptime(h), digits.length)
+    this.pin = 0
+    if (n <= 0) return StoreResult.NoMemory
+    const tmp = Buffer.from(digits, 'latin1')
+    this.writeValue(n, tmp, 0, tmp.length, 0)
+    this.replace(h, n, this.index.hashOfItem(h))
+    this.lastCasValue = this.cas(n)
+    return StoreResult.Stored
+  }
+
+  // ---- flush, crawl, page moves --------------------------------------------------------
+
+  flush (relAt: number): void {
+    // memcached process_flush_all: with CAS, items stored in the same second are caught
+    // by the CAS watermark.
+    if (this.useCas) {
+      this.oldestLive = relAt - 1
+      if (this.oldestLive <= this.clock.now()) this.oldestCas = this.casCounter + 1
+    } else {
+      this.oldestLive = relAt
+    }
+  }
+
+  /**
+   * One bounded crawler step: checks up to `budget` items from hash bucket `cursor` on,
+   * reclaiming expired and flushed ones. Returns the next cursor (0 after a full pass).
+   */
+  crawl (cursor: number, budget: number): number {
+    const now = this.clock.now()
+    const idx = this.index
+    let i = cursor
+    let checked = 0
+    while (checked < budget && i < idx.size) {
+      let h = idx.chainAt(i)
+      while (h !== 0) {
+        const next = this.u32(h)[wordOf(h) + W_HNEXT]
+        checked++
+        if (isExpired(this.exptime(h), now) || this.isFlushed(h)) {
+          const c = this.clsid(h)
+          this.counters.crawler_reclaimed++
+          this.cls.crawlerReclaimed[c]++
+          if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[c]++ }
+          this.unlink(h)
+        }
+        h = next
+      }
+      i++
+    }
+    this.counters.crawler_items_checked += checked
+    if (idx.expanding) idx.migrate(64)
+    return i >= idx.size ? 0 : i
+  }
+
+  /**
+   * Moves one page from the class that can best spare it to class `to`, emptying it
+   * first (items are rescued into free chunks of their class when possible, else evicted).
+   * The donor is the class with the oldest LRU tail among those with more than one page.
+   */
+  movePageTo (to: number, background = false): boolean {
+    const donor = this.pickDonor(to, background)
+    if (donor === 0) return false
+    return this.reassignPage(donor, to)
+  }
+
+  private pickDonor (to: number, background: boolean): number {
+    let best = 0
+    let bestAge = -1
+    const now = this.clock.now()
+    // In the background, only take from a class whose oldest item is clearly older than
+    // the needy class's (memcached automove compares LRU tail ages the same way).
+    const minAge = background ? 2 * this.oldestAge(to) + 1 : -1
+    for (let c = 1; c <= this.slabs.largest; c++) {
+      if (c === to || this.slabs.pagesOf[c] === 0) continue
+      if (this.slabs.pagesOf[c] === 1 && this.slabs.usedChunks[c] > 0 && this.slabs.pagesOf[to] > 0) continue
+      const t = this.lru.tail[c * 3 + SEG_COLD] || this.lru.tail[c * 3 + SEG_WARM] || this.lru.tail[c * 3 + SEG_HOT]
+      const age = t === 0 ? Number.MAX_SAFE_INTEGER : now - this.lastAccess(t)
+      if (background && (this.slabs.pagesOf[c] < 2 || age < minAge)) continue
+      if (age > bestAge) { bestAge = age; best = c }
+    }
+    return best
+  }
+
+  private oldestAge (c: number): number {
+    const t = this.lru.tail[c * 3 + SEG_COLD] || this.lru.tail[c * 3 + SEG_WARM] || this.lru.tail[c * 3 + SEG_HOT]
+    return t === 0 ? 0 : this.clock.now() - this.lastAccess(t)
+  }
+
+  /** Empties a page of class `from` (the one whose items are oldest) and gives it to `to`. */
+  reassignPage (from: number, to: number): boolean {
+    const slabs = this.slabs
+    // Choose the page of `from` holding the fewest live chunks: cheapest to empty.
+    let page = 0
+    let fewest = Infinity
+    for (let p = 1; p < slabs.pageClass.length; p++) {
+      if (slabs.pageClass[p] !== from) continue
+      let live = 0
+      const n = slabs.carvedCount(p)
+      const u = slabs.u32[p]
+      for (let i = 0; i < n; i++) {
+        const w = wordOf(slabs.chunkHandle(p, i)) + W_META
+        if ((u[w] >>> 16 & (F_LINKED | F_CONT | F_ALLOCATED)) !== 0) live++
+      }
+      if (live < fewest) { fewest = live; page = p }
+      if (live === 0) break
+    }
+    if (page === 0) return false
+    const n = slabs.carvedCount(page)
+    const u = slabs.u32[page]
+    // Allocated-but-unlinked chunks belong to a request in flight: never steal those.
+    for (let i = 0; i < n; i++) {
+      const h = slabs.chunkHandle(page, i)
+      const f = u[wordOf(h) + W_META] >>> 16
+      if ((f & F_ALLOCATED) !== 0 && (f & (F_LINKED | F_CONT)) === 0) return false
+      if ((f & F_CONT) !== 0) {
+        const owner = u[wordOf(h) + W_OWNER]
+        if ((this.iflags(owner) & F_LINKED) === 0 || owner === this.pin) return false
+      }
+      if (h === this.pin) return false
+    }
+    for (let i = 0; i < n; i++) {
+      const h = slabs.chunkHandle(page, i)
+      const f = u[wordOf(h) + W_META] >>> 16
+      if ((f & F_CONT) !== 0) {
+        const owner = u[wordOf(h) + W_OWNER]
+        if ((this.iflags(owner) & F_LINKED) !== 0) { this.counters.slab_reassign_evictions_nomem++; this.unlink(owner) }
+      } else if ((f & F_LINKED) !== 0) {
+        if (!this.rescue(h, page)) { this.counters.slab_reassign_evictions_nomem++; this.unlink(h) }
+      }
+    }
+    slabs.reassign(page, to)
+    this.counters.slabs_moved++
+    return true
+  }
+
+  /** Copies a live item into a free chunk of its class outside `page`; true if done. */
+  private rescue (h: number, page: number): boolean {
+    if (this.chained(h)) return false
+    const c = this.clsid(h)
+    if (this.slabs.freeChunks(c) <= 1) return false
+    const n = this.slabs.alloc(c)
+    if (n === 0) return false
+    if (pageOf(n) === page) { this.slabs.free(n); return false }
+    const size = this.slabs.chunkSize[c]
+    this.slabs.bufs[pageOf(n)].set(this.slabs.bufs[page].subarray(byteOf(h), byteOf(h) + size), byteOf(n))
+    // Swap n into h's place in the hash chain and the LRU.
+    const hv = this.index.hashOfItem(h)
+    const seg = this.lru.segmentOf(h)
+    this.index.remove(h, hv)
+    this.lru.remove(h, c)
+    this.index.insert(n, hv)
+    this.lru.insert(n, c, seg)
+    this.slabs.free(h)
+    this.counters.slab_reassign_rescues++
+    return true
+  }
+
+  /** Starts a full crawler pass now (`lru_crawler crawl`). */
+  crawlAll (): void {
+    this.counters.crawler_starts++
+    let cursor = 0
+    do { cursor = this.crawl(cursor, 100000) } while (cursor !== 0)
+  }
+
+  /** `stats reset`: counters that memcached resets. */
+  resetStats (): void {
+    const c = this.counters
+    c.total_items = 0; c.evictions = 0; c.reclaimed = 0; c.expired_unfetched = 0
+    c.evicted_unfetched = 0; c.evicted_active = 0; c.get_expired = 0; c.get_flushed = 0
+    c.crawler_reclaimed = 0; c.crawler_items_checked = 0; c.slabs_moved = 0
+    for (const a of Object.values(this.cls)) if (a !== this.cls.memRequested) a.fill(0)
+  }
+
+  /** Pages, chunk counts and LRU sizes for `stats slabs` / `stats items`. */
+  get totalMalloced (): number { return this.slabs.mallocedBytes }
+  get pageSize (): number { return PAGE_SIZE }
+  segmentCount (c: number, seg: number): number { return this.lru.count(c, seg) }
+  segmentTailAge (c: number, seg: number): number {
+    const t = this.lru.tail[c * 3 + seg]
+    return t === 0 ? 0 : this.clock.now() - this.lastAccess(t)
+  }
+
+  static readonly SEG_HOT = SEG_HOT
+  static readonly SEG_WARM = SEG_WARM
+  static readonly SEG_COLD = SEG_COLD
+}
+
+/** memcached safe_strtoull over a stored value: digits with optional leading space/sign and
+ *  trailing whitespace (the stored "\r\n" in memcached; padding spaces after a decr). */
+function parseValueU64 (v: Buffer): bigint {
+  let i = 0
+  const e = v.length
+  while (i < e && (v[i] === 32 || (v[i] >= 9 && v[i] <= 13))) i++
+  let neg = false
+  if (i < e && (v[i] === 43 || v[i] === 45)) { neg = v[i] === 45; i++ }
+  const ds = i
+  let mag = 0n
+  let small = 0
+  while (i < e && v[i] >= 48 && v[i] <= 57 && i - ds < 15) { small = small * 10 + v[i] - 48; i++ }
+  mag = BigInt(small)
+  while (i < e && v[i] >= 48 && v[i] <= 57) {
+    mag = mag * 10n + BigInt(v[i] - 48)
+    if (mag > U64_MAX) return -1n
+    i++
+  }
+  if (i === ds) return -1n
+  // memcached's value always ends in "\r\n", so end-of-value counts as whitespace.
+  if (i < e && !(v[i] === 32 || (v[i] >= 9 && v[i] <= 13))) return -1n
+  if (neg) {
+    const r = (U64_MAX + 1n - mag) & U64_MAX
+    if (r > (1n << 63n) - 1n) return -1n
+    return r
+  }
+  return mag
+}

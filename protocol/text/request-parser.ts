@@ -1,0 +1,228 @@
+/**
+ * Server-side framing for memcached's text protocol (classic and meta commands share it):
+ * a resumable state machine over incoming chunks.
+ *
+ *   Line ──(handler.onLine returns n >= 0)──► Data (n bytes, delivered or swallowed) ──► Line
+ *
+ * Lines end at LF; one CR before it is dropped when the line is longer than one byte
+ * (memcached try_read_command_ascii), so bare "\n" endings work. A line is split into at
+ * most 23 space-separated tokens (memcached tokenize_command; only ' ' separates); longer
+ * lines leave `rest` pointing at the unsplit remainder (multigets walk it).
+ *
+ * Limits: an unterminated line longer than LINE_MAX closes the connection unless it starts
+ * like a get/gets (memcached does the same), which may grow to GET_LINE_MAX.
+ *
+ * Ownership: `TextLine` and every byte range in it are valid only during the handler call
+ * that receives them (onLine, and onData for the same request).
+ */
+import { CR, GET_LINE_MAX, LF, LINE_MAX, MAX_TOKENS, SP } from '../bytes.js'
+import { Op } from '../request.js'
+import { commandOf } from './commands.js'
+
+export class TextLine {
+  op: Op = Op.Unknown
+  /** Buffer holding the line; [start, end) excludes the line ending. */
+  buf: Buffer = EMPTY
+  start = 0
+  end = 0
+  /** Number of tokens (memcached's ntokens minus the terminal token). */
+  ntokens = 0
+  readonly tokS = new Int32Array(MAX_TOKENS)
+  readonly tokE = new Int32Array(MAX_TOKENS)
+  /** Offset of the unsplit remainder when the line had more than 23 tokens, else -1. */
+  rest = -1
+  /** Set by the handler in onLine: discard the data block instead of delivering it. */
+  swallow = false
+
+  tokenLength (i: number): number { return this.tokE[i] - this.tokS[i] }
+}
+
+const EMPTY = Buffer.alloc(0)
+export const NO_DATA = -1
+
+export interface TextRequestHandler {
+  /**
+   * A complete line. Return NO_DATA, or the byte count of the data block that follows
+   * (value plus its CRLF); set line.swallow to discard it instead of receiving onData.
+   */
+  onLine (line: TextLine): number
+  /** The data block announced by onLine: buf[s, e) is its n bytes, CRLF included. */
+  onData (line: TextLine, buf: Buffer, s: number, e: number): void
+  /** Framing is lost (line too long): close the connection without a reply. */
+  onFatal (reason: string): void
+}
+
+const State = { Line: 0, Data: 1 } as const
+type State = (typeof State)[keyof typeof State]
+
+export class TextRequestParser {
+  private state: State = State.Line
+  private readonly line = new TextLine()
+  /** Input not yet consumed (a partial line, or everything after a pause). */
+  private pending: Buffer | null = null
+  /** Data block being assembled across chunks (null when swallowing). */
+  private data: Buffer | null = null
+  private dataNeed = 0
+  private dataFilled = 0
+  private paused = false
+  private halted = false
+
+  constructor (private readonly handler: TextRequestHandler) {}
+
+  /** Stop after the current request; input is kept until resume(). */
+  pause (): void { this.paused = true }
+  get isPaused (): boolean { return this.paused }
+  /** Drop all buffered input and ignore the rest (quit, fatal errors). */
+  halt (): void { this.halted = true; this.pending = null; this.data = null }
+  /** Bytes buffered but not yet parsed. */
+  get buffered (): number { return (this.pending?.length ?? 0) + this.dataFilled }
+
+  push (chunk: Buffer): void {
+    if (this.halted) return
+    let buf = chunk
+    if (this.pending !== null) {
+      buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+      this.pending = null
+    }
+    this.run(buf, 0)
+  }
+
+  resume (): void {
+    this.paused = false
+    if (this.halted || this.pending === null) return
+    const buf = this.pending
+    this.pending = null
+    this.run(buf, 0)
+  }
+
+  private run (buf: Buffer, off: number): void {
+    const len = buf.length
+    while (off < len) {
+      if (this.halted) return
+      if (this.paused) { this.pending = buf.subarray(off); return }
+      if (this.state === State.Data) {
+        off = this.dataBytes(buf, off)
+        continue
+      }
+      const lf = buf.indexOf(LF, off)
+      if (lf === -1) {
+        this.keepPartialLine(buf, off)
+        return
+      }
+      off = this.onLineBytes(buf, off, lf)
+    }
+  }
+
+  private keepPartialLine (buf: Buffer, off: number): void {
+    const n = buf.length - off
+    if (n > LINE_MAX && !this.looksLikeGet(buf, off)) {
+      this.halt()
+      this.handler.onFatal('line too long')
+      return
+    }
+    if (n > GET_LINE_MAX) {
+      this.halt()
+      this.handler.onFatal('multiget line too long')
+      return
+    }
+    // Copy: the caller's chunk may be large; keep only the partial line.
+    this.pending = Buffer.from(buf.subarray(off))
+  }
+
+  /** memcached: leading spaces (at most 100) then "get " or "gets ". */
+  private looksLikeGet (buf: Buffer, off: number): boolean {
+    let p = off
+    while (p < buf.length && buf[p] === SP) p++
+    if (p - off > 100) return false
+    if (buf[p] !== 103 || buf[p + 1] !== 101 || buf[p + 2] !== 116) return false
+    return buf[p + 3] === SP || (buf[p + 3] === 115 && buf[p + 4] === SP)
+  }
+
+  private onLineBytes (buf: Buffer, off: number, lf: number): number {
+    let end = lf
+    if (end - off > 1 && buf[end - 1] === CR) end--
+    const line = this.line
+    line.buf = buf
+    line.start = off
+    line.end = end
+    line.swallow = false
+    tokenize(line, buf, off, end)
+    line.op = line.ntokens > 0 ? commandOf(buf, line.tokS[0], line.tokE[0]) : Op.Unknown
+    const next = lf + 1
+    const n = this.handler.onLine(line)
+    if (n < 0 || this.halted) return next
+    this.state = State.Data
+    this.dataNeed = n
+    this.dataFilled = 0
+    this.data = null
+    return next
+  }
+
+  private dataBytes (buf: Buffer, off: number): number {
+    const need = this.dataNeed - this.dataFilled
+    const avail = buf.length - off
+    const line = this.line
+    if (line.swallow) {
+      const take = avail < need ? avail : need
+      this.dataFilled += take
+      if (this.dataFilled === this.dataNeed) this.finishData()
+      return off + take
+    }
+    if (this.data === null && avail >= need) {
+      // Fast path: the whole block is in this chunk; hand out a view.
+      this.state = State.Line
+      this.dataFilled = 0
+      this.handler.onData(line, buf, off, off + need)
+      return off + need
+    }
+    if (this.data === null) this.data = Buffer.allocUnsafe(this.dataNeed)
+    const take = avail < need ? avail : need
+    buf.copy(this.data, this.dataFilled, off, off + take)
+    this.dataFilled += take
+    if (this.dataFilled === this.dataNeed) {
+      const d = this.data
+      this.finishData()
+      this.handler.onData(line, d, 0, d.length)
+    }
+    return off + take
+  }
+
+  private finishData (): void {
+    this.state = State.Line
+    this.data = null
+    this.dataFilled = 0
+  }
+}
+
+/** Splits buf[s, e) on ' ' into at most 23 tokens (memcached tokenize_command). */
+function tokenize (line: TextLine, buf: Buffer, s: number, e: number): void {
+  let n = 0
+  let ts = s
+  let i = s
+  line.rest = -1
+  const max = MAX_TOKENS - 1
+  for (; i < e; i++) {
+    if (buf[i] === SP) {
+      if (ts !== i) {
+        line.tokS[n] = ts
+        line.tokE[n] = i
+        n++
+        if (n === max) {
+          // memcached stops splitting here; the remainder is processed later (multigets).
+          line.rest = i + 1 < e ? i + 1 : -1
+          line.ntokens = n
+          return
+        }
+      }
+      ts = i + 1
+    }
+  }
+  if (ts !== e) {
+    line.tokS[n] = ts
+    line.tokE[n] = e
+    n++
+  }
+  line.ntokens = n
+}
+
+export { tokenize as tokenizeLine }
