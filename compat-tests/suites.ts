@@ -2,6 +2,11 @@
 // packs well). Each is one row of the runner's table.
 
 import type { SuiteDef } from './harness/suite.js'
+import metaDeleteArith from './meta/delete-arith.js'
+import metaGet from './meta/get.js'
+import metaMisc from './meta/misc.js'
+import metaSet from './meta/set.js'
+import metaSwr from './meta/swr.js'
 import textCasRace from './text/cas-race.js'
 import textCommands from './text/commands.js'
 import textIncrDecr from './text/incr-decr.js'
@@ -24,4 +29,9 @@ export const suites: SuiteDef[] = [
   textLimits,
   textCommands,
   textStats,
+  metaGet,
+  metaSet,
+  metaDeleteArith,
+  metaMisc,
+  metaSwr,
 ]
