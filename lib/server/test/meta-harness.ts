@@ -171,7 +171,7 @@ export async function startMemcached (extraArgs: string[] = []): Promise<Target>
           port,
           close: async () => {
             if (exited) return
-            await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM') })
+            await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGKILL') })
           },
         }
       } catch {
