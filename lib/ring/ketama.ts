@@ -11,8 +11,11 @@
  *   points  [ p0 <= p1 <= p2 <= ... <= p(N-1) ]   Uint32Array, N = sum of points per server
  *   owners  [ s0    s1    s2    ...    s(N-1) ]   Uint32Array, server index of each point
  *
- *   lookup(h): i = first index with points[i] >= h (binary search), i = 0 if none;
- *              owners[i]
+ *   prefix  [ first i with points[i] >>> 16 >= p, for p = 0 .. 65536 ]   Uint32Array
+ *
+ *   lookup(h): i = first index with points[i] >= h, i = 0 if none; owners[i].
+ *   The binary search runs only inside prefix[h >>> 16] .. prefix[(h >>> 16) + 1],
+ *   which holds well under one point on average: one table read instead of ~14 probes.
  */
 import { md5, md5Word } from './md5.js'
 
@@ -84,12 +87,20 @@ export class KetamaContinuum {
   readonly serverCount: number
   /** Points each server got. */
   readonly pointCounts: Uint32Array
+  private readonly prefix: Uint32Array
 
   private constructor (points: Uint32Array, owners: Uint32Array, pointCounts: Uint32Array) {
     this.points = points
     this.owners = owners
     this.serverCount = pointCounts.length
     this.pointCounts = pointCounts
+    const prefix = new Uint32Array(0x10001)
+    let i = 0
+    for (let p = 0; p <= 0x10000; p++) {
+      while (i < points.length && points[i] >>> 16 < p) i++
+      prefix[p] = i
+    }
+    this.prefix = prefix
   }
 
   /** Builds the continuum; server i of the result is servers[i]. Throws on bad input. */
@@ -140,8 +151,9 @@ export class KetamaContinuum {
   /** Index into points of the first point >= hash, wrapping to 0 past the last point. */
   pointIndex (hash: number): number {
     const p = this.points
-    let lo = 0
-    let hi = p.length
+    const top = hash >>> 16
+    let lo = this.prefix[top]
+    let hi = this.prefix[top + 1]
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
       if (p[mid] < hash) lo = mid + 1
