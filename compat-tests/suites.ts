@@ -2,6 +2,10 @@
 // packs well). Each is one row of the runner's table.
 
 import type { SuiteDef } from './harness/suite.js'
+import binaryCommands from './binary/commands.js'
+import binaryErrors from './binary/malformed.js'
+import binaryQuiet from './binary/quiet.js'
+import binarySasl from './binary/sasl.js'
 import metaDeleteArith from './meta/delete-arith.js'
 import metaGet from './meta/get.js'
 import metaMisc from './meta/misc.js'
@@ -34,4 +38,8 @@ export const suites: SuiteDef[] = [
   metaDeleteArith,
   metaMisc,
   metaSwr,
+  binaryCommands,
+  binaryQuiet,
+  binaryErrors,
+  binarySasl,
 ]
