@@ -4,7 +4,7 @@
  */
 export { md5, md5Word } from './md5.js'
 export { KeyHash, keyHashFn, type HashFn } from './key-hash.js'
-export { keyBytes, parseHashTag, hashTagRange, type HashTag } from './key-bytes.js'
+export { keyBytes, encodeKey, scratchBytes, parseHashTag, hashTagRange, type HashTag } from './key-bytes.js'
 export {
   KetamaContinuum, ketamaLabel, ketamaPointCount, exactPointCount, PointRounding, KETAMA_POINTS_PER_SERVER,
   MEMCACHED_DEFAULT_PORT, TWEMPROXY_MAX_LABEL, type KetamaServer,

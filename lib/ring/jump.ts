@@ -14,7 +14,7 @@
  * two 32-bit halves; jump.test.ts checks it against BigInt.
  */
 import { md5, md5Word } from './md5.js'
-import { keyBytes } from './key-bytes.js'
+import { encodeKey, scratchBytes } from './key-bytes.js'
 import type { Router } from './ketama-ring.js'
 
 const M_HI = 0x27bb2ee6
@@ -115,7 +115,8 @@ export class JumpRouter implements Router {
   }
 
   serverOf (key: string | Uint8Array): number {
-    const b = keyBytes(key)
-    return this.serverOfBytes(b, 0, b.length)
+    if (typeof key !== 'string') return this.serverOfBytes(key, 0, key.length)
+    const n = encodeKey(key)
+    return this.serverOfBytes(scratchBytes(), 0, n)
   }
 }

@@ -11,7 +11,7 @@
  */
 import { KetamaContinuum, ketamaLabel, TWEMPROXY_MAX_LABEL, PointRounding, type KetamaServer } from './ketama.js'
 import { keyHashFn, KeyHash, type HashFn } from './key-hash.js'
-import { keyBytes, hashTagRange, parseHashTag, type HashTag } from './key-bytes.js'
+import { encodeKey, scratchBytes, hashTagRange, parseHashTag, type HashTag } from './key-bytes.js'
 
 /** What every router offers: key -> index of a server in the list it was built from. */
 export interface Router {
@@ -64,8 +64,9 @@ export class KetamaRing implements Router {
   }
 
   serverOf (key: string | Uint8Array): number {
-    const b = keyBytes(key)
-    return this.serverOfBytes(b, 0, b.length)
+    if (typeof key !== 'string') return this.serverOfBytes(key, 0, key.length)
+    const n = encodeKey(key)
+    return this.serverOfBytes(scratchBytes(), 0, n)
   }
 }
 

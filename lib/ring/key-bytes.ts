@@ -8,22 +8,33 @@ let scratch = new Uint8Array(512)
 const encoder = new TextEncoder()
 
 /**
- * The bytes of `key`. For a string the result is a view of module scratch memory,
- * valid only until the next call; for bytes it is `key` itself.
+ * Encodes a string key as UTF-8 into module scratch memory and returns its length;
+ * the bytes are scratchBytes()[0, length), valid until the next call. No allocation
+ * for keys up to 170 characters (the scratch grows for longer ones).
  */
-export function keyBytes (key: string | Uint8Array): Uint8Array {
-  if (typeof key !== 'string') return key
+export function encodeKey (key: string): number {
   const n = key.length
   if (n * 3 > scratch.length) scratch = new Uint8Array(n * 3)
+  const out = scratch
   let i = 0
   for (; i < n; i++) {
     const c = key.charCodeAt(i)
     if (c > 0x7f) break
-    scratch[i] = c
+    out[i] = c
   }
-  if (i === n) return scratch.subarray(0, n)
-  const { written } = encoder.encodeInto(key.slice(i), scratch.subarray(i))
-  return scratch.subarray(0, i + written)
+  if (i === n) return n
+  return i + encoder.encodeInto(key.slice(i), out.subarray(i)).written
+}
+
+/** The scratch memory encodeKey() wrote into. */
+export function scratchBytes (): Uint8Array {
+  return scratch
+}
+
+/** The bytes of `key`: a fresh copy for a string (convenience, allocates), `key` itself for bytes. */
+export function keyBytes (key: string | Uint8Array): Uint8Array {
+  if (typeof key !== 'string') return key
+  return scratch.slice(0, encodeKey(key))
 }
 
 /** A hash tag: the two delimiter bytes, e.g. "{}" (twemproxy's `hash_tag:`). */
