@@ -1,0 +1,11 @@
+// lib/cluster/index.ts — what other areas may import from lib/cluster.
+export { ClusterError, ClusterErrorCode } from './errors.js'
+export { ZkSession, parseConnectString, type ZkSessionOptions, type ZkSessionState, type ZkStat, type ZkEvent } from './zk.js'
+export {
+  Role, checkName, clusterRoot, nodesPath, shardsPath, nodePath, shardPath, nodeIdOf,
+  decodeHostRecord, decodeShardRecord, encodeRecord,
+  type HostRecord, type ShardRecord, type LoadFigures,
+} from './layout.js'
+export { Registry, type RegistryOptions, type RegistryState } from './registry.js'
+export { Topology, type HostEntry, type ShardEntry } from './membership/topology.js'
+export { TopologyWatcher, type TopologyWatcherOptions } from './membership/watcher.js'
