@@ -43,6 +43,9 @@ export const F_CONT = 64
 export const F_ALLOCATED = 128
 export const F_SEG_SHIFT = 8 // two bits: which LRU segment
 export const F_SEG_MASK = 3 << F_SEG_SHIFT
+/** The key was stored through a meta `b` (base64) request: meta replies echo it base64
+ *  encoded (memcached ITEM_KEY_BINARY). */
+export const F_KEY_BINARY = 1024
 
 export const SEG_HOT = 0
 export const SEG_WARM = 1

@@ -12,7 +12,7 @@ import { isExpired, relExptime } from './expiry.js'
 import { hashKey } from './hash.js'
 import { HashIndex } from './hash-index.js'
 import {
-  F_ACTIVE, F_ALLOCATED, F_CHAINED, F_CONT, F_FETCHED, F_LINKED, F_STALE, F_TOKEN_SENT,
+  F_ACTIVE, F_ALLOCATED, F_CHAINED, F_CONT, F_FETCHED, F_KEY_BINARY, F_LINKED, F_STALE, F_TOKEN_SENT,
   HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_OWNER, W_TIME,
   byteOf, pageOf, wordOf,
 } from './layout.js'
@@ -160,6 +160,11 @@ export class SlabStore implements Store {
   setWinTokenSent (h: number, on: boolean): void { this.setIflag(h, F_TOKEN_SENT, on) }
   stale (h: number): boolean { return (this.iflags(h) & F_STALE) !== 0 }
   setStale (h: number, on: boolean): void { this.setIflag(h, F_STALE, on) }
+  /** Meta: the key arrived base64-encoded (memcached ITEM_KEY_BINARY); set on an allocated item. */
+  keyBinary (h: number): boolean { return (this.iflags(h) & F_KEY_BINARY) !== 0 }
+  setKeyBinary (h: number, on: boolean): void { this.setIflag(h, F_KEY_BINARY, on) }
+  /** Meta md with I: gives a live item a fresh CAS in place (memcached ITEM_set_cas(get_cas_id())). */
+  bumpCas (h: number): number { const c = this.nextCas(); this.setCas(h, c); return c }
   private chained (h: number): boolean { return (this.iflags(h) & F_CHAINED) !== 0 }
 
   private keyOffset (h: number): number {
@@ -616,7 +621,7 @@ export class SlabStore implements Store {
     // by the CAS watermark.
     if (this.useCas) {
       this.oldestLive = relAt - 1
-      if (this.oldestLive <= this.clock.now()) this.oldestCas = this.casCounter + 1
+      if (this.oldestLive <= this.clock.now()) this.oldestCas = ++this.casCounter // memcached get_cas_id()
     } else {
       this.oldestLive = relAt
     }
