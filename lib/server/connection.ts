@@ -125,17 +125,19 @@ export class Connection implements ConnControl {
 
   closeAfterWrite (): void { this.closing = true }
 
+  flushNow (): void { this.flush() }
+
   destroy (): void {
     if (this.destroyed) return
     this.destroyed = true
-    this.out.discard()
+    this.out.clear()
     this.socket.destroy()
   }
 
   private internalError (err: unknown): void {
     this.ctx.stats.internal_errors++
     this.ctx.onInternalError?.(err, this.id)
-    this.out.discard()
+    this.out.clear()
     this.out.bytes(SERVER_ERROR_INTERNAL)
     this.out.flush(this.socket)
     this.destroyed = true

@@ -36,6 +36,8 @@ export class Output {
   /** Bytes queued (staged + pieces) since the last flush. */
   pendingBytes = 0
   bytesWritten = 0
+  private committed = 0
+  private committedBytes = 0
 
   /** Reserve n bytes in staging for this output; returns the offset to write at. */
   private reserve (n: number): number {
@@ -118,16 +120,31 @@ export class Output {
     }
   }
 
-  /** Drops everything queued since the last flush (memcached discarding a half-built reply). */
+  /**
+   * Marks everything queued so far as sent: discard() will not drop it. memcached
+   * transmits its pending replies after every get and at every `mn`, and culls only what
+   * has not been transmitted; commit() marks those points.
+   */
+  commit (): void {
+    this.flushStagingToPieces()
+    this.committed = this.pieces.length
+    this.committedBytes = this.pendingBytes
+  }
+
+  /** Drops everything queued, committed or not (the connection is going away). */
+  clear (): void {
+    this.committed = 0
+    this.committedBytes = 0
+    this.discard()
+  }
+
+  /** Drops everything queued since the last commit() or flush (memcached conn_release_items). */
   discard (): void {
     const st = staging
     if (st.owner === this) { st.end = st.start; st.owner = null }
-    this.pieces.length = 0
-    this.pendingBytes = 0
+    this.pieces.length = this.committed
+    this.pendingBytes = this.committedBytes
   }
-
-  /** A mark to truncate back to with truncate() (only valid while no flush happened). */
-  mark (): number { return this.pendingBytes }
 
   /** Writes everything queued to the sink. Returns false if the sink asks us to wait. */
   flush (sink: Sink): boolean {
@@ -151,6 +168,8 @@ export class Output {
       sink.uncork()
     }
     pieces.length = 0
+    this.committed = 0
+    this.committedBytes = 0
     return ok
   }
 }

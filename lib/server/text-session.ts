@@ -71,12 +71,16 @@ export class TextSession implements TextRequestHandler {
   private pendingItem = 0
   private pendingMode: StoreMode = StoreMode.Set
   private pendingCas = 0
+  private reqsThisEvent = 0
 
   constructor (private readonly conn: ConnControl, private readonly ctx: ServerContext) {
     this.parser = new TextRequestParser(this)
   }
 
-  push (chunk: Buffer): void { this.parser.push(chunk) }
+  push (chunk: Buffer): void {
+    this.reqsThisEvent = 0
+    this.parser.push(chunk)
+  }
 
   /** The connection is going away: release an item allocated for a data block not yet read. */
   close (): void {
@@ -103,6 +107,8 @@ export class TextSession implements TextRequestHandler {
 
   onLine (line: TextLine): number {
     this.noreply = false
+    // memcached handles at most reqs_per_event (-R) requests per wake-up, then transmits.
+    if (++this.reqsThisEvent > this.ctx.settings.maxReqsPerEvent) { this.reqsThisEvent = 1; this.conn.out.commit() }
     const n = line.ntokens
     // memcached: fewer than two bytes of command is never valid.
     if (n === 0 || line.tokenLength(0) < 2) { this.reply(R.ERROR); return NO_DATA }
@@ -215,6 +221,8 @@ export class TextSession implements TextRequestHandler {
       p = q
     }
     out.bytes(R.END)
+    // memcached transmits after every get (conn_mwrite): these replies can no longer be culled.
+    out.commit()
     this.conn.pauseInput()
     return NO_DATA
   }

@@ -1,0 +1,143 @@
+import t from 'tap'
+import { NO_DATA, TextRequestParser } from '../request-parser.js'
+import type { TextLine, TextRequestHandler } from '../request-parser.js'
+import { Op } from '../../request.js'
+import { splits } from '../../../lib/testing/splits.js'
+
+/** Records what the parser hands out, copying every view (they die after the call). */
+class Recorder implements TextRequestHandler {
+  events: string[] = []
+  fatal: string | null = null
+  swallowLens = new Set<string>()
+  onLine (line: TextLine): number {
+    const toks: string[] = []
+    for (let i = 0; i < line.ntokens; i++) toks.push(line.buf.toString('latin1', line.tokS[i], line.tokE[i]))
+    this.events.push(`line op=${line.op} [${toks.join('|')}]${line.rest >= 0 ? ` rest=${line.buf.toString('latin1', line.rest, line.end)}` : ''}`)
+    // storage commands: data length from the 5th token (set k f e n)
+    if (line.op === Op.Set || line.op === Op.MetaSet) {
+      const n = Number(toks[line.op === Op.Set ? 4 : 2])
+      if (this.swallowLens.has(toks[1])) line.swallow = true
+      return n + 2
+    }
+    return NO_DATA
+  }
+
+  onData (_line: TextLine, buf: Buffer, s: number, e: number): void {
+    this.events.push(`data ${JSON.stringify(buf.toString('latin1', s, e))}`)
+  }
+
+  onFatal (reason: string): void { this.fatal = reason }
+}
+
+function run (input: Buffer, chunks: Buffer[], swallow: string[] = []): Recorder {
+  const r = new Recorder()
+  for (const k of swallow) r.swallowLens.add(k)
+  const p = new TextRequestParser(r)
+  for (const c of chunks) p.push(Buffer.from(c)) // fresh copies, as sockets give
+  void input
+  return r
+}
+
+const fixtures: Array<{ name: string, input: string, expect: string[], swallow?: string[] }> = [
+  {
+    name: 'get with CRLF and with a bare LF',
+    input: 'get a\r\nget b c\n',
+    expect: [`line op=${Op.Get} [get|a]`, `line op=${Op.Get} [get|b|c]`],
+  },
+  {
+    name: 'set with a value containing CRLF and NUL',
+    input: 'set k 0 0 6\r\na\r\n\0bc\r\nget k\r\n',
+    expect: [`line op=${Op.Set} [set|k|0|0|6]`, 'data "a\\r\\n\\u0000bc\\r\\n"', `line op=${Op.Get} [get|k]`],
+  },
+  {
+    name: 'multiple spaces separate tokens; only one CR before LF is dropped',
+    input: 'get  a   b\r\r\n',
+    expect: [`line op=${Op.Get} [get|a|b\r]`],
+  },
+  {
+    name: 'a lone CR line is kept as one token (memcached drops CR only from longer lines)',
+    input: '\r\nversion\r\n',
+    expect: [`line op=${Op.Unknown} [\r]`, `line op=${Op.Version} [version]`],
+  },
+  {
+    name: 'more than 23 tokens leave the rest unsplit',
+    input: 'get ' + Array.from({ length: 25 }, (_, i) => `k${i}`).join(' ') + '\r\n',
+    expect: [`line op=${Op.Get} [get|${Array.from({ length: 22 }, (_, i) => `k${i}`).join('|')}] rest=k22 k23 k24`],
+  },
+  {
+    name: 'swallowed data block is not delivered and the stream stays in sync',
+    input: 'set big 0 0 5\r\nhello\r\nset ok 0 0 2\r\nhi\r\n',
+    swallow: ['big'],
+    expect: [`line op=${Op.Set} [set|big|0|0|5]`, `line op=${Op.Set} [set|ok|0|0|2]`, 'data "hi\\r\\n"'],
+  },
+  {
+    name: 'meta set reads its data block',
+    input: 'ms key 3 T0\r\nabc\r\nmn\r\n',
+    expect: [`line op=${Op.MetaSet} [ms|key|3|T0]`, 'data "abc\\r\\n"', `line op=${Op.MetaNoop} [mn]`],
+  },
+]
+
+for (const f of fixtures) {
+  t.test(f.name, async (t) => {
+    const input = Buffer.from(f.input, 'latin1')
+    for (const { name, chunks } of splits(input)) {
+      const r = run(input, chunks, f.swallow)
+      t.same(r.events, f.expect, name)
+      t.equal(r.fatal, null, `${name}: no fatal`)
+    }
+  })
+}
+
+t.test('an unterminated non-get line over 2048 bytes is fatal', async (t) => {
+  const r = new Recorder()
+  const p = new TextRequestParser(r)
+  p.push(Buffer.from('set ' + 'x'.repeat(3000)))
+  t.equal(r.fatal, 'line too long')
+  p.push(Buffer.from('\r\nget a\r\n'))
+  t.same(r.events, [], 'nothing parsed after the fatal error')
+})
+
+t.test('a long unterminated get line is buffered until its LF', async (t) => {
+  const r = new Recorder()
+  const p = new TextRequestParser(r)
+  const keys = Array.from({ length: 400 }, (_, i) => `key${i}`).join(' ')
+  const line = Buffer.from(`get ${keys}\r\n`)
+  p.push(line.subarray(0, 3000))
+  t.equal(r.fatal, null)
+  p.push(line.subarray(3000))
+  t.equal(r.events.length, 1)
+  t.match(r.events[0], /^line op=1 \[get\|key0\|/)
+})
+
+t.test('pause keeps the rest of the input until resume', async (t) => {
+  const events: string[] = []
+  let parser: TextRequestParser | null = null
+  const p = new TextRequestParser({
+    onLine (line) {
+      events.push(line.buf.toString('latin1', line.start, line.end))
+      if (events.length === 1) parser?.pause()
+      return NO_DATA
+    },
+    onData () {},
+    onFatal () {},
+  })
+  parser = p
+  p.push(Buffer.from('get a\r\nget b\r\nget c\r\n'))
+  t.same(events, ['get a'])
+  t.ok(p.isPaused)
+  p.resume()
+  t.same(events, ['get a', 'get b', 'get c'])
+})
+
+t.test('views are valid during the call; later overwriting the input does not change delivered data', async (t) => {
+  let copy = ''
+  const p = new TextRequestParser({
+    onLine (line) { return line.op === Op.Set ? 5 : NO_DATA },
+    onData (_l, buf, s, e) { copy = Buffer.from(buf.subarray(s, e)).toString() },
+    onFatal () {},
+  })
+  const chunk = Buffer.from('set k 0 0 3\r\nabc\r\n')
+  p.push(chunk)
+  chunk.fill(0x58)
+  t.equal(copy, 'abc\r\n')
+})
