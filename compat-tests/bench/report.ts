@@ -1,0 +1,227 @@
+// Turns benchmark rows into a summary (min/median/max per profile and target, paired
+// ratios), a markdown table and an SVG chart. Pure functions: no I/O here.
+
+import type { Profile } from './load.js'
+import type { MachineInfo } from './proc.js'
+import type { ServerKind } from './servers.js'
+
+export interface RunRow {
+  profile: string
+  target: ServerKind
+  /** 0-based round; within a round memring and memcached ran back to back. */
+  round: number
+  ok: boolean
+  error?: string
+  opsPerSec: number
+  ops: number
+  seconds: number
+  /** Server CPU (user + system, all threads) per operation, microseconds. */
+  cpuUsPerOp: number
+  p50Us: number
+  p99Us: number
+  avgUs: number
+  maxUs: number
+  getMisses: number
+  loadAvg1: number
+}
+
+export interface TargetSummary {
+  runs: number
+  opsMin: number
+  opsMedian: number
+  opsMax: number
+  cpuUsPerOp: number
+  p50Us: number
+  p99Us: number
+}
+
+export interface Spread { median: number, min: number, max: number, n: number }
+
+export interface ProfileSummary {
+  profile: string
+  title: string
+  goalRatio: number
+  /** Why the profile could not run on memring (e.g. binary protocol not served yet). */
+  unavailable: string | null
+  memcached: TargetSummary | null
+  memring: TargetSummary | null
+  /** memring/memcached ops/s over the rounds where both ran (interleaved pairs). */
+  ratio: Spread | null
+  /** memring p99 / memcached p99, same pairing. */
+  p99Ratio: Spread | null
+  /** memring CPU us/op / memcached CPU us/op, same pairing. */
+  cpuRatio: Spread | null
+}
+
+export interface BenchReport {
+  kind: 'memring-bench'
+  startedAt: string
+  finishedAt: string
+  command: string
+  gitSha: string
+  machine: MachineInfo
+  pinned: boolean
+  params: { seconds: number, warmupSeconds: number, rounds: number, connections: number, keyBytes: number, getRatio: number, memoryMb: number, memcachedThreads: number }
+  summaries: ProfileSummary[]
+  runs: RunRow[]
+}
+
+export function median (xs: readonly number[]): number {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+function spread (xs: number[]): Spread | null {
+  if (xs.length === 0) return null
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length }
+}
+
+function targetSummary (rows: RunRow[]): TargetSummary | null {
+  if (rows.length === 0) return null
+  const ops = rows.map((r) => r.opsPerSec)
+  return {
+    runs: rows.length,
+    opsMin: Math.min(...ops),
+    opsMedian: median(ops),
+    opsMax: Math.max(...ops),
+    cpuUsPerOp: median(rows.map((r) => r.cpuUsPerOp)),
+    p50Us: median(rows.map((r) => r.p50Us)),
+    p99Us: median(rows.map((r) => r.p99Us)),
+  }
+}
+
+export function summarize (profiles: readonly Profile[], runs: readonly RunRow[], unavailable: ReadonlyMap<string, string>): ProfileSummary[] {
+  return profiles.map((p) => {
+    const ok = runs.filter((r) => r.profile === p.id && r.ok)
+    const of = (t: ServerKind): RunRow[] => ok.filter((r) => r.target === t)
+    const pairs = (f: (r: RunRow) => number): number[] => {
+      const out: number[] = []
+      for (const a of of('memring')) {
+        const b = of('memcached').find((x) => x.round === a.round)
+        if (b !== undefined && f(b) > 0) out.push(f(a) / f(b))
+      }
+      return out
+    }
+    return {
+      profile: p.id,
+      title: p.title,
+      goalRatio: p.goalRatio,
+      unavailable: unavailable.get(p.id) ?? null,
+      memcached: targetSummary(of('memcached')),
+      memring: targetSummary(of('memring')),
+      ratio: spread(pairs((r) => r.opsPerSec)),
+      p99Ratio: spread(pairs((r) => r.p99Us)),
+      cpuRatio: spread(pairs((r) => r.cpuUsPerOp)),
+    }
+  })
+}
+
+const k = (x: number): string => Number.isFinite(x) ? `${(x / 1000).toFixed(1)}k` : '-'
+const us = (x: number): string => !Number.isFinite(x) ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${Math.round(x)} us`
+const r2 = (x: number): string => x.toFixed(2)
+
+/** The results table in markdown, one row per profile and target, plus the goal checks. */
+export function markdownTable (rep: BenchReport): string {
+  const lines = [
+    '| profile | server | runs | ops/s min | ops/s median | ops/s max | memring/memcached (goal) | server CPU us/op | p50 | p99 |',
+    '|---|---|---:|---:|---:|---:|---|---:|---:|---:|',
+  ]
+  for (const s of rep.summaries) {
+    for (const t of ['memcached', 'memring'] as const) {
+      const x = s[t]
+      let ratio = ''
+      if (t === 'memring') {
+        ratio = s.unavailable !== null
+          ? `unavailable: ${s.unavailable}`
+          : s.ratio === null
+            ? '-'
+            : `**${r2(s.ratio.median)}** (${r2(s.ratio.min)}-${r2(s.ratio.max)}) (>= ${r2(s.goalRatio)} ${s.ratio.median >= s.goalRatio ? 'met' : 'NOT met'})`
+      }
+      if (x === null) {
+        lines.push(`| ${s.title} | ${t} | 0 | - | - | - | ${ratio} | - | - | - |`)
+        continue
+      }
+      lines.push(`| ${s.title} | ${t} | ${x.runs} | ${k(x.opsMin)} | ${k(x.opsMedian)} | ${k(x.opsMax)} | ${ratio} | ${x.cpuUsPerOp.toFixed(1)} | ${us(x.p50Us)} | ${us(x.p99Us)} |`)
+    }
+  }
+  lines.push('')
+  lines.push('| profile | p99 memring/memcached (goal <= 2.00) | CPU us/op memring/memcached |')
+  lines.push('|---|---|---|')
+  for (const s of rep.summaries) {
+    const p = s.p99Ratio === null ? '-' : `${r2(s.p99Ratio.median)} (${r2(s.p99Ratio.min)}-${r2(s.p99Ratio.max)}) ${s.p99Ratio.median <= 2 ? 'met' : 'NOT met'}`
+    const c = s.cpuRatio === null ? '-' : `${r2(s.cpuRatio.median)} (${r2(s.cpuRatio.min)}-${r2(s.cpuRatio.max)})`
+    lines.push(`| ${s.title} | ${p} | ${c} |`)
+  }
+  return lines.join('\n')
+}
+
+function esc (s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/**
+ * Two bar charts side by side: median ops/s with min-max whiskers (ratio written above
+ * memring's bar), and server CPU microseconds per operation.
+ */
+export function svgChart (rep: BenchReport): string {
+  const W = 960
+  const H = 440
+  const top = 70
+  const bottom = 360
+  const colors = { memcached: '#8c8c8c', memring: '#2b7bb9' } as const
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">memring vs memcached (${esc(rep.machine.memcached)}), ${rep.params.connections} connections, ${Math.round(rep.params.getRatio * 100)}% get</text>`,
+    `<text x="${W / 2}" y="40" text-anchor="middle" fill="#555">${esc(`${rep.machine.cpus} x ${rep.machine.cpuModel}, Node ${rep.machine.node}, ${rep.params.rounds} interleaved rounds of ${rep.params.seconds} s, git ${rep.gitSha}, ${rep.startedAt.slice(0, 16)}Z; shared machine: noisy`)}</text>`,
+  ]
+  const panel = (x0: number, width: number, title: string, value: (t: TargetSummary) => number, whisk: ((t: TargetSummary) => [number, number]) | null, label: (v: number) => string, ratio: (s: ProfileSummary) => string): void => {
+    const sums = rep.summaries
+    let max = 0
+    for (const s of sums) {
+      for (const t of [s.memcached, s.memring]) {
+        if (t !== null) max = Math.max(max, whisk === null ? value(t) : whisk(t)[1])
+      }
+    }
+    if (max <= 0) max = 1
+    const y = (v: number): number => bottom - (v / max) * (bottom - top - 20)
+    out.push(`<text x="${x0 + width / 2}" y="${top - 10}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`)
+    out.push(`<line x1="${x0}" y1="${bottom}" x2="${x0 + width}" y2="${bottom}" stroke="#333"/>`)
+    const group = width / Math.max(1, sums.length)
+    const bw = Math.min(34, group / 3)
+    sums.forEach((s, i) => {
+      const gx = x0 + i * group + group / 2
+      ;(['memcached', 'memring'] as const).forEach((t, j) => {
+        const ts = s[t]
+        const bx = gx + (j === 0 ? -bw - 2 : 2)
+        if (ts === null) {
+          out.push(`<text x="${bx + bw / 2}" y="${bottom - 6}" text-anchor="middle" font-size="10" fill="#a00">n/a</text>`)
+          return
+        }
+        const v = value(ts)
+        out.push(`<rect x="${bx}" y="${y(v)}" width="${bw}" height="${bottom - y(v)}" fill="${colors[t]}"><title>${t} ${esc(s.title)}: ${label(v)}</title></rect>`)
+        if (whisk !== null) {
+          const [lo, hi] = whisk(ts)
+          const cx = bx + bw / 2
+          out.push(`<line x1="${cx}" y1="${y(lo)}" x2="${cx}" y2="${y(hi)}" stroke="#000"/>`)
+          out.push(`<line x1="${cx - 5}" y1="${y(lo)}" x2="${cx + 5}" y2="${y(lo)}" stroke="#000"/><line x1="${cx - 5}" y1="${y(hi)}" x2="${cx + 5}" y2="${y(hi)}" stroke="#000"/>`)
+        }
+        out.push(`<text x="${bx + bw / 2}" y="${bottom - 4}" text-anchor="middle" font-size="9" fill="#fff">${label(v)}</text>`)
+      })
+      const r = ratio(s)
+      if (r !== '') out.push(`<text x="${gx}" y="${top + 4}" text-anchor="middle" font-weight="bold" fill="#2b7bb9">${esc(r)}</text>`)
+      out.push(`<text x="${gx}" y="${bottom + 16}" text-anchor="middle" font-size="11">${esc(s.title)}</text>`)
+    })
+  }
+  panel(30, 560, 'ops/s (median, whiskers min-max; label: memring/memcached)', (t) => t.opsMedian, (t) => [t.opsMin, t.opsMax], (v) => `${Math.round(v / 1000)}k`,
+    (s) => s.unavailable !== null ? 'memring: n/a' : s.ratio === null ? '' : `${s.ratio.median.toFixed(2)}x`)
+  panel(630, 310, 'server CPU us per op (lower is better)', (t) => t.cpuUsPerOp, null, (v) => v.toFixed(1),
+    (s) => s.cpuRatio === null ? '' : `${s.cpuRatio.median.toFixed(2)}x`)
+  out.push(`<rect x="40" y="${H - 40}" width="12" height="12" fill="${colors.memcached}"/><text x="58" y="${H - 30}">memcached -t ${rep.params.memcachedThreads}</text>`)
+  out.push(`<rect x="200" y="${H - 40}" width="12" height="12" fill="${colors.memring}"/><text x="218" y="${H - 30}">memring</text>`)
+  out.push(`<text x="330" y="${H - 30}" fill="#555">${esc(rep.pinned ? 'server on CPU 0, memaslap on CPU 1 (taskset)' : 'not pinned (fewer than 2 CPUs)')}</text>`)
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}
