@@ -125,8 +125,6 @@ export class Connection implements ConnControl {
 
   closeAfterWrite (): void { this.closing = true }
 
-  flushNow (): void { this.flush() }
-
   destroy (): void {
     if (this.destroyed) return
     this.destroyed = true

@@ -127,17 +127,50 @@ export class BinaryRequestParser {
   private filled = 0
   private left = 0
   private readonly req = new BinaryRequest()
+  private paused = false
+  /** Input that arrived (or was left) while paused, fed again by resume(). */
+  private backlog: Buffer[] = []
 
   constructor (private readonly handler: BinaryRequestHandler) {}
 
   /** Whether parsing stopped (framing lost or the handler said Stop). */
   get stopped (): boolean { return this.state === State.Stopped }
 
+  /** Stops parsing after the current request; later input is kept until resume(). */
+  pause (): void { this.paused = true }
+
+  /** Parses the input kept while paused. */
+  resume (): void {
+    this.paused = false
+    while (!this.paused && this.backlog.length > 0 && this.state !== State.Stopped) {
+      this.feed(this.backlog.shift() as Buffer)
+    }
+  }
+
+  /** Stops for good (the connection is closing). */
+  halt (): void {
+    this.state = State.Stopped
+    this.backlog.length = 0
+  }
+
   /** Feeds one chunk. Never throws on bad input; reports through the handler. */
   push (chunk: Buffer): void {
+    if (this.paused) {
+      if (this.state !== State.Stopped) this.backlog.push(Buffer.from(chunk))
+      return
+    }
+    this.feed(chunk)
+  }
+
+  private feed (chunk: Buffer): void {
     let off = 0
     const end = chunk.length
     while (off < end) {
+      if (this.paused) {
+        // The handler asked for a pause: keep the rest, in order, before anything newer.
+        this.backlog.unshift(Buffer.from(chunk.subarray(off)))
+        return
+      }
       switch (this.state) {
         case State.Frame:
           off = this.frame(chunk, off, end)
