@@ -1,0 +1,84 @@
+/**
+ * The one test that spawns the built binary (STYLE §12): help, version, usage errors with
+ * exit code 2, and a start/serve/SIGTERM cycle timed from spawn.
+ */
+import t from 'tap'
+import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import { exchange } from '../../testing/raw-client.js'
+import { freePort } from '../../testing/memcached.js'
+import net from 'node:net'
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/memring.js')
+
+function run (args: string[]): { code: number | null, out: string, err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 10000 })
+  return { code: r.status, out: r.stdout, err: r.stderr }
+}
+
+t.test('--help lists memcached\'s flags', async (t) => {
+  const r = run(['--help'])
+  t.equal(r.code, 0)
+  for (const f of ['-p, --port', '-U, --udp-port', '-l, --listen', '-m, --memory-limit', '-M, --disable-evictions',
+    '-c, --conn-limit', '-t, --threads', '-I, --max-item-size', '-f, --slab-growth-factor', '-n, --slab-min-size',
+    '-C, --disable-cas', '-A, --enable-shutdown', '-F, --disable-flush-all', '-v, --verbose', '-h, --help',
+    '-V, --version', '-o, --extended']) {
+    t.match(r.out, f, `help mentions ${f}`)
+  }
+})
+
+t.test('-V prints the version', async (t) => {
+  const r = run(['-V'])
+  t.equal(r.code, 0)
+  t.match(r.out, /^memring 1\.6\.18/)
+})
+
+const bad: Array<[string[], RegExp]> = [
+  [['--no-such-flag'], /unknown option/],
+  [['-m', 'abc'], /-m: 'abc' is not a non-negative integer/],
+  [['-p', '70000'], /-p: 70000 is out of range/],
+  [['-o', 'bogus=1'], /Illegal suboption "bogus=1"/],
+  [['-I', '100'], /Item max size cannot be less than 1024 bytes/],
+  [['-I', '2g'], /not a size/],
+  [['-m', '8', '-I', '8m'], /higher than 1\/2 of memory max/],
+  [['-f', '1'], /factor must be greater than 1/],
+]
+for (const [args, msg] of bad) {
+  t.test(`memring ${args.join(' ')} exits 2 with a clear message`, async (t) => {
+    const r = run(args)
+    t.equal(r.code, 2)
+    t.match(r.err, msg)
+  })
+}
+
+t.test('starts, answers within 1 s, and stops on SIGTERM', async (t) => {
+  const port = await freePort()
+  const started = Date.now()
+  const child = spawn(process.execPath, [BIN, '-p', String(port), '-l', '127.0.0.1', '-m', '16', '-vv', '-o', 'idle_timeout=30,hashpower=12'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d) => { stderr += String(d) })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let answered = 0
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
+      s.on('error', () => resolve(false))
+    })
+    if (ok) { answered = Date.now() - started; break }
+    if (Date.now() - started > 5000) break
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  t.ok(answered > 0, `listening ${answered} ms after spawn`) // time reported, not gated: the machine is shared
+  const reply = await exchange(port, 'version\r\nstats settings\r\n', 100)
+  t.match(reply.toString(), /^VERSION 1\.6\.18\r\n/)
+  t.match(reply.toString(), /STAT maxbytes 16777216\r\n/)
+  t.match(reply.toString(), /STAT idle_timeout 30\r\n/)
+  t.match(reply.toString(), /STAT hashpower_init 12\r\n/)
+  const stopAt = Date.now()
+  child.kill('SIGTERM')
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+  t.equal(code, 0, 'exit code 0')
+  t.ok(Date.now() - stopAt < 5000, `stopped in ${Date.now() - stopAt} ms`)
+  t.match(stderr, /memring listening/, 'structured start-up log at -vv')
+})
