@@ -11,6 +11,7 @@ import type { Clock } from '../store/clock.js'
 import { Connection } from './connection.js'
 import type { SessionFactory } from './connection.js'
 import type { MetaHandler, ServerContext } from './context.js'
+import { MetaDispatcher } from './meta-dispatcher.js'
 import { defaultSettings } from './settings.js'
 import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
@@ -18,7 +19,7 @@ import { ServerStats } from './stats.js'
 export interface ServerOptions {
   settings?: Partial<ServerSettings>
   clock?: Clock
-  /** Plug-ins for other protocols. */
+  /** Plug-ins for other protocols. meta defaults to the MetaDispatcher; null turns meta off. */
   meta?: MetaHandler | null
   binary?: SessionFactory | null
   /** Replaces the text session (ASCII auth wraps it). */
@@ -65,7 +66,8 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     stats,
     settings,
     startedAtSec: Math.floor(Date.now() / 1000),
-    meta: opts.meta ?? null,
+    // Meta commands are part of the text protocol: on unless a caller plugs in its own.
+    meta: opts.meta === undefined ? new MetaDispatcher() : opts.meta,
     requestShutdown: (graceful) => {
       if (opts.onShutdownRequest !== undefined) opts.onShutdownRequest(graceful)
       else void server.close(graceful ? 5000 : 0)
