@@ -8,6 +8,8 @@ import { Command, CommanderError, Option } from 'commander'
 import { ConfigError, serverSettings } from '../lib/app/config.js'
 import type { RawServerOptions } from '../lib/app/config.js'
 import { startServerApp } from '../lib/app/server-app.js'
+import { clusterOptions } from '../lib/app/cluster-options.js'
+import type { RawClusterOptions } from '../lib/app/cluster-options.js'
 import { createLogger, levelForVerbosity } from '../lib/log.js'
 import { defaultSettings } from '../lib/server/settings.js'
 
@@ -41,6 +43,14 @@ const program = new Command('memring')
   .addOption(new Option('-k, --lock-memory', 'accepted for compatibility'))
   .addOption(new Option('-d, --daemon', 'not supported: run under a supervisor'))
   .addOption(new Option('-s, --unix-socket <path>', 'not supported yet'))
+  // Cluster membership (lib/cluster; see lib/app/cluster-options.ts).
+  .addOption(new Option('--zk <hosts>', 'join a cluster: ZooKeeper ensemble HOST:PORT[,HOST:PORT...]').env('MEMRING_ZK'))
+  .addOption(new Option('--cluster <name>', 'cluster name (with --zk)').env('MEMRING_CLUSTER'))
+  .addOption(new Option('--shard <id>', 'shard this host serves (with --zk)').env('MEMRING_SHARD'))
+  .addOption(new Option('--dc <name>', 'datacenter of this host (with --zk)').env('MEMRING_DC'))
+  .addOption(new Option('--advertise <host[:port]>', 'address proxies use to reach this host (default: first --listen address or hostname, bound port)').env('MEMRING_ADVERTISE'))
+  .addOption(new Option('--role <role>', 'master, replica or follower (with --zk)').env('MEMRING_ROLE'))
+  .addOption(new Option('--zk-session-timeout <ms>', 'ZooKeeper session timeout (with --zk)').default(undefined, '10000').env('MEMRING_ZK_SESSION_TIMEOUT'))
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
@@ -61,8 +71,10 @@ async function main (): Promise<void> {
   }
   const raw = program.opts() as RawServerOptions & { pidfile?: string }
   let settings
+  let cluster
   try {
     settings = serverSettings(raw)
+    cluster = clusterOptions(raw as RawClusterOptions)
   } catch (err) {
     if (err instanceof ConfigError) usageError(err.message)
     throw err
@@ -84,9 +96,14 @@ async function main (): Promise<void> {
       settings,
       log,
       server: { onShutdownRequest: (graceful) => stop('shutdown command', graceful) },
+      cluster,
     })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
+    if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_CLUSTER_')) {
+      process.stderr.write(`memring: cannot join cluster: ${e.message}\n`)
+      process.exit(1)
+    }
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
       process.stderr.write(`memring: failed to listen on port ${settings.port}: ${e.message}\n`)
       process.exit(71) // memcached exits with EX_OSERR when it cannot bind

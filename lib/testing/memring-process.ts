@@ -1,0 +1,80 @@
+// lib/testing/memring-process.ts
+/**
+ * Spawns the BUILT memring binary (dist/bin/memring.js) as a real process, for tests
+ * that need real process deaths (kill -9) and restarts: cluster and proxy failover.
+ * Waits until the port accepts connections; killed at the end of the test.
+ * Test-only code: unstable API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { connect } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import { freePort, type Teardown } from './zookeeper.js'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+export const MEMRING_BIN = path.resolve(HERE, '../../bin/memring.js')
+export const PROXY_BIN = path.resolve(HERE, '../../bin/memring-proxy.js')
+
+export class ChildServer {
+  readonly port: number
+  readonly args: readonly string[]
+  readonly bin: string
+  #proc: ChildProcess | null = null
+  #exit: Promise<number | null> = Promise.resolve(null)
+  stderr = ''
+
+  constructor (bin: string, port: number, args: string[]) { this.bin = bin; this.port = port; this.args = args }
+
+  get pid (): number | null { return this.#proc?.pid ?? null }
+  get running (): boolean { return this.#proc !== null }
+  get address (): string { return `127.0.0.1:${this.port}` }
+
+  async start (timeoutMs = 10_000): Promise<void> {
+    const proc = spawn(process.execPath, [this.bin, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    this.#proc = proc
+    live.add(proc)
+    this.stderr = ''
+    proc.stderr?.on('data', (d: Buffer) => { this.stderr += d.toString() })
+    this.#exit = new Promise((resolve) => proc.once('exit', (code) => {
+      live.delete(proc)
+      if (this.#proc === proc) this.#proc = null
+      resolve(code)
+    }))
+    const deadline = Date.now() + timeoutMs
+    while (!await canConnect(this.port)) {
+      if (this.#proc === null) throw new Error(`${path.basename(this.bin)} exited before listening: ${this.stderr}`)
+      if (Date.now() > deadline) throw new Error(`${path.basename(this.bin)} not listening on ${this.port} after ${timeoutMs} ms: ${this.stderr}`)
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+
+  /** Resolves with the exit code once the process is gone. */
+  exited (): Promise<number | null> { return this.#exit }
+
+  async kill (signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.#proc
+    if (p === null) return
+    p.kill(signal)
+    await this.#exit
+  }
+}
+
+/** memring on a free loopback port with extra args (e.g. --zk ... --cluster c --shard 0). */
+export async function startMemringProcess (t: Teardown, args: string[] = [], opts: { port?: number } = {}): Promise<ChildServer> {
+  const port = opts.port ?? await freePort()
+  const s = new ChildServer(MEMRING_BIN, port, ['-p', String(port), '-l', '127.0.0.1', '-m', '32', '-U', '0', ...args])
+  t.teardown(() => s.kill())
+  await s.start()
+  return s
+}
+
+function canConnect (port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port })
+    s.once('connect', () => { s.destroy(); resolve(true) })
+    s.once('error', () => resolve(false))
+  })
+}
+
+const live = new Set<ChildProcess>()
+process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL') } catch {} } })
