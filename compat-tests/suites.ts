@@ -2,6 +2,9 @@
 // packs well). Each is one row of the runner's table.
 
 import type { SuiteDef } from './harness/suite.js'
+import { dalli, libmemcached, pymemcache, pythonMemcache } from './clients/scripts.js'
+import memjs from './clients/memjs.js'
+import npmMemcached from './clients/npm-memcached.js'
 import binaryCommands from './binary/commands.js'
 import binaryErrors from './binary/malformed.js'
 import binaryQuiet from './binary/quiet.js'
@@ -23,6 +26,12 @@ import textStorage from './text/storage.js'
 import textTtl from './text/ttl.js'
 
 export const suites: SuiteDef[] = [
+  libmemcached,
+  dalli,
+  pymemcache,
+  pythonMemcache,
+  memjs,
+  npmMemcached,
   textTtl,
   textServerFlags,
   textStorage,
