@@ -56,7 +56,7 @@ async function load (port: number, o: Options, progress: (done: number) => void)
   const t0 = process.hrtime.bigint()
   let expect = 0
   let got = 0
-  let pendingCheck = Buffer.alloc(0)
+  let pendingCheck: Buffer = Buffer.alloc(0)
   let waiter: (() => void) | null = null
   let failure: Error | null = null
   sock.on('data', (c: Buffer) => {
@@ -106,7 +106,8 @@ async function main (): Promise<void> {
   const o = parseArgs(process.argv.slice(2))
   const rows: Row[] = []
   const say = (s: string): void => { process.stdout.write(s + '\n') }
-  const progress = (who: string) => (done: number) => process.stdout.write(`\r  ${who}: ${done} / ${o.items} stored`)
+  const tty = process.stdout.isTTY
+  const progress = (who: string) => (done: number) => { if (tty) process.stdout.write(`\r  ${who}: ${done} / ${o.items} stored`) }
   say(`memory: ${o.items} items, ${o.keyBytes}-byte keys, ${o.valueBytes}-byte values, -m ${o.memoryMb}`)
 
   // memcached
@@ -117,7 +118,7 @@ async function main (): Promise<void> {
     const items = await stat(mc.port, 'curr_items')
     const after = rssBytes(mc.pid)
     rows.push({ server: 'memcached', items, rssBefore: before, rssAfter: after, bytesPerItem: (after - before) / items, loadSeconds: secs })
-    say(`\r  memcached: ${items} items in ${secs.toFixed(1)} s, RSS ${mb(before)} -> ${mb(after)}`)
+    say(`${tty ? '\r' : ''}  memcached: ${items} items in ${secs.toFixed(1)} s, RSS ${mb(before)} -> ${mb(after)}`)
   } finally {
     await mc.stop()
   }
@@ -141,7 +142,7 @@ async function main (): Promise<void> {
     measured = await next<Measured>('measured')
     const after = rssBytes(ready.pid)
     rows.push({ server: 'memring', items, rssBefore: before, rssAfter: after, bytesPerItem: (after - before) / items, loadSeconds: secs })
-    say(`\r  memring: ${items} items in ${secs.toFixed(1)} s, RSS ${mb(before)} -> ${mb(afterNoGc)} (${mb(after)} after full GC)`)
+    say(`${tty ? '\r' : ''}  memring: ${items} items in ${secs.toFixed(1)} s, RSS ${mb(before)} -> ${mb(afterNoGc)} (${mb(after)} after full GC)`)
   } finally {
     if (host.exitCode === null) {
       host.send({ cmd: 'stop' })
