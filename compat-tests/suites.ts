@@ -2,6 +2,7 @@
 // packs well). Each is one row of the runner's table.
 
 import type { SuiteDef } from './harness/suite.js'
+import { selfCheck } from './self-check.js'
 import { dalli, libmemcached, pymemcache, pythonMemcache } from './clients/scripts.js'
 import memjs from './clients/memjs.js'
 import npmMemcached from './clients/npm-memcached.js'
@@ -51,4 +52,5 @@ export const suites: SuiteDef[] = [
   binaryQuiet,
   binaryErrors,
   binarySasl,
+  selfCheck(() => suites),
 ]

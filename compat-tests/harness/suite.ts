@@ -44,6 +44,8 @@ export interface SuiteDef {
   layer: 'text' | 'meta' | 'binary' | 'client'
   /** Flags for the suite's shared server. */
   server?: ServerOptions
+  /** The suite checks the suite itself and needs no server. */
+  noServer?: boolean
   tests: TestDef[]
 }
 
@@ -87,7 +89,9 @@ export async function runSuite (s: SuiteDef, target: Target, only: RegExp | null
   const base = { suite: s.name, target: target.name }
   let server: RunningServer
   try {
-    server = await startServer(target, s.server)
+    server = s.noServer
+      ? { host: '', port: 0, output: () => '', exitCode: () => null, stop: async () => {} }
+      : await startServer(target, s.server)
   } catch (e) {
     const skip = e instanceof CompatSkip
     for (const t of tests) onResult({ ...base, test: t.name, status: skip ? 'skip' : 'fail', ms: 0, message: (e as Error).message })

@@ -21,7 +21,7 @@ export default suite('text/storage', 'text', [
     await c.req('set st:o 2 0 5\r\nthree\r\n', 'STORED\r\n')
     await c.req('get st:o\r\n', 'VALUE st:o 2 5\r\nthree\r\nEND\r\n')
   }),
-  test('flags: 0, 2^32-1, and what memcached does with 2^32', async (ctx) => {
+  test('flags: 2^32-1 and other 32-bit values; negative flags refused', async (ctx) => {
     const c = await ctx.conn()
     await c.req('set st:f 4294967295 0 1\r\nx\r\n', 'STORED\r\n')
     await c.req('get st:f\r\n', 'VALUE st:f 4294967295 1\r\nx\r\nEND\r\n')
