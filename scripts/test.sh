@@ -3,7 +3,7 @@
 #   1. typecheck is the build itself (tsc, strict) — done by `npm test` before this script;
 #   2. every unit/integration test file (tap, compiled JS under dist/, 2 jobs);
 #   3. the black-box compat suite against real memcached and memring (compat-tests/).
-# Ends with one line: "N passed, M failed".
+# Ends with one line: "tests: N passed, M failed" (tap assertions plus compat results).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
@@ -26,5 +26,5 @@ if [ -f dist/compat-tests/run.js ]; then
   [ "$compat_rc" -ne 0 ] && [ "$cfail" -eq 0 ] && cfail=1
   pass=$((pass + cpass)); fail=$((fail + cfail))
 fi
-echo "test files: $pass passed, $fail failed"
+echo "tests: $pass passed, $fail failed"
 if [ "$tap_rc" -ne 0 ] || [ "$compat_rc" -ne 0 ]; then exit 1; fi
