@@ -723,6 +723,7 @@ export class SlabStore implements Store {
       }
       if (h === this.pin) return false
     }
+    slabs.beginMove(page)
     for (let i = 0; i < n; i++) {
       const h = slabs.chunkHandle(page, i)
       const f = u[wordOf(h) + W_META] >>> 16

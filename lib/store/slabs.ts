@@ -105,13 +105,39 @@ export class Slabs {
     return h
   }
 
-  /** Returns a chunk to its class. */
+  /** Returns a chunk to its class (unless its page is being emptied: see beginMove). */
   free (h: number): void {
     const p = pageOf(h)
     const c = this.pageClass[p]
     this.u32[p][wordOf(h) + W_META] = 0
-    this.pushFree(c, h)
+    if (p !== this.leaving) this.pushFree(c, h)
     this.usedChunks[c]--
+  }
+
+  /** Page being emptied by the page mover (0 = none). */
+  private leaving = 0
+
+  /**
+   * The page mover is about to empty page p: none of its chunks may be handed out again,
+   * or rescuing an item would copy it into the very page being emptied (memcached's
+   * slab_rebalance takes the page's free chunks off the freelist first for the same reason).
+   * Ends with reassign(p).
+   */
+  beginMove (p: number): void {
+    this.dropFree(p)
+    this.leaving = p
+  }
+
+  private dropFree (p: number): void {
+    const c = this.pageClass[p]
+    const st = this.freeStack[c]
+    let n = 0
+    for (let i = 0; i < this.freeCount[c]; i++) {
+      const h = st[i]
+      if (pageOf(h) !== p) st[n++] = h
+    }
+    this.freeCount[c] = n
+    if (this.carvePage[c] === p) this.carvePage[c] = 0
   }
 
   private pushFree (c: number, h: number): void {
@@ -178,14 +204,8 @@ export class Slabs {
    */
   reassign (p: number, to: number): void {
     const c = this.pageClass[p]
-    const st = this.freeStack[c]
-    let n = 0
-    for (let i = 0; i < this.freeCount[c]; i++) {
-      const h = st[i]
-      if (pageOf(h) !== p) st[n++] = h
-    }
-    this.freeCount[c] = n
-    if (this.carvePage[c] === p) this.carvePage[c] = 0
+    this.dropFree(p)
+    if (this.leaving === p) this.leaving = 0
     this.pagesOf[c]--
     if (to === 0) {
       this.pageClass[p] = 0
