@@ -87,8 +87,11 @@ export class Connection implements ConnControl {
     this.flush()
   }
 
-  /** Writes queued replies; pauses the socket when the kernel buffer is full. */
-  private flush (): void {
+  /**
+   * Writes queued replies; pauses the socket when the kernel buffer is full. Public so
+   * a session whose replies complete later (the proxy's routing sessions) can send them.
+   */
+  flush (): void {
     if (this.destroyed) return
     const before = this.out.bytesWritten
     const ok = this.out.flush(this.socket)

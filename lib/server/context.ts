@@ -18,6 +18,8 @@ export interface ConnControl {
   destroy (): void
   /** Stop parsing this connection's input until the socket drains. */
   pauseInput (): void
+  /** Write what is queued now (for replies produced outside input handling). */
+  flush (): void
 }
 
 /** Meta commands (mg ms md ma mn me) plug into the text session through this. */
