@@ -1,0 +1,15 @@
+/**
+ * lib/client: pipelined memcached-protocol connections and a routing client.
+ * See README.md.
+ */
+export { Client, type ClientOptions, type HashMethod, type StoreOptions, type Value } from './client.js'
+export { Connection, ConnState, type ConnectionOptions } from './connection.js'
+export {
+  Command, Reply, RetrievalCommand, StoreCommand, YesNoCommand, ArithCommand, OkCommand, VersionCommand, StatsCommand,
+  type Item, type StoreStatus, type Callback,
+} from './command.js'
+export { ClientError, ClientErrorCode, isHostFailure } from './errors.js'
+export { exponentialBackoff, noRetry, type RetryStrategy, type BackoffOptions } from './retry.js'
+export { Fifo } from './fifo.js'
+export { serverId, type ServerAddress, type ServerSource, type ServerListener } from './discovery/server-source.js'
+export { StaticServers, parseServerList } from './discovery/static-servers.js'
