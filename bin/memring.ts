@@ -37,6 +37,9 @@ const program = new Command('memring')
   .addOption(new Option('-b, --listen-backlog <num>', 'TCP listen backlog').default('1024'))
   .addOption(new Option('-R, --max-reqs-per-event <num>', 'accepted for compatibility').default('20'))
   .addOption(new Option('-B, --protocol <name>', 'accepted protocols: auto, ascii, binary').default('auto'))
+  .addOption(new Option('-S, --enable-sasl', 'turn on SASL authentication (binary protocol only, mechanism PLAIN)').env('MEMRING_ENABLE_SASL'))
+  .addOption(new Option('--sasl-pwdb <file>', 'SASL users, user:password lines (default: $MEMCACHED_SASL_PWDB)').env('MEMRING_SASL_PWDB'))
+  .addOption(new Option('-Y, --auth-file <file>', 'enable ASCII protocol authentication; file of user:password lines').env('MEMRING_AUTH_FILE'))
   .addOption(new Option('-o, --extended <opts>', 'comma-separated extended options (idle_timeout=N, hashpower=N, lru_crawler, no_lru_crawler, slab_reassign, slab_automove=N, ...)').argParser(collect))
   .addOption(new Option('-u, --user <name>', 'accepted for compatibility (memring does not change user)'))
   .addOption(new Option('-P, --pidfile <file>', 'write the process id to this file'))
@@ -103,6 +106,10 @@ async function main (): Promise<void> {
     if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_CLUSTER_')) {
       process.stderr.write(`memring: cannot join cluster: ${e.message}\n`)
       process.exit(1)
+    }
+    if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_AUTH_FILE_')) {
+      process.stderr.write(`memring: ${e.message}\n`)
+      process.exit(1) // memcached: EXIT_FAILURE when the -Y file cannot be loaded
     }
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
       process.stderr.write(`memring: failed to listen on port ${settings.port}: ${e.message}\n`)

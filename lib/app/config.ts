@@ -26,6 +26,9 @@ export interface RawServerOptions {
   listenBacklog?: string
   maxReqsPerEvent?: string
   protocol?: string
+  enableSasl?: boolean
+  saslPwdb?: string
+  authFile?: string
   user?: string
   pidfile?: string
   lockMemory?: boolean
@@ -98,6 +101,19 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
   if (o.maxReqsPerEvent !== undefined) s.maxReqsPerEvent = int('-R', o.maxReqsPerEvent, 1, 1 << 20)
   if (o.protocol !== undefined && !['auto', 'ascii', 'binary'].includes(o.protocol)) {
     throw new ConfigError(`-B: unknown protocol '${o.protocol}' (auto, ascii, binary)`)
+  }
+  if (o.protocol !== undefined) s.protocol = o.protocol as ServerSettings['protocol']
+  // memcached's checks and messages for -S and -Y (auth-setup.ts explains the sessions).
+  if (o.enableSasl === true) {
+    if (s.protocol === 'ascii') throw new ConfigError('ERROR: You cannot allow the ASCII protocol while using SASL.')
+    if (s.udpPort !== 0) throw new ConfigError('ERROR: Cannot enable UDP while using binary SASL authentication.')
+    s.sasl = true
+  }
+  if (o.saslPwdb !== undefined) s.saslPwdb = o.saslPwdb
+  if (o.authFile !== undefined) {
+    if (s.protocol === 'binary') throw new ConfigError('ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.')
+    if (s.udpPort !== 0) throw new ConfigError('Cannot use UDP with ascii authentication enabled (-U 0 to disable)')
+    s.authFile = o.authFile
   }
   if (o.daemon === true) throw new ConfigError('-d: memring does not daemonize; run it under a supervisor (systemd, docker)')
   if (o.unixSocket !== undefined) throw new ConfigError('-s: unix sockets are not supported yet')

@@ -8,6 +8,7 @@ import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { SlabStore } from '../store/slab-store.js'
 import type { Clock } from '../store/clock.js'
+import { protocolPlugins } from './auth-setup.js'
 import { Connection } from './connection.js'
 import type { SessionFactory } from './connection.js'
 import type { MetaHandler, ServerContext } from './context.js'
@@ -55,6 +56,10 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     slabReassign: settings.slabReassign,
     clock: opts.clock,
   })
+  // Protocol sessions: a caller may plug its own; otherwise -B, -S and -Y decide (auth-setup.ts).
+  const plugins = protocolPlugins(settings)
+  const binarySessions = opts.binary !== undefined ? opts.binary : plugins.binary
+  const textSessions = opts.text !== undefined ? opts.text : plugins.text
   const stats = new ServerStats()
   const conns = new Set<Connection>()
   const listeners: net.Server[] = []
@@ -88,7 +93,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       socket.end('ERROR Too many open connections\r\n')
       return
     }
-    const c = new Connection(socket, ctx, opts.binary ?? null, opts.text ?? null)
+    const c = new Connection(socket, ctx, binarySessions, textSessions)
     conns.add(c)
     stats.curr_connections++
     if (stats.curr_connections > stats.connection_structures) stats.connection_structures = stats.curr_connections

@@ -26,6 +26,10 @@ export interface ServerSettings {
   slabAutomove: number // -o slab_automove (0, 1, 2)
   tcpBacklog: number // -b
   maxReqsPerEvent: number // -R
+  protocol: 'auto' | 'ascii' | 'binary' // -B
+  sasl: boolean // -S (binary SASL PLAIN; see auth-setup.ts)
+  saslPwdb: string // --sasl-pwdb ('' = $MEMCACHED_SASL_PWDB)
+  authFile: string // -Y (ASCII auth; '' = off)
   version: string
 }
 
@@ -53,6 +57,10 @@ export function defaultSettings (): ServerSettings {
     slabAutomove: 1,
     tcpBacklog: 1024,
     maxReqsPerEvent: 20,
+    protocol: 'auto',
+    sasl: false,
+    saslPwdb: '',
+    authFile: '',
     version: '1.6.18',
   }
 }
