@@ -1,0 +1,61 @@
+/**
+ * The hash index grows x2 incrementally (memcached assoc.c): during an expansion some
+ * buckets live in the old table and some in the new. Every lookup, insert and delete
+ * must stay correct at every point of the expansion.
+ */
+import t from 'tap'
+import { ManualClock } from '../clock.js'
+import { SlabStore } from '../slab-store.js'
+import { del, get, set } from './verbs.js'
+
+t.test('lookups, overwrites and deletes are correct during incremental expansion (hashpower 12, 100k items)', async (t) => {
+  const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 128 * 1024 * 1024, hashPower: 12 })
+  const N = 100_000
+  const deleted = new Set<number>()
+  let expansions = 0
+  let wasExpanding = false
+  let checksDuringExpansion = 0
+  let fullChecks = 0
+  let bad = 0
+  let seed = 1
+  const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n }
+  const check = (i: number): void => {
+    const v = get(s, `key-${i}`)
+    const want = deleted.has(i) ? null : `value-${i}`
+    if ((v?.value.toString() ?? null) !== want) bad++
+  }
+  for (let i = 0; i < N; i++) {
+    set(s, `key-${i}`, `value-${i}`)
+    if (!s.index.expanding) { wasExpanding = false; continue }
+    if (!wasExpanding) { expansions++; wasExpanding = true }
+    // Spot checks on every insert during an expansion, an overwrite and a delete now and then.
+    check(i)
+    for (let k = 0; k < 4; k++) check(rnd(i + 1))
+    checksDuringExpansion += 5
+    if (i % 7 === 0) { const j = rnd(i + 1); set(s, `key-${j}`, `value-${j}`); deleted.delete(j) }
+    if (i % 11 === 0) { const j = rnd(i + 1); del(s, `key-${j}`); deleted.add(j) }
+    // A full check of every key at a few points in the middle of expansions.
+    if (i % 5_000 === 0) { for (let j = 0; j <= i; j++) check(j); fullChecks++ }
+  }
+  for (let j = 0; j < N; j++) check(j)
+  t.equal(bad, 0, `no wrong lookup in ${checksDuringExpansion} spot checks and ${fullChecks} full checks during expansions`)
+  t.ok(expansions >= 4, `${expansions} expansions happened`)
+  t.ok(fullChecks >= 2, 'full checks ran while expanding')
+  t.ok(s.index.hashPower >= 16, `the table grew from 2^12 to 2^${s.index.hashPower}`)
+  t.equal(s.index.count, s.counters.curr_items, 'index count matches the items')
+  t.equal(s.counters.curr_items, N - deleted.size)
+})
+
+t.test('expansion finishes through mutations alone and keeps every key', async (t) => {
+  const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 64 * 1024 * 1024, hashPower: 12 })
+  let i = 0
+  while (!s.index.expanding) set(s, `k${i++}`, 'v')
+  const power = s.index.hashPower
+  let ops = 0
+  while (s.index.expanding) { set(s, 'churn', String(ops)); ops++ }
+  t.equal(s.index.hashPower, power, 'the new table size')
+  t.ok(ops <= (1 << (power - 1)) / 16 + 1, `finished after ${ops} mutations (16 buckets each)`)
+  let missing = 0
+  for (let j = 0; j < i; j++) if (get(s, `k${j}`) === null) missing++
+  t.equal(missing, 0)
+})
