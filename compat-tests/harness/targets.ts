@@ -30,6 +30,8 @@ export interface ServerOptions {
   flags?: readonly string[]
   /** Start with SASL (-S) and these PLAIN users. */
   sasl?: readonly SaslUser[]
+  /** The test needs a server nobody has used yet (counts from zero). */
+  fresh?: boolean
 }
 
 export interface RunningServer {
@@ -128,7 +130,7 @@ function saslEnv (kind: TargetKind, users: readonly SaslUser[], dir: string): No
 /** Spawns the target's server on a free loopback port and waits until it accepts connections. */
 export async function startServer (target: Target, opts: ServerOptions = {}): Promise<RunningServer> {
   if (target.kind === 'external') {
-    if ((opts.flags?.length ?? 0) > 0 || opts.sasl) throw new CompatSkip('needs a server started with its own flags; an external target is used as it is')
+    if ((opts.flags?.length ?? 0) > 0 || opts.sasl || opts.fresh) throw new CompatSkip('needs a server of its own (flags or a fresh start); an external target is used as it is')
     return { host: target.host, port: target.port!, output: () => '', exitCode: () => null, stop: async () => {} }
   }
   if (target.unavailable) throw new CompatSkip(target.unavailable)

@@ -57,7 +57,7 @@ export default suite('text/stats', 'text', [
     for (const [k, v] of Object.entries(want)) eq(d(k), v, `change of ${k}`)
   }),
   test('curr_items and curr_connections', async (ctx) => {
-    const s = await ctx.spawn({})
+    const s = await ctx.spawn({ fresh: true })
     const c = await ctx.conn(s)
     await c.req('set sx:1 0 0 1\r\n1\r\nset sx:2 0 0 1\r\n2\r\n', 'STORED\r\nSTORED\r\n')
     const d = await ctx.conn(s)
@@ -88,7 +88,7 @@ export default suite('text/stats', 'text', [
     eq(s.get('chunk_size'), '48', 'chunk_size')
   }),
   test('stats items and stats slabs', async (ctx) => {
-    const srv = await ctx.spawn({})
+    const srv = await ctx.spawn({ fresh: true })
     const c = await ctx.conn(srv)
     await c.req('set sx:i 0 0 5\r\nhello\r\n', 'STORED\r\n')
     const it = await stats(c, 'items')
