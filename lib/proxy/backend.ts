@@ -1,0 +1,337 @@
+// lib/proxy/backend.ts
+/**
+ * Backends: a few pipelined text-protocol connections per host, shared by every
+ * client of the proxy, and the host's health (mcrouter-style TKO).
+ *
+ *   BackendConnection  one socket, a FIFO of requests in flight (text replies come
+ *                      back in order); replies framed by protocol/text's reply parser.
+ *                      A request older than timeoutMs fails the whole connection:
+ *                      after a lost reply the FIFO cannot be trusted.
+ *   BackendHost        connections to one address. After `tkoThreshold` consecutive
+ *                      failures (connect refused/reset, timeout, lost connection) the
+ *                      host is marked down ("TKO"): requests fail at once, without
+ *                      touching the network, and a probe (`version`) runs every
+ *                      probeMs (doubling up to probeMaxMs) until the host answers.
+ *                      Any good reply resets the count. This is faster than the
+ *                      ZooKeeper session, which is the slow, authoritative signal.
+ *
+ * Requests are handler objects (./requests.ts); no promise per hop (STYLE §6.2).
+ */
+import { connect, type Socket } from 'node:net'
+import { TextResponseParser, type TextResponseHandler } from '../../protocol/text/response-parser.js'
+
+export const FailReason = {
+  /** The host is marked down (TKO) or has no live connection. */
+  Down: 'down',
+  Timeout: 'timeout',
+  /** The connection closed or reset with the request in flight. */
+  ConnectionLost: 'connection lost',
+  /** The reply could not be framed (garbage from the backend). */
+  Protocol: 'bad reply',
+} as const
+export type FailReason = typeof FailReason[keyof typeof FailReason]
+
+/** A request as a backend connection sees it. */
+export interface BackendRequest {
+  /** Bytes to send (complete request, CRLFs included). */
+  readonly wire: Buffer
+  /** Time sent (ms), set by the connection. */
+  sentAt: number
+  /** A reply line; return true when the reply is complete. */
+  onLine (buf: Buffer, s: number, e: number): boolean
+  /** A VALUE/VA block; return true when the reply is complete. */
+  onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): boolean
+  /** The request will get no reply. Called once; never after completion. */
+  onFail (reason: FailReason): void
+}
+
+export interface BackendOptions {
+  /** Connections per host (clients are spread over them by connection id). Default 2. */
+  connsPerHost?: number
+  /** A request without its reply after this long fails its connection. Default 1000 ms. */
+  timeoutMs?: number
+  connectTimeoutMs?: number
+  /** Consecutive failures that mark a host down. Default 3. */
+  tkoThreshold?: number
+  /** First probe delay once down; doubles up to probeMaxMs. Defaults 100 / 1000 ms. */
+  probeMs?: number
+  probeMaxMs?: number
+}
+
+export interface BackendCounters {
+  backend_requests: number
+  backend_failures: number
+  backend_timeouts: number
+  backend_tko_marks: number
+  backend_tko_recoveries: number
+  backend_fast_fails: number
+  backend_reconnects: number
+}
+
+export function newBackendCounters (): BackendCounters {
+  return { backend_requests: 0, backend_failures: 0, backend_timeouts: 0, backend_tko_marks: 0, backend_tko_recoveries: 0, backend_fast_fails: 0, backend_reconnects: 0 }
+}
+
+class BackendConnection implements TextResponseHandler {
+  #host: BackendHost
+  #socket: Socket | null = null
+  #connected = false
+  #inflight: BackendRequest[] = []
+  #head = 0
+  #parser: TextResponseParser
+  /** Requests written while connecting wait in the socket's own buffer. */
+  #corked = false
+
+  constructor (host: BackendHost) {
+    this.#host = host
+    this.#parser = new TextResponseParser(this)
+  }
+
+  get pending (): number { return this.#inflight.length - this.#head }
+
+  send (req: BackendRequest): void {
+    if (this.#socket === null) this.#open()
+    const sock = this.#socket!
+    req.sentAt = Date.now()
+    this.#inflight.push(req)
+    if (!this.#corked) {
+      this.#corked = true
+      sock.cork()
+      process.nextTick(() => { this.#corked = false; sock.uncork() })
+    }
+    sock.write(req.wire)
+  }
+
+  #open (): void {
+    const h = this.#host
+    const sock = connect({ host: h.host, port: h.port })
+    sock.setNoDelay(true)
+    this.#socket = sock
+    this.#connected = false
+    this.#parser.reset()
+    const timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
+    sock.once('connect', () => { clearTimeout(timer); this.#connected = true })
+    sock.on('data', (b: Buffer) => { if (this.#socket === sock) this.#parser.push(b) })
+    sock.on('error', () => this.#fail(sock, FailReason.ConnectionLost))
+    sock.on('close', () => { clearTimeout(timer); this.#fail(sock, FailReason.ConnectionLost) })
+  }
+
+  /** The head request is older than the timeout: give up on this connection. */
+  checkTimeout (now: number, timeoutMs: number): void {
+    if (this.#socket === null || this.pending === 0) return
+    if (now - this.#inflight[this.#head]!.sentAt > timeoutMs) this.#fail(this.#socket, FailReason.Timeout)
+  }
+
+  #fail (sock: Socket, reason: FailReason): void {
+    if (this.#socket !== sock) return
+    this.#socket = null
+    sock.destroy()
+    const lost = this.#inflight
+    const head = this.#head
+    this.#inflight = []
+    this.#head = 0
+    if (lost.length - head > 0 || reason !== FailReason.ConnectionLost || !this.#connected) {
+      // An idle connection closed by the host (idle timeout, restart) is no failure.
+      this.#host.failed(reason)
+    }
+    for (let i = head; i < lost.length; i++) lost[i]!.onFail(reason)
+  }
+
+  #shift (): void {
+    this.#inflight[this.#head] = undefined as unknown as BackendRequest
+    this.#head++
+    if (this.#head === this.#inflight.length) { this.#inflight.length = 0; this.#head = 0 } else if (this.#head > 1024 && this.#head * 2 > this.#inflight.length) {
+      this.#inflight = this.#inflight.slice(this.#head)
+      this.#head = 0
+    }
+    this.#host.succeeded()
+  }
+
+  onLine (buf: Buffer, s: number, e: number): void {
+    const req = this.#inflight[this.#head]
+    if (req === undefined) { this.onError('reply with no request in flight'); return }
+    if (req.onLine(buf, s, e)) this.#shift()
+  }
+
+  onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): void {
+    const req = this.#inflight[this.#head]
+    if (req === undefined) { this.onError('reply with no request in flight'); return }
+    if (req.onValue(line, ls, le, data, ds, de)) this.#shift()
+  }
+
+  onError (_reason: string): void {
+    if (this.#socket !== null) this.#fail(this.#socket, FailReason.Protocol)
+  }
+
+  close (): void {
+    if (this.#socket !== null) this.#fail(this.#socket, FailReason.Down)
+  }
+}
+
+/** One backend address: its connections and its health. */
+export class BackendHost {
+  readonly host: string
+  readonly port: number
+  readonly address: string
+  readonly connectTimeoutMs: number
+  #conns: BackendConnection[]
+  #opts: Required<BackendOptions>
+  #counters: BackendCounters
+  #failures = 0
+  #down = false
+  #downSince = 0
+  #probeDelay = 0
+  #probeTimer: NodeJS.Timeout | null = null
+  #closed = false
+  /** Called when the host is marked down or back up. */
+  onHealth: ((host: BackendHost, up: boolean) => void) | null = null
+
+  constructor (host: string, port: number, opts: Required<BackendOptions>, counters: BackendCounters) {
+    this.host = host
+    this.port = port
+    this.address = `${host}:${port}`
+    this.#opts = opts
+    this.connectTimeoutMs = opts.connectTimeoutMs
+    this.#counters = counters
+    this.#conns = Array.from({ length: opts.connsPerHost }, () => new BackendConnection(this))
+  }
+
+  /** Marked down (TKO): requests fail fast until a probe succeeds. */
+  get down (): boolean { return this.#down }
+  get downSince (): number { return this.#downSince }
+  get pending (): number { let n = 0; for (const c of this.#conns) n += c.pending; return n }
+
+  /**
+   * Send on the connection picked by `affinity` (the client connection id): one
+   * client's requests to one host stay in order on one connection.
+   */
+  send (req: BackendRequest, affinity: number): void {
+    if (this.#down || this.#closed) {
+      this.#counters.backend_fast_fails++
+      req.onFail(FailReason.Down)
+      return
+    }
+    this.#counters.backend_requests++
+    this.#conns[affinity % this.#conns.length]!.send(req)
+  }
+
+  checkTimeouts (now: number): void {
+    for (const c of this.#conns) c.checkTimeout(now, this.#opts.timeoutMs)
+  }
+
+  /** A connection failed (once per incident, not per request). */
+  failed (reason: FailReason): void {
+    if (this.#closed) return
+    this.#counters.backend_failures++
+    if (reason === FailReason.Timeout) this.#counters.backend_timeouts++
+    if (this.#down) return
+    this.#failures++
+    if (this.#failures >= this.#opts.tkoThreshold) this.#markDown()
+    else this.#counters.backend_reconnects++
+  }
+
+  succeeded (): void { this.#failures = 0 }
+
+  #markDown (): void {
+    this.#down = true
+    this.#downSince = Date.now()
+    this.#counters.backend_tko_marks++
+    for (const c of this.#conns) c.close()
+    this.#probeDelay = this.#opts.probeMs
+    this.#scheduleProbe()
+    this.onHealth?.(this, false)
+  }
+
+  #scheduleProbe (): void {
+    if (this.#closed) return
+    this.#probeTimer = setTimeout(() => { this.#probeTimer = null; this.#probe() }, this.#probeDelay)
+    this.#probeTimer.unref()
+    this.#probeDelay = Math.min(this.#probeDelay * 2, this.#opts.probeMaxMs)
+  }
+
+  /** One `version` round trip on a fresh socket; success brings the host back. */
+  #probe (): void {
+    const sock = connect({ host: this.host, port: this.port })
+    let done = false
+    const finish = (ok: boolean): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      sock.destroy()
+      if (this.#closed) return
+      if (ok) {
+        this.#down = false
+        this.#failures = 0
+        this.#counters.backend_tko_recoveries++
+        this.onHealth?.(this, true)
+      } else this.#scheduleProbe()
+    }
+    const timer = setTimeout(() => finish(false), this.#opts.timeoutMs)
+    let got = ''
+    sock.on('connect', () => sock.write('version\r\n'))
+    sock.on('data', (b: Buffer) => {
+      got += b.toString('latin1')
+      if (got.includes('\n')) finish(got.startsWith('VERSION '))
+    })
+    sock.on('error', () => finish(false))
+    sock.on('close', () => finish(false))
+  }
+
+  close (): void {
+    this.#closed = true
+    if (this.#probeTimer !== null) clearTimeout(this.#probeTimer)
+    for (const c of this.#conns) c.close()
+  }
+}
+
+/** Hosts by address; added and dropped as the topology changes. */
+export class BackendPool {
+  readonly counters = newBackendCounters()
+  readonly opts: Required<BackendOptions>
+  #hosts = new Map<string, BackendHost>()
+  #timer: NodeJS.Timeout
+  onHealth: ((host: BackendHost, up: boolean) => void) | null = null
+
+  constructor (opts: BackendOptions = {}) {
+    this.opts = {
+      connsPerHost: opts.connsPerHost ?? 2,
+      timeoutMs: opts.timeoutMs ?? 1000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? opts.timeoutMs ?? 1000,
+      tkoThreshold: opts.tkoThreshold ?? 3,
+      probeMs: opts.probeMs ?? 100,
+      probeMaxMs: opts.probeMaxMs ?? 1000,
+    }
+    const tick = Math.max(10, Math.min(100, Math.floor(this.opts.timeoutMs / 4)))
+    this.#timer = setInterval(() => {
+      const now = Date.now()
+      for (const h of this.#hosts.values()) h.checkTimeouts(now)
+    }, tick)
+    this.#timer.unref()
+  }
+
+  get hosts (): ReadonlyMap<string, BackendHost> { return this.#hosts }
+
+  get (host: string, port: number): BackendHost {
+    const address = `${host}:${port}`
+    let h = this.#hosts.get(address)
+    if (h === undefined) {
+      h = new BackendHost(host, port, this.opts, this.counters)
+      h.onHealth = (x, up) => this.onHealth?.(x, up)
+      this.#hosts.set(address, h)
+    }
+    return h
+  }
+
+  /** Keep only these addresses (hosts that left the topology are closed). */
+  retain (addresses: ReadonlySet<string>): void {
+    for (const [a, h] of this.#hosts) {
+      if (!addresses.has(a)) { h.close(); this.#hosts.delete(a) }
+    }
+  }
+
+  close (): void {
+    clearInterval(this.#timer)
+    for (const h of this.#hosts.values()) h.close()
+    this.#hosts.clear()
+  }
+}

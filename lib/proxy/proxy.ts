@@ -1,0 +1,137 @@
+// lib/proxy/proxy.ts
+/**
+ * createProxy(): a listener whose connections are lib/server Connections with the
+ * proxy's routing sessions plugged in, a Router over the current topology (a static
+ * --servers list, or a TopologyWatcher on ZooKeeper), and the shared backend pool.
+ *
+ * ZooKeeper is only the source of the topology: when it is away the watcher keeps
+ * its last snapshot and the proxy keeps routing on it; TKO marks (backend.ts) handle
+ * hosts that die in the meantime.
+ */
+import net from 'node:net'
+import { pino, type Logger } from 'pino'
+import { Connection } from '../server/connection.js'
+import type { ConnControl, ServerContext } from '../server/context.js'
+import { ServerStats } from '../server/stats.js'
+import { Topology, TopologyWatcher } from '../cluster/index.js'
+import { BackendPool, type BackendOptions } from './backend.js'
+import { Router } from './router.js'
+import { newProxyCounters, type ProxyCore } from './core.js'
+import { ProxyTextSession } from './text-session.js'
+import { ProxyBinarySession } from './binary-session.js'
+
+export type TopologySource =
+  | { kind: 'static', servers: readonly { host: string, port: number }[] }
+  | { kind: 'zk', zk: string, cluster: string, dc?: string, sessionTimeoutMs?: number, connectTimeoutMs?: number }
+
+export interface ProxyOptions {
+  port: number
+  /** Address to listen on. Default 127.0.0.1. */
+  listen?: string
+  topology: TopologySource
+  backend?: BackendOptions
+  maxConns?: number
+  /** Requests one client may have in flight before we stop reading it. Default 1024. */
+  maxPendingPerConn?: number
+  version?: string
+  log?: Logger
+}
+
+export interface MemringProxy {
+  readonly port: number
+  readonly router: Router
+  readonly core: ProxyCore
+  /** The ZooKeeper watcher (null for a static list). */
+  readonly watcher: TopologyWatcher | null
+  start (): Promise<void>
+  close (): Promise<void>
+}
+
+export function createProxy (opts: ProxyOptions): MemringProxy {
+  const log = (opts.log ?? pino({ level: 'silent' })).child({ mod: 'proxy' })
+  const pool = new BackendPool(opts.backend)
+  const router = new Router(pool, { staticLabels: opts.topology.kind === 'static' })
+  const counters = newProxyCounters()
+  const conns = new Set<Connection>()
+  const stats = new ServerStats()
+  let watcher: TopologyWatcher | null = null
+  let listener: net.Server | null = null
+  const core: ProxyCore = {
+    router,
+    counters,
+    version: opts.version ?? '1.6.18',
+    startedAtMs: Date.now(),
+    maxPendingPerConn: opts.maxPendingPerConn ?? 1024,
+    topologyStale: () => watcher?.stale ?? false,
+    currConnections: () => conns.size,
+    totalConnections: () => stats.total_connections,
+  }
+  pool.onHealth = (h, up) => {
+    if (up) log.info({ backend: h.address }, 'backend back up')
+    else log.warn({ backend: h.address }, 'backend marked down')
+  }
+
+  // Connection needs only the connection-level parts of a ServerContext (stats,
+  // bookkeeping, the internal-error hook); the proxy has no store, and its sessions
+  // never look for one.
+  const ctx = {
+    stats,
+    settings: null,
+    store: null,
+    meta: null,
+    startedAtSec: Math.floor(Date.now() / 1000),
+    connections: conns,
+    requestShutdown: () => {},
+    connectionClosed: (c: { id: number }) => { conns.delete(c as Connection) },
+    onInternalError: (err: unknown, connId: number) => log.error({ err, connId }, 'internal error on connection'),
+  } as unknown as ServerContext
+  const text = (conn: ConnControl): ProxyTextSession => new ProxyTextSession(conn, core)
+  const binary = (conn: ConnControl): ProxyBinarySession => new ProxyBinarySession(conn, core)
+
+  const onConnection = (socket: net.Socket): void => {
+    stats.total_connections++
+    if (conns.size >= (opts.maxConns ?? 4096)) {
+      socket.on('error', () => socket.destroy())
+      socket.end('ERROR Too many open connections\r\n')
+      return
+    }
+    conns.add(new Connection(socket, ctx, binary, text))
+  }
+
+  const proxy: MemringProxy = {
+    router,
+    core,
+    get watcher () { return watcher },
+    get port () {
+      const a = listener?.address()
+      return a !== null && typeof a === 'object' ? a.port : 0
+    },
+    async start () {
+      const src = opts.topology
+      if (src.kind === 'static') {
+        router.update(Topology.fromServers(src.servers))
+      } else {
+        watcher = new TopologyWatcher({
+          zk: src.zk, cluster: src.cluster, sessionTimeoutMs: src.sessionTimeoutMs, connectTimeoutMs: src.connectTimeoutMs, log: opts.log,
+        })
+        watcher.on('update', (next: Topology) => router.update(next))
+        watcher.on('change', () => { counters.proxy_topology_changes++ })
+        router.update(await watcher.start())
+      }
+      const l = net.createServer({ noDelay: true }, onConnection)
+      await new Promise<void>((resolve, reject) => {
+        l.once('error', reject)
+        l.listen({ port: opts.port, host: opts.listen ?? '127.0.0.1' }, () => { l.off('error', reject); resolve() })
+      })
+      listener = l
+      log.info({ port: proxy.port, shards: router.shardCount }, 'memring-proxy listening')
+    },
+    async close () {
+      if (listener !== null) await new Promise<void>((resolve) => listener!.close(() => resolve()))
+      for (const c of conns) c.kill()
+      await watcher?.close()
+      pool.close()
+    },
+  }
+  return proxy
+}

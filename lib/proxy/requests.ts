@@ -1,0 +1,101 @@
+// lib/proxy/requests.ts
+/**
+ * Forward: one request to one backend, and how its text reply is framed. It copies
+ * the reply (views from the reply parser live only during the call) into pieces and
+ * hands them to a ReplySink: a frontend Slot for a plain request, or an aggregate
+ * (multi-get merge, fan-out) that combines several Forwards.
+ *
+ *   Kind.Line       one line (storage, delete, incr/decr, touch, flush_all, verbosity)
+ *   Kind.Meta       one line, or one VA line + data (mg ms md ma me)
+ *   Kind.MetaQuiet  a quiet meta request sent with a trailing `mn`: everything up to
+ *                   the MN line (which is dropped), so a quiet miss still ends framing
+ *   Kind.Values     VALUE blocks up to END (get gets gat gats); any other line ends it
+ *   Kind.Stats      STAT/ITEM/PREFIX lines up to END; any other line ends it
+ */
+import { FailReason, type BackendRequest } from './backend.js'
+
+export const Kind = { Line: 0, Meta: 1, MetaQuiet: 2, Values: 3, Stats: 4 } as const
+export type Kind = typeof Kind[keyof typeof Kind]
+
+export interface ReplySink {
+  /** `pieces` is the whole reply (CRLFs included); `tag` is what the Forward was given. */
+  onReply (pieces: Buffer[], tag: number): void
+  onFail (reason: FailReason, tag: number): void
+}
+
+const CRLF = Buffer.from('\r\n')
+
+export class Forward implements BackendRequest {
+  readonly wire: Buffer
+  sentAt = 0
+  readonly kind: Kind
+  readonly sink: ReplySink
+  readonly tag: number
+  pieces: Buffer[] = []
+
+  constructor (wire: Buffer, kind: Kind, sink: ReplySink, tag = 0) {
+    this.wire = wire
+    this.kind = kind
+    this.sink = sink
+    this.tag = tag
+  }
+
+  onLine (buf: Buffer, s: number, e: number): boolean {
+    switch (this.kind) {
+      case Kind.MetaQuiet:
+        if (e - s === 2 && buf[s] === 0x4d && buf[s + 1] === 0x4e) return this.#done() // MN
+        this.#line(buf, s, e)
+        return false
+      case Kind.Values:
+        // END, or an error line: either ends a retrieval.
+        this.#line(buf, s, e)
+        return this.#done()
+      case Kind.Stats: {
+        this.#line(buf, s, e)
+        return !(startsWith(buf, s, e, STAT) || startsWith(buf, s, e, ITEM) || startsWith(buf, s, e, PREFIX)) ? this.#done() : false
+      }
+      default:
+        this.#line(buf, s, e)
+        return this.#done()
+    }
+  }
+
+  onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): boolean {
+    const hl = le - ls
+    const out = Buffer.allocUnsafe(hl + 2 + (de - ds) + 2)
+    line.copy(out, 0, ls, le)
+    CRLF.copy(out, hl)
+    data.copy(out, hl + 2, ds, de)
+    CRLF.copy(out, out.length - 2)
+    this.pieces.push(out)
+    return this.kind === Kind.Meta ? this.#done() : false
+  }
+
+  onFail (reason: FailReason): void { this.sink.onFail(reason, this.tag) }
+
+  #line (buf: Buffer, s: number, e: number): void {
+    const out = Buffer.allocUnsafe(e - s + 2)
+    buf.copy(out, 0, s, e)
+    out[e - s] = 13
+    out[e - s + 1] = 10
+    this.pieces.push(out)
+  }
+
+  #done (): boolean {
+    // Values and stats replies end with their terminator line; the sink decides what to keep.
+    this.sink.onReply(this.pieces, this.tag)
+    return true
+  }
+}
+
+const STAT = Buffer.from('STAT ')
+const ITEM = Buffer.from('ITEM ')
+const PREFIX = Buffer.from('PREFIX ')
+
+function startsWith (buf: Buffer, s: number, e: number, w: Buffer): boolean {
+  if (e - s < w.length) return false
+  for (let i = 0; i < w.length; i++) if (buf[s + i] !== w[i]) return false
+  return true
+}
+
+export { FailReason }

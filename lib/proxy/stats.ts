@@ -1,0 +1,71 @@
+// lib/proxy/stats.ts
+/**
+ * `stats` through the proxy. `stats proxy` is ours (counters of this process).
+ * Any other `stats [group]` goes to every host and the replies are combined by name:
+ * numbers are summed, except the per-process figures below, which describe the
+ * proxy itself (pid, uptime, time, version) or are taken from the first host
+ * (sizes and settings that do not add up). A host that failed is left out. The first
+ * error line of any host, or RESET/OK replies, pass through as they are.
+ */
+import type { ProxyCore } from './core.js'
+
+const OWN = new Set(['pid', 'uptime', 'time', 'version', 'libevent', 'pointer_size', 'curr_connections', 'total_connections'])
+const FIRST = new Set([
+  'rusage_user', 'rusage_system', 'max_connections', 'threads', 'hash_power_level', 'hash_is_expanding',
+  'slab_reassign_running', 'malloc_fails', 'log_watchers', 'reserved_fds', 'conn_yields_limit',
+])
+
+export function mergeStats (replies: (Buffer[] | null)[], core: ProxyCore): Buffer[] {
+  const values = new Map<string, string>()
+  for (const r of replies) {
+    if (r === null) continue
+    for (const piece of r) {
+      const line = piece.toString('latin1', 0, piece.length - 2)
+      if (line === 'END') continue
+      if (!line.startsWith('STAT ')) return [piece] // error line, RESET, OK
+      const sp = line.indexOf(' ', 5)
+      if (sp < 0) continue
+      const name = line.slice(5, sp)
+      const v = line.slice(sp + 1)
+      const had = values.get(name)
+      if (had === undefined) values.set(name, v)
+      else if (!OWN.has(name) && !FIRST.has(name) && /^\d+$/.test(had) && /^\d+$/.test(v)) {
+        values.set(name, String(BigInt(had) + BigInt(v)))
+      }
+    }
+  }
+  const own: Record<string, string> = {
+    pid: String(process.pid),
+    uptime: String(Math.floor((Date.now() - core.startedAtMs) / 1000)),
+    time: String(Math.floor(Date.now() / 1000)),
+    version: core.version,
+    curr_connections: String(core.currConnections()),
+    total_connections: String(core.totalConnections()),
+  }
+  let out = ''
+  for (const [name, v] of values) out += `STAT ${name} ${own[name] ?? v}\r\n`
+  out += 'END\r\n'
+  return [Buffer.from(out, 'latin1')]
+}
+
+export function proxyStatsLines (core: ProxyCore): Buffer {
+  const r = core.router
+  const hosts = [...r.pool.hosts.values()]
+  const lines: [string, string | number][] = [
+    ['pid', process.pid],
+    ['uptime', Math.floor((Date.now() - core.startedAtMs) / 1000)],
+    ['version', core.version],
+    ['curr_connections', core.currConnections()],
+    ['total_connections', core.totalConnections()],
+    ...Object.entries(core.counters),
+    ...Object.entries(r.pool.counters),
+    ['topology_version', r.topology.version],
+    ['topology_stale', core.topologyStale() ? 1 : 0],
+    ['topology_shards', r.shardCount],
+    ['topology_hosts', r.topology.hosts.size],
+    ['ring_builds', r.ringBuilds],
+    ['backends', hosts.length],
+    ['backends_down', hosts.filter((h) => h.down).length],
+  ]
+  return Buffer.from(lines.map(([k, v]) => `STAT ${k} ${v}\r\n`).join('') + 'END\r\n', 'latin1')
+}

@@ -1,0 +1,490 @@
+// lib/proxy/text-session.ts
+/**
+ * The proxy's text and meta frontend: protocol/text's request parser (the same one the
+ * server uses) with a routing handler instead of a store. Plugs into lib/server's
+ * Connection as its text SessionFactory. Per request, see README.md for the table:
+ *
+ *   get/gets/gat/gats/bget  keys grouped per shard, one request per shard, hits merged
+ *                           back in key order; a shard with no live host: misses.
+ *   set/add/replace/append/prepend/cas, delete, incr/decr, touch
+ *                           to the key's shard; no live host: SERVER_ERROR.
+ *   mg/ms/md/ma/me          to the key's shard (base64 keys hashed decoded); quiet
+ *                           ones carry a trailing `mn` so framing never waits on silence.
+ *   mn, version, verbosity  answered here, in order.
+ *   flush_all, stats        fan out to every host; replies combined (stats.ts).
+ *   noreply                 stripped before forwarding, the reply dropped, so the
+ *                           backend connection always knows what comes back.
+ *
+ * Replies leave in request order: every request takes a Slot; slots complete in any
+ * order and are written out from the head.
+ */
+import type { ProtocolSession } from '../server/connection.js'
+import type { ConnControl } from '../server/context.js'
+import { NO_DATA, TextRequestParser, type TextLine, type TextRequestHandler } from '../../protocol/text/request-parser.js'
+import { Op } from '../../protocol/request.js'
+import { KEY_MAX_LENGTH } from '../../protocol/bytes.js'
+import { FailReason } from './backend.js'
+import { Forward, Kind, type ReplySink } from './requests.js'
+import type { ProxyCore } from './core.js'
+import { mergeStats, proxyStatsLines } from './stats.js'
+
+const R = {
+  END: Buffer.from('END\r\n'),
+  EN: Buffer.from('EN\r\n'),
+  MN: Buffer.from('MN\r\n'),
+  OK: Buffer.from('OK\r\n'),
+  ERROR: Buffer.from('ERROR\r\n'),
+  BAD_FORMAT: Buffer.from('CLIENT_ERROR bad command line format\r\n'),
+  SHUTDOWN_DISABLED: Buffer.from('ERROR: shutdown not enabled\r\n'),
+  EMPTY: Buffer.alloc(0),
+}
+const MN_LINE = Buffer.from('mn\r\n')
+const NOREPLY = Buffer.from('noreply')
+
+/** Why a write could not be done, as the client sees it. */
+function serverError (reason: FailReason | 'no host'): Buffer {
+  switch (reason) {
+    case 'no host': return Buffer.from('SERVER_ERROR no live host for this key\r\n')
+    case FailReason.Down: return Buffer.from('SERVER_ERROR backend marked down\r\n')
+    case FailReason.Timeout: return Buffer.from('SERVER_ERROR backend timeout\r\n')
+    case FailReason.Protocol: return Buffer.from('SERVER_ERROR bad reply from backend\r\n')
+    default: return Buffer.from('SERVER_ERROR backend connection lost\r\n')
+  }
+}
+
+/** One reply position. `onFailReply` is what the client gets when the backend fails. */
+class Slot implements ReplySink {
+  done = false
+  pieces: Buffer[] | null = null
+  constructor (readonly session: ProxyTextSession, readonly read: boolean, readonly meta: boolean) {}
+  onReply (pieces: Buffer[]): void { this.pieces = pieces; this.done = true; this.session.slotDone() }
+  onFail (reason: FailReason): void {
+    this.session.core.counters.proxy_failed_requests++
+    // Reads for a shard we cannot reach answer as a miss; writes say why they failed.
+    this.pieces = [this.read ? (this.meta ? R.EN : R.END) : serverError(reason)]
+    this.done = true
+    this.session.slotDone()
+  }
+  fill (b: Buffer): void { this.pieces = [b]; this.done = true }
+}
+
+/** A reply nobody waits for (noreply): dropped. */
+const DISCARD: ReplySink = { onReply () {}, onFail () {} }
+
+/** A multi-get split over several shards: hits put back in key order. */
+class MultiGet implements ReplySink {
+  #parts: (Buffer[] | null)[]
+  #left: number
+  #error: Buffer | null = null
+  constructor (readonly slot: Slot, readonly keys: Buffer[], readonly shardOfKey: Int32Array, parts: number) {
+    this.#parts = new Array<Buffer[] | null>(parts).fill(null)
+    this.#left = parts
+  }
+
+  onReply (pieces: Buffer[], tag: number): void {
+    const last = pieces[pieces.length - 1]
+    if (last !== undefined && !last.equals(R.END) && this.#error === null) this.#error = last
+    this.#parts[tag] = pieces
+    if (--this.#left === 0) this.#finish()
+  }
+
+  onFail (_reason: FailReason, tag: number): void {
+    this.slot.session.core.counters.proxy_failed_requests++
+    this.#parts[tag] = [] // misses
+    if (--this.#left === 0) this.#finish()
+  }
+
+  #finish (): void {
+    // Index every VALUE block by key, then walk the keys in request order.
+    const byKey = new Map<string, Buffer[]>()
+    for (const part of this.#parts) {
+      if (part === null) continue
+      for (const p of part) {
+        if (p[0] !== 0x56 || p[1] !== 0x41) continue // not "VALUE "
+        const ks = 6
+        const ke = p.indexOf(0x20, ks)
+        const k = p.toString('latin1', ks, ke)
+        let list = byKey.get(k)
+        if (list === undefined) byKey.set(k, list = [])
+        list.push(p)
+      }
+    }
+    const out: Buffer[] = []
+    const used = new Map<string, number>()
+    for (const key of this.keys) {
+      const k = key.toString('latin1')
+      const list = byKey.get(k)
+      if (list === undefined) continue
+      const n = used.get(k) ?? 0
+      const block = list[n] ?? list[list.length - 1]!
+      used.set(k, n + 1)
+      out.push(block)
+    }
+    out.push(this.#error ?? R.END)
+    this.slot.onReply(out)
+  }
+}
+
+/** flush_all / stats to every host: one reply combined from all. */
+class FanOut implements ReplySink {
+  #replies: (Buffer[] | null)[]
+  #left: number
+  constructor (readonly slot: Slot | null, n: number, readonly combine: (replies: (Buffer[] | null)[]) => Buffer[]) {
+    this.#replies = new Array<Buffer[] | null>(n).fill(null)
+    this.#left = n
+    if (n === 0) this.#finish()
+  }
+
+  onReply (pieces: Buffer[], tag: number): void { this.#replies[tag] = pieces; if (--this.#left === 0) this.#finish() }
+  onFail (_reason: FailReason, tag: number): void { this.#replies[tag] = null; if (--this.#left === 0) this.#finish() }
+  #finish (): void { if (this.slot !== null) this.slot.onReply(this.combine(this.#replies)) }
+}
+
+export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
+  readonly parser: TextRequestParser
+  readonly core: ProxyCore
+  #conn: ConnControl
+  #slots: Slot[] = []
+  #head = 0
+  #inPush = false
+  #quitting = false
+  #closed = false
+  /** The storage or ms line waiting for its data block. */
+  #pendingLine: Buffer | null = null
+  #pendingShard = -1
+  #pendingSlot: Slot | null = null
+  #pendingQuiet = false
+
+  constructor (conn: ConnControl, core: ProxyCore) {
+    this.#conn = conn
+    this.core = core
+    this.parser = new TextRequestParser(this)
+  }
+
+  // ---- ProtocolSession -------------------------------------------------------------
+  push (chunk: Buffer): void {
+    this.#inPush = true
+    try { this.parser.push(chunk) } finally { this.#inPush = false }
+    this.#drain()
+  }
+
+  pause (): void { this.parser.pause() }
+  resume (): void { this.parser.resume() }
+  close (): void { this.#closed = true }
+
+  // ---- replies in order ----------------------------------------------------------------
+  #slot (read: boolean, meta = false): Slot {
+    const s = new Slot(this, read, meta)
+    this.#slots.push(s)
+    if (this.#slots.length - this.#head > this.core.maxPendingPerConn) this.parser.pause()
+    return s
+  }
+
+  #local (b: Buffer): void {
+    if (this.#head === this.#slots.length) { this.#conn.out.bytes(b); return }
+    const s = new Slot(this, false, false)
+    s.fill(b)
+    this.#slots.push(s)
+  }
+
+  slotDone (): void { if (!this.#inPush) this.#drain() }
+
+  #drain (): void {
+    if (this.#closed) return
+    const out = this.#conn.out
+    let wrote = false
+    while (this.#head < this.#slots.length) {
+      const s = this.#slots[this.#head]!
+      if (!s.done) break
+      for (const p of s.pieces!) out.owned(p)
+      this.#slots[this.#head] = undefined as unknown as Slot
+      this.#head++
+      wrote = true
+    }
+    if (this.#head === this.#slots.length) { this.#slots.length = 0; this.#head = 0 } else if (this.#head > 4096) {
+      this.#slots = this.#slots.slice(this.#head)
+      this.#head = 0
+    }
+    if (this.parser.isPaused && this.#slots.length - this.#head <= this.core.maxPendingPerConn / 2 && !this.#quitting) {
+      this.parser.resume()
+    }
+    if (this.#quitting && this.#head === this.#slots.length) this.#conn.closeAfterWrite()
+    if ((wrote || this.#quitting) && !this.#inPush) this.#conn.flush()
+  }
+
+  // ---- TextRequestHandler ------------------------------------------------------------
+  onFatal (): void { this.#conn.destroy() }
+
+  onLine (line: TextLine): number {
+    this.core.counters.proxy_requests++
+    switch (line.op) {
+      case Op.Get: case Op.Gets: case Op.Bget: return this.#retrieval(line, 1)
+      case Op.Gat: case Op.Gats: return line.ntokens < 3 ? this.#err(R.ERROR) : this.#retrieval(line, 2)
+      case Op.Set: case Op.Add: case Op.Replace: case Op.Append: case Op.Prepend:
+        return this.#storage(line, 5)
+      case Op.Cas: return this.#storage(line, 6)
+      case Op.Delete: return line.ntokens < 2 || line.ntokens > 4 ? this.#err(R.ERROR) : this.#keyed(line, Kind.Line)
+      case Op.Incr: case Op.Decr: return line.ntokens === 3 || line.ntokens === 4 ? this.#keyed(line, Kind.Line) : this.#err(R.ERROR)
+      case Op.Touch: return line.ntokens === 3 || line.ntokens === 4 ? this.#keyed(line, Kind.Line) : this.#err(R.ERROR)
+      case Op.MetaGet: case Op.MetaDelete: case Op.MetaArithmetic: case Op.MetaDebug: return this.#meta(line, false)
+      case Op.MetaSet: return this.#meta(line, true)
+      case Op.MetaNoop: this.#local(R.MN); return NO_DATA
+      case Op.Version: this.#local(Buffer.from(`VERSION ${this.core.version}\r\n`)); return NO_DATA
+      case Op.Verbosity: if (!this.#noreply(line)) this.#local(R.OK); return NO_DATA
+      case Op.Quit: this.#quitting = true; this.parser.halt(); return NO_DATA
+      case Op.Shutdown: this.#local(R.SHUTDOWN_DISABLED); return NO_DATA
+      case Op.FlushAll: return this.#flushAll(line)
+      case Op.Stats: return this.#stats(line)
+      case Op.Unknown: case Op.MetaUnknown: return this.#err(R.ERROR)
+      default:
+        this.#local(Buffer.from(`SERVER_ERROR memring-proxy does not forward ${line.buf.toString('latin1', line.tokS[0], line.tokE[0])}\r\n`))
+        return NO_DATA
+    }
+  }
+
+  #err (b: Buffer): number { this.#local(b); return NO_DATA }
+
+  #noreply (line: TextLine): boolean {
+    const i = line.ntokens - 1
+    return i > 0 && line.rest < 0 && line.buf.subarray(line.tokS[i], line.tokE[i]).equals(NOREPLY)
+  }
+
+  /** The line as sent to a backend: without " noreply" when `strip`, CRLF-terminated. */
+  #wireLine (line: TextLine, strip: boolean, extra = 0): Buffer {
+    const end = strip ? trimRight(line.buf, line.start, line.tokS[line.ntokens - 1]) : line.end
+    const n = end - line.start
+    const b = Buffer.allocUnsafe(n + 2 + extra)
+    line.buf.copy(b, 0, line.start, end)
+    b[n] = 13
+    b[n + 1] = 10
+    return b
+  }
+
+  /** delete / incr / decr / touch: one line to the key's shard. */
+  #keyed (line: TextLine, kind: Kind): number {
+    const noreply = this.#noreply(line)
+    const shard = this.core.router.shardIndexOf(line.buf, line.tokS[1], line.tokE[1])
+    const host = this.core.router.host(shard)
+    const slot = noreply ? null : this.#slot(false)
+    if (host === null) {
+      this.core.counters.proxy_no_host++
+      slot?.onReply([serverError('no host')])
+      return NO_DATA
+    }
+    host.send(new Forward(this.#wireLine(line, noreply), kind, slot ?? DISCARD), this.#conn.id)
+    return NO_DATA
+  }
+
+  #retrieval (line: TextLine, firstKey: number): number {
+    const buf = line.buf
+    // Keys: every space-separated word after the command (and gat's exptime), beyond
+    // the tokenizer's 23-token cap too.
+    const keys: Buffer[] = []
+    let p = line.tokS[firstKey]
+    if (line.ntokens <= firstKey) return this.#err(R.ERROR)
+    const e = line.end
+    while (p < e) {
+      while (p < e && buf[p] === 0x20) p++
+      if (p >= e) break
+      let q = p
+      while (q < e && buf[q] !== 0x20) q++
+      if (q - p > KEY_MAX_LENGTH) return this.#err(R.BAD_FORMAT)
+      keys.push(buf.subarray(p, q))
+      p = q
+    }
+    const router = this.core.router
+    const slot = this.#slot(true)
+    this.core.counters.proxy_get_keys += keys.length
+    const shardOf = new Int32Array(keys.length)
+    let first = -2
+    let single = true
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!
+      const s = router.shardIndexOf(k, 0, k.length)
+      shardOf[i] = s
+      if (first === -2) first = s
+      else if (s !== first) single = false
+    }
+    const head = buf.subarray(line.tokS[0], line.tokS[firstKey])
+    if (single) {
+      const host = router.host(first)
+      if (host === null) { this.core.counters.proxy_no_host++; slot.onFail(FailReason.Down); return NO_DATA }
+      host.send(new Forward(this.#wireLine(line, false), Kind.Values, slot), this.#conn.id)
+      return NO_DATA
+    }
+    // Split: one request per shard, in first-seen order of shards.
+    this.core.counters.proxy_split_gets++
+    const order: number[] = []
+    const keysOf = new Map<number, Buffer[]>()
+    for (let i = 0; i < keys.length; i++) {
+      const s = shardOf[i]!
+      let list = keysOf.get(s)
+      if (list === undefined) { keysOf.set(s, list = []); order.push(s) }
+      list.push(keys[i]!)
+    }
+    const merge = new MultiGet(slot, keys.map((k) => Buffer.from(k)), shardOf, order.length)
+    order.forEach((s, tag) => {
+      const host = router.host(s)
+      if (host === null) { this.core.counters.proxy_no_host++; merge.onFail(FailReason.Down, tag); return }
+      const list = keysOf.get(s)!
+      let n = head.length + 2
+      for (const k of list) n += k.length + 1
+      const wire = Buffer.allocUnsafe(n)
+      let o = head.copy(wire, 0)
+      for (let i = 0; i < list.length; i++) {
+        if (i > 0) wire[o++] = 0x20
+        o += list[i]!.copy(wire, o)
+      }
+      wire[o++] = 13
+      wire[o++] = 10
+      host.send(new Forward(wire.subarray(0, o), Kind.Values, merge, tag), this.#conn.id)
+    })
+    return NO_DATA
+  }
+
+  /** set/add/replace/append/prepend (5 tokens) and cas (6), plus noreply. */
+  #storage (line: TextLine, want: number): number {
+    const nt = line.ntokens
+    if (nt !== want && nt !== want + 1) return this.#err(R.ERROR)
+    const buf = line.buf
+    // memcached process_update_command: these answer CLIENT_ERROR and read no data block.
+    if (line.tokenLength(1) > KEY_MAX_LENGTH || !uintToken(buf, line.tokS[2], line.tokE[2], 0xffffffff) ||
+        !intToken(buf, line.tokS[3], line.tokE[3]) || (want === 6 && !uintToken(buf, line.tokS[5], line.tokE[5], Number.MAX_SAFE_INTEGER))) {
+      return this.#err(R.BAD_FORMAT)
+    }
+    const vlen = parseDigits(buf, line.tokS[4], line.tokE[4])
+    if (vlen < 0 || vlen > 0x7ffffffd) return this.#err(R.BAD_FORMAT)
+    const noreply = nt === want + 1 && this.#noreply(line)
+    this.#pendingShard = this.core.router.shardIndexOf(buf, line.tokS[1], line.tokE[1])
+    this.#pendingLine = this.#wireLine(line, noreply, vlen + 2)
+    this.#pendingSlot = noreply ? null : this.#slot(false)
+    this.#pendingQuiet = false
+    return vlen + 2
+  }
+
+  /** mg ms md ma me: key is token 1; flags after it ('q' quiet, 'b' base64 key). */
+  #meta (line: TextLine, withData: boolean): number {
+    const buf = line.buf
+    if (line.ntokens < 2) return this.#err(R.BAD_FORMAT)
+    let quiet = false
+    let base64 = false
+    for (let i = withData ? 3 : 2; i < line.ntokens; i++) {
+      if (buf[line.tokS[i]] === 0x71 /* q */) quiet = true
+      else if (buf[line.tokS[i]] === 0x62 /* b */ && line.tokenLength(i) === 1) base64 = true
+    }
+    let shard: number
+    if (base64) {
+      const key = Buffer.from(buf.toString('latin1', line.tokS[1], line.tokE[1]), 'base64')
+      shard = this.core.router.shardIndexOf(key, 0, key.length)
+    } else shard = this.core.router.shardIndexOf(buf, line.tokS[1], line.tokE[1])
+    const read = line.op === Op.MetaGet || line.op === Op.MetaDebug
+    if (withData) {
+      const vlen = line.ntokens >= 3 ? parseDigits(buf, line.tokS[2], line.tokE[2]) : -1
+      if (vlen >= 0) {
+        this.#pendingShard = shard
+        this.#pendingLine = this.#wireLine(line, false, vlen + 2 + (quiet ? MN_LINE.length : 0))
+        this.#pendingSlot = this.#slot(false, true)
+        this.#pendingQuiet = quiet
+        return vlen + 2
+      }
+    }
+    const slot = this.#slot(read, true)
+    const host = this.core.router.host(shard)
+    if (host === null) { this.core.counters.proxy_no_host++; this.#metaFail(slot, read, quiet); return NO_DATA }
+    const wire = quiet ? Buffer.concat([this.#wireLine(line, false), MN_LINE]) : this.#wireLine(line, false)
+    host.send(new Forward(wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot), this.#conn.id)
+    return NO_DATA
+  }
+
+  #metaFail (slot: Slot, read: boolean, quiet: boolean): void {
+    if (read && quiet) slot.onReply([]) // a quiet miss says nothing
+    else if (read) slot.onReply([R.EN])
+    else slot.onReply([serverError('no host')])
+  }
+
+  onData (_line: TextLine, buf: Buffer, s: number, e: number): void {
+    const wire = this.#pendingLine!
+    const off = wire.length - (e - s) - (this.#pendingQuiet ? MN_LINE.length : 0)
+    buf.copy(wire, off, s, e)
+    if (this.#pendingQuiet) MN_LINE.copy(wire, wire.length - MN_LINE.length)
+    const slot = this.#pendingSlot
+    const sink: ReplySink = slot ?? DISCARD
+    const host = this.core.router.host(this.#pendingShard)
+    this.#pendingLine = null
+    this.#pendingSlot = null
+    if (host === null) {
+      this.core.counters.proxy_no_host++
+      if (slot !== null) slot.onReply([serverError('no host')])
+      return
+    }
+    host.send(new Forward(wire, this.#pendingQuiet ? Kind.MetaQuiet : slot?.meta === true ? Kind.Meta : Kind.Line, sink), this.#conn.id)
+  }
+
+  #flushAll (line: TextLine): number {
+    const noreply = this.#noreply(line)
+    const hosts = this.core.router.allHosts()
+    const slot = noreply ? null : this.#slot(false)
+    const total = this.core.router.shardCount
+    const fan = new FanOut(slot, hosts.length, (replies) => {
+      let reached = 0
+      for (const r of replies) {
+        if (r === null) continue
+        const last = r[r.length - 1]!
+        if (!last.equals(R.OK)) return [last]
+        reached++
+      }
+      if (reached < total) return [Buffer.from(`SERVER_ERROR flush_all reached ${reached} of ${total} shards\r\n`)]
+      return [R.OK]
+    })
+    const wire = this.#wireLine(line, noreply)
+    hosts.forEach((h, i) => h.send(new Forward(wire, Kind.Line, fan, i), this.#conn.id))
+    return NO_DATA
+  }
+
+  #stats (line: TextLine): number {
+    const buf = line.buf
+    if (line.ntokens >= 2 && buf.toString('latin1', line.tokS[1], line.tokE[1]) === 'proxy') {
+      this.#local(proxyStatsLines(this.core))
+      return NO_DATA
+    }
+    const hosts = this.core.router.allHosts()
+    const slot = this.#slot(false)
+    const fan = new FanOut(slot, hosts.length, (replies) => mergeStats(replies, this.core))
+    const wire = this.#wireLine(line, false)
+    hosts.forEach((h, i) => h.send(new Forward(wire, Kind.Stats, fan, i), this.#conn.id))
+    return NO_DATA
+  }
+}
+
+/** A quiet mg: a backend failure is a quiet miss (nothing), not EN. */
+class QuietRead implements ReplySink {
+  constructor (readonly slot: Slot) {}
+  onReply (pieces: Buffer[]): void { this.slot.onReply(pieces) }
+  onFail (): void { this.slot.session.core.counters.proxy_failed_requests++; this.slot.onReply([]) }
+}
+
+function trimRight (buf: Buffer, s: number, e: number): number {
+  while (e > s && buf[e - 1] === 0x20) e--
+  return e
+}
+
+function parseDigits (buf: Buffer, s: number, e: number): number {
+  if (e <= s || e - s > 15) return -1
+  let n = 0
+  for (let i = s; i < e; i++) {
+    const d = buf[i]! - 48
+    if (d < 0 || d > 9) return -1
+    n = n * 10 + d
+  }
+  return n
+}
+
+function uintToken (buf: Buffer, s: number, e: number, max: number): boolean {
+  const n = parseDigits(buf, s, e)
+  return n >= 0 && n <= max
+}
+
+function intToken (buf: Buffer, s: number, e: number): boolean {
+  return buf[s] === 0x2d ? parseDigits(buf, s + 1, e) >= 0 : parseDigits(buf, s, e) >= 0
+}
+
