@@ -208,6 +208,14 @@ export class SlabStore implements Store {
   }
 
   copyValue (h: number, dst: Uint8Array, off: number): number {
+    if (!this.chained(h)) {
+      // Hot path: one contiguous range, no closure.
+      const p = pageOf(h)
+      const vo = byteOf(h) + HEADER_BYTES + this.nkey(h)
+      const n = this.nbytes(h)
+      this.slabs.bufs[p].copy(dst, off, vo, vo + n)
+      return off + n
+    }
     let o = off
     this.forEachPiece(h, 0, (buf, s, e) => { dst.set(buf.subarray(s, e), o); o += e - s })
     return o
@@ -404,6 +412,11 @@ export class SlabStore implements Store {
   }
 
   writeValue (h: number, src: Uint8Array, s: number, e: number, at: number): void {
+    if (!this.chained(h)) {
+      const vo = byteOf(h) + HEADER_BYTES + this.nkey(h) + at
+      this.slabs.bufs[pageOf(h)].set(src.subarray(s, e), vo)
+      return
+    }
     let i = s
     this.forEachPiece(h, at, (buf, ps, pe) => {
       if (i >= e) return
