@@ -2,7 +2,8 @@
 # The whole test suite, on an already built tree (npm test builds first):
 #   1. typecheck is the build itself (tsc, strict) — done by `npm test` before this script;
 #   2. every unit/integration test file (tap, compiled JS under dist/, 2 jobs);
-#   3. the black-box compat suite against real memcached and memring (compat-tests/).
+#   3. the black-box compat suite against real memcached and memring (compat-tests/);
+#   4. the Docker image, built and run with podman (scripts/docker/test.sh).
 # Ends with one line: "tests: N passed, M failed" (tap assertions plus compat results).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +27,14 @@ if [ -f dist/compat-tests/run.js ]; then
   [ "$compat_rc" -ne 0 ] && [ "$cfail" -eq 0 ] && cfail=1
   pass=$((pass + cpass)); fail=$((fail + cfail))
 fi
+# 4. the Docker image, really built and run with podman (scripts/docker/test.sh, ~2 min;
+#    it skips, with a banner, only where podman cannot run a container at all)
+docker_log=$(mktemp)
+bash scripts/docker/test.sh 2>&1 | tee "$docker_log"
+docker_rc=${PIPESTATUS[0]}
+read -r dpass dfail < <(sed -nE 's/^docker: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$docker_log" | tail -1; echo "0 1")
+rm -f "$docker_log"
+[ "$docker_rc" -ne 0 ] && [ "$dfail" -eq 0 ] && dfail=1
+pass=$((pass + dpass)); fail=$((fail + dfail))
 echo "tests: $pass passed, $fail failed"
-if [ "$tap_rc" -ne 0 ] || [ "$compat_rc" -ne 0 ]; then exit 1; fi
+if [ "$tap_rc" -ne 0 ] || [ "$compat_rc" -ne 0 ] || [ "$docker_rc" -ne 0 ]; then exit 1; fi
