@@ -47,11 +47,17 @@ export class MetaDispatcher implements MetaHandler {
 
   onLine (conn: ConnControl, line: TextLine, ctx: ServerContext): number {
     switch (line.op) {
-      case Op.MetaGet: this.mget(conn.out, line, ctx); return NO_DATA
+      case Op.MetaGet:
+        this.mget(conn.out, line, ctx)
+        conn.pauseInput() // stop reading if a client pipelines gets without reading replies
+        return NO_DATA
       case Op.MetaSet: return this.msetLine(conn.out, line, ctx)
       case Op.MetaDelete: this.mdelete(conn.out, line, ctx); return NO_DATA
       case Op.MetaArithmetic: this.marith(conn.out, line, ctx); return NO_DATA
-      case Op.MetaNoop: conn.out.bytes(Reply.MN); return NO_DATA
+      case Op.MetaNoop:
+        conn.out.bytes(Reply.MN)
+        conn.out.commit() // memcached: mn forces the pipeline out (conn_mwrite)
+        return NO_DATA
       case Op.MetaDebug: this.mdebug(conn.out, line, ctx); return NO_DATA
       default: conn.out.bytes(Reply.ERROR); return NO_DATA
     }
