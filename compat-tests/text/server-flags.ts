@@ -27,6 +27,57 @@ export default suite('text/server-flags', 'text', [
     const st = (await c.readUntil('END\r\n')).toString()
     ok(st.includes('\r\nSTAT evictions 0\r\n'), 'no evictions')
   }, 15000),
+  test('-m 8: writing 4x the memory evicts old items, counts them, never errors', async (ctx) => {
+    const s = await ctx.spawn({ flags: ['-m', '8'] })
+    const c = await ctx.conn(s)
+    const v = Buffer.alloc(50000, 0x61)
+    for (let i = 0; i < 640; i++) {
+      c.send(`set ev:${i} 0 0 ${v.length}\r\n`).send(v).send('\r\n')
+      await c.expect('STORED\r\n')
+    }
+    await c.req('get ev:0\r\n', 'END\r\n')
+    await c.req('get ev:639\r\n', 'VALUE ev:639 0 50000\r\n', v, '\r\nEND\r\n')
+    c.send('stats\r\n')
+    const st = (await c.readUntil('END\r\n')).toString()
+    const ev = Number(/\r\nSTAT evictions (\d+)\r\n/.exec(st)?.[1])
+    const items = Number(/\r\nSTAT curr_items (\d+)\r\n/.exec(st)?.[1])
+    ctx.note(`${items} items kept, ${ev} evicted`)
+    ok(ev > 300 && items > 50 && items < 200 && ev + items === 640, `evictions ${ev} + curr_items ${items} = 640, most evicted`)
+  }, 20000),
+  test('-m 8: an item read regularly survives the evictions (LRU)', async (ctx) => {
+    const s = await ctx.spawn({ flags: ['-m', '8'] })
+    const c = await ctx.conn(s)
+    const v = Buffer.alloc(50000, 0x62)
+    const set = async (k: string): Promise<void> => {
+      c.send(`set ${k} 0 0 ${v.length}\r\n`).send(v).send('\r\n')
+      await c.expect('STORED\r\n')
+    }
+    await set('lru:keep')
+    await set('lru:drop')
+    for (let i = 0; i < 600; i++) {
+      await set(`lru:f${i}`)
+      if (i % 10 === 0) await c.req('get lru:keep\r\n', 'VALUE lru:keep 0 50000\r\n', v, '\r\nEND\r\n')
+    }
+    await c.req('get lru:drop\r\n', 'END\r\n')
+    await c.req('get lru:keep\r\n', 'VALUE lru:keep 0 50000\r\n', v, '\r\nEND\r\n')
+  }, 20000),
+  test('-o idle_timeout=2: an idle connection is closed, a busy one is not', async (ctx) => {
+    const s = await ctx.spawn({ flags: ['-o', 'idle_timeout=2'] })
+    const idle = await ctx.conn(s)
+    const busy = await ctx.conn(s)
+    const t0 = Date.now()
+    const closed = idle.expectClosed(8000)
+    while (Date.now() - t0 < 3500) {
+      await busy.req('version\r\n', 'VERSION ')
+      await busy.readUntil('\r\n')
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    await closed
+    const took = Date.now() - t0
+    ctx.note(`idle connection closed after ${took} ms`)
+    ok(took >= 1500, `closed after ${took} ms, not before the timeout`)
+    await busy.req('mn\r\n', 'MN\r\n')
+  }, 15000),
   test('-c: connections over the limit get an error and are closed', async (ctx) => {
     const s = await ctx.spawn({ flags: ['-c', '30'] })
     const conns: RawConn[] = []
