@@ -10,9 +10,13 @@
 #      and checks: it serves; the flags reached the server; it runs as PID 1 and not
 #      as root; its files are not writable by it; the HEALTHCHECK passes (and fails on
 #      a port where nothing listens); memccapable (text, then binary) gives the same
-#      results as the same build run on the host; the compat suite passes against it;
+#      results as the same build run on the host, and so does the compat suite;
 #      `podman stop` ends it cleanly (exit code 0) in under a second;
-#   4. reports image size and timings, and removes every container and image it made
+#   4. runs a second container configured only by MEMRING_* environment variables;
+#   5. runs the README's small cluster: a real ZooKeeper, two memring containers joining
+#      it as shards, and the memring-proxy container once the image has it
+#      (scripts/docker/cluster-check.mjs);
+#   6. reports image size and timings, and removes every container and image it made
 #      (the base images stay: they are the stand-in for the registry).
 #
 # Skips (exit 0, with a banner) only when podman itself cannot run a container here.
@@ -43,6 +47,16 @@ ok ()     { pass=$((pass + 1)); echo "ok - $*"; }
 not_ok () { fail=$((fail + 1)); echo "not ok - $*"; }
 check ()  { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 quiet ()  { "$@" >/dev/null 2>&1; }
+relay ()  {  # FILE: counts the "ok - "/"not ok - " lines a helper script printed
+  local line
+  while IFS= read -r line; do
+    case "$line" in
+      "ok - "*) ok "${line#ok - }" ;;
+      "not ok - "*) not_ok "${line#not ok - }" ;;
+      *) echo "$line" ;;
+    esac
+  done <"$1"
+}
 finish () {
   echo "docker: total $(ms_since "$t_start") ms"
   echo "docker: $pass passed, $fail failed"
@@ -64,7 +78,7 @@ tmp=$(mktemp -d /var/tmp/memring-docker-test.XXXXXX)
 native_pid=""
 cleanup () {
   [ -n "$native_pid" ] && kill "$native_pid" 2>/dev/null
-  podman rm --force --ignore "$name" "$name-env" >/dev/null 2>&1
+  podman rm --force --ignore "$name" "$name-env" "$name-cluster-a" "$name-cluster-b" "$name-cluster-proxy" >/dev/null 2>&1
   podman rmi --force "$tag" >/dev/null 2>&1
   rm -rf "$tmp"
 }
@@ -108,10 +122,10 @@ check "image runs as the non-root user node" test "$(podman image inspect -f '{{
 check "image exposes 11211/tcp" grep -q '11211/tcp' <<<"$(podman image inspect -f '{{.Config.ExposedPorts}}' "$tag")"
 
 # ---- 3. run it like the memcached image ----
-read -r port port2 port3 closed < <(node -e '
+read -r port port2 port3 closed cport1 cport2 cport3 < <(node -e '
   const net = require("node:net"); const ports = []
   const next = () => { const s = net.createServer().listen(0, "127.0.0.1", () => {
-    ports.push(s.address().port); s.close(() => ports.length < 4 ? next() : console.log(ports.join(" "))) }) }
+    ports.push(s.address().port); s.close(() => ports.length < 7 ? next() : console.log(ports.join(" "))) }) }
   next()')
 help=$(podman run --rm "$tag" --help 2>&1)
 check "docker run IMAGE --help prints memring's flags" grep -q -- '--memory-limit' <<<"$help" \
@@ -133,13 +147,7 @@ else
 fi
 
 node scripts/docker/protocol-check.mjs 127.0.0.1 "$port" $((64 * 1024 * 1024)) 2048 >"$tmp/proto" 2>&1
-while IFS= read -r line; do
-  case "$line" in
-    "ok - "*) ok "${line#ok - }" ;;
-    "not ok - "*) not_ok "${line#not ok - }" ;;
-    *) echo "$line" ;;
-  esac
-done <"$tmp/proto"
+relay "$tmp/proto"
 
 hostpid=$(podman inspect -f '{{.State.Pid}}' "$name")
 status=$(cat "/proc/$hostpid/status" 2>/dev/null)
@@ -262,8 +270,18 @@ else
   cat "$tmp/run.err"; podman logs "$name-env" 2>&1 | tail -10
 fi
 
+# ---- the README's small cluster: ZooKeeper + two memring containers (+ the proxy) ----
+if [ -f dist/lib/testing/zookeeper.js ]; then
+  t=$(date +%s%N)
+  node scripts/docker/cluster-check.mjs "$tag" "$cport1" "$cport2" "$cport3" "$name-cluster" >"$tmp/cluster" 2>&1
+  relay "$tmp/cluster"
+  echo "docker: cluster check took $(ms_since "$t") ms"
+else
+  echo "docker: dist/lib/testing/zookeeper.js is not built: the cluster check was not run"
+fi
+
 cleanup; trap - EXIT
 check "no container or image left behind" \
-  test -z "$(podman ps -a --filter "name=$name" -q)$(podman images -q "$tag")"
+  test -z "$(podman ps -a --filter "name=^$name" -q)$(podman images -q "$tag")"
 echo "docker: build ${build_ms} ms, image $((size / 1000000)) MB, stop ${stop_ms} ms"
 finish
