@@ -334,7 +334,7 @@ export class Client {
           if (isHostFailure(err)) this.failed(h)
           reject(err)
         }
-      }) as Command<unknown>)
+      }))
     })
   }
 
@@ -349,7 +349,7 @@ export class Client {
         h.failures = 0
         if (h.probe !== null) clearInterval(h.probe)
         h.probe = null
-      }) as Command<unknown>)
+      }))
     }, this.probeIntervalMs)
   }
 }

@@ -15,7 +15,18 @@ export type Reply = (typeof Reply)[keyof typeof Reply]
 
 export type Callback<T> = (err: ClientError | null, result: T | undefined) => void
 
-export abstract class Command<T> {
+/** What a connection needs of a command, whatever its result type. */
+export interface PendingCommand {
+  readonly request: Buffer | readonly Buffer[]
+  deadline: number
+  sent: boolean
+  onLine (buf: Buffer, s: number, e: number): Reply
+  onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): Reply
+  succeed (): void
+  fail (err: ClientError): void
+}
+
+export abstract class Command<T> implements PendingCommand {
   /** Bytes to send: one buffer, or several written back to back. */
   readonly request: Buffer | readonly Buffer[]
   /** Date.now() after which the command fails with a timeout; set by the connection. */

@@ -18,7 +18,7 @@
  */
 import { connect, type Socket } from 'node:net'
 import { TextResponseParser, type TextResponseHandler } from '../../protocol/text/response-parser.js'
-import { Command, Reply, errorReply } from './command.js'
+import { Reply, errorReply, type PendingCommand } from './command.js'
 import { ClientError, ClientErrorCode } from './errors.js'
 import { Fifo } from './fifo.js'
 import { exponentialBackoff, type RetryStrategy } from './retry.js'
@@ -39,8 +39,6 @@ export interface ConnectionOptions {
 export const ConnState = { Idle: 0, Connecting: 1, Ready: 2, Waiting: 3, Closed: 4 } as const
 export type ConnState = (typeof ConnState)[keyof typeof ConnState]
 
-type AnyCommand = Command<unknown>
-
 export class Connection implements TextResponseHandler {
   readonly server: string
   private readonly host: string
@@ -49,8 +47,8 @@ export class Connection implements TextResponseHandler {
   private readonly requestTimeoutMs: number
   private readonly retryStrategy: RetryStrategy
   private readonly maxQueued: number
-  private readonly offline = new Fifo<AnyCommand>()
-  private readonly inflight = new Fifo<AnyCommand>()
+  private readonly offline = new Fifo<PendingCommand>()
+  private readonly inflight = new Fifo<PendingCommand>()
   private readonly parser = new TextResponseParser(this)
   private socket: Socket | null = null
   private stateValue: ConnState = ConnState.Idle
@@ -83,7 +81,7 @@ export class Connection implements TextResponseHandler {
   }
 
   /** Queues a command; it settles through its own callback. Never throws. */
-  send (cmd: AnyCommand): void {
+  send (cmd: PendingCommand): void {
     if (this.stateValue === ConnState.Closed) {
       return cmd.fail(new ClientError(ClientErrorCode.Closed, `connection to ${this.server} is closed`, { retriable: true, server: this.server }))
     }
@@ -141,7 +139,7 @@ export class Connection implements TextResponseHandler {
     })
   }
 
-  private write (cmd: AnyCommand): void {
+  private write (cmd: PendingCommand): void {
     const sock = this.socket as Socket
     if (!this.corked) {
       // every request of this tick leaves in one writev (STYLE §4.3)

@@ -6,7 +6,7 @@ export { Client, type ClientOptions, type HashMethod, type StoreOptions, type Va
 export { Connection, ConnState, type ConnectionOptions } from './connection.js'
 export {
   Command, Reply, RetrievalCommand, StoreCommand, YesNoCommand, ArithCommand, OkCommand, VersionCommand, StatsCommand,
-  type Item, type StoreStatus, type Callback,
+  type Item, type StoreStatus, type Callback, type PendingCommand,
 } from './command.js'
 export { ClientError, ClientErrorCode, isHostFailure } from './errors.js'
 export { exponentialBackoff, noRetry, type RetryStrategy, type BackoffOptions } from './retry.js'
