@@ -41,7 +41,8 @@ export interface MemringServer {
   close (deadlineMs?: number): Promise<void>
 }
 
-const CRAWL_BUDGET = 2000
+/** Buckets plus items the crawler looks at per 100 ms tick (a 2^20 table: a pass every ~10 s). */
+const CRAWL_BUDGET = 10000
 
 export function createServer (opts: ServerOptions = {}): MemringServer {
   const settings: ServerSettings = { ...defaultSettings(), ...opts.settings }

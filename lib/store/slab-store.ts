@@ -649,7 +649,10 @@ export class SlabStore implements Store {
     const idx = this.index
     let i = cursor
     let checked = 0
-    while (checked < budget && i < idx.size) {
+    let visited = 0
+    // Empty buckets count too, so a large, sparse table is also walked in bounded steps.
+    while (checked + visited < budget && i < idx.size) {
+      visited++
       let h = idx.chainAt(i)
       while (h !== 0) {
         const next = this.u32(h)[wordOf(h) + W_HNEXT]
