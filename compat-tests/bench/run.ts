@@ -4,6 +4,7 @@
 //   node dist/compat-tests/bench/run.js --quick     # ~30 s, one round, results in a temp dir
 //   node dist/compat-tests/bench/run.js --profiles text100 --targets memring --rounds 1 \
 //        --seconds 10 --cpu-prof /tmp/prof          # profile memring under one load
+//   node dist/compat-tests/bench/run.js --render results/latest.json   # redraw table + chart
 //
 // Each run starts a fresh server pinned to CPU 0 (memaslap on CPU 1, when there are 2+
 // CPUs), warms it up, then measures ops/s and latency (memaslap) and the server's CPU time
@@ -32,13 +33,15 @@ interface Options {
   targets: ServerKind[]
   out: string
   cpuProf: string | null
+  /** Only redraw latest.md and latest.svg from this JSON report. */
+  render: string | null
 }
 
 function usage (msg: string): never {
   process.stderr.write(`bench: ${msg}
 usage: run.js [--quick | --smoke] [--rounds N] [--seconds N] [--warmup N] [--connections N]
               [--profiles ${PROFILES.map((p) => p.id).join(',')}] [--targets memring,memcached]
-              [--out DIR] [--cpu-prof DIR]
+              [--out DIR] [--cpu-prof DIR] | --render REPORT.json
 `)
   process.exit(2)
 }
@@ -57,6 +60,7 @@ function parseArgs (argv: string[]): Options {
     targets: ['memcached', 'memring'],
     out: path.join(repoRoot, 'compat-tests', 'bench', 'results'),
     cpuProf: null,
+    render: null,
   }
   let outGiven = false
   for (let i = 0; i < argv.length; i++) {
@@ -72,6 +76,7 @@ function parseArgs (argv: string[]): Options {
       case '--connections': o.connections = Math.max(1, num()); break
       case '--out': o.out = path.resolve(val()); outGiven = true; break
       case '--cpu-prof': o.cpuProf = path.resolve(val()); break
+      case '--render': o.render = path.resolve(val()); break
       case '--profiles': {
         const ids = val().split(',')
         o.profiles = ids.map((id) => PROFILES.find((p) => p.id === id) ?? usage(`unknown profile ${id}`))
@@ -136,8 +141,24 @@ async function oneRun (o: Options, p: Profile, target: ServerKind, round: number
   return row
 }
 
+function writeReport (dir: string, report: BenchReport): string {
+  const table = markdownTable(report)
+  fs.mkdirSync(dir, { recursive: true })
+  fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
+  fs.writeFileSync(path.join(dir, 'latest.svg'), svgChart(report))
+  fs.writeFileSync(path.join(dir, 'latest.md'), `${table}\n\nCommand: \`${report.command}\`, git ${report.gitSha}, ${report.startedAt}; ` +
+    `${report.machine.cpus} x ${report.machine.cpuModel}, ${report.machine.kernel}, Node ${report.machine.node}, ${report.machine.memcached}, ` +
+    `load average at start ${report.machine.loadAvg.join(' ')}.\n`)
+  return table
+}
+
 async function main (): Promise<void> {
   const o = parseArgs(process.argv.slice(2))
+  if (o.render !== null) {
+    const report = JSON.parse(fs.readFileSync(o.render, 'utf8')) as BenchReport
+    process.stdout.write(writeReport(path.dirname(o.render), report) + '\n')
+    return
+  }
   const pinned = os.cpus().length >= 2
   const started = new Date()
   const total = o.rounds * o.profiles.length * o.targets.length
@@ -175,12 +196,7 @@ async function main (): Promise<void> {
     summaries: summarize(o.profiles, runs, unavailable),
     runs,
   }
-  const table = markdownTable(report)
-  fs.mkdirSync(o.out, { recursive: true })
-  fs.writeFileSync(path.join(o.out, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
-  fs.writeFileSync(path.join(o.out, 'latest.svg'), svgChart(report))
-  fs.writeFileSync(path.join(o.out, 'latest.md'), `${table}\n\nCommand: \`${report.command}\`, git ${report.gitSha}, ${report.startedAt}; ` +
-    `${report.machine.cpus} x ${report.machine.cpuModel}, ${report.machine.kernel}, Node ${report.machine.node}, ${report.machine.memcached}.\n`)
+  const table = writeReport(o.out, report)
   process.stdout.write(`\n${table}\n\nwrote ${path.join(o.out, 'latest.{json,svg,md}')}\n`)
   // A failure other than "binary not served yet" is a broken benchmark.
   const broken = runs.filter((r) => !r.ok && !(r.target === 'memring' && unavailable.has(r.profile)))
