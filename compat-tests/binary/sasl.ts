@@ -1,7 +1,7 @@
 // SASL PLAIN over the binary protocol (-S). memcached reads its users from a Cyrus
 // sasldb (set up by the harness), memring from a user:password file.
 
-import { Op, St, binReq, expectBin, u32 } from '../harness/bin.js'
+import { ANY, Op, St, binReq, expectBin, u32 } from '../harness/bin.js'
 import { suite, test } from '../harness/suite.js'
 
 export default suite('binary/sasl', 'binary', [
@@ -32,6 +32,30 @@ export default suite('binary/sasl', 'binary', [
     c.send(binReq({ op: Op.GET, key: 'sa:k' }))
     await expectBin(c, { op: Op.GET, status: St.AUTH_ERROR, value: 'Auth failure.' })
     await c.expectClosed()
+  }),
+  test('before authenticating: VERSION and SASL opcodes work, NOOP is refused and closes', async (ctx) => {
+    const s = await ctx.spawn({ sasl: [{ user: 'alice', password: 'secret' }] })
+    const c = await ctx.conn(s)
+    c.send(binReq({ op: Op.VERSION, opaque: 1 }))
+    await expectBin(c, { op: Op.VERSION, opaque: 1, value: ANY })
+    c.send(binReq({ op: Op.SASL_LIST_MECHS }))
+    await expectBin(c, { op: Op.SASL_LIST_MECHS, value: 'PLAIN' })
+    c.send(binReq({ op: Op.NOOP, opaque: 2 }))
+    await expectBin(c, { op: Op.NOOP, opaque: 2, status: St.AUTH_ERROR, value: 'Auth failure.' })
+    await c.expectClosed()
+  }),
+  test('bad exchanges: step without a start, unknown mechanism, malformed PLAIN', async (ctx) => {
+    const s = await ctx.spawn({ sasl: [{ user: 'alice', password: 'secret' }] })
+    const cases: Array<[number, string, string]> = [
+      [Op.SASL_STEP, 'PLAIN', '\0alice\0secret'],
+      [Op.SASL_AUTH, 'CRAM-MD5', ''],
+      [Op.SASL_AUTH, 'PLAIN', 'garbage'],
+    ]
+    for (const [op, mech, data] of cases) {
+      const c = await ctx.conn(s)
+      c.send(binReq({ op, key: mech, value: data }))
+      await expectBin(c, { op, status: St.AUTH_ERROR, value: 'Auth failure.' })
+    }
   }),
   test('the text protocol is refused while SASL is on', async (ctx) => {
     const s = await ctx.spawn({ sasl: [{ user: 'alice', password: 'secret' }] })

@@ -70,6 +70,15 @@ export default suite('meta/md-ma', 'meta', [
     await c.req('ma ma:q q\r\nma ma:q v q\r\nma ma:none q\r\nmn\r\n', 'NF\r\nMN\r\n')
     await c.req('ma ma:q v\r\n', 'VA 1\r\n8\r\n')
   }),
+  test('ma: C compares the CAS unique, c returns the new one', async (ctx) => {
+    const c = await ctx.conn()
+    await c.req('ms ma:c 1\r\n1\r\n', 'HD\r\n')
+    const g = await c.req('mg ma:c c\r\n', 'HD c', num('cas'), '\r\n')
+    await c.req(`ma ma:c C${BigInt(g.cas) + 1n} v\r\n`, 'EX\r\n')
+    const r = await c.req(`ma ma:c C${g.cas} v c\r\n`, 'VA 1 c', num('cas'), '\r\n2\r\n')
+    await c.req('mg ma:c c v\r\n', `VA 1 c${r.cas}\r\n2\r\n`)
+    await c.req(`ma ma:c C${g.cas}\r\n`, 'EX\r\n')
+  }),
   test('ma errors', async (ctx) => {
     const c = await ctx.conn()
     await c.req('ms ma:t 3\r\nabc\r\n', 'HD\r\n')
