@@ -520,4 +520,18 @@ export const scenarios: Scenario[] = [
       { c: 0, send: `ms tl ${MB + 1} q\r\n${'x'.repeat(MB + 1)}\r\n`, want: 'SERVER_ERROR object too large for cache\r\n' },
     ],
   },
+  {
+    // memcached's limit: 48-byte header + 8 CAS + key + NUL + (4 if flags) + value + CRLF <= -I.
+    name: 'ms at the item size limit: the largest value that fits, one byte more, and client flags taking 4 bytes',
+    steps: [
+      { c: 0, send: `ms tl 1048515\r\n${'x'.repeat(1048515)}\r\n`, want: 'HD\r\n' },
+      { c: 0, send: 'mg tl s\r\n', want: 'HD s1048515\r\n' },
+      { c: 0, send: `ms tl 1048516\r\n${'x'.repeat(1048516)}\r\n`, want: 'SERVER_ERROR object too large for cache\r\n' },
+      { c: 0, send: 'mg tl s\r\n', want: 'EN\r\n' },
+      { c: 0, send: `ms tl 1048511 F1\r\n${'x'.repeat(1048511)}\r\n`, want: 'HD\r\n' },
+      { c: 0, send: 'mg tl s f\r\n', want: 'HD s1048511 f1\r\n' },
+      { c: 0, send: `ms tl 1048512 F1\r\n${'x'.repeat(1048512)}\r\n`, want: 'SERVER_ERROR object too large for cache\r\n' },
+      { c: 0, send: 'mg tl s\r\n', want: 'EN\r\n' },
+    ],
+  },
 ]
