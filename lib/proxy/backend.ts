@@ -31,16 +31,19 @@ export const FailReason = {
 } as const
 export type FailReason = typeof FailReason[keyof typeof FailReason]
 
+export const Reply = { More: 0, Done: 1, Bad: -1 } as const
+export type Reply = typeof Reply[keyof typeof Reply]
+
 /** A request as a backend connection sees it. */
 export interface BackendRequest {
   /** Bytes to send (complete request, CRLFs included). */
   readonly wire: Buffer
   /** Time sent (ms), set by the connection. */
   sentAt: number
-  /** A reply line; return true when the reply is complete. */
-  onLine (buf: Buffer, s: number, e: number): boolean
-  /** A VALUE/VA block; return true when the reply is complete. */
-  onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): boolean
+  /** A reply line: Reply.More, Reply.Done, or Reply.Bad (not a reply to this request). */
+  onLine (buf: Buffer, s: number, e: number): Reply
+  /** A VALUE/VA block, same answers. */
+  onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): Reply
   /** The request will get no reply. Called once; never after completion. */
   onFail (reason: FailReason): void
 }
@@ -150,13 +153,17 @@ class BackendConnection implements TextResponseHandler {
   onLine (buf: Buffer, s: number, e: number): void {
     const req = this.#inflight[this.#head]
     if (req === undefined) { this.onError('reply with no request in flight'); return }
-    if (req.onLine(buf, s, e)) this.#shift()
+    const r = req.onLine(buf, s, e)
+    if (r === Reply.Done) this.#shift()
+    else if (r === Reply.Bad) this.onError('unexpected reply line')
   }
 
   onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): void {
     const req = this.#inflight[this.#head]
     if (req === undefined) { this.onError('reply with no request in flight'); return }
-    if (req.onValue(line, ls, le, data, ds, de)) this.#shift()
+    const r = req.onValue(line, ls, le, data, ds, de)
+    if (r === Reply.Done) this.#shift()
+    else if (r === Reply.Bad) this.onError('unexpected value')
   }
 
   onError (_reason: string): void {

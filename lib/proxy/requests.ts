@@ -12,7 +12,7 @@
  *   Kind.Values     VALUE blocks up to END (get gets gat gats); any other line ends it
  *   Kind.Stats      STAT/ITEM/PREFIX lines up to END; any other line ends it
  */
-import { FailReason, type BackendRequest } from './backend.js'
+import { FailReason, Reply, type BackendRequest } from './backend.js'
 
 export const Kind = { Line: 0, Meta: 1, MetaQuiet: 2, Values: 3, Stats: 4 } as const
 export type Kind = typeof Kind[keyof typeof Kind]
@@ -40,27 +40,28 @@ export class Forward implements BackendRequest {
     this.tag = tag
   }
 
-  onLine (buf: Buffer, s: number, e: number): boolean {
+  onLine (buf: Buffer, s: number, e: number): Reply {
+    // Every memcached reply line starts with a capital or a digit (STORED, VALUE,
+    // STAT, HD, EN, 42, ...) and holds no control bytes: anything else is not a reply
+    // and the connection cannot be trusted any more.
+    if (!plausible(buf, s, e)) return Reply.Bad
     switch (this.kind) {
       case Kind.MetaQuiet:
         if (e - s === 2 && buf[s] === 0x4d && buf[s + 1] === 0x4e) return this.#done() // MN
         this.#line(buf, s, e)
-        return false
-      case Kind.Values:
-        // END, or an error line: either ends a retrieval.
+        return Reply.More
+      case Kind.Stats:
         this.#line(buf, s, e)
-        return this.#done()
-      case Kind.Stats: {
-        this.#line(buf, s, e)
-        return !(startsWith(buf, s, e, STAT) || startsWith(buf, s, e, ITEM) || startsWith(buf, s, e, PREFIX)) ? this.#done() : false
-      }
+        return startsWith(buf, s, e, STAT) || startsWith(buf, s, e, ITEM) || startsWith(buf, s, e, PREFIX) ? Reply.More : this.#done()
       default:
+        // Line and Meta: the one line. Values: END or an error line ends a retrieval.
         this.#line(buf, s, e)
         return this.#done()
     }
   }
 
-  onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): boolean {
+  onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): Reply {
+    if (this.kind === Kind.Line || this.kind === Kind.Stats) return Reply.Bad
     const hl = le - ls
     const out = Buffer.allocUnsafe(hl + 2 + (de - ds) + 2)
     line.copy(out, 0, ls, le)
@@ -68,7 +69,7 @@ export class Forward implements BackendRequest {
     data.copy(out, hl + 2, ds, de)
     CRLF.copy(out, out.length - 2)
     this.pieces.push(out)
-    return this.kind === Kind.Meta ? this.#done() : false
+    return this.kind === Kind.Meta ? this.#done() : Reply.More
   }
 
   onFail (reason: FailReason): void { this.sink.onFail(reason, this.tag) }
@@ -81,16 +82,27 @@ export class Forward implements BackendRequest {
     this.pieces.push(out)
   }
 
-  #done (): boolean {
+  #done (): Reply {
     // Values and stats replies end with their terminator line; the sink decides what to keep.
     this.sink.onReply(this.pieces, this.tag)
-    return true
+    return Reply.Done
   }
 }
 
 const STAT = Buffer.from('STAT ')
 const ITEM = Buffer.from('ITEM ')
 const PREFIX = Buffer.from('PREFIX ')
+
+function plausible (buf: Buffer, s: number, e: number): boolean {
+  if (e <= s) return false
+  const c = buf[s]!
+  if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39))) return false
+  for (let i = s + 1; i < e; i++) {
+    const b = buf[i]!
+    if (b < 0x20 || b === 0x7f) return false // keys echoed by meta flags may be UTF-8
+  }
+  return true
+}
 
 function startsWith (buf: Buffer, s: number, e: number, w: Buffer): boolean {
   if (e - s < w.length) return false
