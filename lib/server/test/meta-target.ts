@@ -4,14 +4,15 @@
  * (a bug caught at the connection boundary) while it served.
  */
 import { createServer } from '../server.js'
+import type { ServerSettings } from '../settings.js'
 import type { Target } from './meta-harness.js'
 
 export function memringReady (): boolean {
   return true
 }
 
-export async function startMemring (): Promise<Target> {
-  const server = createServer({ settings: { port: 0, listen: ['127.0.0.1'] } })
+export async function startMemring (settings: Partial<ServerSettings> = {}): Promise<Target> {
+  const server = createServer({ settings: { port: 0, listen: ['127.0.0.1'], ...settings } })
   await server.start()
   return {
     port: server.port,
