@@ -2,6 +2,8 @@
 // memcached updates the value in place when the new number is not longer than the
 // old one, padding with spaces (so the length stays), and writes a new item otherwise.
 
+import { eq } from '../harness/check.js'
+import { num } from '../harness/raw.js'
 import { suite, test } from '../harness/suite.js'
 
 export default suite('text/incr-decr', 'text', [
@@ -70,6 +72,36 @@ export default suite('text/incr-decr', 'text', [
     await c.req('incr\r\n', 'ERROR\r\n')
     await c.req('get id:n\r\n', 'VALUE id:n 0 2\r\n10\r\nEND\r\n')
   }),
+  test('what counts as a number: leading zeros and spaces yes; sign, suffix, empty no', async (ctx) => {
+    const c = await ctx.conn()
+    await c.req('set id:z 0 0 3\r\n007\r\n', 'STORED\r\n')
+    await c.req('incr id:z 1\r\n', '8\r\n')
+    await c.req('get id:z\r\n', 'VALUE id:z 0 3\r\n8  \r\nEND\r\n')
+    await c.req('set id:z 0 0 2\r\n 5\r\n', 'STORED\r\n')
+    await c.req('incr id:z 1\r\n', '6\r\n')
+    await c.req('set id:z 0 0 22\r\n0000000000000000000001\r\n', 'STORED\r\n')
+    await c.req('incr id:z 1\r\n', '2\r\n')
+    await c.req('get id:z\r\n', 'VALUE id:z 0 22\r\n2                     \r\nEND\r\n')
+    for (const v of ['-5', '5abc', '']) {
+      await c.req(`set id:z 0 0 ${v.length}\r\n${v}\r\n`, 'STORED\r\n')
+      await c.req('incr id:z 1\r\n', 'CLIENT_ERROR cannot increment or decrement non-numeric value\r\n')
+    }
+  }),
+  test('deltas: leading zeros and + accepted; a fourth token is ignored, a fifth is an error', async (ctx) => {
+    const c = await ctx.conn()
+    await c.req('set id:d 0 0 1\r\n1\r\n', 'STORED\r\n')
+    await c.req('incr id:d 01\r\n', '2\r\n')
+    await c.req('incr id:d +1\r\n', '3\r\n')
+    await c.req('incr id:d 1 extra\r\n', '4\r\n')
+    await c.req('decr id:d 1 noreply extra\r\n', 'ERROR\r\n')
+    await c.req('get id:d\r\n', 'VALUE id:d 0 1\r\n4\r\nEND\r\n')
+  }),
+  test('growing past the stored length makes a new item with the flags kept', async (ctx) => {
+    const c = await ctx.conn()
+    await c.req('set id:g 5 0 1\r\n9\r\nappend id:g 0 0 1\r\n9\r\n', 'STORED\r\nSTORED\r\n')
+    await c.req('incr id:g 1\r\n', '100\r\n')
+    await c.req('get id:g\r\n', 'VALUE id:g 5 3\r\n100\r\nEND\r\n')
+  }),
   test('a number larger than 2^64-1 stored as text is not a counter', async (ctx) => {
     const c = await ctx.conn()
     await c.req('set id:big 0 0 20\r\n18446744073709551616\r\n', 'STORED\r\n')
@@ -78,7 +110,9 @@ export default suite('text/incr-decr', 'text', [
   test('incr keeps flags and changes the CAS unique', async (ctx) => {
     const c = await ctx.conn()
     await c.req('set id:c 42 0 1\r\n1\r\n', 'STORED\r\n')
+    const a = await c.req('gets id:c\r\n', 'VALUE id:c 42 1 ', num('cas'), '\r\n1\r\nEND\r\n')
     await c.req('incr id:c 1\r\n', '2\r\n')
-    await c.req('get id:c\r\n', 'VALUE id:c 42 1\r\n2\r\nEND\r\n')
+    const b = await c.req('gets id:c\r\n', 'VALUE id:c 42 1 ', num('cas'), '\r\n2\r\nEND\r\n')
+    eq(a.cas === b.cas, false, 'CAS unique changed by incr')
   }),
 ])

@@ -57,6 +57,19 @@ export default suite('text/noreply-pipelining', 'text', [
     }
     await c.req(req, exp)
   }),
+  test('commands after quit in the same pipeline are not run', async (ctx) => {
+    const c = await ctx.conn()
+    await c.req('set pl:q1 0 0 1\r\nx\r\nquit\r\nset pl:q2 0 0 1\r\ny\r\n', 'STORED\r\n')
+    await c.expectClosed()
+    const d = await ctx.conn()
+    await d.req('get pl:q1 pl:q2\r\n', 'VALUE pl:q1 0 1\r\nx\r\nEND\r\n')
+  }),
+  test('a client that half-closes after its requests still gets every reply', async (ctx) => {
+    const c = await ctx.conn()
+    c.sock.end('set pl:hc 0 0 2\r\nhi\r\nget pl:hc\r\n')
+    await c.expect('STORED\r\nVALUE pl:hc 0 2\r\nhi\r\nEND\r\n')
+    await c.expectClosed()
+  }),
   test('a pipeline cut into 1-byte writes', async (ctx) => {
     const c = await ctx.conn()
     const req = 'set pl:x 1 0 3\r\nabc\r\nget pl:x\r\ndelete pl:x\r\nget pl:x\r\n'

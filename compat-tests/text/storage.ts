@@ -105,6 +105,25 @@ export default suite('text/storage', 'text', [
       seen.add(cas)
     }
   }),
+  test('keys are bytes between spaces: tab and UTF-8 inside a key', async (ctx) => {
+    const c = await ctx.conn()
+    await c.req('set st:t\tb 0 0 1\r\nx\r\n', 'STORED\r\n')
+    await c.req('get st:t\tb st:t\r\n', 'VALUE st:t\tb 0 1\r\nx\r\nEND\r\n')
+    const k = Buffer.from('st:été', 'utf8')
+    c.send('set ').send(k).send(' 0 0 1\r\ny\r\n')
+    await c.expect('STORED\r\n')
+    c.send('get ').send(k).send('\r\n')
+    await c.expect('VALUE ', k, ' 0 1\r\ny\r\nEND\r\n')
+  }),
+  test('a value arriving in 3-byte pieces', async (ctx) => {
+    const c = await ctx.conn()
+    const msg = 'set st:slow 0 0 20\r\n0123456789\r\n012345\r\n\r\nget st:slow\r\n'
+    for (let i = 0; i < msg.length; i += 3) {
+      c.send(msg.slice(i, i + 3))
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    await c.expect('STORED\r\nVALUE st:slow 0 20\r\n0123456789\r\n012345\r\n\r\nEND\r\n')
+  }),
   test('a value longer than announced: bad data chunk, then the rest is read as commands', async (ctx) => {
     const c = await ctx.conn()
     await c.req('set st:bd 0 0 3\r\nabcd\r\n', 'CLIENT_ERROR bad data chunk\r\n', 'ERROR\r\n')
