@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * memring-proxy: the routing sidecar. Clients talk to it as to one memcached; it
+ * routes every key to its shard, learning the shards from ZooKeeper (--zk) or from a
+ * static list (--servers). Options can also come from MEMRING_PROXY_* variables.
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { ConfigError } from '../lib/app/config.js'
+import { proxyOptions, type RawProxyOptions } from '../lib/app/proxy-options.js'
+import { startProxyApp, type ProxyApp } from '../lib/app/proxy-app.js'
+import { createLogger, levelForVerbosity } from '../lib/log.js'
+
+const increase = (_v: string, prev = 0): number => prev + 1
+
+const program = new Command('memring-proxy')
+  .description('routing sidecar for a memring cluster (memcached text and meta protocols)')
+  .helpOption('-h, --help', 'print this help and exit')
+  .addOption(new Option('-p, --port <num>', 'TCP port to listen on (0 = any free port)').default('11211').env('MEMRING_PROXY_PORT'))
+  .addOption(new Option('-l, --listen <addr>', 'address to listen on').default('127.0.0.1').env('MEMRING_PROXY_LISTEN'))
+  .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...] to learn the topology from').env('MEMRING_PROXY_ZK'))
+  .addOption(new Option('--cluster <name>', 'cluster name (with --zk)').env('MEMRING_PROXY_CLUSTER'))
+  .addOption(new Option('--dc <name>', 'this proxy\'s datacenter (with --zk)').env('MEMRING_PROXY_DC'))
+  .addOption(new Option('--servers <list>', 'static HOST[:PORT],... list instead of ZooKeeper (each server is a shard; libmemcached ketama placement)').env('MEMRING_PROXY_SERVERS'))
+  .addOption(new Option('--conns-per-host <num>', 'pipelined connections per backend host').default('2'))
+  .addOption(new Option('--timeout <ms>', 'backend request timeout').default('1000'))
+  .addOption(new Option('--tko-threshold <num>', 'consecutive backend failures that mark a host down').default('3'))
+  .addOption(new Option('--zk-session-timeout <ms>', 'ZooKeeper session timeout').default(undefined, '10000'))
+  .addOption(new Option('-c, --conn-limit <num>', 'max simultaneous client connections').default('4096'))
+  .addOption(new Option('-v, --verbose', 'verbose (repeat for more)').argParser(increase))
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+
+async function main (): Promise<void> {
+  try {
+    program.parse(process.argv)
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.code === 'commander.helpDisplayed' ? 0 : 2)
+    throw err
+  }
+  const raw = program.opts() as RawProxyOptions
+  let opts
+  try {
+    opts = proxyOptions(raw)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`memring-proxy: ${err.message}\nTry 'memring-proxy --help' for more information.\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  const log = createLogger(levelForVerbosity(raw.verbose ?? 0))
+  let app: ProxyApp
+  try {
+    app = await startProxyApp(opts, log)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_CLUSTER_')) {
+      process.stderr.write(`memring-proxy: cannot read the cluster topology: ${e.message}\n`)
+      process.exit(1)
+    }
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`memring-proxy: failed to listen on port ${opts.port}: ${e.message}\n`)
+      process.exit(71)
+    }
+    throw err
+  }
+  const stop = (why: string): void => {
+    log.info({ why }, 'shutting down')
+    setTimeout(() => process.exit(0), 2000).unref()
+    void app.close().then(() => process.exit(0))
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+main().catch((err) => {
+  process.stderr.write(`memring-proxy: fatal: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
