@@ -12,6 +12,7 @@ import binaryQuiet from './binary/quiet.js'
 import binarySasl from './binary/sasl.js'
 import metaDeleteArith from './meta/delete-arith.js'
 import metaGet from './meta/get.js'
+import metaLetters from './meta/letters.js'
 import metaMisc from './meta/misc.js'
 import metaSet from './meta/set.js'
 import metaSwr from './meta/swr.js'
@@ -48,6 +49,7 @@ export const suites: SuiteDef[] = [
   metaDeleteArith,
   metaMisc,
   metaSwr,
+  metaLetters,
   binaryCommands,
   binaryQuiet,
   binaryErrors,
