@@ -6,9 +6,10 @@
 // Where to knock: MEMRING_HEALTHCHECK_HOST / MEMRING_HEALTHCHECK_PORT when set;
 // otherwise the -l/--listen and -p/--port flags PID 1 (memring) was started with,
 // as memcached spells them (-p 11211, -p11211, --port 11211, --port=11211);
-// otherwise MEMRING_LISTEN / MEMRING_PORT, which memring reads when a flag is absent
-// (the HEALTHCHECK runs with the container's environment); otherwise
-// 127.0.0.1:11211, memcached's and memring's default.
+// otherwise MEMRING_LISTEN / MEMRING_PORT (MEMRING_PROXY_LISTEN / MEMRING_PROXY_PORT
+// when PID 1 is memring-proxy), which the program reads when a flag is absent (the
+// HEALTHCHECK runs with the container's environment); otherwise 127.0.0.1:11211,
+// memcached's, memring's and memring-proxy's default.
 // Exit code 0 = healthy, 1 = unhealthy (the codes HEALTHCHECK expects).
 import fs from 'node:fs'
 import net from 'node:net'
@@ -37,18 +38,19 @@ function flagValue (argv, short, long) {
 
 function target () {
   const argv = pid1Args()
+  const env = (name) => process.env[(argv.some((a) => a.endsWith('memring-proxy')) ? 'MEMRING_PROXY_' : 'MEMRING_') + name]
   let host = process.env.MEMRING_HEALTHCHECK_HOST
   let port = process.env.MEMRING_HEALTHCHECK_PORT
   if (!host) {
     // -l may list several addresses (comma-separated); the first is enough.
-    const listen = (flagValue(argv, '-l', '--listen') ?? process.env.MEMRING_LISTEN ?? '').split(',')[0].trim()
+    const listen = (flagValue(argv, '-l', '--listen') ?? env('LISTEN') ?? '').split(',')[0].trim()
     const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(listen)
     host = m ? m[1] : listen.replace(/^\[(.*)\]$/, '$1')
     if (m && !port) port = m[2]
     // a wildcard address is reached through loopback
     if (host === '' || host === '0.0.0.0' || host === '::' || host === '*') host = '127.0.0.1'
   }
-  if (!port) port = flagValue(argv, '-p', '--port') ?? process.env.MEMRING_PORT ?? '11211'
+  if (!port) port = flagValue(argv, '-p', '--port') ?? env('PORT') ?? '11211'
   return { host, port: Number(port) }
 }
 
