@@ -4,6 +4,8 @@ DOCKER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export CONTAINERS_CONF=$DOCKER_DIR/containers.conf
 # build steps run in a chroot: no nested namespaces needed on these VMs
 export BUILDAH_ISOLATION=chroot
+# debootstrap and runc live in sbin, which a non-login shell may not have on PATH
+case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH=$PATH:/usr/sbin:/sbin ;; esac
 
 DOCKER_DEB_PKGS=(podman buildah runc debootstrap)
 
