@@ -16,6 +16,7 @@ import metaLetters from './meta/letters.js'
 import metaMisc from './meta/misc.js'
 import metaSet from './meta/set.js'
 import metaSwr from './meta/swr.js'
+import textArgCounts from './text/argument-counts.js'
 import textCasRace from './text/cas-race.js'
 import textCommands from './text/commands.js'
 import textIncrDecr from './text/incr-decr.js'
@@ -44,6 +45,7 @@ export const suites: SuiteDef[] = [
   textLimits,
   textCommands,
   textStats,
+  textArgCounts,
   metaGet,
   metaSet,
   metaDeleteArith,
