@@ -77,7 +77,7 @@ export class AsciiAuthSession implements ProtocolSession {
     }
   }
 
-  pause (): void { this.text.parser.pause() }
-  resume (): void { this.text.parser.resume() }
+  pause (): void { this.text.pause() }
+  resume (): void { this.text.resume() }
   close (): void { this.text.close() }
 }

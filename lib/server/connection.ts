@@ -32,8 +32,8 @@ class TextProtocol implements ProtocolSession {
   readonly session: TextSession
   constructor (conn: ConnControl, ctx: ServerContext) { this.session = new TextSession(conn, ctx) }
   push (chunk: Buffer): void { this.session.push(chunk) }
-  pause (): void { this.session.parser.pause() }
-  resume (): void { this.session.parser.resume() }
+  pause (): void { this.session.pause() }
+  resume (): void { this.session.resume() }
   close (): void { this.session.close() }
 }
 

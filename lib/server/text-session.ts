@@ -71,6 +71,13 @@ export class TextSession implements TextRequestHandler {
   private pendingItem = 0
   private pendingMode: StoreMode = StoreMode.Set
   private pendingCas = 0
+  /** Set by pause(): the connection waits for the client to read. */
+  private yielded = false
+  /** Keys of a multiget stopped by backpressure (a copy), with its options. */
+  private rest: Buffer | null = null
+  private restCas = false
+  private restTouch = false
+  private restExptime = 0
   private reqsThisEvent = 0
 
   constructor (private readonly conn: ConnControl, private readonly ctx: ServerContext) {
@@ -82,9 +89,30 @@ export class TextSession implements TextRequestHandler {
     this.parser.push(chunk)
   }
 
+  /** The connection's output is congested: stop after the current request (or key). */
+  pause (): void {
+    this.yielded = true
+    this.parser.pause()
+  }
+
+  /** The socket drained: finish a multiget stopped mid-line, then go on parsing. */
+  resume (): void {
+    this.yielded = false
+    const rest = this.rest
+    if (rest !== null) {
+      this.rest = null
+      this.getKeys(rest, 0, rest.length, this.restCas, this.restTouch, this.restExptime)
+      // Stopped again, or the END filled the socket: the parser stays paused until the
+      // next drain calls resume() again.
+      if (this.rest !== null || this.yielded) return
+    }
+    this.parser.resume()
+  }
+
   /** The connection is going away: release an item allocated for a data block not yet read. */
   close (): void {
     if (this.pendingItem > 0) { this.ctx.store.free(this.pendingItem); this.pendingItem = 0 }
+    this.rest = null
     this.parser.halt()
   }
 
@@ -167,10 +195,7 @@ export class TextSession implements TextRequestHandler {
   // ---- retrieval ----------------------------------------------------------------------
 
   private get (line: TextLine, withCas: boolean, touch: boolean): number {
-    const ctx = this.ctx
-    const store = ctx.store
-    const stats = ctx.stats
-    const out = this.conn.out
+    const store = this.ctx.store
     if (line.ntokens < 2) { this.reply(R.ERROR); return NO_DATA }
     let exptime = 0
     let k = 1
@@ -180,11 +205,21 @@ export class TextSession implements TextRequestHandler {
       exptime = store.relExptime(t)
       k = 2
     }
-    const buf = line.buf
     // Walk keys from the first key token to the end of the line (memcached re-tokenizes
     // past 23 tokens; walking with a scan gives the same keys).
-    let p = k < line.ntokens ? line.tokS[k] : line.end
-    const end = line.end
+    return this.getKeys(line.buf, k < line.ntokens ? line.tokS[k] : line.end, line.end, withCas, touch, exptime)
+  }
+
+  /**
+   * Answers the keys in buf[p, end). When the client is not reading and the replies
+   * queued reach the connection's high-water mark, stops after the current key: the
+   * remaining keys are copied and answered by resume() once the socket drains, so one
+   * multiget cannot queue more than about a value beyond the mark.
+   */
+  private getKeys (buf: Buffer, p: number, end: number, withCas: boolean, touch: boolean, exptime: number): number {
+    const store = this.ctx.store
+    const stats = this.ctx.stats
+    const out = this.conn.out
     while (p < end) {
       if (buf[p] === 32) { p++; continue }
       let q = p
@@ -211,6 +246,14 @@ export class TextSession implements TextRequestHandler {
         }
         store.touchRead(h)
         this.writeValue(h, buf, p, q, withCas)
+        this.conn.pauseInput()
+        if (this.yielded && q < end) {
+          this.rest = Buffer.from(buf.subarray(q, end))
+          this.restCas = withCas
+          this.restTouch = touch
+          this.restExptime = exptime
+          return NO_DATA
+        }
       } else if (touch) {
         stats.cmd_touch++
         stats.touch_misses++
