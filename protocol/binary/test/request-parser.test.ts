@@ -220,3 +220,40 @@ t.test('a handler that asks to swallow a huge value never makes the parser buffe
   t.equal(requests, 2, 'the packet after the swallowed value is parsed')
   t.equal(values, 1, 'NOOP delivered as an empty value')
 })
+
+t.test('property: random valid request streams cut at random points parse back to what was encoded', async (t) => {
+  const fc = await import('fast-check')
+  const valueOps = [Opcode.Set, Opcode.SetQ, Opcode.Add, Opcode.Replace, Opcode.Append, Opcode.PrependQ]
+  const keyOps = [Opcode.Get, Opcode.GetQ, Opcode.GetK, Opcode.GetKQ, Opcode.Delete, Opcode.DeleteQ]
+  const bytes = (min: number, max: number): ReturnType<typeof fc.uint8Array> => fc.uint8Array({ minLength: min, maxLength: max })
+  const request = fc.oneof(
+    fc.record({ opcode: fc.constantFrom(...valueOps), key: bytes(1, 250), value: bytes(0, 3000), opaque: fc.nat(), cas: fc.nat() }),
+    fc.record({ opcode: fc.constantFrom(...keyOps), key: bytes(1, 250), opaque: fc.nat(), cas: fc.nat() }),
+    fc.record({ opcode: fc.constantFrom(Opcode.Noop, Opcode.Version, Opcode.FlushQ), opaque: fc.nat() }),
+  )
+  const deadline = Date.now() + 10_000
+  let runs = 0
+  fc.assert(fc.property(fc.array(request, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 8 }), (reqs, cuts) => {
+    if (Date.now() > deadline) return true
+    runs++
+    const encoded = reqs.map((r) => {
+      const isStore = r.opcode === Opcode.Set || r.opcode === Opcode.SetQ || r.opcode === Opcode.Add || r.opcode === Opcode.Replace
+      return encodeRequest({ ...r, extras: isStore ? storeExtras(7, 0) : undefined })
+    })
+    const input = Buffer.concat(encoded)
+    const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b)
+    const chunks: Buffer[] = []
+    let prev = 0
+    for (const p of [...points, input.length]) { if (p > prev) chunks.push(Buffer.from(input.subarray(prev, p))); prev = p }
+    const got = parse(chunks) as Event[]
+    if (got.length !== reqs.length) return false
+    return reqs.every((r, i) => {
+      const g = got[i]
+      const key = 'key' in r ? Buffer.from(r.key).toString('latin1') : ''
+      const value = 'value' in r ? Buffer.from(r.value).toString('latin1') : undefined
+      return g.opcode === r.opcode && g.opaque === r.opaque && g.key === key && g.value === value &&
+        g.cas === ('cas' in r ? r.cas : 0) && g.problem === Problem.None
+    })
+  }), { numRuns: 2000 })
+  t.ok(runs > 50, `${runs} random streams parsed back exactly`)
+})
