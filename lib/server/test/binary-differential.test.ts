@@ -8,7 +8,9 @@ import t from 'tap'
 import { haveMemcached } from '../../testing/memcached.js'
 import { startServer } from '../../testing/servers.js'
 import { binarySessionFactory } from '../binary-session.js'
-import { exchange, startMemcached, transcript } from './binary-harness.js'
+import { exchange, packets, startMemcached, transcript } from './binary-harness.js'
+import { Opcode } from '../../../protocol/binary/opcodes.js'
+import { encodeRequest } from '../../../protocol/binary/request-encoder.js'
 import { scripts } from './binary-scripts.js'
 
 t.test('binary protocol is byte-identical to memcached 1.6.18', { skip: haveMemcached() ? false : 'memcached not installed' }, async (t) => {
@@ -22,5 +24,41 @@ t.test('binary protocol is byte-identical to memcached 1.6.18', { skip: haveMemc
       }
       t.ok(a.bytes.equals(b.bytes), `memring bytes equal memcached bytes (${a.bytes.length} bytes)`)
     })
+  }
+})
+
+t.test('-B binary and -B ascii fix the protocol as in memcached', { skip: haveMemcached() ? false : 'memcached not installed' }, async (t) => {
+  const noopThenGet = Buffer.concat([
+    encodeRequest({ opcode: Opcode.Noop, opaque: 1 }), encodeRequest({ opcode: Opcode.Get, key: 'k', opaque: 2 }),
+  ])
+  const cases: Array<[string, 'binary' | 'ascii', Buffer]> = [
+    ['-B binary: binary works', 'binary', noopThenGet],
+    ['-B binary: a text client is closed at its first 24 bytes', 'binary', Buffer.from('get aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nversion\r\n')],
+    ['-B ascii: a binary packet is text (ERROR)', 'ascii', Buffer.concat([noopThenGet, Buffer.from('\r\nversion\r\n')])],
+    ['-B ascii: text works', 'ascii', Buffer.from('set a 0 0 1\r\n1\r\nget a\r\n')],
+  ]
+  for (const [name, proto, bytes] of cases) {
+    await t.test(name, async (t) => {
+      const mcPort = await startMemcached(t, ['-B', proto])
+      const mr = await startServer(t, { protocol: proto })
+      const [a, b] = await Promise.all([exchange(mcPort, bytes), exchange(mr.port, bytes)])
+      t.equal(b.bytes.toString('latin1'), a.bytes.toString('latin1'), 'memring bytes equal memcached bytes')
+    })
+  }
+})
+
+t.test('binary STAT groups list the same statistics, in the same order, as the text protocol', async (t) => {
+  const mr = await startServer(t)
+  for (const group of ['', 'settings', 'items', 'slabs', 'sizes']) {
+    const setup = encodeRequest({ opcode: Opcode.Set, key: 'a', extras: Buffer.alloc(8), value: 'v' })
+    const bin = await exchange(mr.port, Buffer.concat([setup, encodeRequest({ opcode: Opcode.Stat, key: group, opaque: 3 })]))
+    const { list } = packets(bin.bytes)
+    const binKeys = list.slice(1, -1).map((r) => r.key.toString('latin1'))
+    t.ok(list.slice(1).every((r) => r.opcode === Opcode.Stat && r.opaque === 3 && r.status === 0), `${group || 'general'}: STAT packets echo the opaque`)
+    t.equal(list[list.length - 1].bodylen, 0, 'an empty packet ends the listing')
+    const text = await exchange(mr.port, Buffer.from(`stats${group === '' ? '' : ' ' + group}\r\n`))
+    const textKeys = text.bytes.toString('latin1').split('\r\n').filter((l) => l.startsWith('STAT ')).map((l) => l.split(' ')[1])
+    t.same(binKeys, textKeys, `${group || 'general'}: same names and order as text stats`)
+    t.ok(binKeys.length > 0, `${group || 'general'}: ${binKeys.length} statistics`)
   }
 })
