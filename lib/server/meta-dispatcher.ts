@@ -555,8 +555,10 @@ function u64Len (v: bigint): number {
   return n
 }
 
-/** The slab class memcached would use for an item of `size` bytes (0 when chunked). */
+/** The slab class memcached would report for an item of `size` bytes: an item larger than
+ *  a chunk is chained and memcached reports its header's class, the largest one. */
 function mcClassFor (store: SlabStore, size: number): number {
-  return store.slabs.classFor(size)
+  const c = store.slabs.classFor(size)
+  return c === 0 ? store.slabs.largest : c
 }
 

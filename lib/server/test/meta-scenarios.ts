@@ -534,4 +534,17 @@ export const scenarios: Scenario[] = [
       { c: 0, send: 'mg tl s\r\n', want: 'EN\r\n' },
     ],
   },
+  {
+    name: 'me on items of every size: slab class and memcached item size, chained items report the largest class',
+    steps: [
+      { c: 0, send: `ms k16000 16000\r\n${'x'.repeat(16000)}\r\n`, want: 'HD\r\n' },
+      { c: 0, send: 'me k16000\r\n', want: 'ME k16000 exp=-1 la=0 cas=1 fetch=no cls=24 size=16065\r\n' },
+      { c: 0, send: `ms k100000 100000 F7\r\n${'x'.repeat(100000)}\r\n`, want: 'HD\r\n' },
+      { c: 0, send: 'me k100000\r\n', want: 'ME k100000 exp=-1 la=0 cas=2 fetch=no cls=32 size=100070\r\n' },
+      { c: 0, send: `ms k524288 524288\r\n${'x'.repeat(524288)}\r\n`, want: 'HD\r\n' },
+      { c: 0, send: 'me k524288\r\n', want: 'ME k524288 exp=-1 la=0 cas=3 fetch=no cls=39 size=524354\r\n' },
+      { c: 0, send: `ms k600000 600000\r\n${'x'.repeat(600000)}\r\n`, want: 'HD\r\n' },
+      { c: 0, send: 'me k600000\r\n', want: 'ME k600000 exp=-1 la=0 cas=4 fetch=no cls=39 size=600066\r\n' },
+    ],
+  },
 ]
