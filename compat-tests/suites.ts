@@ -7,6 +7,7 @@ import { dalli, libmemcached, pymemcache, pythonMemcache } from './clients/scrip
 import memjs from './clients/memjs.js'
 import npmMemcached from './clients/npm-memcached.js'
 import binaryCommands from './binary/commands.js'
+import binaryOpcodes from './binary/opcodes.js'
 import binaryErrors from './binary/malformed.js'
 import binaryQuiet from './binary/quiet.js'
 import binarySasl from './binary/sasl.js'
@@ -56,5 +57,6 @@ export const suites: SuiteDef[] = [
   binaryQuiet,
   binaryErrors,
   binarySasl,
+  binaryOpcodes,
   selfCheck(() => suites),
 ]
