@@ -18,6 +18,11 @@ export interface ProtocolSession {
   resume (): void
   /** Release anything held (allocated items, buffers). */
   close (): void
+  /**
+   * Optional: the client half-closed. Return true to close the connection yourself
+   * (closeAfterWrite + flush) once replies still in progress are written.
+   */
+  endInput? (): boolean
 }
 
 /** The binary protocol plugs in here (lib/server/binary-*.ts). */
@@ -62,7 +67,12 @@ export class Connection implements ConnControl {
     socket.on('drain', () => this.onDrain())
     socket.on('error', () => this.destroy())
     socket.on('close', () => this.onClose())
-    socket.on('end', () => { if (!this.destroyed) this.socket.end() })
+    socket.on('end', () => {
+      if (this.destroyed) return
+      // A session whose replies complete later (the proxy) closes once they are out.
+      if (this.session?.endInput?.() === true) return
+      this.socket.end()
+    })
   }
 
   state (): string {
