@@ -171,6 +171,12 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   pause (): void { this.parser.pause() }
   resume (): void { this.parser.resume() }
   close (): void { this.#closed = true }
+  /** The client half-closed: answer what it sent, then close (replies may still be on their way). */
+  endInput (): boolean {
+    this.#quitting = true
+    this.#drain()
+    return true
+  }
 
   // ---- replies in order ----------------------------------------------------------------
   #slot (read: boolean, meta = false): Slot {
@@ -219,7 +225,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     this.core.counters.proxy_requests++
     switch (line.op) {
       case Op.Get: case Op.Gets: case Op.Bget: return this.#retrieval(line, 1)
-      case Op.Gat: case Op.Gats: return line.ntokens < 3 ? this.#err(R.ERROR) : this.#retrieval(line, 2)
+      case Op.Gat: case Op.Gats: return line.ntokens < 3 ? this.#anyHost(line, Kind.Values) : this.#retrieval(line, 2)
       case Op.Set: case Op.Add: case Op.Replace: case Op.Append: case Op.Prepend:
         return this.#storage(line, 5)
       case Op.Cas: return this.#storage(line, 6)
@@ -230,7 +236,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       case Op.MetaSet: return this.#meta(line, true)
       case Op.MetaNoop: this.#local(R.MN); return NO_DATA
       case Op.Version: this.#local(Buffer.from(`VERSION ${this.core.version}\r\n`)); return NO_DATA
-      case Op.Verbosity: if (!this.#noreply(line)) this.#local(R.OK); return NO_DATA
+      case Op.Verbosity: case Op.CacheMemlimit: case Op.LruCrawler: case Op.Slabs: case Op.Lru:
+        return this.#adminFanOut(line)
       case Op.Quit: this.#quitting = true; this.parser.halt(); return NO_DATA
       case Op.Shutdown: this.#local(R.SHUTDOWN_DISABLED); return NO_DATA
       case Op.FlushAll: return this.#flushAll(line)
@@ -243,6 +250,36 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   }
 
   #err (b: Buffer): number { this.#local(b); return NO_DATA }
+
+  /**
+   * A line we cannot route by key (malformed: no key, bad arguments) and that reads no
+   * data block: any backend answers it with memcached's own error, one line.
+   */
+  #anyHost (line: TextLine, kind: Kind): number {
+    const host = this.core.router.allHosts()[0]
+    if (host === undefined) return this.#err(R.ERROR)
+    host.send(new Forward(this.#wireLine(line, false), kind, this.#slot(false)), this.#conn.id)
+    return NO_DATA
+  }
+
+  /** verbosity, cache_memlimit, slabs, lru, lru_crawler: every host; the first non-OK reply wins. */
+  #adminFanOut (line: TextLine): number {
+    const noreply = this.#noreply(line)
+    const hosts = this.core.router.allHosts()
+    if (hosts.length === 0) return noreply ? NO_DATA : this.#err(R.ERROR)
+    const fan = new FanOut(noreply ? null : this.#slot(false), hosts.length, (replies) => {
+      let first: Buffer[] | null = null
+      for (const r of replies) {
+        if (r === null) continue
+        first ??= r
+        if (!r[r.length - 1]!.equals(R.OK)) return r
+      }
+      return first ?? [serverError(FailReason.Down)]
+    })
+    const wire = this.#wireLine(line, noreply)
+    hosts.forEach((h, i) => h.send(new Forward(wire, Kind.Line, fan, i), this.#conn.id))
+    return NO_DATA
+  }
 
   #noreply (line: TextLine): boolean {
     const i = line.ntokens - 1
@@ -365,7 +402,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   /** mg ms md ma me: key is token 1; flags after it ('q' quiet, 'b' base64 key). */
   #meta (line: TextLine, withData: boolean): number {
     const buf = line.buf
-    if (line.ntokens < 2) return this.#err(R.BAD_FORMAT)
+    // No key: let a backend give memcached's exact error.
+    if (line.ntokens < 2) return this.#anyHost(line, Kind.Meta)
     let quiet = false
     let base64 = false
     for (let i = withData ? 3 : 2; i < line.ntokens; i++) {

@@ -114,3 +114,11 @@ t.test('three servers behind the proxy', async (t) => {
     t.same(got, expect)
   })
 })
+
+t.test('a client that half-closes after its requests still gets every reply', async (t) => {
+  const servers = [await startServer(t), await startServer(t)]
+  const proxy = await proxyOver(t, servers)
+  const { exchange } = await import('../../testing/raw-client.js')
+  const reply = await exchange(proxy.port, 'set hc 0 0 2\r\nhi\r\nget hc\r\nget a b c d e f\r\nversion\r\n')
+  t.equal(reply.toString(), 'STORED\r\nVALUE hc 0 2\r\nhi\r\nEND\r\nEND\r\nVERSION 1.6.18\r\n')
+})
