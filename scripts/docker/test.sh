@@ -229,8 +229,19 @@ if [ -f dist/compat-tests/run.js ] && [ -n "$native_pid" ]; then
   node dist/compat-tests/run.js --target "127.0.0.1:$port" --target "127.0.0.1:$port2" \
     "${only[@]}" --deadline 120 --json "$tmp/compat.json" >"$tmp/compat" 2>&1
   compat_ms=$(ms_since "$t")
-  if cmp=$(node scripts/docker/compare-compat.mjs "$tmp/compat.json" "127.0.0.1:$port" "127.0.0.1:$port2"); then
+  if cmp=$(node scripts/docker/compare-compat.mjs "$tmp/compat.json" "127.0.0.1:$port" "127.0.0.1:$port2" "$tmp/compat-retry"); then
     ok "compat suite against the container ($compat_ms ms): $cmp"
+  elif [ -s "$tmp/compat-retry" ]; then
+    # A test that differs once may be timing (short TTLs on a busy machine): run just
+    # those again, on both; what the image breaks differs every time.
+    node dist/compat-tests/run.js --target "127.0.0.1:$port" --target "127.0.0.1:$port2" \
+      --only "$(cat "$tmp/compat-retry")" --deadline 60 --json "$tmp/compat2.json" >"$tmp/compat2" 2>&1
+    if cmp2=$(node scripts/docker/compare-compat.mjs "$tmp/compat2.json" "127.0.0.1:$port" "127.0.0.1:$port2"); then
+      ok "compat suite against the container ($compat_ms ms): $cmp; on a rerun of those: $cmp2"
+    else
+      not_ok "compat suite against the container ($compat_ms ms): $cmp; on a rerun of those: $cmp2"
+      tail -30 "$tmp/compat2"
+    fi
   else
     not_ok "compat suite against the container ($compat_ms ms): $cmp"
     tail -30 "$tmp/compat"
