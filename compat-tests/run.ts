@@ -28,7 +28,7 @@ function usage (msg: string): never {
 }
 
 function parseArgs (argv: string[]): Options {
-  const o: Options = { targets: [], json: null, only: null, jobs: 4, deadlineS: 300, verbose: false, list: false }
+  const o: Options = { targets: [], json: null, only: null, jobs: 4, deadlineS: 240, verbose: false, list: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const val = (): string => { const v = argv[++i]; if (v === undefined) usage(`${a} needs a value`); return v }
@@ -37,7 +37,7 @@ function parseArgs (argv: string[]): Options {
     } else if (a === '--json') o.json = val()
     else if (a === '--only') o.only = new RegExp(val())
     else if (a === '--jobs' || a === '-j') o.jobs = Math.max(1, Number(val()) || 1)
-    else if (a === '--deadline') o.deadlineS = Number(val()) || 300
+    else if (a === '--deadline') o.deadlineS = Number(val()) || 240
     else if (a === '--verbose' || a === '-v') o.verbose = true
     else if (a === '--list') o.list = true
     else if (a === '--help' || a === '-h') usage('help')
@@ -76,7 +76,9 @@ function main (): void {
       for (const { s, target } of tasks) {
         for (const t of s.tests) {
           if (!results.some((r) => r.suite === s.name && r.test === t.name && r.target === target.name) && (!o.only || o.only.test(`${s.name} ${t.name}`))) {
-            results.push({ suite: s.name, test: t.name, target: target.name, status: 'fail', ms: 0, message: `not finished within the ${o.deadlineS} s deadline` })
+            const r: TestResult = { suite: s.name, test: t.name, target: target.name, status: 'fail', ms: 0, message: `not finished within the ${o.deadlineS} s deadline` }
+            results.push(r)
+            process.stdout.write(`FAIL [${r.target}] ${r.suite}: ${r.test}\n      ${r.message}\n`)
           }
         }
       }

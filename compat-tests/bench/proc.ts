@@ -19,15 +19,36 @@ export function clockTicks (): number {
   return clkTck
 }
 
-/** User + system CPU time of a process (all its threads) in microseconds. */
-export function cpuMicros (pid: number): number {
+export interface ProcSample {
+  /** User and system CPU time of the process (all its threads), microseconds. */
+  userUs: number
+  sysUs: number
+  /** read-like and write-like system calls so far (/proc/<pid>/io syscr, syscw). */
+  readCalls: number
+  writeCalls: number
+}
+
+/** CPU time and I/O system call counts of a process, for before/after differences. */
+export function sample (pid: number): ProcSample {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1')
   // The command name (field 2) may hold spaces; fields after it start past the last ')'.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
-  const utime = Number(rest[14 - 3])
-  const stime = Number(rest[15 - 3])
-  return ((utime + stime) * 1e6) / clockTicks()
+  const tick = 1e6 / clockTicks()
+  const io = fs.readFileSync(`/proc/${pid}/io`, 'latin1')
+  const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? NaN)
+  return {
+    userUs: Number(rest[14 - 3]) * tick,
+    sysUs: Number(rest[15 - 3]) * tick,
+    readCalls: field('syscr'),
+    writeCalls: field('syscw'),
+  }
+}
+
+/** User + system CPU time of a process (all its threads) in microseconds. */
+export function cpuMicros (pid: number): number {
+  const s = sample(pid)
+  return s.userUs + s.sysUs
 }
 
 /** Resident set size of a process in bytes (VmRSS). */

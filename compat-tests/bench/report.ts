@@ -17,6 +17,14 @@ export interface RunRow {
   seconds: number
   /** Server CPU (user + system, all threads) per operation, microseconds. */
   cpuUsPerOp: number
+  /** The system (kernel) part of cpuUsPerOp. */
+  sysUsPerOp: number
+  /**
+   * read()/write()-family system calls of the server per operation (/proc/<pid>/io syscr +
+   * syscw). sendmsg/recvmsg are not counted there, so compare servers that use the same
+   * calls only (memring with memring); memcached's replies (sendmsg) do not show.
+   */
+  syscallsPerOp: number
   p50Us: number
   p99Us: number
   avgUs: number
@@ -31,6 +39,8 @@ export interface TargetSummary {
   opsMedian: number
   opsMax: number
   cpuUsPerOp: number
+  sysUsPerOp: number
+  syscallsPerOp: number
   p50Us: number
   p99Us: number
 }
@@ -87,6 +97,8 @@ function targetSummary (rows: RunRow[]): TargetSummary | null {
     opsMedian: median(ops),
     opsMax: Math.max(...ops),
     cpuUsPerOp: median(rows.map((r) => r.cpuUsPerOp)),
+    sysUsPerOp: median(rows.map((r) => r.sysUsPerOp ?? NaN)),
+    syscallsPerOp: median(rows.map((r) => r.syscallsPerOp ?? NaN)),
     p50Us: median(rows.map((r) => r.p50Us)),
     p99Us: median(rows.map((r) => r.p99Us)),
   }
@@ -121,11 +133,12 @@ export function summarize (profiles: readonly Profile[], runs: readonly RunRow[]
 const k = (x: number): string => Number.isFinite(x) ? `${(x / 1000).toFixed(1)}k` : '-'
 const us = (x: number): string => !Number.isFinite(x) ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${Math.round(x)} us`
 const r2 = (x: number): string => x.toFixed(2)
+const fix = (x: number, d: number): string => Number.isFinite(x) ? x.toFixed(d) : '-'
 
 /** The results table in markdown, one row per profile and target, plus the goal checks. */
 export function markdownTable (rep: BenchReport): string {
   const lines = [
-    '| profile | server | runs | ops/s min | ops/s median | ops/s max | memring/memcached (goal) | server CPU us/op | p50 | p99 |',
+    '| profile | server | runs | ops/s min | ops/s median | ops/s max | memring/memcached (goal) | server CPU us/op (of which kernel) | p50 | p99 |',
     '|---|---|---:|---:|---:|---:|---|---:|---:|---:|',
   ]
   for (const s of rep.summaries) {
@@ -143,7 +156,7 @@ export function markdownTable (rep: BenchReport): string {
         lines.push(`| ${s.title} | ${t} | 0 | - | - | - | ${ratio} | - | - | - |`)
         continue
       }
-      lines.push(`| ${s.title} | ${t} | ${x.runs} | ${k(x.opsMin)} | ${k(x.opsMedian)} | ${k(x.opsMax)} | ${ratio} | ${x.cpuUsPerOp.toFixed(1)} | ${us(x.p50Us)} | ${us(x.p99Us)} |`)
+      lines.push(`| ${s.title} | ${t} | ${x.runs} | ${k(x.opsMin)} | ${k(x.opsMedian)} | ${k(x.opsMax)} | ${ratio} | ${x.cpuUsPerOp.toFixed(1)} (${fix(x.sysUsPerOp, 1)}) | ${us(x.p50Us)} | ${us(x.p99Us)} |`)
     }
   }
   lines.push('')

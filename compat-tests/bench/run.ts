@@ -16,7 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { repoRoot } from '../harness/targets.js'
 import { PROFILES, runLoad, type Profile } from './load.js'
-import { cpuMicros, gitSha, machineInfo } from './proc.js'
+import { gitSha, machineInfo, sample } from './proc.js'
 import { markdownTable, summarize, svgChart, type BenchReport, type RunRow } from './report.js'
 import { speaksBinary, startServer, type ServerKind } from './servers.js'
 
@@ -102,7 +102,7 @@ const fmtK = (x: number): string => `${(x / 1000).toFixed(1)}k`
 
 async function oneRun (o: Options, p: Profile, target: ServerKind, round: number, pinned: boolean, unavailable: Map<string, string>): Promise<RunRow> {
   const row: RunRow = {
-    profile: p.id, target, round, ok: false, opsPerSec: 0, ops: 0, seconds: 0, cpuUsPerOp: 0,
+    profile: p.id, target, round, ok: false, opsPerSec: 0, ops: 0, seconds: 0, cpuUsPerOp: 0, sysUsPerOp: 0, syscallsPerOp: 0,
     p50Us: 0, p99Us: 0, avgUs: 0, maxUs: 0, getMisses: 0, loadAvg1: Math.round(os.loadavg()[0] * 100) / 100,
   }
   const nodeArgs = o.cpuProf !== null ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []
@@ -115,16 +115,18 @@ async function oneRun (o: Options, p: Profile, target: ServerKind, round: number
     }
     const load = { port: server.port, profile: p, connections: o.connections, keyBytes: o.keyBytes, getRatio: o.getRatio, cpu: pinned ? 1 : null }
     if (o.warmup > 0) await runLoad({ ...load, seconds: o.warmup })
-    const cpu0 = cpuMicros(server.pid)
+    const s0 = sample(server.pid)
     const r = await runLoad({ ...load, seconds: o.seconds })
-    const cpu1 = cpuMicros(server.pid)
+    const s1 = sample(server.pid)
     if (r.ops === 0) throw new Error('no operation completed')
     Object.assign(row, {
       ok: true,
       opsPerSec: Math.round(r.opsPerSec),
       ops: r.ops,
       seconds: r.seconds,
-      cpuUsPerOp: Math.round(((cpu1 - cpu0) / r.ops) * 100) / 100,
+      cpuUsPerOp: Math.round(((s1.userUs + s1.sysUs - s0.userUs - s0.sysUs) / r.ops) * 100) / 100,
+      sysUsPerOp: Math.round(((s1.sysUs - s0.sysUs) / r.ops) * 100) / 100,
+      syscallsPerOp: Math.round(((s1.readCalls + s1.writeCalls - s0.readCalls - s0.writeCalls) / r.ops) * 1000) / 1000,
       p50Us: Math.round(r.latency.p50Us),
       p99Us: Math.round(r.latency.p99Us),
       avgUs: r.latency.avgUs,
@@ -178,7 +180,7 @@ async function main (): Promise<void> {
         runs.push(row)
         const left = Math.round(((total - n) * (Date.now() - t0)) / 1000)
         const what = row.ok
-          ? `${fmtK(row.opsPerSec).padStart(7)} ops/s  cpu ${row.cpuUsPerOp.toFixed(1).padStart(5)} us/op  p50 ${row.p50Us} us  p99 ${row.p99Us} us`
+          ? `${fmtK(row.opsPerSec).padStart(7)} ops/s  cpu ${row.cpuUsPerOp.toFixed(1).padStart(5)} us/op (kernel ${row.sysUsPerOp.toFixed(1)})  p50 ${row.p50Us} us  p99 ${row.p99Us} us`
           : `FAILED: ${row.error ?? '?'}`
         process.stdout.write(`[${String(n).padStart(2)}/${total}] round ${round + 1} ${p.id.padEnd(10)} ${target.padEnd(9)} ${what}  (load ${row.loadAvg1}, ~${left}s left)\n`)
       }
