@@ -120,7 +120,7 @@ async function main (): Promise<void> {
       const res: LoadResult = await runLoad({ port: tgt.port, profile, seconds, connections: 32, keyBytes: 32, getRatio: 0.9, cpu: pin ? 1 : null })
       const cpu = cpuMicros(p.pid!) - cpu0
       if (r === 0) rtt[name] = await roundTripUs(tgt.port)
-      rows.push({ target: name, round: r, opsPerSec: Math.round(res.opsPerSec), cpuUsPerOp: +(cpu / res.ops).toFixed(2), p50Us: res.latency.p50Us, p99Us: res.latency.p99Us })
+      rows.push({ target: name, round: r, opsPerSec: Math.round(res.opsPerSec), cpuUsPerOp: +(cpu / res.ops).toFixed(2), p50Us: Math.round(res.latency.p50Us), p99Us: Math.round(res.latency.p99Us) })
       process.stderr.write(`round ${r} ${name}: ${Math.round(res.opsPerSec)} ops/s, ${(cpu / res.ops).toFixed(2)} us CPU/op\n`)
       p.kill('SIGTERM')
       await new Promise((resolve) => p.once('exit', resolve))

@@ -65,7 +65,7 @@ export function proxyOptions (o: RawProxyOptions): Omit<ProxyOptions, 'log'> {
     topology,
     maxConns: o.connLimit === undefined ? 4096 : int('-c', o.connLimit, 1, 1 << 20),
     backend: {
-      connsPerHost: o.connsPerHost === undefined ? 2 : int('--conns-per-host', o.connsPerHost, 1, 64),
+      connsPerHost: o.connsPerHost === undefined ? 1 : int('--conns-per-host', o.connsPerHost, 1, 64),
       timeoutMs: o.timeout === undefined ? 1000 : int('--timeout', o.timeout, 10, 600_000),
       tkoThreshold: o.tkoThreshold === undefined ? 3 : int('--tko-threshold', o.tkoThreshold, 1, 1000),
     },

@@ -49,7 +49,7 @@ export interface BackendRequest {
 }
 
 export interface BackendOptions {
-  /** Connections per host (clients are spread over them by connection id). Default 2. */
+  /** Connections per host (clients are spread over them by connection id). Default 1, as twemproxy. */
   connsPerHost?: number
   /** A request without its reply after this long fails its connection. Default 1000 ms. */
   timeoutMs?: number
@@ -82,7 +82,7 @@ class BackendConnection implements TextResponseHandler {
   #inflight: BackendRequest[] = []
   #head = 0
   #parser: TextResponseParser
-  /** Requests written while connecting wait in the socket's own buffer. */
+  /** Writes are being batched until the end of this loop iteration. */
   #corked = false
 
   constructor (host: BackendHost) {
@@ -98,9 +98,12 @@ class BackendConnection implements TextResponseHandler {
     req.sentAt = Date.now()
     this.#inflight.push(req)
     if (!this.#corked) {
+      // Requests from every client socket readable in this loop iteration leave in
+      // one writev: uncork after the I/O phase (setImmediate), not after this
+      // callback (nextTick), which would write once per client chunk.
       this.#corked = true
       sock.cork()
-      process.nextTick(() => { this.#corked = false; sock.uncork() })
+      setImmediate(() => { this.#corked = false; sock.uncork() })
     }
     sock.write(req.wire)
   }
@@ -301,7 +304,7 @@ export class BackendPool {
 
   constructor (opts: BackendOptions = {}) {
     this.opts = {
-      connsPerHost: opts.connsPerHost ?? 2,
+      connsPerHost: opts.connsPerHost ?? 1,
       timeoutMs: opts.timeoutMs ?? 1000,
       connectTimeoutMs: opts.connectTimeoutMs ?? opts.timeoutMs ?? 1000,
       tkoThreshold: opts.tkoThreshold ?? 3,

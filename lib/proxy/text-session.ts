@@ -150,7 +150,15 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   #quitting = false
   #closed = false
   /** The storage or ms line waiting for its data block. */
-  #pendingLine: Buffer | null = null
+  /**
+   * Where the storage (or ms) line is: buf[start, cut) is what goes to the backend
+   * (cut excludes a stripped noreply). Views into socket chunks stay valid (see
+   * #wireLine); line + data go as one view when they are contiguous.
+   */
+  #pendingBuf: Buffer | null = null
+  #pendingStart = 0
+  #pendingCut = 0
+  #pendingEnd = 0
   #pendingShard = -1
   #pendingSlot: Slot | null = null
   #pendingQuiet = false
@@ -288,6 +296,12 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
 
   /** The line as sent to a backend: without " noreply" when `strip`, CRLF-terminated. */
   #wireLine (line: TextLine, strip: boolean, extra = 0): Buffer {
+    // Common case: the line as the client sent it, CRLF included, is forwarded as a
+    // view. The parser's views come from socket chunks (or its own copies), which
+    // nothing reuses, so the view stays valid until the backend write is done.
+    if (!strip && extra === 0 && line.buf[line.end] === 13 && line.buf[line.end + 1] === 10) {
+      return line.buf.subarray(line.start, line.end + 2)
+    }
     const end = strip ? trimRight(line.buf, line.start, line.tokS[line.ntokens - 1]) : line.end
     const n = end - line.start
     const b = Buffer.allocUnsafe(n + 2 + extra)
@@ -314,6 +328,18 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
 
   #retrieval (line: TextLine, firstKey: number): number {
     const buf = line.buf
+    if (line.ntokens === firstKey + 1 && line.rest < 0) {
+      // One key: no splitting, the request goes as it came.
+      const ks = line.tokS[firstKey]
+      const ke = line.tokE[firstKey]
+      if (ke - ks > KEY_MAX_LENGTH) return this.#err(R.BAD_FORMAT)
+      this.core.counters.proxy_get_keys++
+      const slot = this.#slot(true)
+      const host = this.core.router.host(this.core.router.shardIndexOf(buf, ks, ke))
+      if (host === null) { this.core.counters.proxy_no_host++; slot.onFail(FailReason.Down); return NO_DATA }
+      host.send(new Forward(this.#wireLine(line, false), Kind.Values, slot), this.#conn.id)
+      return NO_DATA
+    }
     // Keys: every space-separated word after the command (and gat's exptime), beyond
     // the tokenizer's 23-token cap too.
     const keys: Buffer[] = []
@@ -393,9 +419,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     if (vlen < 0 || vlen > 0x7ffffffd) return this.#err(R.BAD_FORMAT)
     const noreply = nt === want + 1 && this.#noreply(line)
     this.#pendingShard = this.core.router.shardIndexOf(buf, line.tokS[1], line.tokE[1])
-    this.#pendingLine = this.#wireLine(line, noreply, vlen + 2)
+    this.#pend(line, noreply ? trimRight(buf, line.start, line.tokS[nt - 1]) : line.end, false)
     this.#pendingSlot = noreply ? null : this.#slot(false)
-    this.#pendingQuiet = false
     return vlen + 2
   }
 
@@ -420,9 +445,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       const vlen = line.ntokens >= 3 ? parseDigits(buf, line.tokS[2], line.tokE[2]) : -1
       if (vlen >= 0) {
         this.#pendingShard = shard
-        this.#pendingLine = this.#wireLine(line, false, vlen + 2 + (quiet ? MN_LINE.length : 0))
+        this.#pend(line, line.end, quiet)
         this.#pendingSlot = this.#slot(false, true)
-        this.#pendingQuiet = quiet
         return vlen + 2
       }
     }
@@ -440,15 +464,34 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     else slot.onReply([serverError('no host')])
   }
 
+  #pend (line: TextLine, cut: number, quiet: boolean): void {
+    this.#pendingBuf = line.buf
+    this.#pendingStart = line.start
+    this.#pendingCut = cut
+    this.#pendingEnd = line.end
+    this.#pendingQuiet = quiet
+  }
+
   onData (_line: TextLine, buf: Buffer, s: number, e: number): void {
-    const wire = this.#pendingLine!
-    const off = wire.length - (e - s) - (this.#pendingQuiet ? MN_LINE.length : 0)
-    buf.copy(wire, off, s, e)
-    if (this.#pendingQuiet) MN_LINE.copy(wire, wire.length - MN_LINE.length)
+    const lb = this.#pendingBuf!
+    const ls = this.#pendingStart
+    const cut = this.#pendingCut
+    let wire: Buffer
+    if (buf === lb && cut === this.#pendingEnd && s === cut + 2 && lb[cut] === 13 && !this.#pendingQuiet) {
+      wire = buf.subarray(ls, e)
+    } else {
+      const n = cut - ls
+      wire = Buffer.allocUnsafe(n + 2 + (e - s) + (this.#pendingQuiet ? MN_LINE.length : 0))
+      lb.copy(wire, 0, ls, cut)
+      wire[n] = 13
+      wire[n + 1] = 10
+      buf.copy(wire, n + 2, s, e)
+      if (this.#pendingQuiet) MN_LINE.copy(wire, wire.length - MN_LINE.length)
+    }
+    this.#pendingBuf = null
     const slot = this.#pendingSlot
     const sink: ReplySink = slot ?? DISCARD
     const host = this.core.router.host(this.#pendingShard)
-    this.#pendingLine = null
     this.#pendingSlot = null
     if (host === null) {
       this.core.counters.proxy_no_host++
