@@ -11,9 +11,7 @@
  * reads after it returns are worse than failing fast (the caller can treat HOST_DOWN as
  * a miss). Topology changes come from the ServerSource instead.
  */
-import {
-  libmemcachedKetama, twemproxyKetama, KetamaRing, JumpRouter, ketamaLabel, type KeyHash, type Router,
-} from '../ring/index.js'
+import { createRouter, type HashMethod, type KeyHash, type Router } from '../ring/index.js'
 import {
   checkKey, encodeRetrieval, encodeStorage, encodeStorageHeader, encodeDelete, encodeArith, encodeTouch,
   encodeFlushAll, encodeVersion, encodeStats, CRLF, type StorageCommand,
@@ -26,8 +24,6 @@ import { Connection, type ConnectionOptions } from './connection.js'
 import { ClientError, ClientErrorCode, isHostFailure } from './errors.js'
 import { StaticServers } from './discovery/static-servers.js'
 import { serverId, type ServerAddress, type ServerSource } from './discovery/server-source.js'
-
-export type HashMethod = 'ketama' | 'ketama-twemproxy' | 'jump'
 
 export interface ClientOptions extends Omit<ConnectionOptions, 'host' | 'port'> {
   /** "host:port[:weight],...", a list, or a ServerSource (e.g. ZooKeeper). */
@@ -273,19 +269,7 @@ export class Client {
   }
 
   private buildRouter (list: readonly ServerAddress[]): Router {
-    const method = this.opts.hash ?? 'ketama'
-    switch (method) {
-      case 'ketama':
-        return this.opts.hashTag === undefined
-          ? libmemcachedKetama(list)
-          : new KetamaRing(list.map((s) => ({ label: ketamaLabel(s.host, s.port), weight: s.weight ?? 1 })), { hash: 'md5', hashTag: this.opts.hashTag })
-      case 'ketama-twemproxy':
-        return twemproxyKetama(list, { hash: this.opts.keyHash, hashTag: this.opts.hashTag })
-      case 'jump':
-        return new JumpRouter(list.length)
-      default:
-        throw new RangeError(`unknown hash method ${String(method)}`)
-    }
+    return createRouter(list, { method: this.opts.hash, keyHash: this.opts.keyHash, hashTag: this.opts.hashTag })
   }
 
   private retire (h: Host): void {

@@ -2,7 +2,8 @@
  * lib/client: pipelined memcached-protocol connections and a routing client.
  * See README.md.
  */
-export { Client, type ClientOptions, type HashMethod, type StoreOptions, type Value } from './client.js'
+export { Client, type ClientOptions, type StoreOptions, type Value } from './client.js'
+export { HashMethod } from '../ring/index.js'
 export { Connection, ConnState, type ConnectionOptions } from './connection.js'
 export {
   Command, Reply, RetrievalCommand, StoreCommand, YesNoCommand, ArithCommand, OkCommand, VersionCommand, StatsCommand,

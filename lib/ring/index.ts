@@ -15,3 +15,4 @@ export {
 } from './ketama-ring.js'
 export { jumpHash, JumpRouter } from './jump.js'
 export { BoundedLoads, DEFAULT_BALANCE_FACTOR } from './bounded-load.js'
+export { createRouter, HashMethod, type RouterOptions } from './router.js'

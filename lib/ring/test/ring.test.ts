@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import {
   md5, md5Word, keyHashFn, jumpHash, hashTagRange, parseHashTag, ketamaPointCount,
-  twemproxyKetama, KetamaContinuum, JumpRouter,
+  twemproxyKetama, libmemcachedKetama, createRouter, KetamaContinuum, JumpRouter, type KetamaRing,
 } from '../index.js'
 import { prng } from './keys.js'
 
@@ -131,4 +131,23 @@ t.test('points per server follow the float arithmetic of both C implementations'
 t.test('twemproxy labels longer than its 86-byte buffer allows are refused', async (t) => {
   t.throws(() => twemproxyKetama([{ host: 'h'.repeat(82), port: 11211 }]), /at most 81 bytes/)
   t.doesNotThrow(() => twemproxyKetama([{ host: 'h'.repeat(81), port: 11211 }]))
+})
+
+t.test('createRouter names the same placement as the specific constructors', async (t) => {
+  const servers = [{ host: 'a', port: 11211 }, { host: 'b', port: 11212, weight: 2 }, { host: 'c', port: 11213, name: 'gamma' }]
+  const lm = libmemcachedKetama(servers)
+  const tw = twemproxyKetama(servers, { hashTag: '{}' })
+  const jr = new JumpRouter(3)
+  const r1 = createRouter(servers)
+  const r2 = createRouter(servers, { method: 'ketama-twemproxy', hashTag: '{}' })
+  const r3 = createRouter(servers, { method: 'jump' })
+  let bad = 0
+  for (let i = 0; i < 2000; i++) {
+    const k = `k{${i % 7}}${i}`
+    if (r1.serverOf(k) !== lm.serverOf(k) || r2.serverOf(k) !== tw.serverOf(k) || r3.serverOf(k) !== jr.serverOf(k)) bad++
+  }
+  t.equal(bad, 0)
+  t.throws(() => createRouter(servers, { method: 'modula' as never }), /unknown hash method modula/)
+  const exact = createRouter(Array.from({ length: 50 }, (_, i) => ({ host: `h${i}`, port: 11211 })), { pointRounding: 'exact' }) as KetamaRing
+  t.equal(exact.continuum.pointCounts[0], 160, 'exact rounding: 160 points at n = 50')
 })
