@@ -231,7 +231,14 @@ export class ZkSession extends EventEmitter {
     // stay open forever, so destroy it (at once, or after a short grace).
     const destroy = (): void => { try { client.connectionManager?.socket?.destroy() } catch {} }
     if (!graceful) { destroy(); return Promise.resolve() }
-    return new Promise((resolve) => setTimeout(() => { destroy(); resolve() }, Math.min(500, this.requestTimeoutMs)).unref?.())
+    // Graceful: the server answers closeSession by closing the link; wait for that
+    // (bounded), so the ephemerals are gone when close() resolves.
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { destroy(); resolve() }, Math.min(1000, this.requestTimeoutMs))
+      const sock = client.connectionManager?.socket as { once?: (ev: string, fn: () => void) => void, destroyed?: boolean } | undefined
+      if (sock?.once === undefined || sock.destroyed === true) { clearTimeout(timer); destroy(); resolve(); return }
+      sock.once('close', () => { clearTimeout(timer); resolve() })
+    })
   }
 
   #startWatchdog (): void {

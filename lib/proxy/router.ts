@@ -40,9 +40,7 @@ export class Router {
     const shards = topo.shardIds.map((id) => topo.shards.get(id)!)
     const ringKey = shards.map((s) => `${s.id}*${s.weight}`).join(',')
     if (ringKey !== this.#ringKey) {
-      this.#ring = shards.length === 0
-        ? null
-        : new KetamaRing(shards.map((s) => ({ label: this.#label(s), weight: Math.max(1, Math.round(s.weight)) })))
+      this.#ring = shardRing(shards, this.#staticLabels)
       this.#ringKey = ringKey
       this.ringBuilds++
     }
@@ -55,11 +53,6 @@ export class Router {
     this.#shards = shards
     this.#topology = topo
     this.pool.retain(keep)
-  }
-
-  #label (s: ShardEntry): string {
-    if (!this.#staticLabels || s.primary === null) return s.id
-    return ketamaLabel(s.primary.host, s.primary.port)
   }
 
   /** Shard index of key bytes buf[s, e); -1 when there are no shards. */
@@ -77,4 +70,16 @@ export class Router {
     for (const h of this.#hosts) if (h !== null) seen.set(h.address, h)
     return [...seen.values()]
   }
+}
+
+/** The label a shard's ketama points are hashed from (see the header). */
+export function shardLabel (s: ShardEntry, staticLabels: boolean): string {
+  if (!staticLabels || s.primary === null) return s.id
+  return ketamaLabel(s.primary.host, s.primary.port)
+}
+
+/** The ring keys hash over: one entry per shard, in Topology.shardIds order. */
+export function shardRing (shards: readonly ShardEntry[], staticLabels: boolean): KetamaRing | null {
+  if (shards.length === 0) return null
+  return new KetamaRing(shards.map((s) => ({ label: shardLabel(s, staticLabels), weight: Math.max(1, Math.round(s.weight)) })))
 }

@@ -8,6 +8,11 @@ import { startZooKeeper, zooKeeperAvailable } from '../../testing/zookeeper.js'
 import { startMemringProcess, type ChildServer } from '../../testing/memring-process.js'
 import { rawClient, type RawClient } from '../../testing/raw-client.js'
 import { waitFor } from '../../testing/wait-for.js'
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const CTL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/memringctl.js')
 
 const SESSION_MS = 1500
 
@@ -57,6 +62,19 @@ t.test('three hosts in ZooKeeper behind the proxy', { skip: zooKeeperAvailable()
     }
     return { hit, stored }
   }
+
+  t.test('memringctl shows the topology and explains a route the way the proxy routes', async (t) => {
+    const topo = spawnSync(process.execPath, [CTL, 'topology', '--zk', zk.connectString, '--cluster', 'px'], { encoding: 'utf8', timeout: 15000 })
+    t.equal(topo.status, 0, topo.stderr)
+    t.match(topo.stdout, /cluster px at .*: 3 shards, 3 hosts/)
+    for (const h of hosts) t.match(topo.stdout, new RegExp(`master +${h.address.replace(/\./g, '\\.')} `))
+    const key = keysOf[2]![0]!
+    const route = spawnSync(process.execPath, [CTL, 'route', key, '--zk', zk.connectString, '--cluster', 'px'], { encoding: 'utf8', timeout: 15000 })
+    t.equal(route.status, 0, route.stderr)
+    t.match(route.stdout, /hash +md5 -> 0x[0-9a-f]{8}/)
+    t.match(route.stdout, /shard +2 /)
+    t.match(route.stdout, new RegExp(`host +${hosts[2]!.address.replace(/\./g, '\\.')} \\(master`))
+  })
 
   t.test('kill -9 of a host under load: marked down fast, its shard misses, the others serve', async (t) => {
     const load = await rawClient(t, proxy.port)

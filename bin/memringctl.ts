@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * memringctl: operator tool. `topology` prints shards, hosts, roles and DCs;
+ * `route KEY` prints where a key goes and why. Reads ZooKeeper (--zk, --cluster)
+ * or a static --servers list (the placement memring-proxy --servers uses).
+ */
+import { Command, CommanderError } from 'commander'
+import { ConfigError } from '../lib/app/config.js'
+import { proxyOptions } from '../lib/app/proxy-options.js'
+import { explainRoute, formatTopology, readTopology, type CtlSource } from '../lib/app/ctl-app.js'
+
+interface Src { zk?: string, cluster?: string, servers?: string }
+
+function source (o: Src): CtlSource {
+  // Same validation as memring-proxy's flags.
+  const t = proxyOptions({ zk: o.zk, cluster: o.cluster, servers: o.servers }).topology
+  return t.kind === 'zk' ? { kind: 'zk', zk: t.zk, cluster: t.cluster } : { kind: 'static', servers: [...t.servers] }
+}
+
+function title (src: CtlSource): string {
+  return src.kind === 'zk' ? `cluster ${src.cluster} at ${src.zk}` : `static servers ${src.servers.map((s) => `${s.host}:${s.port}`).join(',')}`
+}
+
+const program = new Command('memringctl')
+  .description('inspect a memring cluster')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+
+const withSource = (c: Command): Command => c
+  .option('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...]')
+  .option('--cluster <name>', 'cluster name (with --zk)')
+  .option('--servers <list>', 'static HOST[:PORT],... list instead of ZooKeeper')
+
+withSource(program.command('topology').description('print shards, hosts, roles and DCs'))
+  .action(async (o: Src) => {
+    const src = source(o)
+    process.stdout.write(formatTopology(await readTopology(src), title(src)) + '\n')
+  })
+
+withSource(program.command('route').argument('<key>', 'the key').description('print where a key routes and why'))
+  .action(async (key: string, o: Src) => {
+    const src = source(o)
+    process.stdout.write(explainRoute(await readTopology(src), key, src.kind === 'static') + '\n')
+  })
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2)
+  if (err instanceof ConfigError) { process.stderr.write(`memringctl: ${err.message}\n`); process.exit(2) }
+  const e = err as { code?: string, message?: string }
+  if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_CLUSTER_')) {
+    process.stderr.write(`memringctl: ${e.message}\n`)
+    process.exit(1)
+  }
+  process.stderr.write(`memringctl: fatal: ${String((err as Error)?.stack ?? err)}\n`)
+  process.exit(1)
+})
