@@ -75,10 +75,10 @@ function wrapKeys (ring: KetamaRing, n: number): string[] {
   const { points } = ring.continuum
   const last = points[points.length - 1]
   const out: string[] = []
+  const b = Buffer.alloc(32)
   for (let i = 0; out.length < n; i++) {
-    const k = `wrap:${i}`
-    const b = Buffer.from(k)
-    if (ring.hashOfBytes(b, 0, b.length) > last) out.push(k)
+    const len = b.write(`wrap:${i}`, 0, 'latin1')
+    if (ring.hashOfBytes(b, 0, len) > last) out.push(b.toString('latin1', 0, len))
   }
   return out
 }
