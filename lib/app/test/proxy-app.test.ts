@@ -1,0 +1,57 @@
+// memring-proxy's flags (pure) and the built binary: usage errors exit 2 with a clear
+// message, an unreachable ZooKeeper exits 1, and a --servers proxy serves and stops
+// on SIGTERM.
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { proxyOptions } from '../proxy-options.js'
+import { ConfigError } from '../config.js'
+import { ChildServer, PROXY_BIN } from '../../testing/memring-process.js'
+import { freePort } from '../../testing/zookeeper.js'
+import { startServer } from '../../testing/servers.js'
+import { exchange } from '../../testing/raw-client.js'
+
+t.test('flags: exactly one topology source, validated', async (t) => {
+  t.same(proxyOptions({ servers: 'a:1,b' }).topology, { kind: 'static', servers: [{ host: 'a', port: 1 }, { host: 'b', port: 11211 }] })
+  t.match(proxyOptions({ zk: '127.0.0.1:2181', cluster: 'c', dc: 'east' }), {
+    port: 11211, listen: '127.0.0.1', topology: { kind: 'zk', zk: '127.0.0.1:2181', cluster: 'c', dc: 'east', sessionTimeoutMs: 10000 },
+    backend: { connsPerHost: 1, timeoutMs: 1000, tkoThreshold: 3 },
+  })
+  const bad: Array<[Parameters<typeof proxyOptions>[0], RegExp]> = [
+    [{}, /either --zk HOSTS --cluster NAME or --servers/],
+    [{ zk: 'a:1', servers: 'b:2' }, /exactly one/],
+    [{ zk: 'a:1' }, /--zk needs --cluster/],
+    [{ zk: 'nope', cluster: 'c' }, /"nope" is not HOST:PORT/],
+    [{ servers: 'a:1', cluster: 'c' }, /go with --zk/],
+    [{ servers: 'a:99999' }, /--servers: 'a:99999'/],
+    [{ servers: 'a:1', timeout: 'x' }, /--timeout: 'x'/],
+    [{ servers: 'a:1', port: '-1' }, /-p: '-1'/],
+  ]
+  for (const [raw, msg] of bad) {
+    const err = t.throws(() => proxyOptions(raw), { message: msg }, JSON.stringify(raw))
+    t.ok(err instanceof ConfigError)
+  }
+})
+
+t.test('the memring-proxy binary', async (t) => {
+  const usage = spawnSync(process.execPath, [PROXY_BIN, '-p', '0'], { encoding: 'utf8', timeout: 10000 })
+  t.equal(usage.status, 2)
+  t.match(usage.stderr, /memring-proxy: give either --zk/)
+  const help = spawnSync(process.execPath, [PROXY_BIN, '--help'], { encoding: 'utf8', timeout: 10000 })
+  t.equal(help.status, 0)
+  for (const f of ['--zk', '--cluster', '--dc', '--servers', '--conns-per-host', '--timeout', '--tko-threshold']) t.match(help.stdout, f)
+  const dead = await freePort()
+  const down = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--zk', `127.0.0.1:${dead}`, '--cluster', 'c', '--zk-session-timeout', '1000'], { encoding: 'utf8', timeout: 10000 })
+  t.equal(down.status, 1)
+  t.match(down.stderr, /cannot read the cluster topology: no ZooKeeper server answered/)
+
+  const backend = await startServer(t)
+  const port = await freePort()
+  const proxy = new ChildServer(PROXY_BIN, port, ['-p', String(port), '--servers', `127.0.0.1:${backend.port}`])
+  t.teardown(() => proxy.kill())
+  await proxy.start()
+  t.equal((await exchange(port, 'set k 0 0 1\r\nv\r\nget k\r\n')).toString(), 'STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n')
+  const t0 = Date.now()
+  await proxy.kill('SIGTERM')
+  t.equal(await proxy.exited(), 0, 'exit code 0 on SIGTERM')
+  t.ok(Date.now() - t0 < 3000)
+})
