@@ -92,12 +92,14 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
   private ok (req: BinaryRequest, cas: number): void {
     if (req.quiet) return
     const out = this.conn.out
-    writeResponseHeader(out.target(), out.reserveRaw(HEADER_LEN), req.opcode, Status.SUCCESS, 0, 0, 0, req.opaque, cas)
+    const off = out.reserveRaw(HEADER_LEN) // reserve first: it may move to a new staging chunk
+    writeResponseHeader(out.target(), off, req.opcode, Status.SUCCESS, 0, 0, 0, req.opaque, cas)
   }
 
   private body (req: BinaryRequest, status: number, body: Uint8Array): void {
     const out = this.conn.out
-    writeBodyResponse(out.target(), out.reserveRaw(HEADER_LEN + body.length), req.opcode, status, req.opaque, body)
+    const off = out.reserveRaw(HEADER_LEN + body.length)
+    writeBodyResponse(out.target(), off, req.opcode, status, req.opaque, body)
   }
 
   // ---- dispatch (memcached dispatch_bin_command) ------------------------------------------
@@ -188,7 +190,8 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
       if (req.quiet) return
       if (req.op === Opcode.GetK || req.op === Opcode.GatK) {
         const out = this.conn.out
-        writeKeyMiss(out.target(), out.reserveRaw(HEADER_LEN + (ke - ks)), req.opcode, req.opaque, buf, ks, ke)
+        const off = out.reserveRaw(HEADER_LEN + (ke - ks))
+        writeKeyMiss(out.target(), off, req.opcode, req.opaque, buf, ks, ke)
       } else {
         this.error(req, Status.KEY_ENOENT)
       }
@@ -347,7 +350,8 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
 
   private counterReply (req: BinaryRequest, cas: number, value: bigint): void {
     const out = this.conn.out
-    writeCounter(out.target(), out.reserveRaw(HEADER_LEN + 8), req.opcode, req.opaque, cas, value)
+    const off = out.reserveRaw(HEADER_LEN + 8)
+    writeCounter(out.target(), off, req.opcode, req.opaque, cas, value)
   }
 
   /** memcached process_bin_flush: -F answers AUTH_ERROR. */

@@ -78,5 +78,6 @@ export function writeBinaryStats (out: Output, ctx: ServerContext, req: BinaryRe
 
 function notFound (out: Output, req: BinaryRequest): void {
   const body = ErrorBody[Status.KEY_ENOENT]
-  writeError(out.target(), out.reserveRaw(HEADER_LEN + body.length), req.opcode, Status.KEY_ENOENT, req.opaque, body)
+  const off = out.reserveRaw(HEADER_LEN + body.length) // reserve first: it may switch chunks
+  writeError(out.target(), off, req.opcode, Status.KEY_ENOENT, req.opaque, body)
 }
