@@ -68,6 +68,6 @@ LABEL memring.stand-in="$stamp"
 CMD ["node"]
 CF
   podman rmi --force "$NODE_BASE" >/dev/null 2>&1 || true
-  podman build --quiet --pull=never --format docker -t "$NODE_BASE" "$ctx" >/dev/null
+  podman build --quiet --pull=never --layers=false --format docker -t "$NODE_BASE" "$ctx" >/dev/null
 fi
 echo "base-images: ready: $DEBIAN_BASE, $NODE_BASE"
