@@ -330,13 +330,13 @@ export class SlabStore implements Store {
     const head = this.allocChunk(big)
     if (head === 0) return 0
     this.u32(head)[wordOf(head) + W_META] = (big << 8) | ((F_ALLOCATED | F_CHAINED) << 16)
-    this.pin = head
+    // No pin here: the chunks being chained are ALLOCATED and unlinked, which the LRU and
+    // the page mover already leave alone; `pin` stays the caller's (append's old item).
     let prev = head
     let prevWord = wordOf(head) + HEADER_BYTES / 4 // head's chain pointer lives after the header
     for (let i = 0; i < conts; i++) {
       const c = this.allocChunk(big)
       if (c === 0) {
-        this.pin = 0
         this.freeChain(head)
         return 0
       }
@@ -349,7 +349,6 @@ export class SlabStore implements Store {
       prevWord = cw + W_HNEXT
     }
     this.u32(prev)[prevWord] = 0
-    this.pin = 0
     return head
   }
 
