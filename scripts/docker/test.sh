@@ -24,7 +24,6 @@
 # Last line: "docker: N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
 . scripts/docker/env.sh
 
 t_start=$(date +%s%N)
