@@ -334,6 +334,9 @@ export class SlabStore implements Store {
     // the page mover already leave alone; `pin` stays the caller's (append's old item).
     let prev = head
     let prevWord = wordOf(head) + HEADER_BYTES / 4 // head's chain pointer lives after the header
+    // Cleared now: if a continuation cannot be had, freeChain(head) follows this pointer, and
+    // the chunk's old bytes may still hold a previous chain's (now reused) chunks.
+    this.u32(head)[prevWord] = 0
     for (let i = 0; i < conts; i++) {
       const c = this.allocChunk(big)
       if (c === 0) {
