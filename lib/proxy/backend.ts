@@ -178,6 +178,26 @@ class BackendConnection implements TextResponseHandler {
   }
 }
 
+/** A binary request as a backend connection sees it: one or more response packets. */
+export interface BinaryBackendRequest {
+  readonly wire: Buffer
+  sentAt: number
+  /** One response packet buf[s, e) (header included): More, Done or Bad. */
+  onPacket (buf: Buffer, s: number, e: number): Reply
+  onFail (reason: FailReason): void
+}
+
+/** What BackendHost needs from a binary connection (binary-backend.ts implements it). */
+export interface BinaryConnectionLike {
+  send (req: BinaryBackendRequest): void
+  checkTimeout (now: number, timeoutMs: number): void
+  close (): void
+}
+
+let binaryConnectionFactory: ((host: BackendHost) => BinaryConnectionLike) | null = null
+/** binary-backend.ts registers itself here (keeps this file free of binary framing). */
+export function setBinaryConnectionFactory (f: (host: BackendHost) => BinaryConnectionLike): void { binaryConnectionFactory = f }
+
 /** One backend address: its connections and its health. */
 export class BackendHost {
   readonly host: string
@@ -185,6 +205,8 @@ export class BackendHost {
   readonly address: string
   readonly connectTimeoutMs: number
   #conns: BackendConnection[]
+  /** Binary-protocol connections, made on first use (binary clients). */
+  #binConns: BinaryConnectionLike[] | null = null
   #opts: Required<BackendOptions>
   #counters: BackendCounters
   #failures = 0
@@ -225,8 +247,23 @@ export class BackendHost {
     this.#conns[affinity % this.#conns.length]!.send(req)
   }
 
+  /** Same as send(), on a binary-protocol connection (see binary-backend.ts). */
+  sendBinary (req: BinaryBackendRequest, affinity: number): void {
+    if (this.#down || this.#closed) {
+      this.#counters.backend_fast_fails++
+      req.onFail(FailReason.Down)
+      return
+    }
+    this.#counters.backend_requests++
+    if (this.#binConns === null) {
+      this.#binConns = Array.from({ length: this.#opts.connsPerHost }, () => binaryConnectionFactory!(this))
+    }
+    this.#binConns[affinity % this.#binConns.length]!.send(req)
+  }
+
   checkTimeouts (now: number): void {
     for (const c of this.#conns) c.checkTimeout(now, this.#opts.timeoutMs)
+    if (this.#binConns !== null) for (const c of this.#binConns) c.checkTimeout(now, this.#opts.timeoutMs)
   }
 
   /** A connection failed (once per incident, not per request). */
@@ -247,6 +284,7 @@ export class BackendHost {
     this.#downSince = Date.now()
     this.#counters.backend_tko_marks++
     for (const c of this.#conns) c.close()
+    if (this.#binConns !== null) for (const c of this.#binConns) c.close()
     this.#probeDelay = this.#opts.probeMs
     this.#scheduleProbe()
     this.onHealth?.(this, false)
@@ -291,6 +329,7 @@ export class BackendHost {
     this.#closed = true
     if (this.#probeTimer !== null) clearTimeout(this.#probeTimer)
     for (const c of this.#conns) c.close()
+    if (this.#binConns !== null) for (const c of this.#binConns) c.close()
   }
 }
 

@@ -1,22 +1,297 @@
 // lib/proxy/binary-session.ts
 /**
- * Binary protocol frontend of the proxy: NOT BUILT YET. A client that opens with
- * the binary magic (0x80) is disconnected at once (as memcached does when a
- * protocol is disabled with -B ascii), and counted in `stats proxy`
- * (proxy_binary_refused), so the gap is visible rather than a hang.
+ * The proxy's binary-protocol frontend (a client whose first byte is 0x80). Packets
+ * are framed by their header (24 bytes + total body length) and routed by key; the
+ * same opcode set and statuses as memcached 1.6.18 (protocol/binary/opcodes.ts).
+ *
+ *   get/getk/gat/gatk (+q), set/add/replace/append/prepend/delete/incr/decr/touch (+q)
+ *        to the key's shard, always as the NON-quiet opcode so every request has a
+ *        response to frame on; the quiet rule is applied here (getq drops a miss,
+ *        setq & co drop a success) and the response carries the client's opcode.
+ *   noop, version, quit(q)   answered here, in order.
+ *   flush(q), stat           fan out to every host; stats summed like text `stats`.
+ *   unknown opcodes, verbosity, SASL (no auth through the proxy yet)
+ *        UNKNOWN_COMMAND, body skipped by its length (memcached's swallow quirk for
+ *        unknown opcodes is not reproduced).
+ *   key over 250 bytes       EINVAL, then close (as memcached).
+ * A shard with no live host: reads answer KEY_ENOENT (nothing for quiet gets), writes
+ * answer 0x0086 "Temporary failure" with a reason in the body.
  */
 import type { ProtocolSession } from '../server/connection.js'
 import type { ConnControl } from '../server/context.js'
+import { Opcode, UNKNOWN, baseOpcode, isQuiet } from '../../protocol/binary/opcodes.js'
+import { Status, ErrorBody } from '../../protocol/binary/status.js'
+import { FailReason, Reply, type BinaryBackendRequest } from './backend.js'
 import type { ProxyCore } from './core.js'
+import './binary-backend.js'
 
-export class ProxyBinarySession implements ProtocolSession {
-  constructor (conn: ConnControl, core: ProxyCore) {
-    core.counters.proxy_binary_refused++
-    conn.destroy()
+const HEADER = 24
+const KEY_MAX = 250
+const ETMPFAIL = 0x0086
+
+/** A response packet: header fields we set, then extras/key/value as given. */
+function response (opcode: number, status: number, opaque: number, value: Buffer | null = null, key: Buffer | null = null): Buffer {
+  const kl = key?.length ?? 0
+  const vl = value?.length ?? 0
+  const b = Buffer.alloc(HEADER + kl + vl)
+  b[0] = 0x81
+  b[1] = opcode
+  b.writeUInt16BE(kl, 2)
+  b.writeUInt16BE(status, 6)
+  b.writeUInt32BE(kl + vl, 8)
+  b.writeUInt32BE(opaque >>> 0, 12)
+  if (key !== null) key.copy(b, HEADER)
+  if (value !== null) value.copy(b, HEADER + kl)
+  return b
+}
+
+const READS = new Set<number>([Opcode.Get, Opcode.GetK, Opcode.Gat, Opcode.GatK])
+const KEYED = new Set<number>([Opcode.Get, Opcode.GetK, Opcode.Gat, Opcode.GatK, Opcode.Set, Opcode.Add, Opcode.Replace,
+  Opcode.Append, Opcode.Prepend, Opcode.Delete, Opcode.Increment, Opcode.Decrement, Opcode.Touch])
+
+class BinSlot {
+  done = false
+  pieces: Buffer[] = []
+  finish (pieces: Buffer[], session: ProxyBinarySession): void { this.pieces = pieces; this.done = true; session.slotDone() }
+}
+
+/** One keyed request forwarded as its non-quiet opcode. */
+class KeyedForward implements BinaryBackendRequest {
+  sentAt = 0
+  constructor (readonly wire: Buffer, readonly op: number, readonly quiet: boolean, readonly read: boolean,
+    readonly opaque: number, readonly slot: BinSlot, readonly session: ProxyBinarySession) {}
+
+  onPacket (buf: Buffer, s: number, e: number): Reply {
+    const status = buf.readUInt16BE(s + 6)
+    if (this.quiet && (this.read ? status === Status.KEY_ENOENT : status === Status.SUCCESS)) {
+      this.slot.finish([], this.session)
+      return Reply.Done
+    }
+    const out = Buffer.from(buf.subarray(s, e))
+    out[1] = this.op // the client's opcode (quiet ones included)
+    this.slot.finish([out], this.session)
+    return Reply.Done
   }
 
-  push (): void {}
-  pause (): void {}
-  resume (): void {}
-  close (): void {}
+  onFail (reason: FailReason): void {
+    this.session.core.counters.proxy_failed_requests++
+    this.slot.finish(failure(this.op, this.quiet, this.read, this.opaque, reason), this.session)
+  }
+}
+
+function failure (op: number, quiet: boolean, read: boolean, opaque: number, reason: FailReason | 'no host'): Buffer[] {
+  if (read) return quiet ? [] : [response(op, Status.KEY_ENOENT, opaque, ErrorBody[Status.KEY_ENOENT]!)]
+  const why = reason === 'no host' ? 'no live host for this key' : `backend ${reason}`
+  return [response(op, ETMPFAIL, opaque, Buffer.from(why))]
+}
+
+/** flush / stat to every host, combined. */
+class FanForward implements BinaryBackendRequest {
+  sentAt = 0
+  packets: Buffer[] = []
+  constructor (readonly wire: Buffer, readonly multi: boolean, readonly fan: BinFan, readonly tag: number) {}
+  onPacket (buf: Buffer, s: number, e: number): Reply {
+    this.packets.push(Buffer.from(buf.subarray(s, e)))
+    // stat answers with one packet per figure and ends with an empty key.
+    if (this.multi && buf.readUInt16BE(s + 2) !== 0 && buf.readUInt16BE(s + 6) === Status.SUCCESS) return Reply.More
+    this.fan.done(this.tag, this.packets)
+    return Reply.Done
+  }
+
+  onFail (): void { this.fan.done(this.tag, null) }
+}
+
+class BinFan {
+  #replies: (Buffer[] | null)[]
+  #left: number
+  constructor (n: number, readonly finish: (replies: (Buffer[] | null)[]) => void) {
+    this.#replies = new Array<Buffer[] | null>(n).fill(null)
+    this.#left = n
+    if (n === 0) finish([])
+  }
+
+  done (tag: number, r: Buffer[] | null): void { this.#replies[tag] = r; if (--this.#left === 0) this.finish(this.#replies) }
+}
+
+const OWN_STATS = new Set(['pid', 'uptime', 'time', 'version', 'libevent', 'pointer_size', 'curr_connections', 'total_connections',
+  'rusage_user', 'rusage_system', 'max_connections', 'threads', 'hash_power_level'])
+
+export class ProxyBinarySession implements ProtocolSession {
+  readonly core: ProxyCore
+  #conn: ConnControl
+  #carry: Buffer | null = null
+  #slots: BinSlot[] = []
+  #head = 0
+  #inPush = false
+  #paused = false
+  #quitting = false
+  #closed = false
+
+  constructor (conn: ConnControl, core: ProxyCore) {
+    this.#conn = conn
+    this.core = core
+  }
+
+  push (chunk: Buffer): void {
+    this.#inPush = true
+    try {
+      const buf = this.#carry === null ? chunk : Buffer.concat([this.#carry, chunk])
+      this.#carry = null
+      this.#run(buf, 0)
+    } finally { this.#inPush = false }
+    this.#drain()
+  }
+
+  #run (buf: Buffer, off: number): void {
+    while (!this.#quitting && !this.#closed) {
+      if (this.#paused) { this.#carry = off < buf.length ? buf.subarray(off) : null; return }
+      if (buf.length - off < HEADER) break
+      if (buf[off] !== 0x80) { this.#conn.destroy(); this.#closed = true; return } // framing lost
+      const total = HEADER + buf.readUInt32BE(off + 8)
+      if (buf.length - off < total) break
+      this.#packet(buf.subarray(off, off + total))
+      off += total
+    }
+    if (off < buf.length && !this.#quitting) this.#carry = Buffer.from(buf.subarray(off))
+  }
+
+  pause (): void { this.#paused = true }
+  resume (): void {
+    this.#paused = false
+    const c = this.#carry
+    this.#carry = null
+    if (c !== null) { this.#inPush = true; try { this.#run(c, 0) } finally { this.#inPush = false } }
+  }
+
+  close (): void { this.#closed = true }
+  endInput (): boolean { this.#quitting = true; this.#drain(); return true }
+
+  #slot (): BinSlot {
+    const s = new BinSlot()
+    this.#slots.push(s)
+    if (this.#slots.length - this.#head > this.core.maxPendingPerConn) this.#paused = true
+    return s
+  }
+
+  #local (pieces: Buffer[]): void {
+    if (this.#head === this.#slots.length) { for (const p of pieces) this.#conn.out.owned(p); return }
+    const s = new BinSlot()
+    s.pieces = pieces
+    s.done = true
+    this.#slots.push(s)
+  }
+
+  slotDone (): void { if (!this.#inPush) this.#drain() }
+
+  #drain (): void {
+    if (this.#closed) return
+    let wrote = false
+    while (this.#head < this.#slots.length && this.#slots[this.#head]!.done) {
+      for (const p of this.#slots[this.#head]!.pieces) this.#conn.out.owned(p)
+      this.#slots[this.#head] = undefined as unknown as BinSlot
+      this.#head++
+      wrote = true
+    }
+    if (this.#head === this.#slots.length) { this.#slots.length = 0; this.#head = 0 }
+    if (this.#paused && this.#slots.length - this.#head <= this.core.maxPendingPerConn / 2 && !this.#quitting) this.resume()
+    if (this.#quitting && this.#head === this.#slots.length) this.#conn.closeAfterWrite()
+    if ((wrote || this.#quitting) && !this.#inPush) this.#conn.flush()
+  }
+
+  #packet (pkt: Buffer): void {
+    this.core.counters.proxy_requests++
+    const op = pkt[1]!
+    const base = baseOpcode(op)
+    const quiet = isQuiet(op)
+    const opaque = pkt.readUInt32BE(12)
+    const keylen = pkt.readUInt16BE(2)
+    const extlen = pkt[4]!
+    if (base === UNKNOWN || base === Opcode.SaslListMechs || base === Opcode.SaslAuth || base === Opcode.SaslStep) {
+      this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
+      return
+    }
+    if (keylen > KEY_MAX || HEADER + extlen + keylen > pkt.length) {
+      this.#local([response(op, Status.EINVAL, opaque, ErrorBody[Status.EINVAL]!)])
+      this.#quitting = true
+      return
+    }
+    switch (base) {
+      case Opcode.Noop: this.#local([response(op, Status.SUCCESS, opaque)]); return
+      case Opcode.Version: this.#local([response(op, Status.SUCCESS, opaque, Buffer.from(this.core.version))]); return
+      case Opcode.Quit:
+        if (!quiet) this.#local([response(op, Status.SUCCESS, opaque)])
+        this.#quitting = true
+        return
+      case Opcode.Flush: this.#flush(pkt, op, quiet, opaque); return
+      case Opcode.Stat: this.#stat(pkt, op, opaque); return
+    }
+    if (!KEYED.has(base)) {
+      this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
+      return
+    }
+    const ks = HEADER + extlen
+    const router = this.core.router
+    const host = router.host(router.shardIndexOf(pkt, ks, ks + keylen))
+    const read = READS.has(base)
+    const slot = this.#slot()
+    if (host === null) {
+      this.core.counters.proxy_no_host++
+      slot.finish(failure(op, quiet, read, opaque, 'no host'), this)
+      return
+    }
+    let wire = pkt
+    if (quiet) { wire = Buffer.from(pkt); wire[1] = base }
+    host.sendBinary(new KeyedForward(wire, op, quiet, read, opaque, slot, this), this.#conn.id)
+  }
+
+  #flush (pkt: Buffer, op: number, quiet: boolean, opaque: number): void {
+    const hosts = this.core.router.allHosts()
+    const total = this.core.router.shardCount
+    const slot = this.#slot()
+    const wire = Buffer.from(pkt)
+    wire[1] = Opcode.Flush
+    const fan = new BinFan(hosts.length, (replies) => {
+      let reached = 0
+      for (const r of replies) {
+        if (r === null) continue
+        const p = r[r.length - 1]!
+        if (p.readUInt16BE(6) !== Status.SUCCESS) { p[1] = op; slot.finish([p], this); return }
+        reached++
+      }
+      if (reached < total) slot.finish([response(op, ETMPFAIL, opaque, Buffer.from(`flush reached ${reached} of ${total} shards`))], this)
+      else slot.finish(quiet ? [] : [response(op, Status.SUCCESS, opaque)], this)
+    })
+    hosts.forEach((h, i) => h.sendBinary(new FanForward(wire, false, fan, i), this.#conn.id))
+  }
+
+  #stat (pkt: Buffer, op: number, opaque: number): void {
+    const hosts = this.core.router.allHosts()
+    const slot = this.#slot()
+    const fan = new BinFan(hosts.length, (replies) => {
+      const values = new Map<string, string>()
+      for (const r of replies) {
+        if (r === null) continue
+        for (const p of r) {
+          const st = p.readUInt16BE(6)
+          if (st !== Status.SUCCESS) { slot.finish([p], this); return }
+          const kl = p.readUInt16BE(2)
+          if (kl === 0) continue
+          const el = p[4]!
+          const name = p.toString('latin1', HEADER + el, HEADER + el + kl)
+          const v = p.toString('latin1', HEADER + el + kl)
+          const had = values.get(name)
+          if (had === undefined) values.set(name, v)
+          else if (!OWN_STATS.has(name) && /^\d+$/.test(had) && /^\d+$/.test(v)) values.set(name, String(BigInt(had) + BigInt(v)))
+        }
+      }
+      values.set('pid', String(process.pid))
+      values.set('uptime', String(Math.floor((Date.now() - this.core.startedAtMs) / 1000)))
+      values.set('curr_connections', String(this.core.currConnections()))
+      const out: Buffer[] = []
+      for (const [k, v] of values) out.push(response(op, Status.SUCCESS, opaque, Buffer.from(v, 'latin1'), Buffer.from(k, 'latin1')))
+      out.push(response(op, Status.SUCCESS, opaque))
+      slot.finish(out, this)
+    })
+    hosts.forEach((h, i) => h.sendBinary(new FanForward(pkt, true, fan, i), this.#conn.id))
+  }
 }

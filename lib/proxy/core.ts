@@ -11,12 +11,10 @@ export interface ProxyCounters {
   /** Requests whose backend failed (down, timeout, lost connection). */
   proxy_failed_requests: number
   proxy_topology_changes: number
-  /** Binary-protocol clients turned away (binary frontend not built yet). */
-  proxy_binary_refused: number
 }
 
 export function newProxyCounters (): ProxyCounters {
-  return { proxy_requests: 0, proxy_get_keys: 0, proxy_split_gets: 0, proxy_no_host: 0, proxy_failed_requests: 0, proxy_topology_changes: 0, proxy_binary_refused: 0 }
+  return { proxy_requests: 0, proxy_get_keys: 0, proxy_split_gets: 0, proxy_no_host: 0, proxy_failed_requests: 0, proxy_topology_changes: 0 }
 }
 
 export interface ProxyCore {
