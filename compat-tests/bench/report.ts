@@ -146,10 +146,11 @@ export function markdownTable (rep: BenchReport): string {
       const x = s[t]
       let ratio = ''
       if (t === 'memring') {
+        const failed = rep.runs.find((r) => r.profile === s.profile && r.target === 'memring' && !r.ok)
         ratio = s.unavailable !== null
           ? `unavailable: ${s.unavailable}`
           : s.ratio === null
-            ? '-'
+            ? failed?.error !== undefined ? `every run failed: ${failed.error.replace(/\|/g, '/').slice(0, 120)}` : '-'
             : `**${r2(s.ratio.median)}** (${r2(s.ratio.min)}-${r2(s.ratio.max)}) (>= ${r2(s.goalRatio)} ${s.ratio.median >= s.goalRatio ? 'met' : 'NOT met'})`
       }
       if (x === null) {

@@ -117,6 +117,7 @@ t.test('summarize pairs memring and memcached within each round', async (t) => {
   const md = markdownTable(rep)
   t.match(md, /\| text, 100 B values \| memring \| 3 \| 40\.0k \| 60\.0k \| 70\.0k \| \*\*0\.70\*\* \(0\.60-0\.80\) \(>= 0\.65 met\) \| 10\.0 \(5\.0\) \| 50 us \| 100 us \|/)
   t.match(md, /unavailable: binary protocol not served/)
+  t.match(md, /\| text, 1 KiB values \| memring \| 0 \| - \| - \| - \| every run failed: boom \|/)
   const svg = svgChart(rep)
   t.match(svg, /^<svg [^>]*>/)
   t.match(svg, /<\/svg>\n$/)
