@@ -19,7 +19,7 @@ export interface Measured {
   heapUsedAfterGc: number
   externalAfterGc: number
   arrayBuffersAfterGc: number
-  /** Wall time of each forced full GC (global.gc()), milliseconds. */
+  /** Wall time of each of ten forced full GCs (global.gc()), milliseconds. */
   fullGcMs: number[]
   /** GCs V8 ran by itself since start (perf_hooks 'gc' entries): count and longest pause. */
   gcCount: number
@@ -54,7 +54,7 @@ process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'measure') {
     const rssBeforeGc = process.memoryUsage().rss
     const fullGcMs: number[] = []
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 10; i++) {
       const t0 = performance.now()
       gc()
       fullGcMs.push(performance.now() - t0)

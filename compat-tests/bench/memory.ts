@@ -173,7 +173,7 @@ async function main (): Promise<void> {
     ...rows.map((r) => `| ${r.server} | ${r.items} | ${mb(r.rssBefore)} | ${mb(r.rssAfter)} | ${r.bytesPerItem.toFixed(1)} B | ${r.loadSeconds.toFixed(1)} s |`),
     '',
     `memring/memcached bytes per item: **${ratio.toFixed(2)}** (goal <= 1.10: ${ratio <= 1.10 ? 'met' : 'NOT met'})`,
-    `memring full GC with ${mrRow.items} items resident: median **${gcMed.toFixed(1)} ms** (runs: ${measured.fullGcMs.map((x) => x.toFixed(1)).join(', ')} ms; goal < 10 ms: ${gcMed < 10 ? 'met'
+    `memring full GC with ${mrRow.items} items resident: median **${gcMed.toFixed(1)} ms**, min ${Math.min(...measured.fullGcMs).toFixed(1)} ms (runs: ${measured.fullGcMs.map((x) => x.toFixed(1)).join(', ')} ms; wall time, so a busy machine inflates it; goal < 10 ms: ${gcMed < 10 ? 'met'
       : 'NOT met'}); heap used ${mb(measured.heapUsedAfterGc)}, external ${mb(measured.externalAfterGc)}; ` +
       `during the load V8 ran ${measured.gcCount} GCs, longest ${measured.gcMaxMs.toFixed(1)} ms`,
   ].join('\n')
