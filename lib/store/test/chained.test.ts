@@ -116,3 +116,28 @@ t.test('incr on a chained item is NON_NUMERIC (memcached: chunked items are not 
   const h = s.find(Buffer.from('n'), 0, 1)
   t.equal(s.arith(h, true, 1n, 0), StoreResult.NonNumeric)
 })
+
+t.test('a chained allocation that fails part-way frees only its own chunks', async (t) => {
+  // One page (two chunks of the largest class), no evictions: a chained item needs both.
+  const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 1 * MiB, itemSizeMax: 2 * MiB, evictions: false })
+  t.equal(set(s, 'chained', randomBytes(700_000)), 'STORED')
+  t.equal(del(s, 'chained'), true) // leaves the old chain pointer in the head chunk's bytes
+  const live = randomBytes(500_000)
+  t.equal(set(s, 'live', live), 'STORED', 'a one-chunk item takes one of the two chunks')
+  t.equal(set(s, 'again', randomBytes(700_000)), 'NO_MEMORY', 'a chained item no longer fits')
+  t.equal(set(s, 'other', randomBytes(500_000)), 'STORED', 'the other chunk is still free')
+  t.equal(set(s, 'third', randomBytes(400_000)), 'NO_MEMORY', 'and then memory is full')
+  t.ok(get(s, 'live')?.value.equals(live), 'the live item was not freed or overwritten')
+})
+
+t.test('prepend growing a chained item under memory pressure does not evict the item it copies from', async (t) => {
+  // Four pages: the merged item needs chunks that only eviction could give, and the only
+  // evictable item is the one being prepended to. It must stay pinned: NOT_STORED, intact.
+  const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 4 * MiB, itemSizeMax: 2 * MiB })
+  set(s, 'small', Buffer.alloc(200))
+  const old = randomBytes(524_243) // with a 6-byte key: just over one chunk, so chained
+  t.equal(set(s, 'key:12', old), 'STORED')
+  t.equal(store(s, StoreMode.Prepend, 'key:12', randomBytes(524_244)), 'NOT_STORED')
+  t.ok(get(s, 'key:12')?.value.equals(old), 'the old value is intact')
+  t.equal(s.index.count, s.counters.curr_items)
+})

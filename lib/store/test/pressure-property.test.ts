@@ -1,0 +1,174 @@
+/**
+ * Random command sequences under memory pressure (a few pages for values up to chained
+ * sizes, so eviction, chained allocation and the page mover all run). The slab store may
+ * now lose items, but it may never return anything the MapStore model would not: a hit
+ * must carry exactly the model's value and flags. When the slab store evicted a key (a
+ * miss where the model hits) or an allocation failed (NO_MEMORY, an append that could not
+ * allocate), the model is brought in line with the slab store and the run goes on.
+ * Structural invariants (item counts, LRU lists, the memory limit) are checked at the end
+ * of every sequence.
+ */
+import t from 'tap'
+import fc from 'fast-check'
+import { ManualClock } from '../clock.js'
+import { SlabStore } from '../slab-store.js'
+import { StoreMode } from '../store.js'
+import type { Store } from '../store.js'
+import { MapStore } from './map-store.js'
+import { arith, del, get, store } from './verbs.js'
+import type { Hit, Reply } from './verbs.js'
+
+const MiB = 1024 * 1024
+const KEYS = Array.from({ length: 24 }, (_, i) => `key:${i}`)
+const TIME_BOX_MS = Number(process.env.PROPERTY_MS ?? 10_000)
+
+type Cmd =
+  | { op: 'store', mode: StoreMode, key: string, size: number, fill: number, flags: number }
+  | { op: 'get', key: string }
+  | { op: 'del', key: string }
+  | { op: 'arith', key: string, incr: boolean, delta: bigint }
+
+const key = fc.constantFrom(...KEYS)
+const size = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 200 }) },
+  { weight: 3, arbitrary: fc.integer({ min: 200, max: 20_000 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 20_000, max: 520_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 520_000, max: 1_000_000 }) },
+)
+const cmd: fc.Arbitrary<Cmd> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('store' as const), mode: fc.constantFrom<StoreMode>(StoreMode.Set, StoreMode.Set, StoreMode.Set, StoreMode.Add, StoreMode.Replace, StoreMode.Append, StoreMode.Prepend), key, size, fill: fc.integer({ min: 0, max: 255 }), flags: fc.nat({ max: 1000 }) }) },
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('get' as const), key }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('del' as const), key }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('arith' as const), key, incr: fc.boolean(), delta: fc.bigInt({ min: 0n, max: 1n << 64n }) }) },
+)
+
+function valueOf (c: Extract<Cmd, { op: 'store' }>): Buffer {
+  // Small values are sometimes numbers, so incr/decr have something to work on.
+  if (c.size < 20 && c.fill % 2 === 0) return Buffer.from(String(c.size * 1000 + c.fill))
+  const v = Buffer.alloc(c.size, c.fill)
+  if (c.size >= 8) v.writeUInt32BE(c.size, 0)
+  return v
+}
+
+function same (a: Hit | null, b: Hit | null): boolean {
+  if (a === null || b === null) return a === b
+  return a.flags === b.flags && a.value.equals(b.value)
+}
+
+/** Makes the model hold what the slab store holds for key (value and flags), or nothing. */
+function sync (slab: Store, model: MapStore, k: string): void {
+  const h = peek(slab, k)
+  del(model, k)
+  if (h !== null) store(model, StoreMode.Set, k, h.value, h.flags)
+}
+
+/** A read that does not count as one (no LRU bump), to inspect the slab store. */
+function peek (s: Store, k: string): Hit | null {
+  const kb = Buffer.from(k)
+  const h = s.find(kb, 0, kb.length)
+  if (h === 0) return null
+  const value = Buffer.alloc(s.nbytes(h))
+  s.copyValue(h, value, 0)
+  return { value, flags: s.flags(h), cas: s.cas(h) }
+}
+
+function invariants (s: SlabStore, limit: number): string | null {
+  const c = s.counters
+  if (s.index.count !== c.curr_items) return `index holds ${s.index.count} items, curr_items says ${c.curr_items}`
+  let onLists = 0
+  for (let cl = 1; cl <= s.slabs.largest; cl++) {
+    for (let seg = 0; seg < 3; seg++) onLists += s.lru.count(cl, seg)
+  }
+  if (onLists !== c.curr_items) return `LRU lists hold ${onLists} items, curr_items says ${c.curr_items}`
+  if (s.slabs.mallocedBytes > limit) return `slab memory ${s.slabs.mallocedBytes} over the limit ${limit}`
+  return null
+}
+
+for (const evictions of [true, false]) {
+t.test(`under memory pressure${evictions ? '' : ' with -M (no evictions)'} the slab store never returns a value the model would not`, async (t) => {
+  let runs = 0
+  let evictionsSeen = 0
+  let movesSeen = 0
+  const started = Date.now()
+  const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : undefined
+  const limit = 4 * MiB
+  const result = fc.check(fc.property(fc.array(cmd, { minLength: 1, maxLength: 150 }), (cmds) => {
+    runs++
+    const clock = new ManualClock(1_700_000_000)
+    const slab = new SlabStore({ clock, memoryLimitBytes: limit, itemSizeMax: 2 * MiB, hashPower: 4, evictions })
+    const model = new MapStore(new ManualClock(1_700_000_000), { itemSizeMax: 2 * MiB })
+    for (let i = 0; i < cmds.length; i++) {
+      const c = cmds[i]
+      const where = (): string => `step ${i} ${JSON.stringify(c, (_k, v: unknown) => typeof v === 'bigint' ? `${v}n` : v)}`
+      // Whatever the slab store evicted since the last step is gone from the model too.
+      if (peek(slab, c.key) === null && peek(model, c.key) !== null) del(model, c.key)
+      switch (c.op) {
+        case 'get': {
+          const a = get(slab, c.key)
+          const b = get(model, c.key)
+          if (!same(a, b)) throw new Error(`${where()}: slab ${a?.value.length ?? 'miss'} bytes, model ${b?.value.length ?? 'miss'} bytes (or flags differ)`)
+          break
+        }
+        case 'del': {
+          const a = del(slab, c.key)
+          const b = del(model, c.key)
+          if (a !== b) throw new Error(`${where()}: slab ${String(a)} model ${String(b)}`)
+          break
+        }
+        case 'store': {
+          const v = valueOf(c)
+          const a: Reply = store(slab, c.mode, c.key, v, c.flags)
+          const b: Reply = store(model, c.mode, c.key, v, c.flags)
+          if (a !== b) {
+            // The allocation for the new value may evict the old item of the same key
+            // (memcached allocates before it looks the key up, too): the outcome is then the
+            // one for an absent key.
+            del(model, c.key)
+            const absent = store(model, c.mode, c.key, v, c.flags)
+            // Or the allocation failed (append/prepend then answer NOT_STORED).
+            const failed = a === 'NO_MEMORY' || (a === 'NOT_STORED' && (c.mode === StoreMode.Append || c.mode === StoreMode.Prepend))
+            if (absent !== a && !failed) throw new Error(`${where()}: slab ${a} model ${b}`)
+            sync(slab, model, c.key)
+          }
+          break
+        }
+        case 'arith': {
+          const a = arith(slab, c.key, c.incr, c.delta)
+          const b = arith(model, c.key, c.incr, c.delta)
+          if (a !== b) {
+            if (a !== 'NO_MEMORY') throw new Error(`${where()}: slab ${String(a)} model ${String(b)}`)
+            sync(slab, model, c.key)
+          }
+          break
+        }
+      }
+      // A hit on the key just used must agree (also after a failed store).
+      const a = peek(slab, c.key)
+      const b = peek(model, c.key)
+      if (a !== null && !same(a, b)) throw new Error(`${where()}: afterwards slab holds ${a.value.length} bytes, model ${b?.value.length ?? 'miss'}`)
+    }
+    for (const k of KEYS) {
+      const a = peek(slab, k)
+      if (a !== null && !same(a, peek(model, k))) throw new Error(`final ${k}: slab and model differ`)
+    }
+    const broken = invariants(slab, limit)
+    if (broken !== null) throw new Error(broken)
+    evictionsSeen += slab.counters.evictions
+    movesSeen += slab.counters.slabs_moved
+  }), { numRuns: 1_000_000, interruptAfterTimeLimit: evictions ? TIME_BOX_MS * 0.6 : TIME_BOX_MS * 0.4, markInterruptAsFailure: false, seed })
+  t.comment(`${runs} sequences in ${Date.now() - started} ms, ${evictionsSeen} evictions, ${movesSeen} page moves (seed ${result.seed})`)
+  if (result.failed) {
+    t.fail(`counterexample (seed ${result.seed}, path ${result.counterexamplePath ?? ''}): ${String(result.errorInstance)}\n` +
+      (result.counterexample?.[0] ?? []).map((c) => JSON.stringify(c, (_k, v: unknown) => typeof v === 'bigint' ? `${v}n` : v)).join('\n'))
+  } else {
+    t.pass('no wrong value returned, invariants held')
+  }
+  if (evictions) {
+    t.ok(evictionsSeen > 0, 'the runs did evict')
+    t.ok(movesSeen > 0, 'the runs did move pages')
+  } else {
+    t.equal(evictionsSeen, 0, 'with -M nothing is ever evicted')
+  }
+  t.ok(runs >= 50, `enough sequences ran (${runs})`)
+})
+}
