@@ -1,8 +1,9 @@
 // lib/proxy/binary-session.ts
 /**
- * The proxy's binary-protocol frontend (a client whose first byte is 0x80). Packets
- * are framed by their header (24 bytes + total body length) and routed by key; the
- * same opcode set and statuses as memcached 1.6.18 (protocol/binary/opcodes.ts).
+ * The proxy's binary-protocol frontend (a client whose first byte is 0x80). Framing
+ * and request checks are protocol/binary's request parser (the server's), so framing
+ * quirks and EINVAL/UNKNOWN_COMMAND-and-close cases match memcached 1.6.18; requests
+ * are then routed by key and re-framed for the backend (bodylen = what was parsed).
  *
  *   get/getk/gat/gatk (+q), set/add/replace/append/prepend/delete/incr/decr/touch (+q)
  *        to the key's shard, always as the NON-quiet opcode so every request has a
@@ -10,23 +11,21 @@
  *        setq & co drop a success) and the response carries the client's opcode.
  *   noop, version, quit(q)   answered here, in order.
  *   flush(q), stat           fan out to every host; stats summed like text `stats`.
- *   unknown opcodes, verbosity, SASL (no auth through the proxy yet)
- *        UNKNOWN_COMMAND, body skipped by its length (memcached's swallow quirk for
- *        unknown opcodes is not reproduced).
- *   key over 250 bytes       EINVAL, then close (as memcached).
+ *   unknown opcodes, verbosity, SASL (no auth through the proxy yet): UNKNOWN_COMMAND.
+ *   bad lengths / invalid extras or key: as memcached, then close.
  * A shard with no live host: reads answer KEY_ENOENT (nothing for quiet gets), writes
  * answer 0x0086 "Temporary failure" with a reason in the body.
  */
 import type { ProtocolSession } from '../server/connection.js'
 import type { ConnControl } from '../server/context.js'
-import { Opcode, UNKNOWN, baseOpcode, isQuiet } from '../../protocol/binary/opcodes.js'
+import { Opcode, UNKNOWN } from '../../protocol/binary/opcodes.js'
+import { BinaryRequestParser, Next, Problem, type BinaryRequest, type BinaryRequestHandler } from '../../protocol/binary/request-parser.js'
 import { Status, ErrorBody } from '../../protocol/binary/status.js'
 import { FailReason, Reply, type BinaryBackendRequest } from './backend.js'
 import type { ProxyCore } from './core.js'
 import './binary-backend.js'
 
 const HEADER = 24
-const KEY_MAX = 250
 const ETMPFAIL = 0x0086
 
 /** A response packet: header fields we set, then extras/key/value as given. */
@@ -116,51 +115,34 @@ class BinFan {
 const OWN_STATS = new Set(['pid', 'uptime', 'time', 'version', 'libevent', 'pointer_size', 'curr_connections', 'total_connections',
   'rusage_user', 'rusage_system', 'max_connections', 'threads', 'hash_power_level'])
 
-export class ProxyBinarySession implements ProtocolSession {
+export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler {
   readonly core: ProxyCore
   #conn: ConnControl
-  #carry: Buffer | null = null
+  #parser: BinaryRequestParser
   #slots: BinSlot[] = []
   #head = 0
   #inPush = false
-  #paused = false
   #quitting = false
   #closed = false
+  /** A keyed request waiting for its value: the wire being filled and where it goes. */
+  #pending: { wire: Buffer, req: KeyedForward | null, host: ReturnType<ProxyCore['router']['host']> } | null = null
 
   constructor (conn: ConnControl, core: ProxyCore) {
     this.#conn = conn
     this.core = core
+    this.#parser = new BinaryRequestParser(this)
   }
 
   push (chunk: Buffer): void {
     this.#inPush = true
-    try {
-      const buf = this.#carry === null ? chunk : Buffer.concat([this.#carry, chunk])
-      this.#carry = null
-      this.#run(buf, 0)
-    } finally { this.#inPush = false }
+    try { this.#parser.push(chunk) } finally { this.#inPush = false }
     this.#drain()
   }
 
-  #run (buf: Buffer, off: number): void {
-    while (!this.#quitting && !this.#closed) {
-      if (this.#paused) { this.#carry = off < buf.length ? buf.subarray(off) : null; return }
-      if (buf.length - off < HEADER) break
-      if (buf[off] !== 0x80) { this.#conn.destroy(); this.#closed = true; return } // framing lost
-      const total = HEADER + buf.readUInt32BE(off + 8)
-      if (buf.length - off < total) break
-      this.#packet(buf.subarray(off, off + total))
-      off += total
-    }
-    if (off < buf.length && !this.#quitting) this.#carry = Buffer.from(buf.subarray(off))
-  }
-
-  pause (): void { this.#paused = true }
+  pause (): void { this.#parser.pause() }
   resume (): void {
-    this.#paused = false
-    const c = this.#carry
-    this.#carry = null
-    if (c !== null) { this.#inPush = true; try { this.#run(c, 0) } finally { this.#inPush = false } }
+    this.#inPush = true
+    try { this.#parser.resume() } finally { this.#inPush = false }
   }
 
   close (): void { this.#closed = true }
@@ -169,7 +151,7 @@ export class ProxyBinarySession implements ProtocolSession {
   #slot (): BinSlot {
     const s = new BinSlot()
     this.#slots.push(s)
-    if (this.#slots.length - this.#head > this.core.maxPendingPerConn) this.#paused = true
+    if (this.#slots.length - this.#head > this.core.maxPendingPerConn) this.#parser.pause()
     return s
   }
 
@@ -193,55 +175,88 @@ export class ProxyBinarySession implements ProtocolSession {
       wrote = true
     }
     if (this.#head === this.#slots.length) { this.#slots.length = 0; this.#head = 0 }
-    if (this.#paused && this.#slots.length - this.#head <= this.core.maxPendingPerConn / 2 && !this.#quitting) this.resume()
+    if (this.#slots.length - this.#head <= this.core.maxPendingPerConn / 2 && !this.#quitting) this.resume()
     if (this.#quitting && this.#head === this.#slots.length) this.#conn.closeAfterWrite()
     if ((wrote || this.#quitting) && !this.#inPush) this.#conn.flush()
   }
 
-  #packet (pkt: Buffer): void {
+  /** Framing lost: no more requests; close once the replies already owed are out (as memcached). */
+  onFrameError (): void { this.#quitting = true; this.#drain() }
+
+  /** Stop reading and close once every earlier reply is out. */
+  #closeAfter (): Next {
+    this.#quitting = true
+    return Next.Stop
+  }
+
+  onRequest (req: BinaryRequest): Next {
     this.core.counters.proxy_requests++
-    const op = pkt[1]!
-    const base = baseOpcode(op)
-    const quiet = isQuiet(op)
-    const opaque = pkt.readUInt32BE(12)
-    const keylen = pkt.readUInt16BE(2)
-    const extlen = pkt[4]!
+    const op = req.opcode
+    const opaque = req.opaque
+    switch (req.problem) {
+      case Problem.BadLengths:
+        this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
+        return this.#closeAfter()
+      case Problem.Invalid:
+        this.#local([response(op, Status.EINVAL, opaque, ErrorBody[Status.EINVAL]!)])
+        return this.#closeAfter()
+      case Problem.UnknownCommand:
+        this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
+        return Next.Swallow
+    }
+    const base = req.op
+    const quiet = req.quiet
     if (base === UNKNOWN || base === Opcode.SaslListMechs || base === Opcode.SaslAuth || base === Opcode.SaslStep) {
       this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
-      return
+      return Next.Swallow
     }
-    if (keylen > KEY_MAX || HEADER + extlen + keylen > pkt.length) {
-      this.#local([response(op, Status.EINVAL, opaque, ErrorBody[Status.EINVAL]!)])
-      this.#quitting = true
-      return
-    }
+    // The frame as the backend gets it: header + extras + key (+ value), bodylen exact.
+    const head = HEADER + req.extlen + req.keylen
+    const wire = Buffer.allocUnsafe(head + req.valueLength)
+    req.buf.copy(wire, 0, req.at, req.at + head)
+    wire.writeUInt32BE(req.extlen + req.keylen + req.valueLength, 8)
+    wire[1] = base
     switch (base) {
-      case Opcode.Noop: this.#local([response(op, Status.SUCCESS, opaque)]); return
-      case Opcode.Version: this.#local([response(op, Status.SUCCESS, opaque, Buffer.from(this.core.version))]); return
+      case Opcode.Noop: this.#local([response(op, Status.SUCCESS, opaque)]); return Next.Continue
+      case Opcode.Version: this.#local([response(op, Status.SUCCESS, opaque, Buffer.from(this.core.version))]); return Next.Continue
       case Opcode.Quit:
         if (!quiet) this.#local([response(op, Status.SUCCESS, opaque)])
-        this.#quitting = true
-        return
-      case Opcode.Flush: this.#flush(pkt, op, quiet, opaque); return
-      case Opcode.Stat: this.#stat(pkt, op, opaque); return
+        return this.#closeAfter()
+      case Opcode.Flush: this.#flush(wire, op, quiet, opaque); return Next.Continue
+      case Opcode.Stat: this.#stat(wire, op, opaque); return Next.Continue
     }
     if (!KEYED.has(base)) {
       this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
-      return
+      return Next.Swallow
     }
-    const ks = HEADER + extlen
     const router = this.core.router
-    const host = router.host(router.shardIndexOf(pkt, ks, ks + keylen))
+    const host = router.host(router.shardIndexOf(req.buf, req.keyStart, req.keyEnd))
     const read = READS.has(base)
     const slot = this.#slot()
+    const fwd = new KeyedForward(wire, op, quiet, read, opaque, slot, this)
+    if (req.valueLength > 0) {
+      this.#pending = { wire, req: fwd, host }
+      return Next.Value
+    }
+    this.#send(fwd, host)
+    return Next.Continue
+  }
+
+  onValue (_req: BinaryRequest, value: Buffer, s: number, e: number): void {
+    const p = this.#pending
+    this.#pending = null
+    if (p === null || p.req === null) return
+    value.copy(p.wire, p.wire.length - (e - s), s, e)
+    this.#send(p.req, p.host)
+  }
+
+  #send (fwd: KeyedForward, host: ReturnType<ProxyCore['router']['host']>): void {
     if (host === null) {
       this.core.counters.proxy_no_host++
-      slot.finish(failure(op, quiet, read, opaque, 'no host'), this)
+      fwd.slot.finish(failure(fwd.op, fwd.quiet, fwd.read, fwd.opaque, 'no host'), this)
       return
     }
-    let wire = pkt
-    if (quiet) { wire = Buffer.from(pkt); wire[1] = base }
-    host.sendBinary(new KeyedForward(wire, op, quiet, read, opaque, slot, this), this.#conn.id)
+    host.sendBinary(fwd, this.#conn.id)
   }
 
   #flush (pkt: Buffer, op: number, quiet: boolean, opaque: number): void {

@@ -118,7 +118,9 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
         watcher.on('change', () => { counters.proxy_topology_changes++ })
         router.update(await watcher.start())
       }
-      const l = net.createServer({ noDelay: true }, onConnection)
+      // allowHalfOpen: a client that half-closes still gets the replies in progress
+      // (Connection ends the socket itself, see ProtocolSession.endInput).
+      const l = net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
       await new Promise<void>((resolve, reject) => {
         l.once('error', reject)
         l.listen({ port: opts.port, host: opts.listen ?? '127.0.0.1' }, () => { l.off('error', reject); resolve() })

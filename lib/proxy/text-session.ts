@@ -244,11 +244,14 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       case Op.MetaSet: return this.#meta(line, true)
       case Op.MetaNoop: this.#local(R.MN); return NO_DATA
       case Op.Version: this.#local(Buffer.from(`VERSION ${this.core.version}\r\n`)); return NO_DATA
-      case Op.Verbosity: case Op.CacheMemlimit: case Op.LruCrawler: case Op.Slabs: case Op.Lru:
+      // memcached's token counts for these are checked before noreply is looked at.
+      case Op.Verbosity: case Op.CacheMemlimit:
+        return line.ntokens === 2 || line.ntokens === 3 ? this.#adminFanOut(line) : this.#err(R.ERROR)
+      case Op.LruCrawler: case Op.Slabs: case Op.Lru:
         return this.#adminFanOut(line)
       case Op.Quit: this.#quitting = true; this.parser.halt(); return NO_DATA
       case Op.Shutdown: this.#local(R.SHUTDOWN_DISABLED); return NO_DATA
-      case Op.FlushAll: return this.#flushAll(line)
+      case Op.FlushAll: return line.ntokens <= 3 ? this.#flushAll(line) : this.#err(R.ERROR)
       case Op.Stats: return this.#stats(line)
       case Op.Unknown: case Op.MetaUnknown: return this.#err(R.ERROR)
       default:
@@ -410,14 +413,17 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     const nt = line.ntokens
     if (nt !== want && nt !== want + 1) return this.#err(R.ERROR)
     const buf = line.buf
-    // memcached process_update_command: these answer CLIENT_ERROR and read no data block.
+    // memcached's set_noreply_maybe: a last token "noreply" counts whatever the count.
+    const noreply = this.#noreply(line)
+    // memcached process_update_command: these answer CLIENT_ERROR (unless noreply) and
+    // read no data block.
+    const bad = (): number => noreply ? NO_DATA : this.#err(R.BAD_FORMAT)
     if (line.tokenLength(1) > KEY_MAX_LENGTH || !uintToken(buf, line.tokS[2], line.tokE[2], 0xffffffff) ||
         !intToken(buf, line.tokS[3], line.tokE[3]) || (want === 6 && !uintToken(buf, line.tokS[5], line.tokE[5], Number.MAX_SAFE_INTEGER))) {
-      return this.#err(R.BAD_FORMAT)
+      return bad()
     }
     const vlen = parseDigits(buf, line.tokS[4], line.tokE[4])
-    if (vlen < 0 || vlen > 0x7ffffffd) return this.#err(R.BAD_FORMAT)
-    const noreply = nt === want + 1 && this.#noreply(line)
+    if (vlen < 0 || vlen > 0x7ffffffd) return bad()
     this.#pendingShard = this.core.router.shardIndexOf(buf, line.tokS[1], line.tokE[1])
     this.#pend(line, noreply ? trimRight(buf, line.start, line.tokS[nt - 1]) : line.end, false)
     this.#pendingSlot = noreply ? null : this.#slot(false)
