@@ -14,11 +14,11 @@
 import { createRouter, type HashMethod, type KeyHash, type Router } from '../ring/index.js'
 import {
   checkKey, encodeRetrieval, encodeStorage, encodeStorageHeader, encodeDelete, encodeArith, encodeTouch,
-  encodeFlushAll, encodeVersion, encodeStats, CRLF, type StorageCommand,
+  encodeFlushAll, encodeVersion, encodeStats, encodeMeta, checkMetaFlag, CRLF, type StorageCommand, type MetaCommandName,
 } from '../../protocol/text/request-encoder.js'
 import {
-  RetrievalCommand, StoreCommand, YesNoCommand, ArithCommand, OkCommand, VersionCommand, StatsCommand,
-  type Command, type Callback, type Item, type StoreStatus,
+  RetrievalCommand, StoreCommand, YesNoCommand, ArithCommand, OkCommand, VersionCommand, StatsCommand, MetaCommand,
+  type Command, type Callback, type Item, type StoreStatus, type MetaReply,
 } from './command.js'
 import { Connection, type ConnectionOptions } from './connection.js'
 import { ClientError, ClientErrorCode, isHostFailure } from './errors.js'
@@ -50,7 +50,7 @@ export interface StoreOptions {
   readonly exptime?: number
 }
 
-export type { Item, StoreStatus }
+export type { Item, StoreStatus, MetaReply }
 export type Value = Buffer | string
 
 /** Values at least this large are written without copying them into the request buffer. */
@@ -218,6 +218,23 @@ export class Client {
     return await this.run<boolean>(this.hostFor(k), (cb) => new YesNoCommand(encodeTouch(k, exptime), 'TOUCHED', 'NOT_FOUND', cb))
   }
 
+  // --- meta protocol ---
+
+  /**
+   * A meta command routed by its key: mg, ms (with `value`), md or ma, flags as tokens
+   * (e.g. ['v', 'f', 't'] or ['T60', 'F5']). The q flag is refused (see checkMetaFlag).
+   */
+  async meta (cmd: Exclude<MetaCommandName, 'mn'>, key: string, flags: readonly string[] = [], value: Value | null = null): Promise<MetaReply> {
+    for (const f of flags) {
+      const why = checkMetaFlag(f)
+      if (why !== null) throw new ClientError(ClientErrorCode.BadArgument, why)
+    }
+    if (cmd !== 'ms' && value !== null) throw new ClientError(ClientErrorCode.BadArgument, `${cmd} takes no value`)
+    const k = this.key(key)
+    const v = value === null ? null : typeof value === 'string' ? Buffer.from(value) : value
+    return await this.run<MetaReply>(this.hostFor(k), (cb) => new MetaCommand(encodeMeta(cmd, k, flags, v), cb))
+  }
+
   // --- every server ---
 
   /** flush_all on every server (rejects if any fails). */
@@ -335,5 +352,6 @@ export class Client {
         h.probe = null
       }))
     }, this.probeIntervalMs)
+    h.probe.unref()
   }
 }

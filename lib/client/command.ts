@@ -211,6 +211,40 @@ export class StatsCommand extends Command<Map<string, string>> {
   protected result (): Map<string, string> { return this.stats }
 }
 
+/** A meta reply: its two-letter code, its flag tokens, and the value of a VA reply. */
+export interface MetaReply {
+  /** HD, VA, EN, NF, NS, EX or MN. */
+  readonly status: string
+  /** Returned flags in order, e.g. ["f0", "t-1", "c12"]. */
+  readonly flags: readonly string[]
+  readonly value: Buffer | null
+}
+
+const META_CODES = new Set(['HD', 'VA', 'EN', 'NF', 'NS', 'EX', 'MN'])
+
+/** mg/ms/md/ma/mn without the q flag: exactly one reply line, plus data after VA. */
+export class MetaCommand extends Command<MetaReply> {
+  private reply: MetaReply = { status: '', flags: [], value: null }
+  onLine (buf: Buffer, s: number, e: number): Reply {
+    const words = buf.toString('latin1', s, e).split(' ')
+    if (!META_CODES.has(words[0]) || words[0] === 'VA') return Reply.Bad
+    this.reply = { status: words[0], flags: words.slice(1).filter((w) => w !== ''), value: null }
+    return Reply.Done
+  }
+
+  override onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): Reply {
+    // VA <size> <flags>*
+    const words = line.toString('latin1', ls, le).split(' ')
+    if (words[0] !== 'VA') return Reply.Bad
+    const value = Buffer.allocUnsafe(de - ds)
+    data.copy(value, 0, ds, de)
+    this.reply = { status: 'VA', flags: words.slice(2).filter((w) => w !== ''), value }
+    return Reply.Done
+  }
+
+  protected result (): MetaReply { return this.reply }
+}
+
 /** Decimal digits in buf[s, e) as a number (< 2^53), or -1. */
 function digits (buf: Buffer, s: number, e: number): number {
   if (s >= e || e - s > 15) return -1

@@ -58,7 +58,7 @@ export class Connection implements TextResponseHandler {
   private timerAt = 0
   private reconnectTimer: NodeJS.Timeout | null = null
   private lastError: unknown = null
-  /** Replies received and connections made, for tests and stats. */
+  /** Connections made so far (for tests and stats). */
   connects = 0
 
   constructor (opts: ConnectionOptions) {
@@ -220,7 +220,11 @@ export class Connection implements TextResponseHandler {
   onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): void {
     const cmd = this.inflight.peek()
     if (cmd === undefined) return this.protocolError('unsolicited VALUE')
-    if (cmd.onValue(line, ls, le, data, ds, de) === Reply.Bad) {
+    const r = cmd.onValue(line, ls, le, data, ds, de)
+    if (r === Reply.Done) {
+      this.inflight.shift()
+      cmd.succeed()
+    } else if (r === Reply.Bad) {
       this.protocolError(`unexpected ${line.toString('latin1', ls, Math.min(le, ls + 60))}`)
     }
   }
@@ -239,7 +243,8 @@ export class Connection implements TextResponseHandler {
     if (this.timer !== null && this.timerAt <= deadline) return
     if (this.timer !== null) clearTimeout(this.timer)
     this.timerAt = deadline
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, deadline - Date.now()))
+    // unref: a pending request keeps the process alive through its socket or reconnect timer
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, deadline - Date.now())).unref()
   }
 
   private onTimer (): void {

@@ -7,7 +7,7 @@ export { HashMethod } from '../ring/index.js'
 export { Connection, ConnState, type ConnectionOptions } from './connection.js'
 export {
   Command, Reply, RetrievalCommand, StoreCommand, YesNoCommand, ArithCommand, OkCommand, VersionCommand, StatsCommand,
-  type Item, type StoreStatus, type Callback, type PendingCommand,
+  MetaCommand, type Item, type StoreStatus, type Callback, type PendingCommand, type MetaReply,
 } from './command.js'
 export { ClientError, ClientErrorCode, isHostFailure } from './errors.js'
 export { exponentialBackoff, noRetry, type RetryStrategy, type BackoffOptions } from './retry.js'

@@ -114,3 +114,35 @@ export function encodeStats (args = ''): Buffer {
   if (/[\r\n]/.test(args)) throw new RangeError('stats arguments must not contain CR or LF')
   return Buffer.from(args === '' ? 'stats\r\n' : `stats ${args}\r\n`, 'latin1')
 }
+
+export type MetaCommandName = 'mg' | 'ms' | 'md' | 'ma' | 'mn'
+
+/**
+ * Why a meta flag token cannot be sent, or null (protocol.txt "Meta Get" etc.: a
+ * single-character code, optionally followed by a token, ended by a space). The q
+ * (quiet) flag is refused: a command that may get no reply would break the FIFO of a
+ * pipelined connection.
+ */
+export function checkMetaFlag (flag: string): string | null {
+  if (flag.length === 0) return 'empty meta flag'
+  const c = flag.charCodeAt(0)
+  if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return `meta flag must start with a letter: ${JSON.stringify(flag)}`
+  if (flag[0] === 'q') return 'the q (quiet) flag is not supported by a pipelined connection'
+  for (let i = 1; i < flag.length; i++) {
+    const b = flag.charCodeAt(i)
+    if (b <= 0x20 || b >= 0x7f) return `meta flag token has a space, control or non-ASCII character: ${JSON.stringify(flag)}`
+  }
+  return null
+}
+
+/**
+ * mg|md|ma <key> <flags>*, ms <key> <datalen> <flags>* then the data block, or mn
+ * (protocol.txt "Meta Get", "Meta Set", "Meta Delete", "Meta Arithmetic", "Meta No-Op").
+ * Flags are checked with checkMetaFlag() by the caller.
+ */
+export function encodeMeta (cmd: MetaCommandName, key: Uint8Array | null, flags: readonly string[], value: Uint8Array | null = null): Buffer {
+  if (cmd === 'mn') return Buffer.from('mn\r\n', 'latin1')
+  let tail = cmd === 'ms' ? ` ${value === null ? 0 : value.length}` : ''
+  for (const f of flags) tail += ' ' + f
+  return assemble(`${cmd} `, key, tail, cmd === 'ms' ? (value ?? Buffer.alloc(0)) : null)
+}

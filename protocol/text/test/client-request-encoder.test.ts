@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import {
-  checkKey, encodeRetrieval, encodeStorage, encodeStorageHeader, encodeDelete, encodeArith,
+  checkKey, checkMetaFlag, encodeMeta, encodeRetrieval, encodeStorage, encodeStorageHeader, encodeDelete, encodeArith,
   encodeTouch, encodeFlushAll, encodeVersion, encodeStats,
 } from '../request-encoder.js'
 
@@ -52,4 +52,19 @@ t.test('checkKey refuses what would break framing', async (t) => {
   t.match(checkKey(k('a b')), /0x20 at 1/)
   t.match(checkKey(k('a\r\n')), /0x0d at 1/)
   t.match(checkKey(Buffer.from([0x61, 0x7f])), /0x7f/)
+})
+
+t.test('meta commands: key, (ms: datalen), flags, data block; quiet and bad flags refused', async (t) => {
+  t.equal(encodeMeta('mg', k('a'), ['v', 'f', 't']).toString(), 'mg a v f t\r\n')
+  t.equal(encodeMeta('mg', k('a'), []).toString(), 'mg a\r\n')
+  t.equal(encodeMeta('ms', k('a'), ['T60', 'F5'], k('hello')).toString(), 'ms a 5 T60 F5\r\nhello\r\n')
+  t.equal(encodeMeta('ms', k('a'), []).toString(), 'ms a 0\r\n\r\n')
+  t.equal(encodeMeta('md', k('a'), ['C99']).toString(), 'md a C99\r\n')
+  t.equal(encodeMeta('ma', k('n'), ['MD', 'D5', 'v']).toString(), 'ma n MD D5 v\r\n')
+  t.equal(encodeMeta('mn', null, []).toString(), 'mn\r\n')
+  t.equal(checkMetaFlag('T60'), null)
+  t.match(checkMetaFlag('q'), /quiet/)
+  t.match(checkMetaFlag('5'), /start with a letter/)
+  t.match(checkMetaFlag('Ta b'), /space/)
+  t.match(checkMetaFlag(''), /empty/)
 })
