@@ -120,6 +120,10 @@ async function main (): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM', false))
   process.on('SIGINT', () => stop('SIGINT', false))
   process.on('SIGUSR1', () => stop('SIGUSR1', true)) // memcached: graceful shutdown
+  process.on('SIGHUP', () => {
+    // memcached reloads the -Y authfile on SIGHUP and keeps the old users if that fails.
+    try { app.server.reloadAuth() } catch (err) { log.error({ err }, 'authfile reload failed; keeping the previous users') }
+  })
 }
 
 main().catch((err) => {

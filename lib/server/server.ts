@@ -39,6 +39,8 @@ export interface MemringServer {
   readonly port: number
   start (): Promise<void>
   close (deadlineMs?: number): Promise<void>
+  /** Re-reads the -Y authfile (memcached does on SIGHUP); on error the old users stay. */
+  reloadAuth (): void
 }
 
 /** Buckets plus items the crawler looks at per 100 ms tick (a 2^20 table: a pass every ~10 s). */
@@ -161,7 +163,9 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
             if (m[2] !== undefined) p = Number(m[2])
           }
         }
-        const l = net.createServer({ noDelay: true }, onConnection)
+        // allowHalfOpen: a client's FIN must not end our side before the requests it sent
+        // are answered; Connection decides when to end (see its 'end' handler).
+        const l = net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
         l.maxConnections = Infinity
         await new Promise<void>((resolve, reject) => {
           l.once('error', reject)
@@ -174,6 +178,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       settings.port = port
       background()
     },
+    reloadAuth () { plugins.authFile?.reload() },
     async close (deadlineMs = 1000) {
       if (closing !== null) return await closing
       closing = (async () => {

@@ -72,3 +72,33 @@ t.test('stats settings and the auth counters', async (t) => {
   const st = await exchange(plain.port, Buffer.from('stats settings\r\n'))
   t.match(st.bytes.toString('latin1'), 'STAT binding_protocol auto-negotiate\r\nSTAT auth_enabled_sasl no\r\nSTAT auth_enabled_ascii no\r\n')
 })
+
+t.test('SIGHUP reloads the -Y authfile; a malformed file keeps the old users (memcached)', { skip: fs.existsSync(BIN) ? false : 'not built' }, async (t) => {
+  const { spawn } = await import('node:child_process')
+  const { freePort } = await import('../../testing/memcached.js')
+  const { waitFor } = await import('../../testing/wait-for.js')
+  const f = file('hup', 'alice:secret\n')
+  const port = await freePort()
+  const child = spawn(process.execPath, [BIN, '-l', '127.0.0.1', '-p', String(port), '-Y', f], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let log = ''
+  child.stdout.on('data', (d) => { log += String(d) })
+  child.stderr.on('data', (d) => { log += String(d) })
+  t.teardown(() => { child.kill('SIGKILL') })
+  const login = async (user: string, pass: string): Promise<string> => {
+    const body = `${user} ${pass}`
+    const r = await exchange(port, Buffer.from(`set x 0 0 ${body.length}\r\n${body}\r\n`))
+    return r.bytes.toString('latin1')
+  }
+  await waitFor(async () => (await login('alice', 'secret').catch(() => '')) === 'STORED\r\n', { what: 'memring to serve' })
+  t.equal(await login('carol', 'new'), 'CLIENT_ERROR authentication failure\r\n')
+  fs.writeFileSync(f, 'carol:new\n')
+  child.kill('SIGHUP')
+  await waitFor(async () => (await login('carol', 'new')) === 'STORED\r\n', { what: 'the reloaded user to log in' })
+  t.equal(await login('alice', 'secret'), 'CLIENT_ERROR authentication failure\r\n', 'the old user is gone')
+  fs.writeFileSync(f, 'nocolon\n')
+  child.kill('SIGHUP')
+  await waitFor(() => log.includes('authfile reload failed'), { what: 'the failed reload to be logged' })
+  const probe = await login('carol', 'new')
+  t.equal(probe, 'STORED\r\n', 'a malformed file on reload keeps the users loaded before')
+  t.equal(child.exitCode, null, 'still running')
+})
