@@ -189,9 +189,9 @@ export function svgChart (rep: BenchReport): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">memring vs memcached (${esc(rep.machine.memcached)}), ${rep.params.connections} connections, ${Math.round(rep.params.getRatio * 100)}% get</text>`,
-    `<text x="${W / 2}" y="40" text-anchor="middle" fill="#555">${esc(`${rep.machine.cpus} x ${rep.machine.cpuModel}, Node ${rep.machine.node}, ${rep.params.rounds} interleaved rounds of ${rep.params.seconds} s, git ${rep.gitSha}, ${rep.startedAt.slice(0, 16)}Z; shared machine: noisy`)}</text>`,
+    `<text x="${W / 2}" y="40" text-anchor="middle" fill="#555">${esc(`${rep.machine.cpus} x ${rep.machine.cpuModel}, Node ${rep.machine.node}, ${rep.params.rounds} interleaved rounds of ${rep.params.seconds} s, git ${rep.gitSha}, ${rep.startedAt.slice(0, 16)}Z, load average ${rep.machine.loadAvg[0]} at start`)}</text>`,
   ]
-  const panel = (x0: number, width: number, title: string, value: (t: TargetSummary) => number, whisk: ((t: TargetSummary) => [number, number]) | null, label: (v: number) => string, ratio: (s: ProfileSummary) => string): void => {
+  const panel = (x0: number, width: number, title: string, value: (t: TargetSummary) => number, whisk: ((t: TargetSummary) => [number, number]) | null, label: (v: number) => string, ratio: (s: ProfileSummary) => string, name: (s: ProfileSummary) => string): void => {
     const sums = rep.summaries
     let max = 0
     for (const s of sums) {
@@ -202,6 +202,10 @@ export function svgChart (rep: BenchReport): string {
     if (max <= 0) max = 1
     const y = (v: number): number => bottom - (v / max) * (bottom - top - 20)
     out.push(`<text x="${x0 + width / 2}" y="${top - 10}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`)
+    for (let g = 1; g <= 4; g++) {
+      const v = (max * g) / 4
+      out.push(`<line x1="${x0}" y1="${y(v)}" x2="${x0 + width}" y2="${y(v)}" stroke="#e4e4e4"/><text x="${x0 + 2}" y="${y(v) - 2}" font-size="9" fill="#999">${label(v)}</text>`)
+    }
     out.push(`<line x1="${x0}" y1="${bottom}" x2="${x0 + width}" y2="${bottom}" stroke="#333"/>`)
     const group = width / Math.max(1, sums.length)
     const bw = Math.min(34, group / 3)
@@ -226,13 +230,13 @@ export function svgChart (rep: BenchReport): string {
       })
       const r = ratio(s)
       if (r !== '') out.push(`<text x="${gx}" y="${top + 4}" text-anchor="middle" font-weight="bold" fill="#2b7bb9">${esc(r)}</text>`)
-      out.push(`<text x="${gx}" y="${bottom + 16}" text-anchor="middle" font-size="11">${esc(s.title)}</text>`)
+      out.push(`<text x="${gx}" y="${bottom + 16}" text-anchor="middle" font-size="11">${esc(name(s))}</text>`)
     })
   }
   panel(30, 560, 'ops/s (median, whiskers min-max; label: memring/memcached)', (t) => t.opsMedian, (t) => [t.opsMin, t.opsMax], (v) => `${Math.round(v / 1000)}k`,
-    (s) => s.unavailable !== null ? 'memring: n/a' : s.ratio === null ? '' : `${s.ratio.median.toFixed(2)}x`)
+    (s) => s.unavailable !== null ? 'memring: n/a' : s.ratio === null ? '' : `${s.ratio.median.toFixed(2)}x`, (s) => s.title)
   panel(630, 310, 'server CPU us per op (lower is better)', (t) => t.cpuUsPerOp, null, (v) => v.toFixed(1),
-    (s) => s.cpuRatio === null ? '' : `${s.cpuRatio.median.toFixed(2)}x`)
+    (s) => s.cpuRatio === null ? '' : `${s.cpuRatio.median.toFixed(2)}x`, (s) => s.profile)
   out.push(`<rect x="40" y="${H - 40}" width="12" height="12" fill="${colors.memcached}"/><text x="58" y="${H - 30}">memcached -t ${rep.params.memcachedThreads}</text>`)
   out.push(`<rect x="200" y="${H - 40}" width="12" height="12" fill="${colors.memring}"/><text x="218" y="${H - 30}">memring</text>`)
   out.push(`<text x="330" y="${H - 30}" fill="#555">${esc(rep.pinned ? 'server on CPU 0, memaslap on CPU 1 (taskset)' : 'not pinned (fewer than 2 CPUs)')}</text>`)
