@@ -7,10 +7,10 @@ export { KeyHash, keyHashFn, type HashFn } from './key-hash.js'
 export { keyBytes, encodeKey, scratchBytes, parseHashTag, hashTagRange, type HashTag } from './key-bytes.js'
 export {
   KetamaContinuum, ketamaLabel, ketamaPointCount, exactPointCount, PointRounding, KETAMA_POINTS_PER_SERVER,
-  MEMCACHED_DEFAULT_PORT, TWEMPROXY_MAX_LABEL, type KetamaServer,
+  MEMCACHED_DEFAULT_PORT, TWEMPROXY_MAX_LABEL, LIBMEMCACHED_UNWEIGHTED_POINTS, type KetamaServer,
 } from './ketama.js'
 export {
-  KetamaRing, libmemcachedKetama, twemproxyKetama,
+  KetamaRing, libmemcachedKetama, libmemcachedKetamaUnweighted, twemproxyKetama,
   type Router, type KetamaRingOptions, type HostPort, type TwemproxyServer, type TwemproxyOptions,
 } from './ketama-ring.js'
 export { jumpHash, JumpRouter } from './jump.js'

@@ -40,9 +40,10 @@ export class KetamaRing implements Router {
   private readonly hashFn: HashFn
   private readonly tag: HashTag | null
 
-  constructor (servers: readonly KetamaServer[], opts: KetamaRingOptions = {}) {
-    this.continuum = KetamaContinuum.build(servers, opts.pointRounding ?? PointRounding.CFloat)
-    this.size = servers.length
+  /** Over `servers`, or over a continuum built elsewhere (e.g. buildUnweighted). */
+  constructor (servers: readonly KetamaServer[] | KetamaContinuum, opts: KetamaRingOptions = {}) {
+    this.continuum = servers instanceof KetamaContinuum ? servers : KetamaContinuum.build(servers, opts.pointRounding ?? PointRounding.CFloat)
+    this.size = this.continuum.serverCount
     this.hashFn = keyHashFn(opts.hash ?? KeyHash.md5)
     this.tag = opts.hashTag === undefined || opts.hashTag === '' ? null : parseHashTag(opts.hashTag)
   }
@@ -80,6 +81,24 @@ export interface HostPort {
 /** libmemcached's libketama-compatible placement over host:port[:weight] servers. */
 export function libmemcachedKetama (servers: readonly HostPort[]): KetamaRing {
   return new KetamaRing(servers.map((s) => ({ label: ketamaLabel(s.host, s.port), weight: s.weight ?? 1 })))
+}
+
+/**
+ * libmemcached's unweighted ketama (MEMCACHED_BEHAVIOR_KETAMA alone, as pylibmc's
+ * {"ketama": True}): 100 points per server from `hash` (MEMCACHED_BEHAVIOR_HASH; the
+ * library default is one_at_a_time), and the same hash for keys. All weights must be 1:
+ * libmemcached switches to weighted points when a weight > 1 is added after the
+ * distribution is set, and not when it is added before, so weights are ambiguous here.
+ * `pointHash`: libmemcached hashes the points with the hash in force when the continuum
+ * was last rebuilt (adding servers, setting the distribution), while keys always use the
+ * current one; an application that sets the hash AFTER the servers and the ketama
+ * behaviour gets points by one_at_a_time and keys by its hash.
+ */
+export function libmemcachedKetamaUnweighted (servers: readonly HostPort[], hash: KeyHash = KeyHash.one_at_a_time,
+  pointHash: KeyHash = hash): KetamaRing {
+  if (servers.some((s) => (s.weight ?? 1) !== 1)) throw new RangeError('unweighted libmemcached ketama ignores weights; use libmemcachedKetama for weights')
+  const fn = keyHashFn(pointHash)
+  return new KetamaRing(KetamaContinuum.buildUnweighted(servers.map((s) => ketamaLabel(s.host, s.port)), fn), { hash })
 }
 
 export interface TwemproxyServer extends HostPort {

@@ -18,9 +18,12 @@
  *   which holds well under one point on average: one table read instead of ~14 probes.
  */
 import { md5, md5Word } from './md5.js'
+import type { HashFn } from './key-hash.js'
 
 /** libmemcached MEMCACHED_POINTS_PER_SERVER_KETAMA, twemproxy KETAMA_POINTS_PER_SERVER. */
 export const KETAMA_POINTS_PER_SERVER = 160
+/** libmemcached MEMCACHED_POINTS_PER_SERVER: points per server in unweighted ketama. */
+export const LIBMEMCACHED_UNWEIGHTED_POINTS = 100
 /** Points come in groups of four: the four 32-bit words of one MD5 digest. */
 const POINTS_PER_HASH = 4
 /** libmemcached MEMCACHED_DEFAULT_PORT: the port both omit from a server's label. */
@@ -146,6 +149,35 @@ export class KetamaContinuum {
       points[j] = (v - owner) / 0x100000
     }
     return new KetamaContinuum(points, owners, counts)
+  }
+
+  /**
+   * libmemcached's UNWEIGHTED ketama (MEMCACHED_BEHAVIOR_KETAMA without _WEIGHTED, e.g.
+   * pylibmc {"ketama": True}): 100 points per server, each point the configured hash of
+   * "<label>-<i>" (not MD5 words), weights ignored. MEMCACHED_POINTS_PER_SERVER.
+   */
+  static buildUnweighted (labels: readonly string[], hash: HashFn): KetamaContinuum {
+    const n = labels.length
+    if (n === 0) throw new RangeError('ketama needs at least one server')
+    if (n > 0xfffff) throw new RangeError('ketama supports at most 2^20 servers')
+    const per = LIBMEMCACHED_UNWEIGHTED_POINTS
+    const packed = new Float64Array(n * per)
+    let k = 0
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < per; j++) {
+        const b = enc.encode(`${labels[i]}-${j}`)
+        packed[k++] = hash(b, 0, b.length) * 0x100000 + i
+      }
+    }
+    packed.sort()
+    const points = new Uint32Array(packed.length)
+    const owners = new Uint32Array(packed.length)
+    for (let j = 0; j < packed.length; j++) {
+      const owner = packed[j] % 0x100000
+      owners[j] = owner
+      points[j] = (packed[j] - owner) / 0x100000
+    }
+    return new KetamaContinuum(points, owners, new Uint32Array(n).fill(per))
   }
 
   /** Index into points of the first point >= hash, wrapping to 0 past the last point. */

@@ -2,7 +2,7 @@
  * One entry point from a hashing method name to a Router, shared by the client, the
  * proxy and `memringctl route --hash ketama|ketama-twemproxy|jump`, so they agree.
  */
-import { KetamaRing, libmemcachedKetama, twemproxyKetama, type Router, type TwemproxyServer } from './ketama-ring.js'
+import { KetamaRing, libmemcachedKetama, libmemcachedKetamaUnweighted, twemproxyKetama, type Router, type TwemproxyServer } from './ketama-ring.js'
 import { ketamaLabel, PointRounding } from './ketama.js'
 import { JumpRouter } from './jump.js'
 import type { KeyHash } from './key-hash.js'
@@ -12,6 +12,8 @@ export const HashMethod = {
   Ketama: 'ketama',
   /** twemproxy's ketama (server names, key hash, hash tags). */
   KetamaTwemproxy: 'ketama-twemproxy',
+  /** libmemcached's unweighted ketama (pylibmc {"ketama": True}); keyHash default one_at_a_time. */
+  KetamaUnweighted: 'ketama-unweighted',
   /** jump hash over the list order (index = shard). */
   Jump: 'jump',
 } as const
@@ -19,7 +21,7 @@ export type HashMethod = (typeof HashMethod)[keyof typeof HashMethod]
 
 export interface RouterOptions {
   readonly method?: HashMethod
-  /** ketama-twemproxy only (default fnv1a_64). */
+  /** ketama-twemproxy (default fnv1a_64) and ketama-unweighted (default one_at_a_time). */
   readonly keyHash?: KeyHash
   /** ketama variants: e.g. "{}". */
   readonly hashTag?: string
@@ -38,6 +40,9 @@ export function createRouter (servers: readonly TwemproxyServer[], opts: RouterO
     case HashMethod.KetamaTwemproxy:
       if (opts.pointRounding === PointRounding.Exact) throw new RangeError('ketama-twemproxy is c-float by definition')
       return twemproxyKetama(servers, { hash: opts.keyHash, hashTag: opts.hashTag })
+    case HashMethod.KetamaUnweighted:
+      if (opts.hashTag !== undefined || opts.pointRounding !== undefined) throw new RangeError('ketama-unweighted takes no hash tag or point rounding')
+      return libmemcachedKetamaUnweighted(servers, opts.keyHash)
     case HashMethod.Jump:
       return new JumpRouter(servers.length)
     default:

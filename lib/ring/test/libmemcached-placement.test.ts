@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { libmemcachedKetama, type HostPort, type KetamaRing } from '../index.js'
+import { libmemcachedKetama, libmemcachedKetamaUnweighted, type HostPort, type KetamaRing, type KeyHash } from '../index.js'
 import { makeKeys, prng } from './keys.js'
 
 // dist/lib/ring/test -> lib/ring/test (the C source is not compiled by tsc)
@@ -118,5 +118,32 @@ for (const c of cases) {
     }
   })
 }
+
+t.test('unweighted ketama (MEMCACHED_BEHAVIOR_KETAMA, pylibmc {"ketama": True}) with each key hash', { skip: bin === null ? 'libmemcached-dev not installed' : false }, async (t) => {
+  const lists: HostPort[][] = [
+    [11211, 11212, 11213].map((port) => ({ host: '127.0.0.1', port })),
+    Array.from({ length: 10 }, (_, i) => ({ host: `cache-${i}.example.internal`, port: i % 3 === 0 ? 11211 : 20000 + i })),
+    Array.from({ length: 50 }, (_, i) => ({ host: `10.9.0.${i}`, port: 11211 })),
+  ]
+  const hashes: Array<[string, KeyHash]> = [['default', 'one_at_a_time'], ['md5', 'md5'], ['fnv1a_64', 'fnv1a_64'],
+    ['fnv1_64', 'fnv1_64'], ['fnv1a_32', 'fnv1a_32'], ['fnv1_32', 'fnv1_32'], ['murmur', 'murmur']]
+  for (const servers of lists) {
+    const keys = makeKeys(5000, servers.length * 7)
+    for (const [cname, ours] of hashes) {
+      for (const mode of ['ketama-before', 'ketama-after']) {
+        // "after": the continuum was built before the hash was set, with the default hash
+        const ring = libmemcachedKetamaUnweighted(servers, ours, mode === 'ketama-after' ? 'one_at_a_time' : ours)
+        const input = [`${mode} ${servers.length} ${cname}`, ...servers.map((s) => `${s.host} ${s.port} 1`), ...keys].join('\n') + '\n'
+        const out = execFileSync(bin as string, { input, maxBuffer: 64 << 20 }).toString().trim().split('\n').map(Number)
+        let diff = 0
+        for (let i = 0; i < keys.length; i++) if (ring.serverOf(keys[i]) !== out[i]) diff++
+        compared += keys.length
+        t.equal(diff, 0, `${servers.length} servers, hash ${cname}, ${mode}: all ${keys.length} keys agree`)
+        // not every server for every hash: FNV-1 of similar labels clusters (in libmemcached too)
+        if (mode === 'ketama-before') t.ok(new Set(out).size > servers.length / 2, `keys spread over ${new Set(out).size} of ${servers.length} servers`)
+      }
+    }
+  }
+})
 
 t.teardown(() => { if (bin !== null) console.log(`# libmemcached placement: ${compared} key placements compared`) })

@@ -151,3 +151,10 @@ t.test('createRouter names the same placement as the specific constructors', asy
   const exact = createRouter(Array.from({ length: 50 }, (_, i) => ({ host: `h${i}`, port: 11211 })), { pointRounding: 'exact' }) as KetamaRing
   t.equal(exact.continuum.pointCounts[0], 160, 'exact rounding: 160 points at n = 50')
 })
+
+t.test('createRouter: ketama-unweighted is libmemcached\'s 100-point continuum', async (t) => {
+  const servers = [{ host: 'a', port: 11211 }, { host: 'b', port: 11212 }]
+  const r = createRouter(servers, { method: 'ketama-unweighted', keyHash: 'md5' }) as KetamaRing
+  t.same([...r.continuum.pointCounts], [100, 100])
+  t.throws(() => createRouter([{ host: 'a', port: 1, weight: 2 }], { method: 'ketama-unweighted' }), /ignores weights/)
+})
