@@ -75,7 +75,10 @@ t.test('with a real ZooKeeper', { skip: zooKeeperAvailable() ? false : 'zookeepe
     r.on('registered', () => states.push('registered'))
     await expireSession(zk.connectString, r.session.credentials!)
     await waitFor(async () => r.registered && r.session.sessionId !== first, { timeoutMs: SESSION_MS * 4, what: 're-registration' })
-    t.same(states, ['unregistered', 'registered'])
+    // Joining the session from outside may first bounce the owner's link (same session
+    // back), so the sequence is one or more unregistered/registered pairs.
+    t.ok(states.length >= 2 && states.length % 2 === 0, `states: ${states.join(',')}`)
+    t.ok(states.every((s, i) => s === (i % 2 === 0 ? 'unregistered' : 'registered')), 'alternating, ending registered')
     t.equal((await obs.exists(r.path))?.ephemeralOwner, r.session.sessionId, 'node owned by the new session')
   })
 
