@@ -51,6 +51,8 @@ export class Connection implements ConnControl {
   private session: ProtocolSession | null = null
   private closing = false
   private waitingDrain = false
+  /** The client half-closed while replies were held back (see the 'end' handler). */
+  private inputEnded = false
   private destroyed = false
 
   constructor (
@@ -71,6 +73,9 @@ export class Connection implements ConnControl {
       if (this.destroyed) return
       // A session whose replies complete later (the proxy) closes once they are out.
       if (this.session?.endInput?.() === true) return
+      // Requests read before the FIN but held back by backpressure are answered first, as
+      // memcached does; onDrain ends the socket once they are.
+      if (this.waitingDrain) { this.inputEnded = true; return }
       this.socket.end()
     })
   }
@@ -133,7 +138,9 @@ export class Connection implements ConnControl {
       return
     }
     this.flush()
-    if (!this.waitingDrain && !this.destroyed) this.socket.resume()
+    if (this.waitingDrain || this.destroyed) return
+    if (this.inputEnded) this.socket.end()
+    else this.socket.resume()
   }
 
   closeAfterWrite (): void { this.closing = true }
