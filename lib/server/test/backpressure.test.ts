@@ -133,3 +133,26 @@ t.test('one multiget asking for far more than fits in memory: bounded, then all 
   const check = new StreamCheck((i) => (i < K ? values[i % KEYS] : i === K ? END : i === K + 1 ? values[3] : END), total)
   await readAll(t, s, check)
 })
+
+t.test('a client that pipelines and half-closes at once still gets every reply (as from memcached)', async (t) => {
+  const server = await startServer(t)
+  const values = await load(t, server)
+  const END = Buffer.from('END\r\n')
+  const N = 400 // 100 MiB of replies: far more than the socket buffers hold when the FIN arrives
+  for (const readLate of [true, false]) {
+    const s = await pausedClient(server.port)
+    t.teardown(() => s.destroy())
+    const lines: string[] = []
+    for (let i = 0; i < N; i++) lines.push(`get big${i % KEYS}\r\n`)
+    s.end(lines.join('')) // write, then FIN
+    if (readLate) await waitFor(() => connStates(server).includes('conn_mwrite'), { what: 'the server to wait for the client' })
+    const check = new StreamCheck((i) => (i % 2 === 0 ? values[(i / 2) % KEYS] : END), N * (values[0].length + END.length))
+    let serverEnded = false
+    s.once('end', () => { serverEnded = true })
+    s.on('data', (d: Buffer) => check.feed(d))
+    s.resume()
+    await waitFor(() => serverEnded || check.mismatchAt >= 0, { timeoutMs: 20_000, intervalMs: 50, what: 'the server to finish and close' })
+    t.equal(check.mismatchAt, -1, 'every reply byte as expected, in order')
+    t.equal(check.received, check.total, `${readLate ? 'reading late' : 'reading at once'}: all ${(check.total / MiB).toFixed(0)} MiB, then the server's FIN`)
+  }
+})
