@@ -71,7 +71,8 @@ export async function startMemcached (t: Teardown, flags: string[] = [], sasl?: 
     while (!exited && Date.now() < deadline) {
       if (await canConnect(port)) {
         t.teardown(async () => {
-          child.kill('SIGTERM')
+          // SIGKILL: memcached acts on SIGTERM only at its next 1 s clock tick.
+          child.kill('SIGKILL')
           await gone
           if (dir) fs.rmSync(dir, { recursive: true, force: true })
         })
