@@ -58,8 +58,12 @@ type State = (typeof State)[keyof typeof State]
 export class TextRequestParser {
   private state: State = State.Line
   private readonly line = new TextLine()
-  /** Input not yet consumed (a partial line, or everything after a pause). */
+  /** Input not yet consumed after a pause. */
   private pending: Buffer | null = null
+  /** A line still without its LF: bytes [0, partialLen) of `partial`, with room to grow, so
+   *  a long get line arriving in many small chunks is copied once, not once per chunk. */
+  private partial: Buffer | null = null
+  private partialLen = 0
   /** Data block being assembled across chunks (null when swallowing). */
   private data: Buffer | null = null
   private dataNeed = 0
@@ -73,12 +77,13 @@ export class TextRequestParser {
   pause (): void { this.paused = true }
   get isPaused (): boolean { return this.paused }
   /** Drop all buffered input and ignore the rest (quit, fatal errors). */
-  halt (): void { this.halted = true; this.pending = null; this.data = null }
+  halt (): void { this.halted = true; this.pending = null; this.partial = null; this.data = null }
   /** Bytes buffered but not yet parsed. */
-  get buffered (): number { return (this.pending?.length ?? 0) + this.dataFilled }
+  get buffered (): number { return (this.pending?.length ?? 0) + this.partialLen + this.dataFilled }
 
   push (chunk: Buffer): void {
     if (this.halted) return
+    if (this.partial !== null) { this.growPartialLine(chunk); return }
     let buf = chunk
     if (this.pending !== null) {
       buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
@@ -115,18 +120,50 @@ export class TextRequestParser {
 
   private keepPartialLine (buf: Buffer, off: number): void {
     const n = buf.length - off
+    if (this.tooLong(buf, off)) return
+    // Copy: the caller's chunk may be large; keep only the partial line (and room to grow).
+    this.partial = Buffer.allocUnsafe(n < 1024 ? 1024 : 2 * n)
+    buf.copy(this.partial, 0, off)
+    this.partialLen = n
+  }
+
+  /** Appends to a line still without LF; searches only the new bytes for the LF. */
+  private growPartialLine (chunk: Buffer): void {
+    const from = this.partialLen
+    const n = from + chunk.length
+    let p = this.partial as Buffer
+    if (n > p.length) {
+      const bigger = Buffer.allocUnsafe(2 * n)
+      p.copy(bigger, 0, 0, from)
+      p = bigger
+    }
+    chunk.copy(p, from)
+    const line = p.subarray(0, n)
+    if (line.indexOf(LF, from) === -1) {
+      if (this.tooLong(line, 0)) return
+      this.partial = p
+      this.partialLen = n
+      return
+    }
+    this.partial = null
+    this.partialLen = 0
+    this.run(line, 0)
+  }
+
+  /** An unterminated line over the limits: fatal (see the file comment). */
+  private tooLong (buf: Buffer, off: number): boolean {
+    const n = buf.length - off
     if (n > LINE_MAX && !this.looksLikeGet(buf, off)) {
       this.halt()
       this.handler.onFatal('line too long')
-      return
+      return true
     }
     if (n > GET_LINE_MAX) {
       this.halt()
       this.handler.onFatal('multiget line too long')
-      return
+      return true
     }
-    // Copy: the caller's chunk may be large; keep only the partial line.
-    this.pending = Buffer.from(buf.subarray(off))
+    return false
   }
 
   /** memcached: leading spaces (at most 100) then "get " or "gets ". */
