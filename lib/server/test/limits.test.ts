@@ -11,6 +11,7 @@ import { haveMemcached, startMemcached } from '../../testing/memcached.js'
 import { exchange, rawClient } from '../../testing/raw-client.js'
 import { startServer } from '../../testing/servers.js'
 import type { ServerSettings } from '../../server/settings.js'
+import { TextRequestParser } from '../../../protocol/text/request-parser.js'
 import { waitFor } from '../../testing/wait-for.js'
 
 /** Runs fn against memring and, when installed, against real memcached with the same flags. */
@@ -108,6 +109,25 @@ t.test('a multiget line may be long (memcached lets get/gets lines grow)', async
     for (let i = 0; i < line.length; i += 1000) c.write(line.subarray(i, i + 1000))
     t.equal(await c.until('END\r\n'), 'VALUE key-number-999 0 1\r\nz\r\nEND\r\n')
   })
+})
+
+t.test('a long multiget line arriving in small TCP segments is buffered in linear time', async (t) => {
+  // 8 MiB (the get-line cap) in 1460-byte segments: re-copying the partial line on every
+  // segment would cost ~5,700 copies of up to 8 MiB (tens of seconds of blocked event loop).
+  let lines = 0
+  const parser = new TextRequestParser({
+    onLine () { lines++; return -1 },
+    onData () {},
+    onFatal (reason) { t.fail(`fatal: ${reason}`) },
+  })
+  const line = Buffer.from('get ' + 'key-abcdef '.repeat(762_000) + '\r\nversion\r\n')
+  t.ok(line.length > 8_000_000 && line.length < 8 * 1024 * 1024)
+  const started = process.cpuUsage()
+  for (let i = 0; i < line.length; i += 1460) parser.push(line.subarray(i, i + 1460))
+  const cpu = process.cpuUsage(started)
+  const ms = (cpu.user + cpu.system) / 1000
+  t.equal(lines, 2, 'the get line and the next command')
+  t.ok(ms < 3000, `${ms.toFixed(0)} ms of CPU for ${line.length} bytes in ${Math.ceil(line.length / 1460)} pieces`)
 })
 
 t.test('a rejected storage command still consumes its data block', async (t) => {
