@@ -1,7 +1,7 @@
 // End-to-end benchmark: memring against the real memcached under the same memaslap load.
 //
 //   npm run bench                                   # full run, ~5 min, writes results/latest.*
-//   node dist/compat-tests/bench/run.js --quick     # ~30 s, one round, results in a temp dir
+//   node dist/compat-tests/bench/run.js --quick     # ~40 s, one round, results in a temp dir
 //   node dist/compat-tests/bench/run.js --profiles text100 --targets memring --rounds 1 \
 //        --seconds 10 --cpu-prof /tmp/prof          # profile memring under one load
 //   node dist/compat-tests/bench/run.js --render results/latest.json   # redraw table + chart
@@ -68,7 +68,7 @@ function parseArgs (argv: string[]): Options {
     const val = (): string => { const v = argv[++i]; if (v === undefined) usage(`${a} needs a value`); return v }
     const num = (): number => { const v = Number(val()); if (!Number.isInteger(v) || v < 0) usage(`${a} needs a whole number`); return v }
     switch (a) {
-      case '--quick': o.rounds = 1; o.seconds = 2; o.warmup = 1; break
+      case '--quick': o.rounds = 1; o.seconds = 1; o.warmup = 1; break
       case '--smoke': o.rounds = 1; o.seconds = 1; o.warmup = 0; break
       case '--rounds': o.rounds = Math.max(1, num()); break
       case '--seconds': o.seconds = Math.max(1, num()); break
@@ -138,7 +138,7 @@ async function oneRun (o: Options, p: Profile, target: ServerKind, round: number
     const tail = server.output().trim().slice(-300)
     if (tail !== '') row.error += ` (server said: ${tail})`
   } finally {
-    await server.stop()
+    await server.stop(o.cpuProf !== null)
   }
   return row
 }

@@ -25,8 +25,12 @@ export interface BenchServer {
   readonly pid: number
   /** stdout + stderr so far (for error reports). */
   output (): string
-  /** SIGTERM, then SIGKILL if it has not exited within graceMs. */
-  stop (graceMs?: number): Promise<void>
+  /**
+   * graceful: SIGTERM, then SIGKILL if it has not exited within graceMs (needed for
+   * node --cpu-prof to write its profile). Otherwise SIGKILL at once: the measurement is
+   * over, and memcached takes up to a second to act on SIGTERM.
+   */
+  stop (graceful?: boolean, graceMs?: number): Promise<void>
 }
 
 const live = new Set<ChildProcess>()
@@ -106,9 +110,9 @@ export async function startServer (o: StartOptions): Promise<BenchServer> {
         port,
         pid,
         output: () => out,
-        async stop (graceMs = 5000) {
+        async stop (graceful = true, graceMs = 5000) {
           if (proc.exitCode !== null || proc.signalCode !== null) return
-          proc.kill('SIGTERM')
+          proc.kill(graceful ? 'SIGTERM' : 'SIGKILL')
           const t = setTimeout(() => proc.kill('SIGKILL'), graceMs)
           await exited
           clearTimeout(t)
