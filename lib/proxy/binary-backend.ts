@@ -19,20 +19,34 @@ class BinaryBackendConnection implements BinaryConnectionLike {
   #head = 0
   #carry: Buffer | null = null
   #corked = false
+  #batch: Buffer[] = []
+  #batchBytes = 0
+  #flushBatch = (): void => {
+    this.#corked = false
+    const batch = this.#batch
+    const n = this.#batchBytes
+    this.#batch = []
+    this.#batchBytes = 0
+    const sock = this.#socket
+    if (sock === null || batch.length === 0) return
+    if (batch.length === 1) sock.write(batch[0]!)
+    else if (n <= 64 * 1024) sock.write(Buffer.concat(batch, n))
+    else { sock.cork(); for (const b of batch) sock.write(b); sock.uncork() }
+  }
 
   constructor (host: BackendHost) { this.#host = host }
 
   send (req: BinaryBackendRequest): void {
     if (this.#socket === null) this.#open()
-    const sock = this.#socket!
     req.sentAt = Date.now()
     this.#inflight.push(req)
+    // One write per loop iteration, as the text connection does (backend.ts).
+    this.#batch.push(req.wire)
+    this.#batchBytes += req.wire.length
     if (!this.#corked) {
       this.#corked = true
-      sock.cork()
-      setImmediate(() => { this.#corked = false; sock.uncork() })
+      setImmediate(this.#flushBatch)
     }
-    sock.write(req.wire)
   }
 
   #open (): void {
@@ -87,6 +101,8 @@ class BinaryBackendConnection implements BinaryConnectionLike {
     if (this.#socket !== sock) return
     this.#socket = null
     sock.destroy()
+    this.#batch = []
+    this.#batchBytes = 0
     const lost = this.#inflight
     const head = this.#head
     this.#inflight = []

@@ -18,6 +18,7 @@
  */
 import type { ProtocolSession } from '../server/connection.js'
 import type { ConnControl } from '../server/context.js'
+import { put } from './put.js'
 import { Opcode, UNKNOWN } from '../../protocol/binary/opcodes.js'
 import { BinaryRequestParser, Next, Problem, type BinaryRequest, type BinaryRequestHandler } from '../../protocol/binary/request-parser.js'
 import { Status, ErrorBody } from '../../protocol/binary/status.js'
@@ -156,7 +157,7 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
   }
 
   #local (pieces: Buffer[]): void {
-    if (this.#head === this.#slots.length) { for (const p of pieces) this.#conn.out.owned(p); return }
+    if (this.#head === this.#slots.length) { for (const p of pieces) put(this.#conn.out, p); return }
     const s = new BinSlot()
     s.pieces = pieces
     s.done = true
@@ -169,7 +170,7 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     if (this.#closed) return
     let wrote = false
     while (this.#head < this.#slots.length && this.#slots[this.#head]!.done) {
-      for (const p of this.#slots[this.#head]!.pieces) this.#conn.out.owned(p)
+      for (const p of this.#slots[this.#head]!.pieces) put(this.#conn.out, p)
       this.#slots[this.#head] = undefined as unknown as BinSlot
       this.#head++
       wrote = true

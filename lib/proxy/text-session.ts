@@ -20,6 +20,7 @@
  */
 import type { ProtocolSession } from '../server/connection.js'
 import type { ConnControl } from '../server/context.js'
+import { put } from './put.js'
 import { NO_DATA, TextRequestParser, type TextLine, type TextRequestHandler } from '../../protocol/text/request-parser.js'
 import { Op } from '../../protocol/request.js'
 import { KEY_MAX_LENGTH } from '../../protocol/bytes.js'
@@ -210,7 +211,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     while (this.#head < this.#slots.length) {
       const s = this.#slots[this.#head]!
       if (!s.done) break
-      for (const p of s.pieces!) out.owned(p)
+      for (const p of s.pieces!) put(out, p)
       this.#slots[this.#head] = undefined as unknown as Slot
       this.#head++
       wrote = true
