@@ -216,6 +216,7 @@ t.test(`fuzzed request streams (seed ${SEED}): the server stays up and other con
   t.comment(`${streams} streams in ${Date.now() - started} ms, checker rounds: ${rounds}`)
   const showInFlight = (): string => [...inFlight.values()].map((b) => b.subarray(0, 2048).toString('base64')).join('\n')
   t.equal(errors.length, 0, 'no internal error', errors.length > 0 ? { errors: errors.slice(0, 3), inFlightBase64: showInFlight() } : {})
+  t.equal(server.ctx.stats.internal_errors, 0, 'stats internal_errors is 0')
   t.equal(internalReplies, 0, 'no fuzz connection was answered SERVER_ERROR internal error')
   t.equal(checkerError, null, 'the checker connection got exactly the right replies throughout')
   t.ok(rounds > 20, `the checker ran alongside (${rounds} rounds)`)

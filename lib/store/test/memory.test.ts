@@ -42,6 +42,27 @@ t.test('ten times the memory limit written: pages stay within -m, evictions are 
   t.equal(get(s, 'key:0'), null, 'the oldest item was evicted')
 })
 
+t.test('RSS: 320 MiB written through a 32 MiB store grows the process by about the limit', async (t) => {
+  const limit = 32 * MiB
+  const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: limit })
+  global.gc?.()
+  const rss0 = process.memoryUsage().rss
+  const value = Buffer.alloc(4000, 0x72)
+  let maxRss = rss0
+  for (let i = 0; i < (10 * limit) / value.length; i++) {
+    value.writeUInt32BE(i, 0)
+    if (set(s, `r:${i}`, value) !== 'STORED') { t.fail(`set ${i} failed`); break }
+    if (i % 4096 === 0) maxRss = Math.max(maxRss, process.memoryUsage().rss)
+  }
+  maxRss = Math.max(maxRss, process.memoryUsage().rss)
+  const grown = maxRss - rss0
+  // Fixed overhead allowed beside the limit: the hash table, V8's young generation and
+  // the test's own garbage (key strings, result objects).
+  t.ok(grown <= limit + 48 * MiB, `RSS grew ${(grown / MiB).toFixed(1)} MiB at most for a ${limit / MiB} MiB limit`)
+  t.ok(s.counters.evictions > 0)
+  t.ok(s.slabs.mallocedBytes <= limit)
+})
+
 t.test('with evictions off (-M) a full cache answers NO_MEMORY and keeps what it has', async (t) => {
   const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 2 * MiB, evictions: false })
   const value = Buffer.alloc(1000, 0x62)
