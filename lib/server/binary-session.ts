@@ -160,12 +160,17 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
     return Next.Continue
   }
 
+  /** Only SASL data is assembled (storage values stream into their item). */
   onValue (req: BinaryRequest, value: Buffer, s: number, e: number): void {
-    if (req.op === Opcode.SaslAuth || req.op === Opcode.SaslStep) {
-      this.saslFinish(req, value, s, e)
-      return
-    }
-    this.completeUpdate(req, value, s, e)
+    this.saslFinish(req, value, s, e)
+  }
+
+  onValuePart (_req: BinaryRequest, buf: Buffer, s: number, e: number, at: number): void {
+    if (this.pendingItem > 0) this.ctx.store.writeValue(this.pendingItem, buf, s, e, at)
+  }
+
+  onValueEnd (req: BinaryRequest): void {
+    this.completeUpdate(req)
   }
 
   private versionBuf: Buffer | null = null
@@ -260,18 +265,18 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
         this.pendingMode = req.cas !== 0 ? StoreMode.Cas
           : req.op === Opcode.Add ? StoreMode.Add : req.op === Opcode.Replace ? StoreMode.Replace : StoreMode.Set
     }
-    return Next.Value
+    // The value goes straight from the socket chunks into the item (no assembly copy).
+    return Next.Stream
   }
 
-  /** memcached complete_update_bin. */
-  private completeUpdate (req: BinaryRequest, value: Buffer, s: number, e: number): void {
+  /** memcached complete_update_bin: the value is already in the item. */
+  private completeUpdate (req: BinaryRequest): void {
     const store = this.ctx.store
     const stats = this.ctx.stats
     const h = this.pendingItem
     this.pendingItem = 0
     if (h <= 0) return
     stats.cmd_set++
-    store.writeValue(h, value, s, e, 0)
     const mode = this.pendingMode
     const res = store.link(h, mode, this.pendingCas)
     if (mode === StoreMode.Cas) {

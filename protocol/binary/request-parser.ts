@@ -50,6 +50,12 @@ export const Next = {
   Continue: 2,
   /** The connection is closing: ignore all further input. */
   Stop: 3,
+  /**
+   * Hand the req.valueLength value bytes to onValuePart as they arrive, without
+   * assembling them (the handler writes them straight into their destination, e.g. the
+   * item's slab memory), then call onValueEnd.
+   */
+  Stream: 4,
 } as const
 export type Next = (typeof Next)[keyof typeof Next]
 
@@ -106,11 +112,18 @@ export interface BinaryRequestHandler {
    * during this call (it may be the socket chunk or the parser's own buffer).
    */
   onValue (req: BinaryRequest, value: Buffer, s: number, e: number): void
+  /**
+   * Next.Stream: value bytes [at, at + (e - s)) of the request's value are buf[s, e), a
+   * view valid only during this call. Parts arrive in order and cover the value.
+   */
+  onValuePart? (req: BinaryRequest, buf: Buffer, s: number, e: number, at: number): void
+  /** Next.Stream: the whole value has been handed over. */
+  onValueEnd? (req: BinaryRequest): void
   /** Framing is lost; the parser has stopped. */
   onFrameError (kind: FrameError): void
 }
 
-const State = { Frame: 0, Value: 1, Swallow: 2, Stopped: 3 } as const
+const State = { Frame: 0, Value: 1, Swallow: 2, Stopped: 3, Stream: 4 } as const
 type State = (typeof State)[keyof typeof State]
 
 const EMPTY = Buffer.alloc(0)
@@ -177,6 +190,9 @@ export class BinaryRequestParser {
           break
         case State.Value:
           off = this.valueBytes(chunk, off, end)
+          break
+        case State.Stream:
+          off = this.streamBytes(chunk, off, end)
           break
         case State.Swallow: {
           const n = Math.min(this.left, end - off)
@@ -263,22 +279,52 @@ export class BinaryRequestParser {
           this.handler.onValue(req, chunk, off, off + n)
           return off + n
         }
-        if (buf !== this.carry) {
-          // The request's views must outlive this chunk: move the frame into the carry.
-          const size = off - at
-          this.carried = 0
-          this.grow(size)
-          buf.copy(this.carry, 0, at, off)
-          req.buf = this.carry
-          req.at = 0
-        }
+        this.keepFrame(buf, at, off)
         this.value = Buffer.allocUnsafe(n)
         this.filled = 0
         this.state = State.Value
         return off
       }
+      case Next.Stream: {
+        const n = req.valueLength
+        const h = this.handler
+        if (end - off >= n) {
+          if (n > 0) h.onValuePart?.(req, chunk, off, off + n, 0)
+          h.onValueEnd?.(req)
+          return off + n
+        }
+        this.keepFrame(buf, at, off)
+        if (end > off) h.onValuePart?.(req, chunk, off, end, 0)
+        this.filled = end - off
+        this.left = n - this.filled
+        this.state = State.Stream
+        return end
+      }
     }
     return off
+  }
+
+  /** The request's views must outlive this chunk: move its frame into the carry. */
+  private keepFrame (buf: Buffer, at: number, off: number): void {
+    if (buf === this.carry) return
+    const size = off - at
+    this.carried = 0
+    this.grow(size)
+    buf.copy(this.carry, 0, at, off)
+    this.req.buf = this.carry
+    this.req.at = 0
+  }
+
+  private streamBytes (chunk: Buffer, off: number, end: number): number {
+    const n = Math.min(this.left, end - off)
+    this.handler.onValuePart?.(this.req, chunk, off, off + n, this.filled)
+    this.filled += n
+    this.left -= n
+    if (this.left === 0) {
+      this.state = State.Frame
+      this.handler.onValueEnd?.(this.req)
+    }
+    return off + n
   }
 
   private valueBytes (chunk: Buffer, off: number, end: number): number {

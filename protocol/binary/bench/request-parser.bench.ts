@@ -24,9 +24,17 @@ const parser = new BinaryRequestParser({
   onFrameError () { throw new Error('framing lost') },
 })
 
+/** The same, but values are streamed to onValuePart (how the server writes into the item). */
+const streaming = new BinaryRequestParser({
+  onRequest (req: BinaryRequest) { requests++; return carriesValue(req.op) ? Next.Stream : Next.Continue },
+  onValue () {},
+  onValuePart (_req, _b, s, e) { valueBytes += e - s },
+  onFrameError () { throw new Error('framing lost') },
+})
+
 const key = (i: number): string => `key:${String(i).padStart(28, '0')}` // 32 bytes, as memaslap's
 
-interface Case { name: string, chunks: Buffer[], requests: number }
+interface Case { name: string, chunks: Buffer[], requests: number, stream?: boolean }
 
 const cases: Case[] = [
   {
@@ -50,6 +58,12 @@ const cases: Case[] = [
     for (let o = 0; o < whole.length; o += 16384) chunks.push(whole.subarray(o, o + 16384))
     return { name: 'one 100 KiB SET in 16 KiB chunks', chunks, requests: 1 }
   })(),
+  (() => {
+    const whole = encodeRequest({ opcode: Opcode.Set, key: key(1), extras: storeExtras(0, 0), value: Buffer.alloc(102400, 'v') })
+    const chunks: Buffer[] = []
+    for (let o = 0; o < whole.length; o += 16384) chunks.push(whole.subarray(o, o + 16384))
+    return { name: 'the same, value streamed (Next.Stream)', chunks, requests: 1, stream: true }
+  })(),
 ]
 
 const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000 }
@@ -57,8 +71,9 @@ const REPS = 20
 const quick = process.argv.includes('--quick')
 const bench = new Bench({ now: cpuMs, time: quick ? 30 : 600, warmupTime: quick ? 10 : 200 })
 for (const c of cases) {
+  const p = c.stream === true ? streaming : parser
   bench.add(c.name, () => {
-    for (let r = 0; r < REPS; r++) for (const ch of c.chunks) parser.push(ch)
+    for (let r = 0; r < REPS; r++) for (const ch of c.chunks) p.push(ch)
   })
 }
 await bench.run()

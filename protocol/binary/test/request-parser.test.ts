@@ -16,8 +16,10 @@ interface Event {
  * for value-carrying requests, so a parser that kept a view into an old chunk would
  * see the garbage the feeder writes over every chunk after push().
  */
-function parse (chunks: Buffer[]): Array<Event | string> {
+function parse (chunks: Buffer[], stream = false): Array<Event | string> {
   const events: Array<Event | string> = []
+  let parts: string[] = []
+  let expectAt = 0
   const snapshot = (req: BinaryRequest): Event => ({
     opcode: req.opcode,
     op: req.op,
@@ -39,12 +41,25 @@ function parse (chunks: Buffer[]): Array<Event | string> {
         events.push(snapshot(req))
         return Next.Swallow
       }
-      if (carriesValue(req.op)) return Next.Value
+      if (carriesValue(req.op)) {
+        if (!stream) return Next.Value
+        parts = []
+        expectAt = 0
+        return Next.Stream
+      }
       events.push(snapshot(req))
       return Next.Continue
     },
     onValue (req, value, s, e) {
       events.push({ ...snapshot(req), value: value.toString('latin1', s, e) })
+    },
+    onValuePart (_req, buf, s, e, at) {
+      if (at !== expectAt || e <= s) events.push(`bad part at ${at}, expected ${expectAt}, ${e - s} bytes`)
+      expectAt = at + (e - s)
+      parts.push(buf.toString('latin1', s, e))
+    },
+    onValueEnd (req) {
+      events.push({ ...snapshot(req), value: parts.join('') })
     },
     onFrameError (kind) { events.push(`frame error ${kind}`) },
   })
@@ -58,8 +73,8 @@ function parse (chunks: Buffer[]): Array<Event | string> {
 function check (t: Test, name: string, input: Buffer, expected: Array<Partial<Event> | string>): void {
   t.test(name, async (t) => {
     let n = 0
-    for (const f of feedings(input)) {
-      const got = parse(f.chunks)
+    for (const f of [...feedings(input), ...[...feedings(input)].map((x) => ({ ...x, name: `${x.name}, streamed`, stream: true }))]) {
+      const got = parse(f.chunks.map((c) => Buffer.from(c)), 'stream' in f)
       const ok = got.length === expected.length && expected.every((e, i) =>
         typeof e === 'string' ? got[i] === e : Object.entries(e).every(([k, v]) => (got[i] as unknown as Record<string, unknown>)[k] === v))
       if (!ok) {
@@ -109,11 +124,11 @@ t.test('a 100 KiB value split at every 997th byte and byte by byte arrives whole
     encodeRequest({ opcode: Opcode.Add, key: 'big', extras: storeExtras(1, 0), value: bigValue }),
     encodeRequest({ opcode: Opcode.Noop, opaque: 9 }),
   ])
-  for (const step of [1, 997, 16384]) {
+  for (const [step, stream] of [[1, false], [997, false], [16384, false], [1, true], [997, true], [16384, true]] as const) {
     const chunks: Buffer[] = []
     for (let i = 0; i < input.length; i += step) chunks.push(Buffer.from(input.subarray(i, i + step)))
-    const got = parse(chunks) as Event[]
-    t.equal(got.length, 2, `step ${step}`)
+    const got = parse(chunks, stream) as Event[]
+    t.equal(got.length, 2, `step ${step}${stream ? ', streamed' : ''}`)
     t.equal(got[0].key, 'big')
     t.equal(got[0].value, bigValue)
     t.equal(got[1].opaque, 9)
