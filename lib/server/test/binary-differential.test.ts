@@ -62,3 +62,19 @@ t.test('binary STAT groups list the same statistics, in the same order, as the t
     t.ok(binKeys.length > 0, `${group || 'general'}: ${binKeys.length} statistics`)
   }
 })
+
+t.test('-m 8 -M: quiet sets past the memory limit answer ENOMEM with memcached\'s text, values swallowed', { skip: haveMemcached() ? false : 'memcached not installed' }, async (t) => {
+  const parts: Buffer[] = []
+  for (let i = 0; i < 120; i++) {
+    parts.push(encodeRequest({ opcode: Opcode.SetQ, key: `k${i}`, extras: Buffer.alloc(8), value: Buffer.alloc(100000, 'x'), opaque: i }))
+  }
+  parts.push(encodeRequest({ opcode: Opcode.Get, key: 'k0', opaque: 500 }), encodeRequest({ opcode: Opcode.Noop, opaque: 501 }))
+  const script = Buffer.concat(parts)
+  const mcPort = await startMemcached(t, ['-m', '8', '-M'])
+  const mr = await startServer(t, { memoryLimitMb: 8, evictions: false })
+  const [a, b] = await Promise.all([exchange(mcPort, script), exchange(mr.port, script)])
+  const enomem = packets(b.bytes).list.filter((r) => r.status === 0x82)
+  t.ok(enomem.length > 0 && enomem.every((r) => r.value.toString() === 'Out of memory allocating item'), `${enomem.length} ENOMEM replies with memcached's text`)
+  if (!a.bytes.equals(b.bytes)) t.same(transcript(b.bytes), transcript(a.bytes))
+  t.ok(a.bytes.equals(b.bytes), 'memring bytes equal memcached bytes')
+})
