@@ -15,7 +15,7 @@ import { SlabStore } from '../slab-store.js'
 import { StoreMode } from '../store.js'
 import type { Store } from '../store.js'
 import { MapStore } from './map-store.js'
-import { arith, del, get, store } from './verbs.js'
+import { arith, del, flushAll, get, store, touch } from './verbs.js'
 import type { Hit, Reply } from './verbs.js'
 
 const MiB = 1024 * 1024
@@ -23,10 +23,14 @@ const KEYS = Array.from({ length: 24 }, (_, i) => `key:${i}`)
 const TIME_BOX_MS = Number(process.env.PROPERTY_MS ?? 10_000)
 
 type Cmd =
-  | { op: 'store', mode: StoreMode, key: string, size: number, fill: number, flags: number }
+  | { op: 'store', mode: StoreMode, key: string, size: number, fill: number, flags: number, exptime: number }
   | { op: 'get', key: string }
   | { op: 'del', key: string }
   | { op: 'arith', key: string, incr: boolean, delta: bigint }
+  | { op: 'touch', key: string, exptime: number }
+  | { op: 'advance', key: string, sec: number }
+  | { op: 'crawl', key: string, budget: number }
+  | { op: 'flush', key: string }
 
 const key = fc.constantFrom(...KEYS)
 const size = fc.oneof(
@@ -36,10 +40,14 @@ const size = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 520_000, max: 1_000_000 }) },
 )
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('store' as const), mode: fc.constantFrom<StoreMode>(StoreMode.Set, StoreMode.Set, StoreMode.Set, StoreMode.Add, StoreMode.Replace, StoreMode.Append, StoreMode.Prepend), key, size, fill: fc.integer({ min: 0, max: 255 }), flags: fc.nat({ max: 1000 }) }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('store' as const), mode: fc.constantFrom<StoreMode>(StoreMode.Set, StoreMode.Set, StoreMode.Set, StoreMode.Add, StoreMode.Replace, StoreMode.Append, StoreMode.Prepend), key, size, fill: fc.integer({ min: 0, max: 255 }), flags: fc.nat({ max: 1000 }), exptime: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: -1, max: 5 })) }) },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('get' as const), key }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('del' as const), key }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('arith' as const), key, incr: fc.boolean(), delta: fc.bigInt({ min: 0n, max: 1n << 64n }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('touch' as const), key, exptime: fc.integer({ min: -1, max: 5 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('advance' as const), key, sec: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('crawl' as const), key, budget: fc.integer({ min: 1, max: 40 }) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'flush' as const, key: 'key:0' }) },
 )
 
 function valueOf (c: Extract<Cmd, { op: 'store' }>): Buffer {
@@ -59,7 +67,11 @@ function same (a: Hit | null, b: Hit | null): boolean {
 function sync (slab: Store, model: MapStore, k: string): void {
   const h = peek(slab, k)
   del(model, k)
-  if (h !== null) store(model, StoreMode.Set, k, h.value, h.flags)
+  if (h === null) return
+  const kb = Buffer.from(k)
+  const e = slab.exptime(slab.find(kb, 0, kb.length))
+  // Store times to a relative wire exptime (the two clocks move together).
+  store(model, StoreMode.Set, k, h.value, h.flags, e === 0 ? 0 : e - slab.now())
 }
 
 /** A read that does not count as one (no LRU bump), to inspect the slab store. */
@@ -95,8 +107,10 @@ t.test(`under memory pressure${evictions ? '' : ' with -M (no evictions)'} the s
   const result = fc.check(fc.property(fc.array(cmd, { minLength: 1, maxLength: 150 }), (cmds) => {
     runs++
     const clock = new ManualClock(1_700_000_000)
+    const modelClock = new ManualClock(1_700_000_000)
     const slab = new SlabStore({ clock, memoryLimitBytes: limit, itemSizeMax: 2 * MiB, hashPower: 4, evictions })
-    const model = new MapStore(new ManualClock(1_700_000_000), { itemSizeMax: 2 * MiB })
+    const model = new MapStore(modelClock, { itemSizeMax: 2 * MiB })
+    let cursor = 0
     for (let i = 0; i < cmds.length; i++) {
       const c = cmds[i]
       const where = (): string => `step ${i} ${JSON.stringify(c, (_k, v: unknown) => typeof v === 'bigint' ? `${v}n` : v)}`
@@ -117,14 +131,14 @@ t.test(`under memory pressure${evictions ? '' : ' with -M (no evictions)'} the s
         }
         case 'store': {
           const v = valueOf(c)
-          const a: Reply = store(slab, c.mode, c.key, v, c.flags)
-          const b: Reply = store(model, c.mode, c.key, v, c.flags)
+          const a: Reply = store(slab, c.mode, c.key, v, c.flags, c.exptime)
+          const b: Reply = store(model, c.mode, c.key, v, c.flags, c.exptime)
           if (a !== b) {
             // The allocation for the new value may evict the old item of the same key
             // (memcached allocates before it looks the key up, too): the outcome is then the
             // one for an absent key.
             del(model, c.key)
-            const absent = store(model, c.mode, c.key, v, c.flags)
+            const absent = store(model, c.mode, c.key, v, c.flags, c.exptime)
             // Or the allocation failed (append/prepend then answer NOT_STORED).
             const failed = a === 'NO_MEMORY' || (a === 'NOT_STORED' && (c.mode === StoreMode.Append || c.mode === StoreMode.Prepend))
             if (absent !== a && !failed) throw new Error(`${where()}: slab ${a} model ${b}`)
@@ -141,6 +155,15 @@ t.test(`under memory pressure${evictions ? '' : ' with -M (no evictions)'} the s
           }
           break
         }
+        case 'touch': {
+          const a = touch(slab, c.key, c.exptime)
+          const b = touch(model, c.key, c.exptime)
+          if (a !== b) throw new Error(`${where()}: slab ${String(a)} model ${String(b)}`)
+          break
+        }
+        case 'advance': clock.advance(c.sec); modelClock.advance(c.sec); break
+        case 'crawl': cursor = slab.crawl(cursor, c.budget); break
+        case 'flush': flushAll(slab); flushAll(model); break
       }
       // A hit on the key just used must agree (also after a failed store).
       const a = peek(slab, c.key)
