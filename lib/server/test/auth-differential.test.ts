@@ -8,6 +8,8 @@ import t from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { haveMemcached } from '../../testing/memcached.js'
 import { startServer } from '../../testing/servers.js'
 import { Opcode as O } from '../../../protocol/binary/opcodes.js'
@@ -103,5 +105,42 @@ t.test('ASCII auth (-Y) is byte-identical to memcached 1.6.18', { skip: haveMemc
       const [a, b] = await Promise.all([exchange(mcPort, bytes), exchange(mr.port, bytes)])
       t.equal(b.bytes.toString('latin1'), a.bytes.toString('latin1'), 'memring bytes equal memcached bytes')
     })
+  }
+})
+
+const PY = '/usr/bin/python3'
+const PY_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../lib/server/test/auth-pymemcache.py')
+const havePymemcache = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import pymemcache'], { stdio: 'ignore' }).status === 0
+
+function pymemcache (port: number, user: string, pass: string): Promise<Array<[string, unknown]>> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(PY, [PY_SCRIPT, '127.0.0.1', String(port), user, pass])
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (d) => { out += String(d) })
+    p.stderr.on('data', (d) => { err += String(d) })
+    p.on('exit', (code) => code === 0 ? resolve(JSON.parse(out) as Array<[string, unknown]>) : reject(new Error(`python exited ${code}: ${err}`)))
+  })
+}
+
+t.test('a real text client (pymemcache) logs in with ASCII auth as with memcached', {
+  skip: !haveMemcached() ? 'memcached not installed' : !havePymemcache ? 'python3-pymemcache not installed' : false,
+}, async (t) => {
+  const mcPort = await startMemcached(t, ['-Y', authfile])
+  const mr = await startServer(t, { authFile: authfile })
+  for (const [user, pass] of [['alice', 'secret'], ['alice', 'wrong']]) {
+    const [a, b] = await Promise.all([pymemcache(mcPort, user, pass), pymemcache(mr.port, user, pass)])
+    t.same(b, a, `${user}/${pass}: every step as memcached`)
+    const m = new Map(b)
+    if (pass === 'secret') {
+      t.equal(m.get('login'), true)
+      t.equal(m.get('get'), 'v')
+      t.equal(m.get('incr'), 42)
+    } else {
+      t.match(String(m.get('login')), /authentication failure/)
+      // After a failed login every set is another login attempt (one token: bad format).
+      t.match(String(m.get('set')), /bad authentication token format/)
+    }
+    t.match(String(m.get('get before login')), /unauthenticated/)
   }
 })
