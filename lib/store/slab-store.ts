@@ -290,6 +290,12 @@ export class SlabStore implements Store {
     return total <= this.itemSizeMax
   }
 
+  /** Whether memcached (do_item_alloc) would store this item chunked: its total size with
+   *  memcached's header formula over slab_chunk_max (half a 1 MiB page). */
+  private mcChunked (nkey: number, flags: number, nbytes: number): boolean {
+    return MC_ITEM_HEADER + nkey + 1 + (flags !== 0 ? 4 : 0) + nbytes + 2 + (this.useCas ? 8 : 0) > PAGE_SIZE / 2
+  }
+
   alloc (key: Uint8Array, ks: number, ke: number, flags: number, exptime: number, nbytes: number): number {
     const nkey = ke - ks
     if (!this.itemSizeOk(nkey, flags, nbytes)) return -StoreResult.TooLarge
@@ -588,8 +594,10 @@ export class SlabStore implements Store {
 
   arith (h: number, incr: boolean, delta: bigint, casIn: number): StoreResult {
     const nbytes = this.nbytes(h)
-    // memcached do_add_delta: empty and chunked values are not numbers.
-    if (nbytes === 0 || this.chained(h)) return StoreResult.NonNumeric
+    // memcached do_add_delta: empty and chunked values are not numbers. memcached chunks an
+    // item whose own size (its header formula) exceeds slab_chunk_max, a little below where
+    // our chains start: decide with its formula so the same values are refused.
+    if (nbytes === 0 || this.chained(h) || this.mcChunked(this.nkey(h), this.flags(h), nbytes)) return StoreResult.NonNumeric
     if (casIn !== 0 && this.cas(h) !== casIn) return StoreResult.Exists
     const view = this.valueView(h) as Buffer
     const value = parseValueU64(view)
