@@ -213,7 +213,10 @@ export class MapStore implements Store {
 
   arith (h: number, incr: boolean, delta: bigint, casIn: number): StoreResult {
     const r = this.rec(h)
-    if (r.value.length === 0) return StoreResult.NonNumeric
+    // memcached do_add_delta: empty values and chunked items (over slab_chunk_max, 512 KiB,
+    // by memcached's item size) are not numbers, whatever the CAS says.
+    const chunked = 48 + r.key.length + 1 + (r.flags !== 0 ? 4 : 0) + r.value.length + 2 + (this.useCas ? 8 : 0) > 512 * 1024
+    if (r.value.length === 0 || chunked) return StoreResult.NonNumeric
     if (casIn !== 0 && casIn !== r.cas) return StoreResult.Exists
     const cur = parseNumber(r.value)
     if (cur === null) return StoreResult.NonNumeric

@@ -192,6 +192,18 @@ export function storeContract (t: Test, build: BuildStore): void {
     t.equal(val(s, 'z'), '42   ')
   })
 
+  t.test('incr/decr on a value memcached would store chunked (over 512 KiB) is NON_NUMERIC', async (t) => {
+    const { s } = fresh()
+    // "5" padded with spaces: a number by its bytes, but memcached refuses chunked items.
+    // Key "n", flags 0, with CAS: chunked from 524,229 value bytes on (memcached 1.6.18).
+    const padded = (n: number): Buffer => { const v = Buffer.alloc(n, 0x20); v[0] = 0x35; return v }
+    set(s, 'n', padded(524_228))
+    t.equal(arith(s, 'n', true, 1n), 6n, 'just under: still a number')
+    set(s, 'n', padded(524_240))
+    t.equal(arith(s, 'n', true, 1n), 'NON_NUMERIC', 'just over: refused, as memcached does')
+    t.equal(arith(s, 'n', true, 1n, 12345), 'NON_NUMERIC', 'before the CAS is looked at')
+  })
+
   t.test('incr/decr with a CAS (meta arithmetic): mismatch is EXISTS', async (t) => {
     const { s } = fresh()
     set(s, 'n', '1')
