@@ -255,14 +255,17 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
       }
       return Next.Swallow
     }
+    // memcached stores the header CAS in the new item; with -C items have no CAS field, so
+    // it reads back as 0 and storage commands ignore it.
+    const cas = this.ctx.settings.useCas ? req.cas : 0
     this.pendingItem = h
-    this.pendingCas = req.cas
+    this.pendingCas = cas
     switch (req.op) {
       case Opcode.Append: this.pendingMode = StoreMode.Append; break
       case Opcode.Prepend: this.pendingMode = StoreMode.Prepend; break
       default:
         // memcached: a CAS in the header turns SET, ADD and REPLACE into a cas command.
-        this.pendingMode = req.cas !== 0 ? StoreMode.Cas
+        this.pendingMode = cas !== 0 ? StoreMode.Cas
           : req.op === Opcode.Add ? StoreMode.Add : req.op === Opcode.Replace ? StoreMode.Replace : StoreMode.Set
     }
     // The value goes straight from the socket chunks into the item (no assembly copy).

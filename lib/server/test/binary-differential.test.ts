@@ -78,3 +78,29 @@ t.test('-m 8 -M: quiet sets past the memory limit answer ENOMEM with memcached\'
   if (!a.bytes.equals(b.bytes)) t.same(transcript(b.bytes), transcript(a.bytes))
   t.ok(a.bytes.equals(b.bytes), 'memring bytes equal memcached bytes')
 })
+
+t.test('server flags seen through the binary protocol: -F (flush refused), -C (no CAS)', { skip: haveMemcached() ? false : 'memcached not installed' }, async (t) => {
+  const set = (key: string, opaque: number, cas = 0): Buffer => encodeRequest({ opcode: Opcode.Set, key, extras: Buffer.alloc(8), value: 'v', opaque, cas })
+  const cases: Array<[string, string[], Partial<import('../settings.js').ServerSettings>, Buffer]> = [
+    ['-F: FLUSH and FLUSHQ answer AUTH_ERROR', ['-F'], { flushEnabled: false }, Buffer.concat([
+      set('a', 1), encodeRequest({ opcode: Opcode.Flush, opaque: 2 }), encodeRequest({ opcode: Opcode.FlushQ, opaque: 3 }),
+      encodeRequest({ opcode: Opcode.Get, key: 'a', opaque: 4 })])],
+    ['-C: CAS is 0 everywhere; storage ignores a header CAS, delete and incr never match it', ['-C'], { useCas: false }, Buffer.concat([
+      set('a', 1), encodeRequest({ opcode: Opcode.GetK, key: 'a', opaque: 2 }), set('a', 3, 1),
+      encodeRequest({ opcode: Opcode.Append, key: 'a', value: 'w', opaque: 4, cas: 9 }),
+      encodeRequest({ opcode: Opcode.Increment, key: 'n', extras: Buffer.from('0000000000000001000000000000000700000000', 'hex'), opaque: 5 }),
+      encodeRequest({ opcode: Opcode.Increment, key: 'n', extras: Buffer.from('0000000000000001000000000000000700000000', 'hex'), opaque: 6, cas: 3 }),
+      encodeRequest({ opcode: Opcode.Delete, key: 'a', opaque: 7, cas: 3 }),
+      encodeRequest({ opcode: Opcode.GetK, key: 'a', opaque: 8 }),
+      encodeRequest({ opcode: Opcode.Noop, opaque: 9 })])],
+  ]
+  for (const [name, flags, settings, bytes] of cases) {
+    await t.test(name, async (t) => {
+      const mcPort = await startMemcached(t, flags)
+      const mr = await startServer(t, settings)
+      const [a, b] = await Promise.all([exchange(mcPort, bytes), exchange(mr.port, bytes)])
+      if (!a.bytes.equals(b.bytes)) t.same(transcript(b.bytes), transcript(a.bytes))
+      t.ok(a.bytes.equals(b.bytes), 'memring bytes equal memcached bytes')
+    })
+  }
+})
