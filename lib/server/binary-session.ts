@@ -47,8 +47,9 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
   private pendingItem = 0
   private pendingMode: StoreMode = StoreMode.Set
   private pendingCas = 0
-  /** Requests handled in the current input chunk (memcached -R reqs_per_event). */
-  private reqsThisEvent = 0
+  /** memcached -R bookkeeping: requests since the last yield, and how many fit before it. */
+  private sinceYield = 0
+  private yieldAfter = 0
 
   constructor (private readonly conn: ConnControl, private readonly ctx: ServerContext, check: PasswordCheck | null) {
     this.parser = new BinaryRequestParser(this)
@@ -56,7 +57,11 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
   }
 
   push (chunk: Buffer): void {
-    this.reqsThisEvent = 0
+    // A read event that starts with all earlier input consumed (memcached conn_read) serves
+    // -R + 1 requests before it transmits and yields; every later slice serves -R
+    // (the slice's first conn_new_cmd counts one). Measured against memcached 1.6.18.
+    this.sinceYield = 0
+    this.yieldAfter = this.ctx.settings.maxReqsPerEvent + 1
     this.parser.push(chunk)
   }
   pause (): void { this.parser.pause() }
@@ -105,8 +110,12 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
   // ---- dispatch (memcached dispatch_bin_command) ------------------------------------------
 
   onRequest (req: BinaryRequest): Next {
-    // memcached transmits (and yields) after every -R requests of one read.
-    if (++this.reqsThisEvent > this.ctx.settings.maxReqsPerEvent) { this.reqsThisEvent = 1; this.conn.out.commit() }
+    if (this.sinceYield >= this.yieldAfter) {
+      this.conn.out.commit() // memcached transmits what it has, then yields
+      this.sinceYield = 0
+      this.yieldAfter = this.ctx.settings.maxReqsPerEvent
+    }
+    this.sinceYield++
     if (req.problem === Problem.BadLengths) {
       this.error(req, Status.UNKNOWN_COMMAND)
       this.conn.closeAfterWrite()
