@@ -43,6 +43,7 @@ const scripts: Script[] = [
   { name: 'slabs and lru_crawler commands', req: 'slabs automove 1\r\nslabs automove 3\r\nslabs automove x\r\nslabs reassign 1 1\r\nslabs reassign x 1\r\nslabs\r\nlru_crawler sleep 100\r\nlru_crawler sleep 2000000\r\nlru_crawler tocrawl 10\r\nlru_crawler nope\r\n' },
   { name: '-C disables CAS (gets shows 0)', req: 'set a 0 0 1\r\n1\r\ngets a\r\n', args: ['-C'] },
   { name: 'quit closes after earlier replies', req: 'set a 0 0 1\r\n1\r\nget a\r\nquit\r\nget a\r\n' },
+  { name: '-R: replies culled by a bad multiget stop at memcached\'s transmit points (21, then every 20)', req: 'set a 0 0 1\r\n1\r\n' + 'touch a 0\r\n'.repeat(45) + `get a ${K251}\r\n` },
   { name: 'bare LF line endings', req: 'set a 0 0 1\n1\r\nget a\nincr a 1\ndelete a\n' },
 ]
 
