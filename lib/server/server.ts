@@ -45,6 +45,8 @@ export interface MemringServer {
 
 /** Buckets plus items the crawler looks at per 100 ms tick (a 2^20 table: a pass every ~10 s). */
 const CRAWL_BUDGET = 10000
+/** Pause after a crawler pass that found nothing to reclaim. */
+const CRAWL_REST_MS = 5000
 
 export function createServer (opts: ServerOptions = {}): MemringServer {
   const settings: ServerSettings = { ...defaultSettings(), ...opts.settings }
@@ -105,10 +107,20 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
   const background = (): void => {
     // Crawler: a bounded slice of the hash table per tick (memcached's LRU crawler).
     let cursor = 0
+    // A pass that reclaimed nothing is followed by a pause (memcached schedules its crawler
+    // by how much each pass found); lazy expiry still catches anything read meanwhile.
+    let restUntil = 0
+    let reclaimedAtStart = 0
     const crawl = setInterval(() => {
       if (!settings.lruCrawler) return
-      if (cursor === 0) store.counters.crawler_starts++
+      if (cursor === 0) {
+        const now = Date.now()
+        if (now < restUntil) return
+        store.counters.crawler_starts++
+        reclaimedAtStart = store.counters.crawler_reclaimed
+      }
       cursor = store.crawl(cursor, CRAWL_BUDGET)
+      if (cursor === 0 && store.counters.crawler_reclaimed === reclaimedAtStart) restUntil = Date.now() + CRAWL_REST_MS
     }, 100)
     // Slab automove: once a second, a class that evicted while another holds pages with
     // older items gets a page (memcached slab_automove=1, simplified; see store README).

@@ -16,6 +16,7 @@ t.test('lookups, overwrites and deletes are correct during incremental expansion
   let wasExpanding = false
   let checksDuringExpansion = 0
   let fullChecks = 0
+  let step = 0
   let bad = 0
   let seed = 1
   const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n }
@@ -27,15 +28,17 @@ t.test('lookups, overwrites and deletes are correct during incremental expansion
   for (let i = 0; i < N; i++) {
     set(s, `key-${i}`, `value-${i}`)
     if (!s.index.expanding) { wasExpanding = false; continue }
-    if (!wasExpanding) { expansions++; wasExpanding = true }
+    if (!wasExpanding) { expansions++; wasExpanding = true; step = 0 }
+    step++
     // Spot checks on every insert during an expansion, an overwrite and a delete now and then.
     check(i)
     for (let k = 0; k < 4; k++) check(rnd(i + 1))
     checksDuringExpansion += 5
     if (i % 7 === 0) { const j = rnd(i + 1); set(s, `key-${j}`, `value-${j}`); deleted.delete(j) }
     if (i % 11 === 0) { const j = rnd(i + 1); del(s, `key-${j}`); deleted.add(j) }
-    // A full check of every key at a few points in the middle of expansions.
-    if (i % 5_000 === 0) { for (let j = 0; j <= i; j++) check(j); fullChecks++ }
+    // A full check of every key in the middle of every expansion (the old and the new
+    // table both hold items then), whatever load factor triggers the growth.
+    if (step === 50) { for (let j = 0; j <= i; j++) check(j); fullChecks++ }
   }
   for (let j = 0; j < N; j++) check(j)
   t.equal(bad, 0, `no wrong lookup in ${checksDuringExpansion} spot checks and ${fullChecks} full checks during expansions`)
