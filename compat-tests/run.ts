@@ -23,7 +23,7 @@ interface Options {
 }
 
 function usage (msg: string): never {
-  process.stderr.write(`compat: ${msg}\nusage: run.js --target memcached|memring|HOST:PORT [--target ...] [--json FILE] [--only REGEX] [--jobs N] [--deadline SECONDS] [--verbose] [--list]\n`)
+  process.stderr.write(`compat: ${msg}\nusage: run.js --target memcached|memring|proxy|HOST:PORT [--target ...] [--json FILE] [--only REGEX] [--jobs N] [--deadline SECONDS] [--verbose] [--list]\n`)
   process.exit(2)
 }
 

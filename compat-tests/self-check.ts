@@ -22,7 +22,7 @@ export function selfCheck (all: () => SuiteDef[]): SuiteDef {
         ok(start >= 0, 'README.md has a "## Documented divergences" section')
         const end = readme.indexOf('\n## ', start + 5)
         const section = readme.slice(start, end < 0 ? undefined : end)
-        const listed = [...section.matchAll(/^\s*[-*] \*\*(D\d+)\*\*/gm)].map((m) => m[1]).sort()
+        const listed = [...section.matchAll(/^\s*[-*] \*\*([DP]\d+)\*\*/gm)].map((m) => m[1]).sort()
         deepEq(listed, divergences.map((d) => d.id).sort(), 'divergence ids in README.md vs divergences.ts')
         const names = new Set(all().flatMap((s) => s.tests.map((t) => `${s.name}: ${t.name}`)))
         for (const d of divergences) ok(names.has(d.pinnedBy), `${d.id} is pinned by an existing test ("${d.pinnedBy}")`)

@@ -20,6 +20,7 @@ import metaSwr from './meta/swr.js'
 import textArgCounts from './text/argument-counts.js'
 import textCasRace from './text/cas-race.js'
 import textCommands from './text/commands.js'
+import textDivergences from './text/divergences.js'
 import textIncrDecr from './text/incr-decr.js'
 import textKeys from './text/keys.js'
 import textLimits from './text/limits.js'
@@ -47,6 +48,7 @@ export const suites: SuiteDef[] = [
   textCommands,
   textStats,
   textArgCounts,
+  textDivergences,
   metaGet,
   metaSet,
   metaDeleteArith,

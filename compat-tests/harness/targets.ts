@@ -1,6 +1,8 @@
 // What the suite talks to. A target is either a server kind the suite spawns itself
 // (real memcached, our built memring) with whatever flags a test asks for, or an
 // external HOST:PORT that is used as it is (tests needing flags are skipped there).
+// The proxy kind is memring-proxy (static --servers mode) in front of two memring hosts
+// the suite spawns; a test's server flags go to both hosts.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
@@ -10,10 +12,10 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CompatFailure, CompatSkip } from './check.js'
 
-export type TargetKind = 'memcached' | 'memring' | 'external'
+export type TargetKind = 'memcached' | 'memring' | 'proxy' | 'external'
 
 export interface Target {
-  /** As given on the command line: memcached, memring or HOST:PORT. */
+  /** As given on the command line: memcached, memring, proxy or HOST:PORT. */
   readonly name: string
   readonly kind: TargetKind
   /** Set when the target cannot run here; all its tests are skipped with this reason. */
@@ -56,6 +58,9 @@ export const repoRoot: string = (() => {
 })()
 
 export const memringBin = path.join(repoRoot, 'dist', 'bin', 'memring.js')
+export const proxyBin = path.join(repoRoot, 'dist', 'bin', 'memring-proxy.js')
+/** How many memring hosts the proxy target puts behind memring-proxy. */
+export const PROXY_HOSTS = 2
 
 function which (cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
@@ -68,8 +73,12 @@ export function parseTarget (spec: string): Target {
   if (spec === 'memring') {
     return { name: spec, kind: 'memring', host: '127.0.0.1', unavailable: fs.existsSync(memringBin) ? undefined : `${path.relative(repoRoot, memringBin)} is not built yet` }
   }
+  if (spec === 'proxy') {
+    const missing = [memringBin, proxyBin].filter((f) => !fs.existsSync(f)).map((f) => path.relative(repoRoot, f))
+    return { name: spec, kind: 'proxy', host: '127.0.0.1', unavailable: missing.length ? `${missing.join(' and ')} not built yet` : undefined }
+  }
   const m = /^(.+):(\d+)$/.exec(spec)
-  if (!m) throw new Error(`unknown target "${spec}": use memcached, memring or HOST:PORT`)
+  if (!m) throw new Error(`unknown target "${spec}": use memcached, memring, proxy or HOST:PORT`)
   return { name: spec, kind: 'external', host: m[1], port: Number(m[2]) }
 }
 
@@ -134,6 +143,35 @@ export async function startServer (target: Target, opts: ServerOptions = {}): Pr
     return { host: target.host, port: target.port!, output: () => '', exitCode: () => null, stop: async () => {} }
   }
   if (target.unavailable) throw new CompatSkip(target.unavailable)
+  if (target.kind === 'proxy') return startProxy(opts)
+  return startProcess(target.kind, opts)
+}
+
+/**
+ * The proxy target: PROXY_HOSTS memring hosts started with the test's flags, and
+ * memring-proxy in front of them. SASL is a host feature the proxy does not forward.
+ */
+async function startProxy (opts: ServerOptions): Promise<RunningServer> {
+  if (opts.sasl) throw new CompatSkip('SASL is authenticated by each memring host; memring-proxy does not forward SASL')
+  const hosts: RunningServer[] = []
+  try {
+    for (let i = 0; i < PROXY_HOSTS; i++) hosts.push(await startProcess('memring', opts))
+    const proxy = await startProcess('proxy', { servers: hosts.map((h) => `${h.host}:${h.port}`) })
+    const all = [proxy, ...hosts]
+    return {
+      host: proxy.host,
+      port: proxy.port,
+      output: () => all.map((s, i) => `${i === 0 ? 'proxy' : `host ${i}`}: ${s.output()}`).join('\n'),
+      exitCode: () => all.map((s) => s.exitCode()).find((c) => c !== null) ?? null,
+      stop: async () => { for (const s of all) await s.stop() },
+    }
+  } catch (e) {
+    for (const h of hosts) await h.stop()
+    throw e
+  }
+}
+
+async function startProcess (kind: 'memcached' | 'memring' | 'proxy', opts: ServerOptions & { servers?: readonly string[] }): Promise<RunningServer> {
   let lastErr = ''
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
@@ -142,13 +180,15 @@ export async function startServer (target: Target, opts: ServerOptions = {}): Pr
     let dir: string | null = null
     if (opts.sasl) {
       dir = makeTmpDir('sasl')
-      env = { ...env, ...saslEnv(target.kind, opts.sasl, dir) }
+      env = { ...env, ...saslEnv(kind, opts.sasl, dir) }
       flags.push('-S')
     }
     const base = ['-l', '127.0.0.1', '-p', String(port), '-U', '0']
-    const [cmd, args] = target.kind === 'memcached'
+    const [cmd, args] = kind === 'memcached'
       ? ['memcached', ['-u', 'root', ...base, ...flags]]
-      : [process.execPath, [memringBin, ...base, ...flags]]
+      : kind === 'proxy'
+        ? [process.execPath, [proxyBin, '-l', '127.0.0.1', '-p', String(port), '--servers', (opts.servers ?? []).join(',')]]
+        : [process.execPath, [memringBin, ...base, ...flags]]
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
     live.add(child)
     let out = ''
