@@ -4,7 +4,9 @@
  * Any other `stats [group]` goes to every host and the replies are combined by name:
  * numbers are summed, except the per-process figures below, which describe the
  * proxy itself (pid, uptime, time, version) or are taken from the first host
- * (sizes and settings that do not add up). A host that failed is left out. The first
+ * (sizes and settings that do not add up). `stats settings` describes one host's
+ * configuration: it is the first answering host's, except `maxbytes`, summed like
+ * `limit_maxbytes` (the cluster's item memory). A host that failed is left out. The first
  * error line of any host, or RESET/OK replies, pass through as they are.
  */
 import type { ProxyCore } from './core.js'
@@ -15,7 +17,11 @@ const FIRST = new Set([
   'slab_reassign_running', 'malloc_fails', 'log_watchers', 'reserved_fds', 'conn_yields_limit',
 ])
 
-export function mergeStats (replies: (Buffer[] | null)[], core: ProxyCore): Buffer[] {
+/** Settings that add up over hosts; every other setting is the first host's. */
+const SUMMED_SETTINGS = new Set(['maxbytes'])
+
+export function mergeStats (replies: (Buffer[] | null)[], core: ProxyCore, group = ''): Buffer[] {
+  const settings = group === 'settings'
   const values = new Map<string, string>()
   for (const r of replies) {
     if (r === null) continue
@@ -29,7 +35,7 @@ export function mergeStats (replies: (Buffer[] | null)[], core: ProxyCore): Buff
       const v = line.slice(sp + 1)
       const had = values.get(name)
       if (had === undefined) values.set(name, v)
-      else if (!OWN.has(name) && !FIRST.has(name) && /^\d+$/.test(had) && /^\d+$/.test(v)) {
+      else if (settings ? SUMMED_SETTINGS.has(name) : (!OWN.has(name) && !FIRST.has(name)) && /^\d+$/.test(had) && /^\d+$/.test(v)) {
         values.set(name, String(BigInt(had) + BigInt(v)))
       }
     }

@@ -537,7 +537,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     const hosts = this.core.router.allHosts()
     const slot = this.#slot(false)
-    const fan = new FanOut(slot, hosts.length, (replies) => mergeStats(replies, this.core))
+    const group = line.ntokens >= 2 ? buf.toString('latin1', line.tokS[1], line.tokE[1]) : ''
+    const fan = new FanOut(slot, hosts.length, (replies) => mergeStats(replies, this.core, group))
     const wire = this.#wireLine(line, false)
     hosts.forEach((h, i) => h.send(new Forward(wire, Kind.Stats, fan, i), this.#conn.id))
     return NO_DATA
