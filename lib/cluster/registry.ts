@@ -265,7 +265,17 @@ export class Registry extends EventEmitter {
     this.#gen++
     if (this.#refresh !== null) clearInterval(this.#refresh)
     if (this.#retry !== null) clearTimeout(this.#retry)
-    if (wasRegistered) { try { await this.session.remove(this.path) } catch {} }
+    if (wasRegistered) {
+      try { await this.session.remove(this.path) } catch {}
+    } else if (this.session.sessionId !== '') {
+      // A create may have landed before we confirmed it (a stop right after start, or a
+      // link the watchdog calls suspect): remove the node if this session owns it, so a
+      // clean stop never leaves it to the session timeout. Never touch another owner's.
+      try {
+        const stat = await this.session.exists(this.path)
+        if (stat !== null && stat.ephemeralOwner === this.session.sessionId) await this.session.remove(this.path)
+      } catch {}
+    }
     await this.session.close()
   }
 }

@@ -85,7 +85,9 @@ async function commandScript (t: Tap, c: Client): Promise<void> {
   const hd = await c.meta('mg', 'm', ['c'])
   t.equal(hd.status, 'HD')
   t.match(hd.flags[0], /^c\d+$/, 'cas token')
-  t.equal((await c.meta('ms', 'm', ['C1', 'T0'], 'x')).status, 'EX', 'ms with a stale C is EX')
+  // A CAS that cannot be the item's: one more than the one it has.
+  const stale = Number(hd.flags[0].slice(1)) + 1
+  t.equal((await c.meta('ms', 'm', [`C${stale}`, 'T0'], 'x')).status, 'EX', 'ms with a stale C is EX')
   await c.set('ctr', '10')
   t.equal(str((await c.meta('ma', 'ctr', ['v'])).value), '11', 'ma increments by 1')
   t.equal(str((await c.meta('ma', 'ctr', ['MD', 'D5', 'v'])).value), '6', 'ma MD D5 decrements')
