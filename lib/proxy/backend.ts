@@ -19,6 +19,8 @@
  */
 import { connect, type Socket } from 'node:net'
 import { TextResponseParser, type TextResponseHandler } from '../../protocol/text/response-parser.js'
+import { Fifo } from '../client/index.js'
+import { WriteBatch } from './write-batch.js'
 
 export const FailReason = {
   /** The host is marked down (TKO) or has no live connection. */
@@ -79,47 +81,23 @@ class BackendConnection implements TextResponseHandler {
   #host: BackendHost
   #socket: Socket | null = null
   #connected = false
-  #inflight: BackendRequest[] = []
-  #head = 0
+  #inflight = new Fifo<BackendRequest>()
   #parser: TextResponseParser
-  /** Writes are being batched until the end of this loop iteration. */
-  #corked = false
-  #batch: Buffer[] = []
-  #batchBytes = 0
-  #flushBatch = (): void => {
-    this.#corked = false
-    const batch = this.#batch
-    const n = this.#batchBytes
-    this.#batch = []
-    this.#batchBytes = 0
-    const sock = this.#socket
-    if (sock === null || batch.length === 0) return
-    if (batch.length === 1) sock.write(batch[0]!)
-    else if (n <= 64 * 1024) sock.write(Buffer.concat(batch, n))
-    else { sock.cork(); for (const b of batch) sock.write(b); sock.uncork() }
-  }
+  #batch = new WriteBatch(() => this.#socket)
 
   constructor (host: BackendHost) {
     this.#host = host
     this.#parser = new TextResponseParser(this)
   }
 
-  get pending (): number { return this.#inflight.length - this.#head }
+  get pending (): number { return this.#inflight.size }
 
   send (req: BackendRequest): void {
     if (this.#socket === null) this.#open()
     req.sentAt = Date.now()
     this.#inflight.push(req)
-    // Requests from every client socket readable in this loop iteration leave in one
-    // write: flushed after the I/O phase (setImmediate), not after this callback
-    // (nextTick, one write per client chunk). Small requests are joined into one
-    // buffer: a write() of one buffer costs less than a writev of many tiny ones.
+    // One write per loop iteration for every client's requests (write-batch.ts).
     this.#batch.push(req.wire)
-    this.#batchBytes += req.wire.length
-    if (!this.#corked) {
-      this.#corked = true
-      setImmediate(this.#flushBatch)
-    }
   }
 
   #open (): void {
@@ -139,38 +117,29 @@ class BackendConnection implements TextResponseHandler {
   /** The head request is older than the timeout: give up on this connection. */
   checkTimeout (now: number, timeoutMs: number): void {
     if (this.#socket === null || this.pending === 0) return
-    if (now - this.#inflight[this.#head]!.sentAt > timeoutMs) this.#fail(this.#socket, FailReason.Timeout)
+    if (now - this.#inflight.peek()!.sentAt > timeoutMs) this.#fail(this.#socket, FailReason.Timeout)
   }
 
   #fail (sock: Socket, reason: FailReason): void {
     if (this.#socket !== sock) return
     this.#socket = null
     sock.destroy()
-    this.#batch = []
-    this.#batchBytes = 0
-    const lost = this.#inflight
-    const head = this.#head
-    this.#inflight = []
-    this.#head = 0
-    if (lost.length - head > 0 || reason !== FailReason.ConnectionLost || !this.#connected) {
+    this.#batch.clear()
+    const lost = this.#inflight.drain()
+    if (lost.length > 0 || reason !== FailReason.ConnectionLost || !this.#connected) {
       // An idle connection closed by the host (idle timeout, restart) is no failure.
       this.#host.failed(reason)
     }
-    for (let i = head; i < lost.length; i++) lost[i]!.onFail(reason)
+    for (const r of lost) r.onFail(reason)
   }
 
   #shift (): void {
-    this.#inflight[this.#head] = undefined as unknown as BackendRequest
-    this.#head++
-    if (this.#head === this.#inflight.length) { this.#inflight.length = 0; this.#head = 0 } else if (this.#head > 1024 && this.#head * 2 > this.#inflight.length) {
-      this.#inflight = this.#inflight.slice(this.#head)
-      this.#head = 0
-    }
+    this.#inflight.shift()
     this.#host.succeeded()
   }
 
   onLine (buf: Buffer, s: number, e: number): void {
-    const req = this.#inflight[this.#head]
+    const req = this.#inflight.peek()
     if (req === undefined) { this.onError('reply with no request in flight'); return }
     const r = req.onLine(buf, s, e)
     if (r === Reply.Done) this.#shift()
@@ -178,7 +147,7 @@ class BackendConnection implements TextResponseHandler {
   }
 
   onValue (line: Buffer, ls: number, le: number, data: Buffer, ds: number, de: number): void {
-    const req = this.#inflight[this.#head]
+    const req = this.#inflight.peek()
     if (req === undefined) { this.onError('reply with no request in flight'); return }
     const r = req.onValue(line, ls, le, data, ds, de)
     if (r === Reply.Done) this.#shift()

@@ -7,6 +7,8 @@
  * magic is not 0x81 loses framing and fails the connection.
  */
 import { connect, type Socket } from 'node:net'
+import { Fifo } from '../client/index.js'
+import { WriteBatch } from './write-batch.js'
 import { BackendHost, FailReason, Reply, setBinaryConnectionFactory, type BinaryBackendRequest, type BinaryConnectionLike } from './backend.js'
 
 const HEADER = 24
@@ -15,24 +17,12 @@ class BinaryBackendConnection implements BinaryConnectionLike {
   #host: BackendHost
   #socket: Socket | null = null
   #connected = false
-  #inflight: BinaryBackendRequest[] = []
-  #head = 0
+  #inflight = new Fifo<BinaryBackendRequest>()
   #carry: Buffer | null = null
-  #corked = false
-  #batch: Buffer[] = []
-  #batchBytes = 0
-  #flushBatch = (): void => {
-    this.#corked = false
-    const batch = this.#batch
-    const n = this.#batchBytes
-    this.#batch = []
-    this.#batchBytes = 0
-    const sock = this.#socket
-    if (sock === null || batch.length === 0) return
-    if (batch.length === 1) sock.write(batch[0]!)
-    else if (n <= 64 * 1024) sock.write(Buffer.concat(batch, n))
-    else { sock.cork(); for (const b of batch) sock.write(b); sock.uncork() }
-  }
+  /** A response packet being assembled across chunks, sized from its header. */
+  #packet: Buffer | null = null
+  #packetFilled = 0
+  #batch = new WriteBatch(() => this.#socket)
 
   constructor (host: BackendHost) { this.#host = host }
 
@@ -40,13 +30,7 @@ class BinaryBackendConnection implements BinaryConnectionLike {
     if (this.#socket === null) this.#open()
     req.sentAt = Date.now()
     this.#inflight.push(req)
-    // One write per loop iteration, as the text connection does (backend.ts).
     this.#batch.push(req.wire)
-    this.#batchBytes += req.wire.length
-    if (!this.#corked) {
-      this.#corked = true
-      setImmediate(this.#flushBatch)
-    }
   }
 
   #open (): void {
@@ -56,6 +40,7 @@ class BinaryBackendConnection implements BinaryConnectionLike {
     this.#socket = sock
     this.#connected = false
     this.#carry = null
+    this.#packet = null
     const timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
     sock.once('connect', () => { clearTimeout(timer); this.#connected = true })
     sock.on('data', (b: Buffer) => { if (this.#socket === sock) this.#data(sock, b) })
@@ -64,51 +49,65 @@ class BinaryBackendConnection implements BinaryConnectionLike {
   }
 
   #data (sock: Socket, chunk: Buffer): void {
-    const buf = this.#carry === null ? chunk : Buffer.concat([this.#carry, chunk])
-    this.#carry = null
+    let buf = chunk
     let off = 0
+    if (this.#packet !== null) {
+      // A packet whose header said how long it is: fill it, copying each chunk once.
+      const p = this.#packet
+      const take = Math.min(p.length - this.#packetFilled, chunk.length)
+      chunk.copy(p, this.#packetFilled, 0, take)
+      this.#packetFilled += take
+      if (this.#packetFilled < p.length) return
+      this.#packet = null
+      if (!this.#deliver(sock, p, 0, p.length)) return
+      off = take
+    } else if (this.#carry !== null) {
+      // Fewer than 24 bytes of a header were carried: join them with this chunk.
+      buf = Buffer.concat([this.#carry, chunk])
+      this.#carry = null
+    }
     while (buf.length - off >= HEADER) {
       if (buf[off] !== 0x81) { this.#fail(sock, FailReason.Protocol); return }
       const total = HEADER + buf.readUInt32BE(off + 8)
-      if (buf.length - off < total) break
-      const req = this.#inflight[this.#head]
-      if (req === undefined) { this.#fail(sock, FailReason.Protocol); return }
-      const r = req.onPacket(buf, off, off + total)
-      if (r === Reply.Bad) { this.#fail(sock, FailReason.Protocol); return }
-      if (r === Reply.Done) this.#shift()
+      if (buf.length - off < total) {
+        this.#packet = Buffer.allocUnsafe(total)
+        this.#packetFilled = buf.copy(this.#packet, 0, off)
+        return
+      }
+      if (!this.#deliver(sock, buf, off, off + total)) return
       off += total
-      if (this.#socket !== sock) return
     }
     if (off < buf.length) this.#carry = Buffer.from(buf.subarray(off))
   }
 
+  /** Hands one whole response packet to the oldest request; false if the connection failed. */
+  #deliver (sock: Socket, buf: Buffer, s: number, e: number): boolean {
+    const req = this.#inflight.peek()
+    if (req === undefined) { this.#fail(sock, FailReason.Protocol); return false }
+    const r = req.onPacket(buf, s, e)
+    if (r === Reply.Bad) { this.#fail(sock, FailReason.Protocol); return false }
+    if (r === Reply.Done) this.#shift()
+    return this.#socket === sock
+  }
+
   #shift (): void {
-    this.#inflight[this.#head] = undefined as unknown as BinaryBackendRequest
-    this.#head++
-    if (this.#head === this.#inflight.length) { this.#inflight.length = 0; this.#head = 0 } else if (this.#head > 1024 && this.#head * 2 > this.#inflight.length) {
-      this.#inflight = this.#inflight.slice(this.#head)
-      this.#head = 0
-    }
+    this.#inflight.shift()
     this.#host.succeeded()
   }
 
   checkTimeout (now: number, timeoutMs: number): void {
-    if (this.#socket === null || this.#inflight.length - this.#head === 0) return
-    if (now - this.#inflight[this.#head]!.sentAt > timeoutMs) this.#fail(this.#socket, FailReason.Timeout)
+    if (this.#socket === null || this.#inflight.size === 0) return
+    if (now - this.#inflight.peek()!.sentAt > timeoutMs) this.#fail(this.#socket, FailReason.Timeout)
   }
 
   #fail (sock: Socket, reason: FailReason): void {
     if (this.#socket !== sock) return
     this.#socket = null
     sock.destroy()
-    this.#batch = []
-    this.#batchBytes = 0
-    const lost = this.#inflight
-    const head = this.#head
-    this.#inflight = []
-    this.#head = 0
-    if (lost.length - head > 0 || reason !== FailReason.ConnectionLost || !this.#connected) this.#host.failed(reason)
-    for (let i = head; i < lost.length; i++) lost[i]!.onFail(reason)
+    this.#batch.clear()
+    const lost = this.#inflight.drain()
+    if (lost.length > 0 || reason !== FailReason.ConnectionLost || !this.#connected) this.#host.failed(reason)
+    for (const r of lost) r.onFail(reason)
   }
 
   close (): void { if (this.#socket !== null) this.#fail(this.#socket, FailReason.Down) }

@@ -117,3 +117,18 @@ t.test('a dead shard: get misses, set answers 0x0086, a quiet get says nothing',
   t.match(r[1], { opcode: 0x01, status: 0x0086, opaque: 2 })
   t.match(r[2], { opcode: 0x0a, status: 0, opaque: 4 }, 'the quiet miss said nothing; noop follows')
 })
+
+t.test('large binary values cross the backend link in many chunks and come back byte-exact', async (t) => {
+  const servers = [await startServer(t), await startServer(t)]
+  const proxy = await proxyOver(t, servers.map((s) => ({ host: '127.0.0.1', port: s.port })))
+  const c = memjs.Client.create(`127.0.0.1:${proxy.port}`, { retries: 0 })
+  t.teardown(() => c.close())
+  // Sizes around the 24-byte header and up to ~1 MiB: responses split mid-header and
+  // mid-body on the proxy's backend connection, several of them pipelined at once.
+  const sizes = [0, 1, 23, 24, 25, 65535, 65536, 65537, 300000, 1000000]
+  const values = sizes.map((n, i) => Buffer.alloc(n, 97 + i).toString('latin1'))
+  await Promise.all(values.map(async (v, i) => await c.set(`big${i}`, v, {})))
+  const got = await Promise.all(values.map(async (_, i) => (await c.get(`big${i}`)).value?.toString('latin1')))
+  for (let i = 0; i < sizes.length; i++) t.equal(got[i]?.length, sizes[i], `value of ${sizes[i]} bytes`)
+  t.ok(got.every((v, i) => v === values[i]), 'every byte as stored')
+})
