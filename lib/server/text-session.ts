@@ -60,8 +60,6 @@ const W_OFF = word('off')
 const W_DUMP = word('dump')
 const HTTP = word('HTTP/')
 
-/** Version line, built once. */
-let versionReply: Buffer | null = null
 
 export class TextSession implements TextRequestHandler {
   readonly parser: TextRequestParser
@@ -495,8 +493,7 @@ export class TextSession implements TextRequestHandler {
   }
 
   private version (): void {
-    if (versionReply === null) versionReply = Buffer.from(`VERSION ${this.ctx.settings.version}\r\n`)
-    this.reply(versionReply)
+    this.conn.out.ascii(`VERSION ${this.ctx.settings.version}\r\n`)
   }
 
   private verbosity (line: TextLine): void {

@@ -117,5 +117,10 @@ export class Lru {
     return this.tail[c * 3 + order]
   }
 
+  /** The class's least recently used item (COLD tail, else WARM, else HOT), or 0. */
+  oldest (c: number): number {
+    return this.tail[c * 3 + SEG_COLD] || this.tail[c * 3 + SEG_WARM] || this.tail[c * 3 + SEG_HOT]
+  }
+
   count (c: number, seg: number): number { return this.size[c * 3 + seg] }
 }

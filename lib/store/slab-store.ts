@@ -704,7 +704,7 @@ export class SlabStore implements Store {
     for (let c = 1; c <= this.slabs.largest; c++) {
       if (c === to || this.slabs.pagesOf[c] === 0) continue
       if (this.slabs.pagesOf[c] === 1 && this.slabs.usedChunks[c] > 0 && this.slabs.pagesOf[to] > 0) continue
-      const t = this.lru.tail[c * 3 + SEG_COLD] || this.lru.tail[c * 3 + SEG_WARM] || this.lru.tail[c * 3 + SEG_HOT]
+      const t = this.lru.oldest(c)
       const age = t === 0 ? Number.MAX_SAFE_INTEGER : now - this.lastAccess(t)
       if (background && (this.slabs.pagesOf[c] < 2 || age < minAge)) continue
       if (age > bestAge) { bestAge = age; best = c }
@@ -713,7 +713,7 @@ export class SlabStore implements Store {
   }
 
   private oldestAge (c: number): number {
-    const t = this.lru.tail[c * 3 + SEG_COLD] || this.lru.tail[c * 3 + SEG_WARM] || this.lru.tail[c * 3 + SEG_HOT]
+    const t = this.lru.oldest(c)
     return t === 0 ? 0 : this.clock.now() - this.lastAccess(t)
   }
 

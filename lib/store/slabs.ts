@@ -7,7 +7,7 @@
  * Owns: pages, the class of each page, per-class free stacks and carve positions.
  * Knows nothing of items beyond the chunk header's META word (to mark chunks free).
  */
-import { HEADER_BYTES, PAGE_SHIFT, W_META, handleOf, pageOf, wordOf, byteOf } from './layout.js'
+import { PAGE_SHIFT, W_META, handleOf, pageOf, wordOf } from './layout.js'
 
 export const PAGE_SIZE = 1024 * 1024
 /** memcached's sizeof(item) with CAS: class sizes are computed from it so that
@@ -44,7 +44,6 @@ export class Slabs {
   private readonly carveNext: number[] = []
   readonly pagesOf: number[] = [] // pages per class
   readonly usedChunks: number[] = []
-  /** Pages whose class changed and that have not been carved. */
 
   memoryLimitBytes: number
   mallocedBytes = 0
@@ -214,7 +213,4 @@ export class Slabs {
       this.assignPage(p, to)
     }
   }
-
-  /** Byte offset of data (after the header) for chunk h. */
-  dataOffset (h: number): number { return byteOf(h) + HEADER_BYTES }
 }

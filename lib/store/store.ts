@@ -83,11 +83,13 @@ export interface Store {
   /** Releases an allocated item that was never linked. */
   free (h: number): void
   /**
-   * Stores an allocated item (memcached's do_store_item). casIn is used by Cas mode
-   * (and by any mode when non-zero, as meta `C` does). On Stored, the item is linked and
+   * Stores an allocated item (memcached's do_store_item). casIn must match in Cas mode
+   * (callers turn set-with-CAS into Cas, as memcached does) and, when non-zero, in Append
+   * and Prepend; Set/Add/Replace ignore it. allowStale (meta `I` with `C`): a casIn lower
+   * than the item's stores the value marked stale. On Stored, the item is linked and
    * `lastCas()` tells its CAS; on every other result the store has freed it.
    */
-  link (h: number, mode: StoreMode, casIn: number): StoreResult
+  link (h: number, mode: StoreMode, casIn: number, allowStale?: boolean): StoreResult
   /** CAS of the item most recently stored by link() or arith(). */
   lastCas (): number
   /** Unlinks a live item (delete). */
