@@ -68,14 +68,18 @@ class Gen {
     switch (kind) {
       case 'flags': return this.pick(['0', '0', '1', '42', '4294967295'])
       case 'exptime': return this.pick(['0', '0', '0', '1000', '-1', '2592000'])
-      case 'delta': return this.pick(['0', '1', '5', '100', '18446744073709551615', '9999999999'])
+      // No deltas or stored numbers that can reach 2^63: for those memcached's safe_strtoull
+      // looks for a '-' past the value into whatever the chunk held before (it is not
+      // NUL-terminated), so its answer depends on old memory (README: documented differences).
+      // 64-bit wrap-around is pinned on fresh servers by differential.test.ts instead.
+      case 'delta': return this.pick(['0', '1', '5', '100', '1000000000000', '9999999999'])
       case 'cas': return String(this.int(40))
     }
   }
 
   /** Number keys hold numbers (or junk that is not one); text keys always start with a letter. */
   value (k: string): string {
-    if (NUMBER_KEYS.includes(k)) return this.pick(['0', '1', '9', '10', '99', '100', '18446744073709551615', '18446744073709551616', ' 5', '12 ', '007', '-3', 'abc', '', '1x', '-0'])
+    if (NUMBER_KEYS.includes(k)) return this.pick(['0', '1', '9', '10', '99', '100', '922337203685477580', '18446744073709551616', ' 5', '12 ', '007', '-3', 'abc', '', '1x', '-0'])
     const chars = 'abcdefghijklmnopqrstuvwxyz0123456789 '
     let s = this.pick(['v', 'w', 'x'])
     const n = this.int(30)
