@@ -11,6 +11,8 @@ log=$(mktemp)
 npx tap --disable-coverage --jobs 2 --timeout 300 --reporter=tap 'dist/**/*.test.js' 2>&1 | tee "$log"
 tap_rc=${PIPESTATUS[0]}
 summary=$(grep -E '^# \{ total:' "$log" | tail -1)
+# every failed assertion, kept for the end of the run so a log's tail names what failed
+tap_failures=$(grep -E '^ *not ok ' "$log" | sed -E 's/^ +/  /' | head -40)
 total=$(sed -E 's/.*total: ([0-9]+).*/\1/' <<<"$summary")
 pass=$(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary")
 rm -f "$log"
@@ -36,5 +38,9 @@ read -r dpass dfail < <(sed -nE 's/^docker: ([0-9]+) passed, ([0-9]+) failed.*/\
 rm -f "$docker_log"
 [ "$docker_rc" -ne 0 ] && [ "$dfail" -eq 0 ] && dfail=1
 pass=$((pass + dpass)); fail=$((fail + dfail))
+if [ -n "$tap_failures" ]; then
+  echo "failed tap tests (innermost first within each file):"
+  echo "$tap_failures"
+fi
 echo "tests: $pass passed, $fail failed"
 if [ "$tap_rc" -ne 0 ] || [ "$compat_rc" -ne 0 ] || [ "$docker_rc" -ne 0 ]; then exit 1; fi
