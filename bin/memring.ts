@@ -87,13 +87,24 @@ async function main (): Promise<void> {
     const { writeFileSync } = await import('node:fs')
     writeFileSync(raw.pidfile, `${process.pid}\n`)
   }
-  let app: Awaited<ReturnType<typeof startServerApp>>
+  let app: Awaited<ReturnType<typeof startServerApp>> | null = null
+  let stopping = false
   const stop = (why: string, graceful: boolean): void => {
+    if (stopping) return
+    stopping = true
     log.info({ why }, 'shutting down')
     const t = setTimeout(() => process.exit(0), graceful ? 10000 : 2000)
     t.unref()
+    // A signal during start-up (say, between our ZooKeeper node appearing and start-up
+    // returning) waits for the start to finish, then leaves the cluster cleanly.
+    if (app === null) return
     void app.close(graceful ? 5000 : 500).then(() => process.exit(0))
   }
+  // Handlers go in before start-up: Node's default SIGTERM action would kill the process
+  // with its ZooKeeper node left behind until the session expires.
+  process.on('SIGTERM', () => stop('SIGTERM', false))
+  process.on('SIGINT', () => stop('SIGINT', false))
+  process.on('SIGUSR1', () => stop('SIGUSR1', true)) // memcached: graceful shutdown
   try {
     app = await startServerApp({
       settings,
@@ -117,12 +128,14 @@ async function main (): Promise<void> {
     }
     throw err
   }
-  process.on('SIGTERM', () => stop('SIGTERM', false))
-  process.on('SIGINT', () => stop('SIGINT', false))
-  process.on('SIGUSR1', () => stop('SIGUSR1', true)) // memcached: graceful shutdown
+  if (stopping) {
+    void app.close(500).then(() => process.exit(0))
+    return
+  }
+  const running = app
   process.on('SIGHUP', () => {
     // memcached reloads the -Y authfile on SIGHUP and keeps the old users if that fails.
-    try { app.server.reloadAuth() } catch (err) { log.error({ err }, 'authfile reload failed; keeping the previous users') }
+    try { running.server.reloadAuth() } catch (err) { log.error({ err }, 'authfile reload failed; keeping the previous users') }
   })
 }
 

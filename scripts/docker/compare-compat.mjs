@@ -42,4 +42,7 @@ if (diffs.length > 0) {
   console.log(`${summary}; ${diffs.length} differ from the host: ${diffs.join('; ')}`)
   process.exit(1)
 }
-console.log(`${summary}; same as the host`)
+// tests that failed on both are the suite's business (it runs against memring on its own
+// too), but name them so a log shows which
+const failedBoth = [...c.entries()].filter(([, s]) => s === 'fail').map(([n]) => n)
+console.log(`${summary}; same as the host${failedBoth.length > 0 ? ` (failed on both: ${failedBoth.join('; ')})` : ''}`)

@@ -62,8 +62,12 @@ t.test('with a real ZooKeeper', { skip: zooKeeperAvailable() ? false : 'zookeepe
     t.ok(await obs.exists(shardPath('c1', 's1')), 'shard node created (persistent)')
     // Load figures are refreshed at refreshMs.
     const before = rec!.updatedAt
-    await waitFor(async () => decodeHostRecord((await obs.getData(r.path))!.data)!.updatedAt > before, { what: 'a load refresh' })
-    t.ok(r.counters.refreshes >= 1)
+    // The refresh counts once its setData reply is read; the observer can see the new
+    // data a moment before that, so wait for the count, then read the node.
+    await waitFor(() => r.counters.refreshes >= 1, { what: 'a load refresh' })
+    const after = decodeHostRecord((await obs.getData(r.path))!.data)
+    t.ok(after!.updatedAt > before, `the refresh rewrote the record (updatedAt ${before} -> ${after!.updatedAt})`)
+    t.ok(after!.load.calls > rec!.load.calls, 'with fresh load figures')
   })
 
   t.test('re-registers after its session expires', async (t) => {
