@@ -179,6 +179,9 @@ function writeConfig (root: string, id: number, port: number, tickMs: number, pe
     `tickTime=${tickMs}`, 'initLimit=10', 'syncLimit=5',
     `dataDir=${join(dir, 'data')}`, `clientPort=${port}`, 'clientPortAddress=127.0.0.1',
     'admin.enableServer=false', '4lw.commands.whitelist=*', 'maxClientCnxns=0',
+    // The default cap is 20 ticks (5 s at 250 ms); a restart test needs a session that
+    // outlives a JVM start on a loaded machine.
+    'maxSessionTimeout=60000',
     // Small snapshots/logs: tests restart servers on the same data.
     'preAllocSize=4096', 'snapCount=10000',
   ]
