@@ -61,6 +61,12 @@ export interface ProfileSummary {
   p99Ratio: Spread | null
   /** memring CPU us/op / memcached CPU us/op, same pairing. */
   cpuRatio: Spread | null
+  /** Node's I/O ceiling (ceiling-server.ts), when it ran. */
+  ceiling?: TargetSummary | null
+  /** ceiling/memcached ops/s: the best a Node server can do here, same pairing. */
+  ceilingRatio?: Spread | null
+  /** memring/ceiling ops/s: how much of that memring reaches, same pairing. */
+  ofCeiling?: Spread | null
 }
 
 export interface BenchReport {
@@ -108,10 +114,10 @@ export function summarize (profiles: readonly Profile[], runs: readonly RunRow[]
   return profiles.map((p) => {
     const ok = runs.filter((r) => r.profile === p.id && r.ok)
     const of = (t: ServerKind): RunRow[] => ok.filter((r) => r.target === t)
-    const pairs = (f: (r: RunRow) => number): number[] => {
+    const pairs = (f: (r: RunRow) => number, num: ServerKind = 'memring', den: ServerKind = 'memcached'): number[] => {
       const out: number[] = []
-      for (const a of of('memring')) {
-        const b = of('memcached').find((x) => x.round === a.round)
+      for (const a of of(num)) {
+        const b = of(den).find((x) => x.round === a.round)
         if (b !== undefined && f(b) > 0) out.push(f(a) / f(b))
       }
       return out
@@ -126,6 +132,9 @@ export function summarize (profiles: readonly Profile[], runs: readonly RunRow[]
       ratio: spread(pairs((r) => r.opsPerSec)),
       p99Ratio: spread(pairs((r) => r.p99Us)),
       cpuRatio: spread(pairs((r) => r.cpuUsPerOp)),
+      ceiling: targetSummary(of('ceiling')),
+      ceilingRatio: spread(pairs((r) => r.opsPerSec, 'ceiling', 'memcached')),
+      ofCeiling: spread(pairs((r) => r.opsPerSec, 'memring', 'ceiling')),
     }
   })
 }
@@ -142,9 +151,11 @@ export function markdownTable (rep: BenchReport): string {
     '|---|---|---:|---:|---:|---:|---|---:|---:|---:|',
   ]
   for (const s of rep.summaries) {
-    for (const t of ['memcached', 'memring'] as const) {
-      const x = s[t]
+    for (const t of ['memcached', 'memring', 'ceiling'] as const) {
+      const x = s[t] ?? null
+      if (t === 'ceiling' && x === null) continue
       let ratio = ''
+      if (t === 'ceiling' && s.ceilingRatio != null) ratio = `ceiling/memcached ${r2(s.ceilingRatio.median)} (${r2(s.ceilingRatio.min)}-${r2(s.ceilingRatio.max)})`
       if (t === 'memring') {
         const failed = rep.runs.find((r) => r.profile === s.profile && r.target === 'memring' && !r.ok)
         ratio = s.unavailable !== null
@@ -161,13 +172,16 @@ export function markdownTable (rep: BenchReport): string {
     }
   }
   lines.push('')
-  lines.push('| profile | p99 memring/memcached (goal <= 2.00) | CPU us/op memring/memcached |')
-  lines.push('|---|---|---|')
+  lines.push('| profile | p99 memring/memcached (goal <= 2.00) | CPU us/op memring/memcached | memring/ceiling ops/s |')
+  lines.push('|---|---|---|---|')
   for (const s of rep.summaries) {
     const p = s.p99Ratio === null ? '-' : `${r2(s.p99Ratio.median)} (${r2(s.p99Ratio.min)}-${r2(s.p99Ratio.max)}) ${s.p99Ratio.median <= 2 ? 'met' : 'NOT met'}`
     const c = s.cpuRatio === null ? '-' : `${r2(s.cpuRatio.median)} (${r2(s.cpuRatio.min)}-${r2(s.cpuRatio.max)})`
-    lines.push(`| ${s.title} | ${p} | ${c} |`)
+    const o = s.ofCeiling == null ? '-' : `${r2(s.ofCeiling.median)} (${r2(s.ofCeiling.min)}-${r2(s.ofCeiling.max)})`
+    lines.push(`| ${s.title} | ${p} | ${c} | ${o} |`)
   }
+  lines.push('')
+  lines.push('"ceiling" is a Node server that stores nothing and answers every get with a fixed-size value over the same socket API (compat-tests/bench/ceiling-server.ts): the most any Node server can do here.')
   return lines.join('\n')
 }
 
@@ -184,7 +198,8 @@ export function svgChart (rep: BenchReport): string {
   const H = 440
   const top = 70
   const bottom = 360
-  const colors = { memcached: '#8c8c8c', memring: '#2b7bb9' } as const
+  const colors = { memcached: '#8c8c8c', memring: '#2b7bb9', ceiling: '#e0a030' } as const
+  const kinds = rep.summaries.some((s) => s.ceiling != null) ? (['memcached', 'memring', 'ceiling'] as const) : (['memcached', 'memring'] as const)
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -195,7 +210,7 @@ export function svgChart (rep: BenchReport): string {
     const sums = rep.summaries
     let max = 0
     for (const s of sums) {
-      for (const t of [s.memcached, s.memring]) {
+      for (const t of kinds.map((k) => s[k] ?? null)) {
         if (t !== null) max = Math.max(max, whisk === null ? value(t) : whisk(t)[1])
       }
     }
@@ -208,12 +223,12 @@ export function svgChart (rep: BenchReport): string {
     }
     out.push(`<line x1="${x0}" y1="${bottom}" x2="${x0 + width}" y2="${bottom}" stroke="#333"/>`)
     const group = width / Math.max(1, sums.length)
-    const bw = Math.min(34, group / 3)
+    const bw = Math.min(34, group / (kinds.length + 1))
     sums.forEach((s, i) => {
       const gx = x0 + i * group + group / 2
-      ;(['memcached', 'memring'] as const).forEach((t, j) => {
-        const ts = s[t]
-        const bx = gx + (j === 0 ? -bw - 2 : 2)
+      kinds.forEach((t, j) => {
+        const ts = s[t] ?? null
+        const bx = gx + (j - kinds.length / 2) * (bw + 2)
         if (ts === null) {
           out.push(`<text x="${bx + bw / 2}" y="${bottom - 6}" text-anchor="middle" font-size="10" fill="#a00">n/a</text>`)
           return
@@ -239,7 +254,8 @@ export function svgChart (rep: BenchReport): string {
     (s) => s.cpuRatio === null ? '' : `${s.cpuRatio.median.toFixed(2)}x`, (s) => s.profile)
   out.push(`<rect x="40" y="${H - 40}" width="12" height="12" fill="${colors.memcached}"/><text x="58" y="${H - 30}">memcached -t ${rep.params.memcachedThreads}</text>`)
   out.push(`<rect x="200" y="${H - 40}" width="12" height="12" fill="${colors.memring}"/><text x="218" y="${H - 30}">memring</text>`)
-  out.push(`<text x="330" y="${H - 30}" fill="#555">${esc(rep.pinned ? 'server on CPU 0, memaslap on CPU 1 (taskset)' : 'not pinned (fewer than 2 CPUs)')}</text>`)
+  if (kinds.length === 3) out.push(`<rect x="300" y="${H - 40}" width="12" height="12" fill="${colors.ceiling}"/><text x="318" y="${H - 30}">Node ceiling (stores nothing)</text>`)
+  out.push(`<text x="${kinds.length === 3 ? 520 : 330}" y="${H - 30}" fill="#555">${esc(rep.pinned ? 'server on CPU 0, memaslap on CPU 1 (taskset)' : 'not pinned (fewer than 2 CPUs)')}</text>`)
   out.push('</svg>')
   return out.join('\n') + '\n'
 }

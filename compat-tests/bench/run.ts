@@ -18,7 +18,7 @@ import { repoRoot } from '../harness/targets.js'
 import { PROFILES, runLoad, type Profile } from './load.js'
 import { gitSha, machineInfo, sample } from './proc.js'
 import { markdownTable, summarize, svgChart, type BenchReport, type RunRow } from './report.js'
-import { speaksBinary, startServer, type ServerKind } from './servers.js'
+import { SERVER_KINDS, speaksBinary, startServer, type ServerKind } from './servers.js'
 
 interface Options {
   rounds: number
@@ -40,7 +40,7 @@ interface Options {
 function usage (msg: string): never {
   process.stderr.write(`bench: ${msg}
 usage: run.js [--quick | --smoke] [--rounds N] [--seconds N] [--warmup N] [--connections N]
-              [--profiles ${PROFILES.map((p) => p.id).join(',')}] [--targets memring,memcached]
+              [--profiles ${PROFILES.map((p) => p.id).join(',')}] [--targets memcached,memring,ceiling]
               [--out DIR] [--cpu-prof DIR] | --render REPORT.json
 `)
   process.exit(2)
@@ -57,7 +57,7 @@ function parseArgs (argv: string[]): Options {
     memoryMb: 64,
     memcachedThreads: 1,
     profiles: [...PROFILES],
-    targets: ['memcached', 'memring'],
+    targets: ['memcached', 'memring', 'ceiling'],
     out: path.join(repoRoot, 'compat-tests', 'bench', 'results'),
     cpuProf: null,
     render: null,
@@ -84,7 +84,7 @@ function parseArgs (argv: string[]): Options {
       }
       case '--targets': {
         const ts = val().split(',')
-        for (const t of ts) if (t !== 'memring' && t !== 'memcached') usage(`unknown target ${t}`)
+        for (const t of ts) if (!(SERVER_KINDS as readonly string[]).includes(t)) usage(`unknown target ${t}`)
         o.targets = ts as ServerKind[]
         break
       }
@@ -106,7 +106,7 @@ async function oneRun (o: Options, p: Profile, target: ServerKind, round: number
     p50Us: 0, p99Us: 0, avgUs: 0, maxUs: 0, getMisses: 0, loadAvg1: Math.round(os.loadavg()[0] * 100) / 100,
   }
   const nodeArgs = o.cpuProf !== null ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []
-  const server = await startServer({ kind: target, cpu: pinned ? 0 : null, memoryMb: o.memoryMb, threads: o.memcachedThreads, nodeArgs })
+  const server = await startServer({ kind: target, cpu: pinned ? 0 : null, memoryMb: o.memoryMb, threads: o.memcachedThreads, nodeArgs: target === 'memring' ? nodeArgs : [], valueBytes: p.valueBytes })
   try {
     if (p.binary && !(await speaksBinary(server.port))) {
       row.error = 'binary protocol not served'

@@ -1,12 +1,16 @@
 // The servers a benchmark measures, each in its own process, optionally pinned to one CPU
 // with taskset (taskset execs, so the pid we hold is the server's own and /proc/<pid>/stat
-// reports the server's CPU time). Both start with the same memcached flags.
+// reports the server's CPU time). memcached and memring start with the same memcached
+// flags; 'ceiling' is Node's I/O ceiling (ceiling-server.ts: stores nothing).
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { memringBin } from '../harness/targets.js'
 
-export type ServerKind = 'memcached' | 'memring'
+export type ServerKind = 'memcached' | 'memring' | 'ceiling'
+export const SERVER_KINDS: readonly ServerKind[] = ['memcached', 'memring', 'ceiling']
+const ceilingBin = fileURLToPath(new URL('./ceiling-server.js', import.meta.url))
 
 export interface StartOptions {
   kind: ServerKind
@@ -17,6 +21,8 @@ export interface StartOptions {
   threads: number
   /** Extra node flags for memring (e.g. --cpu-prof). */
   nodeArgs?: readonly string[]
+  /** The ceiling server's value size (it answers every get with one of these). */
+  valueBytes?: number
 }
 
 export interface BenchServer {
@@ -89,7 +95,9 @@ export async function startServer (o: StartOptions): Promise<BenchServer> {
     const common = ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', String(o.memoryMb), '-t', String(o.threads)]
     const argv = o.kind === 'memcached'
       ? ['memcached', '-u', 'root', ...common]
-      : [process.execPath, ...(o.nodeArgs ?? []), memringBin, ...common]
+      : o.kind === 'ceiling'
+        ? [process.execPath, ceilingBin, '-l', '127.0.0.1', '-p', String(port), '--value-bytes', String(o.valueBytes ?? 100)]
+        : [process.execPath, ...(o.nodeArgs ?? []), memringBin, ...common]
     const [cmd, ...args] = o.cpu === null ? argv : ['taskset', '-c', String(o.cpu), ...argv]
     const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     live.add(proc)

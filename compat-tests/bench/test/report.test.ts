@@ -3,6 +3,7 @@
 import t from 'tap'
 import { memaslapArgs, memaslapConfig, parseMemaslap, percentile, PROFILES } from '../load.js'
 import { markdownTable, median, summarize, svgChart, type BenchReport, type RunRow } from '../report.js'
+import type { ServerKind } from '../servers.js'
 
 // The tail of a real `memcaslap -c 4 -t 1s -S 1s` run against memcached 1.6.18.
 const MEMASLAP_OUT = `servers: 127.0.0.1:38139
@@ -80,7 +81,7 @@ t.test('memaslap config and arguments follow the profile', async (t) => {
   t.equal(m[m.indexOf('-t') + 1], '8s')
 })
 
-function row (profile: string, target: 'memring' | 'memcached', round: number, ops: number, p99 = 100, cpu = 10): RunRow {
+function row (profile: string, target: ServerKind, round: number, ops: number, p99 = 100, cpu = 10): RunRow {
   return { profile, target, round, ok: true, opsPerSec: ops, ops: ops * 8, seconds: 8, cpuUsPerOp: cpu, sysUsPerOp: cpu / 2, syscallsPerOp: 2, p50Us: 50, p99Us: p99, avgUs: 60, maxUs: 900, getMisses: 0, loadAvg1: 1 }
 }
 
@@ -124,4 +125,28 @@ t.test('summarize pairs memring and memcached within each round', async (t) => {
   t.match(svg, /0\.70x/)
   t.equal((svg.match(/<rect [^>]*fill="#2b7bb9"><title>/g) ?? []).length, 2, 'one memring bar per panel: only text100 ran')
   t.equal((svg.match(/<rect [^>]*fill="#8c8c8c"><title>/g) ?? []).length, 4, 'memcached ran text100 and text1k')
+})
+
+t.test('the Node ceiling: its ratio to memcached and the share of it memring reaches, paired by round', async (t) => {
+  const runs = [
+    row('text100', 'memcached', 0, 100_000), row('text100', 'memring', 0, 60_000), row('text100', 'ceiling', 0, 80_000),
+    row('text100', 'memcached', 1, 100_000), row('text100', 'memring', 1, 70_000), row('text100', 'ceiling', 1, 70_000),
+  ]
+  const [text, bin] = summarize(PROFILES, runs, new Map())
+  t.same(text.ceilingRatio, { median: 0.75, min: 0.7, max: 0.8, n: 2 })
+  t.same(text.ofCeiling, { median: 0.875, min: 0.75, max: 1, n: 2 })
+  t.equal(bin.ceiling, null)
+  const rep: BenchReport = {
+    kind: 'memring-bench', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:05:00.000Z', command: 'x', gitSha: 'abc',
+    machine: { cpuModel: 'cpu', cpus: 2, memTotalMb: 1, kernel: 'k', node: 'v20', memcached: 'memcached 1.6.18', loadAvg: [1, 1, 1] },
+    pinned: true,
+    params: { seconds: 8, warmupSeconds: 2, rounds: 2, connections: 32, keyBytes: 32, getRatio: 0.9, memoryMb: 64, memcachedThreads: 1 },
+    summaries: [text, bin],
+    runs,
+  }
+  const md = markdownTable(rep)
+  t.match(md, /\| text, 100 B values \| ceiling \| 2 \| 70\.0k \| 75\.0k \| 80\.0k \| ceiling\/memcached 0\.75 \(0\.70-0\.80\) \|/)
+  t.match(md, /\| text, 100 B values \| [^\n]* \| 0\.88 \(0\.75-1\.00\) \|\n/)
+  t.notMatch(md, /binary, 100 B values \| ceiling/, 'no ceiling row where it did not run')
+  t.equal((svgChart(rep).match(/<rect [^>]*fill="#e0a030"><title>/g) ?? []).length, 2, 'one ceiling bar per panel')
 })

@@ -31,9 +31,9 @@ t.test('run.js --smoke measures memring and memcached and writes JSON, SVG and a
   const out = path.join(tmp, 'run')
   const r = await node([path.join(benchDir, 'run.js'), '--smoke', '--profiles', 'text100,binary100', '--out', out], 120_000)
   t.equal(r.code, 0, r.out)
-  t.match(r.out, /\[ 1\/4\] round 1 text100/, 'progress lines')
+  t.match(r.out, /\[ 1\/6\] round 1 text100/, 'progress lines (2 profiles x 3 servers)')
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8'))
-  for (const target of ['memcached', 'memring']) {
+  for (const target of ['memcached', 'memring', 'ceiling']) {
     const row = rep.runs.find((x: { profile: string, target: string }) => x.profile === 'text100' && x.target === target)
     t.ok(row?.ok, `${target} text100 ran: ${row?.error ?? ''}`)
     t.ok(row.opsPerSec > 0 && row.cpuUsPerOp > 0 && row.p99Us >= row.p50Us && row.p50Us > 0, `${target} figures ${JSON.stringify(row)}`)
@@ -42,6 +42,8 @@ t.test('run.js --smoke measures memring and memcached and writes JSON, SVG and a
   t.ok(bin.memcached !== null, 'memcached serves binary')
   t.ok(bin.memring !== null || bin.unavailable === 'binary protocol not served', 'memring binary: measured or reported unavailable')
   t.ok(rep.summaries[0].ratio.median > 0)
+  t.ok(rep.summaries[0].ofCeiling.median > 0 && bin.ceiling.opsMedian > 0, 'the ceiling server answers text and binary')
+  t.equal(rep.runs.find((x: { profile: string, target: string }) => x.target === 'ceiling').getMisses, 0, 'its gets all hit, as memaslap sees them')
   t.match(fs.readFileSync(path.join(out, 'latest.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>\n$/)
   t.match(fs.readFileSync(path.join(out, 'latest.md'), 'utf8'), /\| text, 100 B values \| memring \| 1 \|/)
 })
