@@ -30,6 +30,15 @@ export interface ServerSettings {
   sasl: boolean // -S (binary SASL PLAIN; see auth-setup.ts)
   saslPwdb: string // --sasl-pwdb ('' = $MEMCACHED_SASL_PWDB)
   authFile: string // -Y (ASCII auth; '' = off)
+  // `lru mode|tune|temp_ttl` (memcached settings of the same names; see text-lru.ts)
+  lruSegmented: boolean // lru mode segmented|flat (applied to the store's LRU)
+  hotLruPct: number // lru tune: uint32, applied to the store's HOT share
+  warmLruPct: number // lru tune: uint32, applied to the store's WARM share
+  hotMaxFactor: number // lru tune: shown only (the store has no age-based HOT limit)
+  warmMaxFactor: number // lru tune: shown only (the store has no age-based WARM limit)
+  maxFactorNegNan: [boolean, boolean] // "-nan" given for hot/warm_max_factor (printed as memcached does)
+  tempLru: boolean // lru temp_ttl >= 0: shown only (the store has no TEMP LRU)
+  temporaryTtl: number // lru temp_ttl
   version: string
 }
 
@@ -61,6 +70,14 @@ export function defaultSettings (): ServerSettings {
     sasl: false,
     saslPwdb: '',
     authFile: '',
+    lruSegmented: true,
+    hotLruPct: 20,
+    warmLruPct: 40,
+    hotMaxFactor: 0.2,
+    warmMaxFactor: 2.0,
+    maxFactorNegNan: [false, false],
+    tempLru: false,
+    temporaryTtl: 61,
     version: '1.6.18',
   }
 }

@@ -3,6 +3,7 @@
  * order, so exporters and dashboards built for memcached read memring unchanged. Runs on
  * an operator command, not per request, so plain string building is fine here.
  */
+import { formatFixed } from '../../protocol/float.js'
 import type { ServerContext } from './context.js'
 import type { Output } from './output.js'
 
@@ -198,13 +199,14 @@ function settings (out: Output, ctx: ServerContext): void {
     ['dump_enabled', 'yes'],
     ['hash_algorithm', 'murmur3'],
     ['lru_maintainer_thread', 'yes'],
-    ['lru_segmented', 'yes'],
-    ['hot_lru_pct', 20],
-    ['warm_lru_pct', 40],
-    ['hot_max_factor', '0.20'],
-    ['warm_max_factor', '2.00'],
-    ['temp_lru', 'no'],
-    ['temporary_ttl', 61],
+    ['lru_segmented', s.lruSegmented ? 'yes' : 'no'],
+    // memcached prints these uint32 with %d, the factors with %.2f, temporary_ttl with %u.
+    ['hot_lru_pct', s.hotLruPct | 0],
+    ['warm_lru_pct', s.warmLruPct | 0],
+    ['hot_max_factor', formatFixed(s.hotMaxFactor, 2, s.maxFactorNegNan[0])],
+    ['warm_max_factor', formatFixed(s.warmMaxFactor, 2, s.maxFactorNegNan[1])],
+    ['temp_lru', s.tempLru ? 'yes' : 'no'],
+    ['temporary_ttl', s.temporaryTtl >>> 0],
     ['idle_timeout', s.idleTimeoutSec],
     ['watcher_logbuf_size', 262144],
     ['worker_logbuf_size', 65536],

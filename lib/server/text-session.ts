@@ -14,6 +14,7 @@ import type { TextLine, TextRequestHandler } from '../../protocol/text/request-p
 import { StoreMode, StoreResult } from '../store/store.js'
 import type { ConnControl, ServerContext } from './context.js'
 import { writeStats } from './stats-report.js'
+import { lruCommand } from './text-lru.js'
 
 const R = {
   STORED: Buffer.from('STORED\r\n'),
@@ -171,6 +172,12 @@ export class TextSession implements TextRequestHandler {
       case Op.CacheMemlimit: this.memlimit(line); return NO_DATA
       case Op.Slabs: this.slabs(line); return NO_DATA
       case Op.LruCrawler: this.lruCrawler(line); return NO_DATA
+      case Op.Lru:
+        // memcached WANT_TOKENS_MIN(3), then set_noreply_maybe and process_lru_command.
+        if (n < 2) { this.reply(R.ERROR); return NO_DATA }
+        this.setNoreply(line)
+        this.replyAscii(lruCommand(line, this.ctx))
+        return NO_DATA
       case Op.MetaGet: case Op.MetaSet: case Op.MetaDelete: case Op.MetaArithmetic:
       case Op.MetaNoop: case Op.MetaDebug: case Op.MetaUnknown:
         if (this.ctx.meta !== null) return this.ctx.meta.onLine(this.conn, line, this.ctx)

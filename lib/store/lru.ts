@@ -9,6 +9,11 @@
  *     asynchronously; we do it inline, it is O(1))
  *   eviction ─► COLD tail first, then HOT, then WARM
  * A one-time scan therefore only churns COLD: items read twice survive it.
+ *
+ * The shares are memcached's `lru tune` hot/warm percentages (of the class's items here,
+ * of its memory in memcached). Flat mode (`lru mode flat`, memcached's compat mode): new
+ * items enter COLD, reads move an item to the head of its list, and HOT/WARM drain into
+ * COLD as memcached's maintainer drains them (max age 0).
  */
 import type { Slabs } from './slabs.js'
 import { F_ACTIVE, F_SEG_MASK, F_SEG_SHIFT, SEG_COLD, SEG_HOT, SEG_WARM, W_META, W_NEXT, W_PREV, pageOf, wordOf } from './layout.js'
@@ -24,6 +29,10 @@ export class Lru {
   readonly movesToCold: Float64Array
   readonly movesToWarm: Float64Array
   readonly movesWithin: Float64Array
+  /** memcached settings.lru_segmented / hot_lru_pct / warm_lru_pct (uint32). */
+  segmented = true
+  hotPct = HOT_LRU_PCT
+  warmPct = WARM_LRU_PCT
 
   constructor (private readonly slabs: Slabs, classes: number) {
     this.head = new Uint32Array(classes * 3)
@@ -69,6 +78,11 @@ export class Lru {
     this.size[l]--
   }
 
+  /** Flat mode's relink (memcached do_item_update): h moves to the head of its own list. */
+  toHead (h: number, c: number): void {
+    this.move(h, c, this.segmentOf(h))
+  }
+
   private move (h: number, c: number, seg: number): void {
     this.remove(h, c)
     this.insert(h, c, seg)
@@ -92,11 +106,16 @@ export class Lru {
     const hot = c * 3 + SEG_HOT
     const warm = c * 3 + SEG_WARM
     const total = this.size[hot] + this.size[warm] + this.size[c * 3 + SEG_COLD]
-    for (let i = 0; i < 2 && this.size[hot] * 100 > total * HOT_LRU_PCT; i++) {
+    if (!this.segmented) {
+      for (let i = 0; i < 2 && this.size[hot] > 0; i++) { this.move(this.tail[hot], c, SEG_COLD); this.movesToCold[c]++ }
+      for (let i = 0; i < 2 && this.size[warm] > 0; i++) { this.move(this.tail[warm], c, SEG_COLD); this.movesToCold[c]++ }
+      return
+    }
+    for (let i = 0; i < 2 && this.size[hot] * 100 > total * this.hotPct; i++) {
       const t = this.tail[hot]
       if (this.takeActive(t)) { this.move(t, c, SEG_WARM); this.movesToWarm[c]++ } else { this.move(t, c, SEG_COLD); this.movesToCold[c]++ }
     }
-    for (let i = 0; i < 2 && this.size[warm] * 100 > total * WARM_LRU_PCT; i++) {
+    for (let i = 0; i < 2 && this.size[warm] * 100 > total * this.warmPct; i++) {
       const t = this.tail[warm]
       if (this.takeActive(t)) { this.move(t, c, SEG_WARM); this.movesWithin[c]++ } else { this.move(t, c, SEG_COLD); this.movesToCold[c]++ }
     }

@@ -259,6 +259,15 @@ export class SlabStore implements Store {
   }
 
   touchRead (h: number): void {
+    if (!this.lru.segmented) {
+      // memcached do_item_bump in flat mode: FETCHED, then do_item_update relinks at the
+      // head at most once per ITEM_UPDATE_INTERVAL.
+      this.setIflag(h, F_FETCHED, true)
+      const now = this.clock.now()
+      const u = this.u32(h); const w = wordOf(h) + W_TIME
+      if (u[w] < now - ITEM_UPDATE_INTERVAL) { u[w] = now; this.lru.toHead(h, this.clsid(h)) }
+      return
+    }
     // memcached do_item_bump (segmented): first read marks FETCHED, the next ACTIVE;
     // COLD items that become active go back to WARM.
     const f = this.iflags(h)
@@ -448,7 +457,7 @@ export class SlabStore implements Store {
     this.setIflag(h, F_LINKED, true)
     this.u32(h)[wordOf(h) + W_TIME] = this.clock.now()
     this.index.insert(h, hv)
-    this.lru.insert(h, c, SEG_HOT)
+    this.lru.insert(h, c, this.lru.segmented ? SEG_HOT : SEG_COLD)
     this.lru.balance(c)
     this.counters.curr_items++
     this.counters.total_items++
@@ -806,6 +815,16 @@ export class SlabStore implements Store {
   /** Pages, chunk counts and LRU sizes for `stats slabs` / `stats items`. */
   get totalMalloced (): number { return this.slabs.mallocedBytes }
   get pageSize (): number { return PAGE_SIZE }
+  /**
+   * memcached `lru mode` / `lru tune`: segmented or flat, and the HOT and WARM shares in
+   * percent (uint32, as memcached keeps them). Takes effect as items are linked.
+   */
+  setLruPolicy (segmented: boolean, hotPct: number, warmPct: number): void {
+    this.lru.segmented = segmented
+    this.lru.hotPct = hotPct
+    this.lru.warmPct = warmPct
+  }
+
   segmentCount (c: number, seg: number): number { return this.lru.count(c, seg) }
   segmentTailAge (c: number, seg: number): number {
     const t = this.lru.tail[c * 3 + seg]
