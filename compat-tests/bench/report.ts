@@ -67,6 +67,8 @@ export interface ProfileSummary {
   ceilingRatio?: Spread | null
   /** memring/ceiling ops/s: how much of that memring reaches, same pairing. */
   ofCeiling?: Spread | null
+  /** memring CPU us/op / ceiling CPU us/op: memring's own work on top of Node's I/O. */
+  cpuOfCeiling?: Spread | null
 }
 
 export interface BenchReport {
@@ -135,6 +137,7 @@ export function summarize (profiles: readonly Profile[], runs: readonly RunRow[]
       ceiling: targetSummary(of('ceiling')),
       ceilingRatio: spread(pairs((r) => r.opsPerSec, 'ceiling', 'memcached')),
       ofCeiling: spread(pairs((r) => r.opsPerSec, 'memring', 'ceiling')),
+      cpuOfCeiling: spread(pairs((r) => r.cpuUsPerOp, 'memring', 'ceiling')),
     }
   })
 }
@@ -172,13 +175,14 @@ export function markdownTable (rep: BenchReport): string {
     }
   }
   lines.push('')
-  lines.push('| profile | p99 memring/memcached (goal <= 2.00) | CPU us/op memring/memcached | memring/ceiling ops/s |')
-  lines.push('|---|---|---|---|')
+  lines.push('| profile | p99 memring/memcached (goal <= 2.00) | CPU us/op memring/memcached | memring/ceiling ops/s | CPU us/op memring/ceiling |')
+  lines.push('|---|---|---|---|---|')
   for (const s of rep.summaries) {
     const p = s.p99Ratio === null ? '-' : `${r2(s.p99Ratio.median)} (${r2(s.p99Ratio.min)}-${r2(s.p99Ratio.max)}) ${s.p99Ratio.median <= 2 ? 'met' : 'NOT met'}`
     const c = s.cpuRatio === null ? '-' : `${r2(s.cpuRatio.median)} (${r2(s.cpuRatio.min)}-${r2(s.cpuRatio.max)})`
     const o = s.ofCeiling == null ? '-' : `${r2(s.ofCeiling.median)} (${r2(s.ofCeiling.min)}-${r2(s.ofCeiling.max)})`
-    lines.push(`| ${s.title} | ${p} | ${c} | ${o} |`)
+    const oc = s.cpuOfCeiling == null ? '-' : `${r2(s.cpuOfCeiling.median)} (${r2(s.cpuOfCeiling.min)}-${r2(s.cpuOfCeiling.max)})`
+    lines.push(`| ${s.title} | ${p} | ${c} | ${o} | ${oc} |`)
   }
   lines.push('')
   lines.push('"ceiling" is a Node server that stores nothing and answers every get with a fixed-size value over the same socket API (compat-tests/bench/ceiling-server.ts): the most any Node server can do here.')

@@ -146,7 +146,7 @@ t.test('the Node ceiling: its ratio to memcached and the share of it memring rea
   }
   const md = markdownTable(rep)
   t.match(md, /\| text, 100 B values \| ceiling \| 2 \| 70\.0k \| 75\.0k \| 80\.0k \| ceiling\/memcached 0\.75 \(0\.70-0\.80\) \|/)
-  t.match(md, /\| text, 100 B values \| [^\n]* \| 0\.88 \(0\.75-1\.00\) \|\n/)
+  t.match(md, /\| text, 100 B values \| [^\n]* \| 0\.88 \(0\.75-1\.00\) \| 1\.00 \(1\.00-1\.00\) \|\n/)
   t.notMatch(md, /binary, 100 B values \| ceiling/, 'no ceiling row where it did not run')
   t.equal((svgChart(rep).match(/<rect [^>]*fill="#e0a030"><title>/g) ?? []).length, 2, 'one ceiling bar per panel')
 })
