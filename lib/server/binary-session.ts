@@ -57,6 +57,7 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
   }
 
   push (chunk: Buffer): void {
+    if (this.ctx.watchers.active) this.ctx.watchers.cfd = this.conn.id
     // A read event that starts with all earlier input consumed (memcached conn_read) serves
     // -R + 1 requests before it transmits and yields; every later slice serves -R
     // (the slice's first conn_new_cmd counts one). Measured against memcached 1.6.18.
@@ -65,7 +66,10 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
     this.parser.push(chunk)
   }
   pause (): void { this.parser.pause() }
-  resume (): void { this.parser.resume() }
+  resume (): void {
+    if (this.ctx.watchers.active) this.ctx.watchers.cfd = this.conn.id
+    this.parser.resume()
+  }
 
   close (): void {
     if (this.pendingItem > 0) { this.ctx.store.free(this.pendingItem); this.pendingItem = 0 }

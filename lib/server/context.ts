@@ -7,6 +7,7 @@ import type { ServerSettings } from './settings.js'
 import type { ServerStats } from './stats.js'
 import type { TextLine } from '../../protocol/text/request-parser.js'
 import type { Output } from './output.js'
+import type { Watchers } from './watchers.js'
 
 /** A connection as the dispatchers see it. */
 export interface ConnControl {
@@ -20,6 +21,8 @@ export interface ConnControl {
   pauseInput (): void
   /** Write what is queued now (for replies produced outside input handling). */
   flush (): void
+  /** memcached-style state; 'conn_mwrite' while the socket is full (used by watchers). */
+  state? (): string
 }
 
 /** Meta commands (mg ms md ma mn me) plug into the text session through this. */
@@ -36,6 +39,8 @@ export interface ServerContext {
   /** Unix seconds when the server started (stats uptime). */
   startedAtSec: number
   meta: MetaHandler | null
+  /** `watch` connections and the log lines they are sent (watchers.ts). */
+  watchers: Watchers
   /** Called by `shutdown` (with -A) and signals. */
   requestShutdown: (graceful: boolean) => void
   /** Live connections, for `stats conns`. */

@@ -112,7 +112,12 @@ export class MetaDispatcher implements MetaHandler {
       // Vivify on miss: an empty item, linked at once (memcached sets no key-binary bit here).
       const n = store.alloc(f.key, f.keyStart, f.keyEnd, 0, 0, 0)
       if (n > 0) {
+        // memcached links this item directly (do_item_link, not do_store_item), so a
+        // watcher sees no second lookup and no item_store line: link unobserved.
+        const observer = store.observer
+        store.observer = null
         if (store.link(n, StoreMode.Add, 0) === StoreResult.Stored) { h = n; created = true }
+        store.observer = observer
       }
     }
     const b = this.line
@@ -222,6 +227,7 @@ export class MetaDispatcher implements MetaHandler {
     const store = ctx.store
     if (!store.itemSizeOk(f.keyEnd - f.keyStart, f.clientFlags, vlen)) {
       ctx.stats.store_too_large++
+      this.logRefused(ctx, StoreResult.TooLarge)
       this.dropOld(store)
       out.bytes(MetaError.tooLarge)
       line.swallow = true
@@ -241,6 +247,16 @@ export class MetaDispatcher implements MetaHandler {
     return null
   }
 
+  /** `watch mutations`: an ms refused before an item existed (memcached logs it with its mode). */
+  private logRefused (ctx: ServerContext, result: StoreResult): void {
+    const w = ctx.watchers
+    if (!w.active) return
+    const f = this.f
+    const m = f.mode
+    const mode = m === 69 ? StoreMode.Add : m === 65 ? StoreMode.Append : m === 80 ? StoreMode.Prepend : m === 82 ? StoreMode.Replace : StoreMode.Set
+    w.storeFailed(result, mode, f.key, f.keyStart, f.keyEnd)
+  }
+
   /** memcached: a failed ms allocation must not leave the old value readable. */
   private dropOld (store: SlabStore): void {
     const f = this.f
@@ -258,6 +274,7 @@ export class MetaDispatcher implements MetaHandler {
     const h = store.alloc(f.key, f.keyStart, f.keyEnd, f.clientFlags, store.relExptime(f.ttl), vlen)
     if (h < 0) {
       if (h === -StoreResult.TooLarge) { stats.store_too_large++; out.bytes(MetaError.tooLarge) } else { stats.store_no_memory++; out.bytes(MetaError.noMemoryStoring) }
+      this.logRefused(ctx, h === -StoreResult.TooLarge ? StoreResult.TooLarge : StoreResult.NoMemory)
       this.dropOld(store)
       return
     }

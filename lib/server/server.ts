@@ -13,6 +13,7 @@ import { Connection } from './connection.js'
 import type { SessionFactory } from './connection.js'
 import type { MetaHandler, ServerContext } from './context.js'
 import { MetaDispatcher } from './meta-dispatcher.js'
+import { Watchers } from './watchers.js'
 import { defaultSettings } from './settings.js'
 import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
@@ -78,6 +79,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     startedAtSec: Math.floor(Date.now() / 1000),
     // Meta commands are part of the text protocol: on unless a caller plugs in its own.
     meta: opts.meta === undefined ? new MetaDispatcher() : opts.meta,
+    watchers: new Watchers(store),
     requestShutdown: (graceful) => {
       if (opts.onShutdownRequest !== undefined) opts.onShutdownRequest(graceful)
       else void server.close(graceful ? 5000 : 0)

@@ -15,6 +15,7 @@ import { StoreMode, StoreResult } from '../store/store.js'
 import type { ConnControl, ServerContext } from './context.js'
 import { writeStats } from './stats-report.js'
 import { lruCommand } from './text-lru.js'
+import { LogFlag, streamFlag } from './watchers.js'
 
 const R = {
   STORED: Buffer.from('STORED\r\n'),
@@ -79,6 +80,10 @@ export class TextSession implements TextRequestHandler {
   private restExptime = 0
   private reqsThisEvent = 0
   private reqsAllowed = 21
+  /** Requests handled since memcached would last have transmitted (resp_has_stack). */
+  private sinceTransmit = 0
+  /** This connection became a `watch` stream: its input is ignored from now on. */
+  private watching = false
 
   constructor (private readonly conn: ConnControl, private readonly ctx: ServerContext) {
     this.parser = new TextRequestParser(this)
@@ -88,8 +93,11 @@ export class TextSession implements TextRequestHandler {
     // A read event that starts with all earlier input consumed serves -R + 1 requests
     // before memcached transmits and yields; later slices serve -R (measured against
     // memcached 1.6.18; the binary session does the same).
+    if (this.watching) return // memcached reads and drops a watcher's input
+    if (this.ctx.watchers.active) this.ctx.watchers.cfd = this.conn.id
     this.reqsThisEvent = 0
     this.reqsAllowed = this.ctx.settings.maxReqsPerEvent + 1
+    this.sinceTransmit = 0
     this.parser.push(chunk)
   }
 
@@ -101,6 +109,8 @@ export class TextSession implements TextRequestHandler {
 
   /** The socket drained: finish a multiget stopped mid-line, then go on parsing. */
   resume (): void {
+    if (this.watching) { this.ctx.watchers.drained(this.conn); return }
+    if (this.ctx.watchers.active) this.ctx.watchers.cfd = this.conn.id
     this.yielded = false
     const rest = this.rest
     if (rest !== null) {
@@ -115,6 +125,7 @@ export class TextSession implements TextRequestHandler {
 
   /** The connection is going away: release an item allocated for a data block not yet read. */
   close (): void {
+    if (this.watching) this.ctx.watchers.remove(this.conn)
     if (this.pendingItem > 0) { this.ctx.store.free(this.pendingItem); this.pendingItem = 0 }
     this.rest = null
     this.parser.halt()
@@ -144,7 +155,9 @@ export class TextSession implements TextRequestHandler {
       this.reqsThisEvent = 1
       this.reqsAllowed = this.ctx.settings.maxReqsPerEvent
       this.conn.out.commit()
+      this.sinceTransmit = 0
     }
+    this.sinceTransmit++
     const n = line.ntokens
     // memcached: fewer than two bytes of command is never valid.
     if (n === 0 || line.tokenLength(0) < 2) { this.reply(R.ERROR); return NO_DATA }
@@ -178,8 +191,15 @@ export class TextSession implements TextRequestHandler {
         this.setNoreply(line)
         this.replyAscii(lruCommand(line, this.ctx))
         return NO_DATA
+      case Op.Watch: this.watch(line); return NO_DATA
+      case Op.MetaNoop:
+        // memcached transmits at mn.
+        this.sinceTransmit = 0
+        if (this.ctx.meta !== null) return this.ctx.meta.onLine(this.conn, line, this.ctx)
+        this.reply(R.ERROR)
+        return NO_DATA
       case Op.MetaGet: case Op.MetaSet: case Op.MetaDelete: case Op.MetaArithmetic:
-      case Op.MetaNoop: case Op.MetaDebug: case Op.MetaUnknown:
+      case Op.MetaDebug: case Op.MetaUnknown:
         if (this.ctx.meta !== null) return this.ctx.meta.onLine(this.conn, line, this.ctx)
         this.reply(R.ERROR)
         return NO_DATA
@@ -280,6 +300,7 @@ export class TextSession implements TextRequestHandler {
     out.bytes(R.END)
     // memcached transmits after every get (conn_mwrite): these replies can no longer be culled.
     out.commit()
+    this.sinceTransmit = 0
     this.conn.pauseInput()
     return NO_DATA
   }
@@ -351,6 +372,8 @@ export class TextSession implements TextRequestHandler {
         this.reply(R.NO_MEMORY_STORE)
         this.ctx.stats.store_no_memory++
       }
+      const w = this.ctx.watchers
+      if (w.active) w.storeFailed(h === -StoreResult.TooLarge ? StoreResult.TooLarge : StoreResult.NoMemory, mode, buf, ks, ke)
       // memcached: a failed set must not leave the old value readable.
       if (mode === StoreMode.Set) {
         const old = store.find(buf, ks, ke)
@@ -613,6 +636,31 @@ export class TextSession implements TextRequestHandler {
     } else {
       this.reply(R.ERROR)
     }
+  }
+
+  /**
+   * memcached process_watch_command: `watch [stream ...]` (no argument = fetchers). On
+   * success "OK" and the connection only receives log lines from then on (watchers.ts).
+   */
+  private watch (line: TextLine): void {
+    this.setNoreply(line)
+    // memcached resp_has_stack: replies not yet transmitted in this read.
+    if (this.sinceTransmit > 1) { this.replyAscii('ERROR cannot pipeline other commands before watch'); return }
+    const n = line.ntokens
+    let flags = 0
+    if (n > 1) {
+      for (let i = 1; i < n; i++) {
+        const f = streamFlag(line.buf.toString('latin1', line.tokS[i], line.tokE[i]))
+        if (f === 0) { this.reply(R.ERROR); return }
+        flags |= f
+      }
+    } else {
+      flags = LogFlag.Fetchers
+    }
+    if (!this.ctx.watchers.add(this.conn, flags)) { this.replyAscii('WATCHER_TOO_MANY log watcher limit reached'); return }
+    this.conn.out.bytes(R.OK)
+    this.watching = true
+    this.parser.halt()
   }
 
   private statsCmd (line: TextLine): void {

@@ -16,6 +16,8 @@ import {
   HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_OWNER, W_TIME,
   byteOf, pageOf, wordOf,
 } from './layout.js'
+import { FetchStatus } from './events.js'
+import type { StoreObserver } from './events.js'
 import { Lru } from './lru.js'
 import { PAGE_SIZE, Slabs } from './slabs.js'
 import { StoreMode, StoreResult } from './store.js'
@@ -103,6 +105,8 @@ export class SlabStore implements Store {
   }
 
   readonly cls: ClassStats
+  /** Told about lookups, links and evictions (memcached's logger hooks); null = nobody listens. */
+  observer: StoreObserver | null = null
 
   constructor (o: SlabStoreOptions = {}) {
     this.clock = o.clock ?? new CoarseClock()
@@ -243,18 +247,24 @@ export class SlabStore implements Store {
   find (key: Uint8Array, ks: number, ke: number): number {
     const hv = hashKey(key, ks, ke)
     const h = this.index.find(key, ks, ke, hv)
-    if (h === 0) return 0
+    if (h === 0) {
+      if (this.observer !== null) this.observer.fetch(FetchStatus.NotFound, key, ks, ke, 0)
+      return 0
+    }
     if (this.isFlushed(h)) {
       this.counters.get_flushed++
       this.unlinkHv(h, hv)
+      if (this.observer !== null) this.observer.fetch(FetchStatus.Flushed, key, ks, ke, 0)
       return 0
     }
     if (isExpired(this.exptime(h), this.clock.now())) {
       this.counters.get_expired++
       if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[this.clsid(h)]++ }
       this.unlinkHv(h, hv)
+      if (this.observer !== null) this.observer.fetch(FetchStatus.Expired, key, ks, ke, 0)
       return 0
     }
+    if (this.observer !== null) this.observer.fetch(FetchStatus.Found, key, ks, ke, h)
     return h
   }
 
@@ -421,6 +431,7 @@ export class SlabStore implements Store {
         this.cls.evictedTime[c] = now - this.lastAccess(h)
         if (!this.fetched(h)) { this.counters.evicted_unfetched++; this.cls.evictedUnfetched[c]++ }
         if ((this.iflags(h) & F_ACTIVE) !== 0) { this.counters.evicted_active++; this.cls.evictedActive[c]++ }
+        if (this.observer !== null) this.observer.evict(h)
         this.unlink(h)
         return true
       }
@@ -559,6 +570,7 @@ export class SlabStore implements Store {
           break // replace/append/prepend need an item
       }
     }
+    if (this.observer !== null) this.observer.store(result, mode, stored)
     if (result === StoreResult.Stored) {
       this.lastCasValue = this.cas(stored)
     } else {
@@ -570,11 +582,17 @@ export class SlabStore implements Store {
   /** Lookup by hash without stats side effects beyond lazy expiry (DONT_UPDATE). */
   private findHv (key: Uint8Array, ks: number, ke: number, hv: number): number {
     const h = this.index.find(key, ks, ke, hv)
-    if (h === 0) return 0
-    if (this.isFlushed(h) || isExpired(this.exptime(h), this.clock.now())) {
-      this.unlinkHv(h, hv)
+    if (h === 0) {
+      if (this.observer !== null) this.observer.fetch(FetchStatus.NotFound, key, ks, ke, 0)
       return 0
     }
+    const flushed = this.isFlushed(h)
+    if (flushed || isExpired(this.exptime(h), this.clock.now())) {
+      this.unlinkHv(h, hv)
+      if (this.observer !== null) this.observer.fetch(flushed ? FetchStatus.Flushed : FetchStatus.Expired, key, ks, ke, 0)
+      return 0
+    }
+    if (this.observer !== null) this.observer.fetch(FetchStatus.Found, key, ks, ke, h)
     return h
   }
 
