@@ -83,6 +83,10 @@ export class SlabStore implements Store {
   private oldestCas = 0
   /** Items that must not be evicted right now (an append's old item). */
   private pin = 0
+  /** prefetch() scratch: hashes and chain heads of up to 32 keys, and a sink for the loads. */
+  private readonly prefetchHashes = new Uint32Array(32)
+  private readonly prefetchHeads = new Uint32Array(32)
+  prefetchSink = 0
 
   readonly counters: StoreCounters & Record<string, number> = {
     curr_items: 0,
@@ -242,6 +246,13 @@ export class SlabStore implements Store {
     const oc = this.oldestCas
     if (oc !== 0) { const c = this.cas(h); if (c !== 0 && c < oc) return true }
     return false
+  }
+
+  prefetch (key: Uint8Array, ks: Int32Array, ke: Int32Array, from: number, to: number): void {
+    const hvs = this.prefetchHashes
+    let m = 0
+    for (let i = from; i < to && m < hvs.length; i++) hvs[m++] = hashKey(key, ks[i], ke[i])
+    this.prefetchSink = this.index.prefetch(hvs, this.prefetchHeads, m)
   }
 
   find (key: Uint8Array, ks: number, ke: number): number {

@@ -49,6 +49,12 @@ export interface Store {
    * unlinked lazily as memcached's do_item_get does). Does not bump the LRU: call touchRead().
    */
   find (key: Uint8Array, ks: number, ke: number): number
+  /**
+   * A hint before a run of find() calls (a multiget): the keys are key[ks[i], ke[i]) for i
+   * in [from, to). Changes nothing observable; lets the store start the memory loads of
+   * all of them at once instead of one miss after another.
+   */
+  prefetch (key: Uint8Array, ks: Int32Array, ke: Int32Array, from: number, to: number): void
   /** Records a read hit: LRU bump (rate-limited), fetched bit, last-access time. */
   touchRead (h: number): void
 

@@ -7,6 +7,8 @@ import t from 'tap'
 import { ManualClock } from '../clock.js'
 import { SlabStore } from '../slab-store.js'
 import { del, get, set } from './verbs.js'
+import { hashKey } from '../hash.js'
+import { W_HNEXT, pageOf, wordOf } from '../layout.js'
 
 t.test('lookups, overwrites and deletes are correct during incremental expansion (hashpower 12, 100k items)', async (t) => {
   const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 128 * 1024 * 1024, hashPower: 12 })
@@ -61,4 +63,42 @@ t.test('expansion finishes through mutations alone and keeps every key', async (
   let missing = 0
   for (let j = 0; j < i; j++) if (get(s, `k${j}`) === null) missing++
   t.equal(missing, 0)
+})
+
+t.test('prefetch reads the chain head find() starts from, before, during and after an expansion', async (t) => {
+  const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 64 * 1024 * 1024, hashPower: 10 })
+  const hvs = new Uint32Array(8)
+  const heads = new Uint32Array(8)
+  let checked = 0
+  let duringExpansion = 0
+  let wrong = 0
+  for (let i = 0; i < 20_000; i++) {
+    set(s, `p${i}`, 'v')
+    if (i % 97 !== 0) continue
+    // 8 keys, some stored, some never stored
+    const keys = Array.from({ length: 8 }, (_, j) => Buffer.from(j % 3 === 2 ? `absent${i}-${j}` : `p${(i * 7 + j * 13) % (i + 1)}`))
+    for (let j = 0; j < 8; j++) hvs[j] = hashKey(keys[j], 0, keys[j].length)
+    heads.fill(0xffffffff)
+    s.index.prefetch(hvs, heads, 8)
+    for (let j = 0; j < 8; j++) {
+      const found = s.index.find(keys[j], 0, keys[j].length, hvs[j])
+      // walk the chain from the head prefetch read: a found item must be on it
+      let h = heads[j]
+      let onChain = found === 0
+      while (h !== 0 && !onChain) { if (h === found) onChain = true; h = s.slabs.u32[pageOf(h)][wordOf(h) + W_HNEXT] }
+      if (!onChain || heads[j] === 0xffffffff) wrong++
+      checked++
+    }
+    if (s.index.expanding) duringExpansion++
+  }
+  t.equal(wrong, 0, `every one of ${checked} keys: the head prefetch read leads to the item find() returns`)
+  t.ok(duringExpansion > 0, `${duringExpansion} batches ran while the table was expanding`)
+  // as the session uses it: through the store, on a line of keys, nothing observable changes
+  const line = Buffer.from('p1 p2 absent p3')
+  const ks = Int32Array.from([0, 3, 6, 13])
+  const ke = Int32Array.from([2, 5, 12, 15])
+  const before = { ...s.counters }
+  s.prefetch(line, ks, ke, 0, 4)
+  t.same(s.counters, before, 'no counter moves')
+  t.equal(get(s, 'p2')?.value.toString(), 'v')
 })

@@ -88,6 +88,8 @@ export class MapStore implements Store {
     return h
   }
 
+  prefetch (): void {}
+
   find (key: Uint8Array, ks: number, ke: number): number {
     return this.lookup(Buffer.from(key.subarray(ks, ke)).toString('latin1'))
   }
