@@ -125,7 +125,17 @@ export function parseDouble (buf: Uint8Array, s: number, e: number): number | nu
   return result.value
 }
 
-/** Whether the last number parseDouble accepted had a '-' sign (tells "-nan" from "nan"). */
+/**
+ * C's atof over buf[s, e) (memcached reads its start-up `-o` factors with it): strtod with
+ * the rest ignored, 0 when nothing parses, +-inf on overflow, the rounded value on underflow.
+ */
+export function atof (buf: Uint8Array, s: number, e: number): number {
+  result.end = s
+  if (strtod(buf, s, e)) return result.value
+  return result.end === s ? 0 : result.value
+}
+
+/** Whether the last number parseDouble or atof read had a '-' sign (tells "-nan" from "nan"). */
 export function lastDoubleNegative (): boolean { return result.neg }
 
 /**

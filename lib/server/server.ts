@@ -62,6 +62,8 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     slabReassign: settings.slabReassign,
     clock: opts.clock,
   })
+  // -o lru_maintainer/no_lru_maintainer, hot_lru_pct, warm_lru_pct (later: `lru mode|tune`).
+  store.setLruPolicy(settings.lruSegmented, settings.hotLruPct, settings.warmLruPct)
   // Protocol sessions: a caller may plug its own; otherwise -B, -S and -Y decide (auth-setup.ts).
   const plugins = protocolPlugins(settings)
   const binarySessions = opts.binary !== undefined ? opts.binary : plugins.binary
@@ -79,7 +81,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     startedAtSec: Math.floor(Date.now() / 1000),
     // Meta commands are part of the text protocol: on unless a caller plugs in its own.
     meta: opts.meta === undefined ? new MetaDispatcher() : opts.meta,
-    watchers: new Watchers(store),
+    watchers: new Watchers(store, settings.watcherLogbufSize),
     requestShutdown: (graceful) => {
       if (opts.onShutdownRequest !== undefined) opts.onShutdownRequest(graceful)
       else void server.close(graceful ? 5000 : 0)
@@ -128,7 +130,8 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     // older items gets a page (memcached slab_automove=1, simplified; see store README).
     const evictedBefore = new Float64Array(store.slabs.largest + 1)
     const automove = setInterval(() => {
-      if (settings.slabAutomove === 0 || !settings.slabReassign) return
+      // memcached runs automove from its LRU maintainer thread (-o no_lru_maintainer stops it).
+      if (settings.slabAutomove === 0 || !settings.slabReassign || !settings.lruMaintainer) return
       let needy = 0
       let most = 0
       for (let c = 1; c <= store.slabs.largest; c++) {

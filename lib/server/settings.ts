@@ -24,13 +24,23 @@ export interface ServerSettings {
   lruCrawlerSleepUs: number // -o lru_crawler_sleep
   slabReassign: boolean // -o slab_reassign
   slabAutomove: number // -o slab_automove (0, 1, 2)
+  slabAutomoveRatio: number // -o slab_automove_ratio: shown only (memring's automove has no age ratio)
+  slabAutomoveRatioNegNan: boolean // "-nan" given (printed as memcached does)
+  slabAutomoveWindow: number // -o slab_automove_window: shown only
+  lruCrawlerTocrawl: number // -o lru_crawler_tocrawl: shown only (the crawler has its own budget)
+  tailRepairTime: number // -o tail_repair_time: shown only (memring has no item refcounts to repair)
+  lruMaintainer: boolean // -o lru_maintainer / no_lru_maintainer (stats lru_maintainer_thread; lru mode|temp_ttl need it)
+  watcherLogbufSize: number // -o watcher_logbuf_size (bytes): each watcher's buffer cap (watchers.ts)
+  workerLogbufSize: number // -o worker_logbuf_size (bytes): shown only (memring has no per-thread log buffer)
   tcpBacklog: number // -b
   maxReqsPerEvent: number // -R
   protocol: 'auto' | 'ascii' | 'binary' // -B
   sasl: boolean // -S (binary SASL PLAIN; see auth-setup.ts)
   saslPwdb: string // --sasl-pwdb ('' = $MEMCACHED_SASL_PWDB)
   authFile: string // -Y (ASCII auth; '' = off)
-  // `lru mode|tune|temp_ttl` (memcached settings of the same names; see text-lru.ts)
+  // `lru mode|tune|temp_ttl` (memcached settings of the same names; see text-lru.ts), also
+  // set at start-up by -o lru_maintainer, no_lru_maintainer, hot_lru_pct, warm_lru_pct,
+  // hot_max_factor, warm_max_factor and temporary_ttl (lib/app/config.ts)
   lruSegmented: boolean // lru mode segmented|flat (applied to the store's LRU)
   hotLruPct: number // lru tune: uint32, applied to the store's HOT share
   warmLruPct: number // lru tune: uint32, applied to the store's WARM share
@@ -64,6 +74,14 @@ export function defaultSettings (): ServerSettings {
     lruCrawlerSleepUs: 100,
     slabReassign: true,
     slabAutomove: 1,
+    slabAutomoveRatio: 0.8,
+    slabAutomoveRatioNegNan: false,
+    slabAutomoveWindow: 30,
+    lruCrawlerTocrawl: 0,
+    tailRepairTime: 0,
+    lruMaintainer: true,
+    watcherLogbufSize: 256 * 1024,
+    workerLogbufSize: 64 * 1024,
     tcpBacklog: 1024,
     maxReqsPerEvent: 20,
     protocol: 'auto',

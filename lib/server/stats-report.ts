@@ -123,7 +123,8 @@ function general (out: Output, ctx: ServerContext): void {
     ['slabs_moved', c.slabs_moved],
     ['lru_crawler_running', 0],
     ['lru_crawler_starts', c.crawler_starts ?? 0],
-    ['lru_maintainer_juggles', 0],
+    // memcached prints this row only while its LRU maintainer runs (-o no_lru_maintainer).
+    ...(ctx.settings.lruMaintainer ? [['lru_maintainer_juggles', 0] as [string, number]] : []),
     ['malloc_fails', 0],
     ['log_worker_dropped', 0],
     ['log_worker_written', ctx.watchers.writtenTotal],
@@ -188,17 +189,17 @@ function settings (out: Output, ctx: ServerContext): void {
     ['hashpower_init', s.hashPowerInit],
     ['slab_reassign', s.slabReassign ? 'yes' : 'no'],
     ['slab_automove', s.slabAutomove],
-    ['slab_automove_ratio', '0.80'],
-    ['slab_automove_window', 30],
+    ['slab_automove_ratio', formatFixed(s.slabAutomoveRatio, 2, s.slabAutomoveRatioNegNan)],
+    ['slab_automove_window', s.slabAutomoveWindow | 0],
     ['slab_chunk_max', ctx.store.slabs.chunkMax],
     ['lru_crawler', s.lruCrawler ? 'yes' : 'no'],
     ['lru_crawler_sleep', s.lruCrawlerSleepUs],
-    ['lru_crawler_tocrawl', 0],
-    ['tail_repair_time', 0],
+    ['lru_crawler_tocrawl', s.lruCrawlerTocrawl >>> 0],
+    ['tail_repair_time', s.tailRepairTime | 0],
     ['flush_enabled', s.flushEnabled ? 'yes' : 'no'],
     ['dump_enabled', 'yes'],
     ['hash_algorithm', 'murmur3'],
-    ['lru_maintainer_thread', 'yes'],
+    ['lru_maintainer_thread', s.lruMaintainer ? 'yes' : 'no'],
     ['lru_segmented', s.lruSegmented ? 'yes' : 'no'],
     // memcached prints these uint32 with %d, the factors with %.2f, temporary_ttl with %u.
     ['hot_lru_pct', s.hotLruPct | 0],
@@ -208,8 +209,8 @@ function settings (out: Output, ctx: ServerContext): void {
     ['temp_lru', s.tempLru ? 'yes' : 'no'],
     ['temporary_ttl', s.temporaryTtl >>> 0],
     ['idle_timeout', s.idleTimeoutSec],
-    ['watcher_logbuf_size', 262144],
-    ['worker_logbuf_size', 65536],
+    ['watcher_logbuf_size', s.watcherLogbufSize >>> 0],
+    ['worker_logbuf_size', s.workerLogbufSize >>> 0],
     ['read_buf_mem_limit', 0],
     ['track_sizes', 'no'],
     ['inline_ascii_response', 'no'],
@@ -256,9 +257,18 @@ function items (out: Output, ctx: ServerContext): void {
       ['hits_to_cold', 0],
       ['hits_to_temp', 0],
     ]
-    for (const [k, v] of rows) line(out, p + k, v)
+    for (const [k, v] of rows) {
+      if (ctx.settings.lruMaintainer || !MAINTAINER_ITEM_ROWS.has(k)) line(out, p + k, v)
+      // memcached: number_temp follows number_cold while the TEMP LRU is on (memring has none).
+      if (k === 'number_cold' && ctx.settings.lruMaintainer && ctx.settings.tempLru) line(out, p + 'number_temp', 0)
+    }
   }
 }
+
+/** `stats items` rows memcached 1.6.18 prints only while its LRU maintainer runs (items.c). */
+const MAINTAINER_ITEM_ROWS = new Set(['number_hot', 'number_warm', 'number_cold', 'age_hot', 'age_warm',
+  'evicted_active', 'moves_to_cold', 'moves_to_warm', 'moves_within_lru', 'direct_reclaims',
+  'hits_to_hot', 'hits_to_warm', 'hits_to_cold', 'hits_to_temp'])
 
 function slabs (out: Output, ctx: ServerContext): void {
   const st = ctx.store

@@ -8,6 +8,7 @@
  *     exceed 80"; a factor <= 0 is "ERROR hot/warm age factors must be greater than 0"
  *     (NaN passes, as in C).
  *   lru mode flat|segmented                                           (3+ tokens)
+ *     mode and temp_ttl only while the LRU maintainer runs (not after -o no_lru_maintainer).
  *   lru temp_ttl <n>     safe_strtol; n < 0 turns the temp LRU off, else on with ttl n
  *   anything else, or fewer tokens: "ERROR". A last token "noreply" silences every reply.
  *
@@ -58,7 +59,7 @@ export function lruCommand (line: TextLine, ctx: ServerContext): string {
     ctx.store.setLruPolicy(s.lruSegmented, hot, warm)
     return LRU_OK
   }
-  if (sub(W_MODE) && n >= 3) {
+  if (sub(W_MODE) && n >= 3 && s.lruMaintainer) {
     const arg = (w: Uint8Array): boolean => same(buf, line.tokS[2], line.tokE[2], w)
     if (arg(W_FLAT)) s.lruSegmented = false
     else if (arg(W_SEGMENTED)) s.lruSegmented = true
@@ -66,7 +67,7 @@ export function lruCommand (line: TextLine, ctx: ServerContext): string {
     ctx.store.setLruPolicy(s.lruSegmented, s.hotLruPct, s.warmLruPct)
     return LRU_OK
   }
-  if (sub(W_TEMP_TTL) && n >= 3) {
+  if (sub(W_TEMP_TTL) && n >= 3 && s.lruMaintainer) {
     const ttl = parseI32(buf, line.tokS[2], line.tokE[2])
     if (Number.isNaN(ttl)) return LRU_ERROR
     if (ttl < 0) {

@@ -12,10 +12,11 @@
  *   new watcher (logger_get_gid), so lines can be put back in order.
  * - cfd: memcached prints the client's file descriptor; memring has none and prints the
  *   connection id (`stats conns`), stable for the connection's life.
- * - Bounded memory, as memcached's per-watcher 256 KiB buffer: a line is queued only if
- *   the bytes not yet taken by the socket plus the line plus 128 fit in 256 KiB; otherwise
- *   it is dropped and counted, and the next line that fits is preceded by "skipped=N\n".
- *   A watcher that never reads costs at most 256 KiB here plus the kernel's buffer.
+ * - Bounded memory, as memcached's per-watcher buffer (256 KiB, or -o watcher_logbuf_size):
+ *   a line is queued only if the bytes not yet taken by the socket plus the line plus 128
+ *   fit in it; otherwise it is dropped and counted, and the next line that fits is preceded
+ *   by "skipped=N\n". A watcher that never reads costs at most that buffer here plus the
+ *   kernel's.
  * - Streams memring has no source for (sysevents, connevents, rawcmds, proxy*) are
  *   accepted and stay silent; rawcmds and the proxy streams are silent in 1.6.18 too.
  *
@@ -57,7 +58,7 @@ export function streamFlag (name: string): number {
   }
 }
 
-/** memcached WATCHER_LIMIT and LOGGER_WATCHER_BUF_SIZE. */
+/** memcached WATCHER_LIMIT and LOGGER_WATCHER_BUF_SIZE (the default of -o watcher_logbuf_size). */
 export const WATCHER_LIMIT = 20
 export const WATCHER_BUF_SIZE = 256 * 1024
 
@@ -103,13 +104,14 @@ class Watcher {
   private scheduled = false
   skipped = 0
 
-  constructor (readonly conn: ConnControl, readonly flags: number) {}
+  /** bufSize: the cap in bytes (memcached settings.logger_watcher_buf_size). */
+  constructor (readonly conn: ConnControl, readonly flags: number, private readonly bufSize: number) {}
 
   /** memcached logger_thread_write_entry: queue a line, or drop it and count. */
   offer (line: string, reg: Watchers): void {
-    if (this.unsent + this.pendingBytes + line.length + 128 > WATCHER_BUF_SIZE) {
+    if (this.unsent + this.pendingBytes + line.length + 128 > this.bufSize) {
       this.flush()
-      if (this.unsent + this.pendingBytes + line.length + 128 > WATCHER_BUF_SIZE) {
+      if (this.unsent + this.pendingBytes + line.length + 128 > this.bufSize) {
         this.skipped++
         reg.skippedTotal++
         return
@@ -142,7 +144,7 @@ class Watcher {
     this.conn.out.ascii(text)
     this.conn.flush()
     // The connection pauses itself when the socket is over its high-water mark
-    // ('conn_mwrite'); until 'drain' those bytes count against the 256 KiB.
+    // ('conn_mwrite'); until 'drain' those bytes count against the cap.
     if (this.conn.state?.() === 'conn_mwrite') {
       this.blocked = true
       this.unsent += n
@@ -151,7 +153,7 @@ class Watcher {
     }
   }
 
-  /** Bytes this watcher holds or has handed to a full socket (at most WATCHER_BUF_SIZE). */
+  /** Bytes this watcher holds or has handed to a full socket (at most its bufSize). */
   get queued (): number { return this.unsent + this.pendingBytes }
 
   /** The socket drained (the session's resume()). */
@@ -176,7 +178,8 @@ export class Watchers implements StoreObserver {
   sentTotal = 0
   skippedTotal = 0
 
-  constructor (private readonly items: SlabStore) {}
+  /** bufSize: each watcher's cap in bytes (-o watcher_logbuf_size; memcached's default 256 KiB). */
+  constructor (private readonly items: SlabStore, private readonly bufSize = WATCHER_BUF_SIZE) {}
 
   get count (): number { return this.list.length }
 
@@ -187,7 +190,7 @@ export class Watchers implements StoreObserver {
   add (conn: ConnControl, flags: number): boolean {
     if (this.list.length >= WATCHER_LIMIT) return false
     this.gid++ // memcached takes a gid as the watcher's min_gid
-    this.list.push(new Watcher(conn, flags))
+    this.list.push(new Watcher(conn, flags, this.bufSize))
     this.update()
     return true
   }

@@ -4,7 +4,7 @@
  * differential test in lib/server/test/lru-differential.test.ts replays them live.
  */
 import t from 'tap'
-import { formatFixed, lastDoubleNegative, parseDouble } from '../float.js'
+import { atof, formatFixed, lastDoubleNegative, parseDouble } from '../float.js'
 
 function p (s: string): number | null {
   const b = Buffer.from(s, 'latin1')
@@ -41,4 +41,12 @@ t.test('-nan keeps its sign for printing', async (t) => {
   t.equal(formatFixed(NaN, 2, true), '-nan')
   p('nan')
   t.equal(lastDoubleNegative(), false)
+})
+
+t.test('atof (memcached -o factors): the leading number, 0 for none, inf on overflow', async (t) => {
+  const a = (s: string): number => { const b = Buffer.from(s, 'latin1'); return atof(b, 0, b.length) }
+  t.same(['0.5', '1e3x', ' 0x10', 'abc', '', '-', '1e400', '-1e400', '1e-400', '2.5 7'].map(a),
+    [0.5, 1000, 16, 0, 0, 0, Infinity, -Infinity, 0, 2.5])
+  t.ok(Number.isNaN(a('-nan')))
+  t.equal(lastDoubleNegative(), true)
 })
