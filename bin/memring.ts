@@ -79,6 +79,11 @@ async function main (): Promise<void> {
     settings = serverSettings(raw)
     cluster = clusterOptions(raw as RawClusterOptions)
   } catch (err) {
+    if (err instanceof ConfigError && err.verbatim) {
+      // memcached's own message and exit code (lib/app/suboptions.ts).
+      process.stderr.write(`${err.message}\n`)
+      process.exit(err.exitCode)
+    }
     if (err instanceof ConfigError) usageError(err.message)
     throw err
   }

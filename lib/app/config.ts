@@ -1,10 +1,13 @@
 /**
  * memcached's command line -> ServerSettings, pure and unit-tested. bin/memring.ts defines
  * the options (commander); this module validates values with memcached's rules and
- * messages, and returns either settings or a usage error (exit code 2).
+ * messages, and returns either settings or a ConfigError: a usage error (exit code 2), or for
+ * `-o` suboptions memcached's own message and exit code (suboptions.ts).
  */
 import { defaultSettings } from '../server/settings.js'
 import type { ServerSettings } from '../server/settings.js'
+import { ConfigError } from './config-error.js'
+import { applySuboptions, checkSuboptions } from './suboptions.js'
 
 /** Raw option values as commander gives them (strings, booleans, counts). */
 export interface RawServerOptions {
@@ -36,10 +39,7 @@ export interface RawServerOptions {
   unixSocket?: string
 }
 
-export class ConfigError extends Error {
-  readonly code = 'MEMRING_ERR_CONFIG_INVALID'
-  constructor (message: string) { super(message); this.name = 'ConfigError' }
-}
+export { ConfigError }
 
 function int (name: string, v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${name}: '${v}' is not a non-negative integer`)
@@ -57,17 +57,6 @@ export function parseSize (v: string): number {
   return unit === 'k' ? n * 1024 : unit === 'm' ? n * 1024 * 1024 : n
 }
 
-/** `-o` suboptions that memring applies; the rest of memcached's are accepted and ignored. */
-const IGNORED_SUBOPTIONS = new Set([
-  'maxconns_fast', 'no_maxconns_fast', 'tail_repair_time', 'lru_crawler_tocrawl', 'lru_maintainer',
-  'no_lru_maintainer', 'hot_lru_pct', 'warm_lru_pct', 'hot_max_factor', 'warm_max_factor',
-  'temporary_ttl', 'watcher_logbuf_size', 'worker_logbuf_size', 'slab_automove_ratio',
-  'slab_automove_window', 'slab_chunk_max', 'track_sizes', 'no_inline_ascii_resp', 'modern',
-  'no_modern', 'no_hashexpand', 'inline_ascii_resp', 'lru_segmented', 'no_lru_segmented',
-  'read_buf_mem_limit', 'drop_privileges', 'no_drop_privileges', 'resp_obj_mem_limit',
-  'slab_automove_freeratio', 'ssl_session_cache',
-])
-
 export function serverSettings (o: RawServerOptions): ServerSettings {
   const s = defaultSettings()
   if (o.port !== undefined) s.port = int('-p', o.port, 0, 65535)
@@ -82,6 +71,9 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     s.growthFactor = f
   }
   if (o.slabMinSize !== undefined) s.minChunkBytes = int('-n', o.slabMinSize, 1, 1 << 20)
+  // memcached parses -o inside its option loop, so a bad suboption is reported before a
+  // bad -I; its suboption checks that need every option run after the -I checks.
+  const sub = applySuboptions(s, o.extended ?? [])
   if (o.maxItemSize !== undefined) {
     const size = parseSize(o.maxItemSize)
     // memcached's own limits and messages.
@@ -92,6 +84,7 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
   if (s.itemSizeMax > (s.memoryLimitMb * 1024 * 1024) / 2) {
     throw new ConfigError('Cannot set item size limit higher than 1/2 of memory max.')
   }
+  checkSuboptions(s, sub)
   if (o.disableCas === true) s.useCas = false
   if (o.disableEvictions === true) s.evictions = false
   if (o.enableShutdown === true) s.shutdownCommand = true
@@ -117,32 +110,6 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
   }
   if (o.daemon === true) throw new ConfigError('-d: memring does not daemonize; run it under a supervisor (systemd, docker)')
   if (o.unixSocket !== undefined) throw new ConfigError('-s: unix sockets are not supported yet')
-  for (const group of o.extended ?? []) {
-    for (const item of group.split(',')) {
-      const sub = item.trim()
-      if (sub === '') continue
-      const eq = sub.indexOf('=')
-      const key = eq === -1 ? sub : sub.slice(0, eq)
-      const val = eq === -1 ? undefined : sub.slice(eq + 1)
-      const need = (): string => {
-        if (val === undefined || val === '') throw new ConfigError(`-o ${key}: a value is required (${key}=N)`)
-        return val
-      }
-      switch (key) {
-        case 'idle_timeout': s.idleTimeoutSec = int('-o idle_timeout', need(), 0, 1 << 30); break
-        case 'hashpower': s.hashPowerInit = int('-o hashpower', need(), 12, 32); break
-        case 'lru_crawler': s.lruCrawler = true; break
-        case 'no_lru_crawler': s.lruCrawler = false; break
-        case 'lru_crawler_sleep': s.lruCrawlerSleepUs = int('-o lru_crawler_sleep', need(), 0, 1000000); break
-        case 'slab_reassign': s.slabReassign = true; break
-        case 'no_slab_reassign': s.slabReassign = false; break
-        case 'slab_automove': s.slabAutomove = val === undefined ? 1 : int('-o slab_automove', val, 0, 2); break
-        default:
-          if (IGNORED_SUBOPTIONS.has(key)) break
-          throw new ConfigError(`Illegal suboption "${sub}"`)
-      }
-    }
-  }
   if (s.hashPowerInit > 30) s.hashPowerInit = 30
   return s
 }

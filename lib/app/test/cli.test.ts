@@ -38,12 +38,17 @@ const bad: Array<[string[], RegExp]> = [
   [['--no-such-flag'], /unknown option/],
   [['-m', 'abc'], /-m: 'abc' is not a non-negative integer/],
   [['-p', '70000'], /-p: 70000 is out of range/],
-  [['-o', 'bogus=1'], /Illegal suboption "bogus=1"/],
   [['-I', '100'], /Item max size cannot be less than 1024 bytes/],
   [['-I', '2g'], /not a size/],
   [['-m', '8', '-I', '8m'], /higher than 1\/2 of memory max/],
   [['-f', '1'], /factor must be greater than 1/],
 ]
+t.test('memring -o bogus=1 fails as memcached: its message alone, exit 1', async (t) => {
+  const r = run(['-o', 'bogus=1'])
+  t.equal(r.code, 1)
+  t.equal(r.err, 'Illegal suboption "bogus=1"\n')
+})
+
 for (const [args, msg] of bad) {
   t.test(`memring ${args.join(' ')} exits 2 with a clear message`, async (t) => {
     const r = run(args)

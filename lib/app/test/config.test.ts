@@ -1,5 +1,6 @@
 import t from 'tap'
 import { ConfigError, parseSize, serverSettings } from '../config.js'
+import { atoi } from '../suboptions.js'
 
 t.test('defaults are memcached\'s', async (t) => {
   const s = serverSettings({})
@@ -27,8 +28,26 @@ t.test('-o suboptions apply, memcached-only ones are accepted, unknown ones fail
   t.equal(s.hashPowerInit, 20)
   t.equal(s.lruCrawler, false)
   t.equal(s.slabAutomove, 2)
-  t.throws(() => serverSettings({ extended: ['idle_timeout'] }), /a value is required/)
-  t.throws(() => serverSettings({ extended: ['nope'] }), /Illegal suboption "nope"/)
+  t.throws(() => serverSettings({ extended: ['idle_timeout'] }), new ConfigError('Missing numeric argument for idle_timeout', 1, true))
+  t.throws(() => serverSettings({ extended: ['nope'] }), new ConfigError('Illegal suboption "nope"', 1, true))
+  t.throws(() => serverSettings({ extended: ['lru_segmented'] }), /Illegal suboption "lru_segmented"/, 'not a memcached suboption')
+})
+
+t.test('-o LRU suboptions set what lru mode|tune|temp_ttl set', async (t) => {
+  const s = serverSettings({ extended: ['hot_lru_pct=30,warm_lru_pct=35x,hot_max_factor=0.5,warm_max_factor=-nan,temporary_ttl=-1'] })
+  t.same([s.hotLruPct, s.warmLruPct, s.hotMaxFactor, s.maxFactorNegNan, s.tempLru, s.temporaryTtl], [30, 35, 0.5, [false, true], true, 4294967295])
+  t.ok(Number.isNaN(s.warmMaxFactor))
+  const flat = serverSettings({ extended: ['no_lru_maintainer'] })
+  t.same([flat.lruMaintainer, flat.lruSegmented], [false, false])
+  const back = serverSettings({ extended: ['no_lru_maintainer', 'lru_maintainer'] })
+  t.same([back.lruMaintainer, back.lruSegmented], [true, true], 'later groups win, as getopt reads them in order')
+  t.throws(() => serverSettings({ extended: ['hot_lru_pct=50,warm_lru_pct=40'] }), new ConfigError('hot_lru_pct + warm_lru_pct cannot be more than 80% combined', 64, true))
+  t.throws(() => serverSettings({ extended: ['hot_lru_pct=80'], maxItemSize: '100' }), new ConfigError('hot_lru_pct must be > 1 and < 80', 1, true), 'reported before -I, as memcached')
+})
+
+t.test('C atoi as memcached reads -o numbers', async (t) => {
+  t.same(['30', ' 30x', '+7', '-5', '', 'x1', '4294967326', '9223372036854775808', '-9223372036854775809'].map(atoi),
+    [30, 30, 7, -5, 0, 0, 30, -1, 0])
 })
 
 t.test('flags map to settings', async (t) => {
