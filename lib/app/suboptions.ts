@@ -187,6 +187,14 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
       st.slabSizes = v
       return
     }
+    case 'hash_algorithm': {
+      // memcached's internal key hash. memring's hash index always uses MurmurHash3 (it
+      // never reaches the wire), so the choice is checked as memcached checks it and
+      // otherwise has no effect; `stats settings` keeps saying murmur3 (README).
+      const v = need('Missing hash_algorithm argument')
+      if (v !== 'jenkins' && v !== 'murmur3' && v !== 'xxh3') throw memcachedError('Unknown hash_algorithm option (jenkins, murmur3, xxh3)')
+      return
+    }
     case 'no_modern':
       // What no_modern turns off that memring has (memcached also turns off maxconns_fast,
       // picks the jenkins hash and disables chunked items).

@@ -40,7 +40,7 @@ const good = [
   'watcher_logbuf_size=512', 'watcher_logbuf_size=0', 'watcher_logbuf_size=4194304', 'watcher_logbuf_size=64 ',
   'worker_logbuf_size=128', 'worker_logbuf_size=48', 'worker_logbuf_size=512',
   'idle_timeout=-5', 'idle_timeout=7s', 'hashpower=20', 'lru_crawler_sleep=500', 'slab_automove', 'slab_automove=2',
-  'no_slab_automove', 'no_modern', 'modern',
+  'no_slab_automove', 'no_modern', 'modern', 'hash_algorithm=jenkins', 'hash_algorithm=xxh3',
 ]
 
 /** The rows the options concern, `lru mode`'s reply, and which `stats`/`stats items` rows exist. */
@@ -113,7 +113,7 @@ const bad = [
   'worker_logbuf_size=524289', 'worker_logbuf_size=64-128',
   'hashpower=11', 'hashpower=33', 'hashpower', 'lru_crawler_sleep=1000001', 'lru_crawler_sleep=-1',
   'slab_automove=3', 'idle_timeout', 'lru_segmented', 'no_lru_segmented', 'bogus=1',
-  'hot_lru_pct=90,bogus', 'bogus,hot_lru_pct=90', 'hot_lru_pct=50,warm_lru_pct=40,temporary_ttl=1,no_lru_maintainer',
+  'hot_lru_pct=90,bogus', 'bogus,hot_lru_pct=90', 'hash_algorithm=bogus', 'hash_algorithm', 'hash_algorithm=', 'hot_lru_pct=50,warm_lru_pct=40,temporary_ttl=1,no_lru_maintainer',
 ]
 
 interface Exit { code: number | null, err: string }
