@@ -80,7 +80,7 @@ async function main (): Promise<void> {
     cluster = clusterOptions(raw as RawClusterOptions)
   } catch (err) {
     if (err instanceof ConfigError && err.verbatim) {
-      // memcached's own message and exit code (lib/app/suboptions.ts).
+      // memcached's own message, alone (lib/app/suboptions.ts); exit 2 like every bad flag.
       process.stderr.write(`${err.message}\n`)
       process.exit(err.exitCode)
     }

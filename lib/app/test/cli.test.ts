@@ -43,9 +43,9 @@ const bad: Array<[string[], RegExp]> = [
   [['-m', '8', '-I', '8m'], /higher than 1\/2 of memory max/],
   [['-f', '1'], /factor must be greater than 1/],
 ]
-t.test('memring -o bogus=1 fails as memcached: its message alone, exit 1', async (t) => {
+t.test('memring -o bogus=1 fails with memcached\'s message alone, exit 2 like every bad flag', async (t) => {
   const r = run(['-o', 'bogus=1'])
-  t.equal(r.code, 1)
+  t.equal(r.code, 2)
   t.equal(r.err, 'Illegal suboption "bogus=1"\n')
 })
 
