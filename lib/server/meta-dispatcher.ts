@@ -113,11 +113,8 @@ export class MetaDispatcher implements MetaHandler {
       const n = store.alloc(f.key, f.keyStart, f.keyEnd, 0, 0, 0)
       if (n > 0) {
         // memcached links this item directly (do_item_link, not do_store_item), so a
-        // watcher sees no second lookup and no item_store line: link unobserved.
-        const observer = store.observer
-        store.observer = null
-        if (store.link(n, StoreMode.Add, 0) === StoreResult.Stored) { h = n; created = true }
-        store.observer = observer
+        // watcher sees no second lookup and no item_store line.
+        if (store.linkUnobserved(n, StoreMode.Add, 0) === StoreResult.Stored) { h = n; created = true }
       }
     }
     const b = this.line
@@ -247,14 +244,23 @@ export class MetaDispatcher implements MetaHandler {
     return null
   }
 
+  /** The ms M(ode) flag as a store mode, before a C token turns set/replace into cas. */
+  private baseMode (): StoreMode {
+    switch (this.f.mode) {
+      case 69: return StoreMode.Add // E
+      case 65: return StoreMode.Append // A
+      case 80: return StoreMode.Prepend // P
+      case 82: return StoreMode.Replace // R
+      default: return StoreMode.Set
+    }
+  }
+
   /** `watch mutations`: an ms refused before an item existed (memcached logs it with its mode). */
   private logRefused (ctx: ServerContext, result: StoreResult): void {
     const w = ctx.watchers
     if (!w.active) return
     const f = this.f
-    const m = f.mode
-    const mode = m === 69 ? StoreMode.Add : m === 65 ? StoreMode.Append : m === 80 ? StoreMode.Prepend : m === 82 ? StoreMode.Replace : StoreMode.Set
-    w.storeFailed(result, mode, f.key, f.keyStart, f.keyEnd)
+    w.storeFailed(result, this.baseMode(), f.key, f.keyStart, f.keyEnd)
   }
 
   /** memcached: a failed ms allocation must not leave the old value readable. */
@@ -286,14 +292,7 @@ export class MetaDispatcher implements MetaHandler {
     }
     store.writeValue(h, buf, s, e - 2, 0)
     if (f.keyBinary) store.setKeyBinary(h, true)
-    let mode: StoreMode = StoreMode.Set
-    switch (f.mode) {
-      case 69: mode = StoreMode.Add; break // E
-      case 65: mode = StoreMode.Append; break // A
-      case 80: mode = StoreMode.Prepend; break // P
-      case 82: mode = StoreMode.Replace; break // R
-      default: break
-    }
+    let mode = this.baseMode()
     const hasCas = (f.upper & U.C) !== 0
     // A CAS token turns set and replace into cas (replace + cas behaves as cas).
     if (hasCas && (mode === StoreMode.Set || mode === StoreMode.Replace)) mode = StoreMode.Cas

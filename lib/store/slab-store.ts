@@ -256,26 +256,38 @@ export class SlabStore implements Store {
   }
 
   find (key: Uint8Array, ks: number, ke: number): number {
-    const hv = hashKey(key, ks, ke)
+    return this.lookup(key, ks, ke, hashKey(key, ks, ke), true)
+  }
+
+  /**
+   * memcached do_item_get: the live item or 0; a flushed or expired one is unlinked on the
+   * way (lazy expiry) and reported to the observer. `count`: the get_flushed/get_expired
+   * counters move (a client lookup), or not (the lookup inside link(), DONT_UPDATE).
+   */
+  private lookup (key: Uint8Array, ks: number, ke: number, hv: number, count: boolean): number {
     const h = this.index.find(key, ks, ke, hv)
+    const obs = this.observer
     if (h === 0) {
-      if (this.observer !== null) this.observer.fetch(FetchStatus.NotFound, key, ks, ke, 0)
+      if (obs !== null) obs.fetch(FetchStatus.NotFound, key, ks, ke, 0)
       return 0
     }
+    let status: FetchStatus = FetchStatus.Found
     if (this.isFlushed(h)) {
-      this.counters.get_flushed++
+      status = FetchStatus.Flushed
+      if (count) this.counters.get_flushed++
+    } else if (isExpired(this.exptime(h), this.clock.now())) {
+      status = FetchStatus.Expired
+      if (count) {
+        this.counters.get_expired++
+        if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[this.clsid(h)]++ }
+      }
+    }
+    if (status !== FetchStatus.Found) {
       this.unlinkHv(h, hv)
-      if (this.observer !== null) this.observer.fetch(FetchStatus.Flushed, key, ks, ke, 0)
+      if (obs !== null) obs.fetch(status, key, ks, ke, 0)
       return 0
     }
-    if (isExpired(this.exptime(h), this.clock.now())) {
-      this.counters.get_expired++
-      if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[this.clsid(h)]++ }
-      this.unlinkHv(h, hv)
-      if (this.observer !== null) this.observer.fetch(FetchStatus.Expired, key, ks, ke, 0)
-      return 0
-    }
-    if (this.observer !== null) this.observer.fetch(FetchStatus.Found, key, ks, ke, h)
+    if (obs !== null) obs.fetch(FetchStatus.Found, key, ks, ke, h)
     return h
   }
 
@@ -515,11 +527,25 @@ export class SlabStore implements Store {
 
   lastCas (): number { return this.lastCasValue }
 
+  /**
+   * link(h, Add) without telling the observer: memcached's mg vivify links its new item
+   * with do_item_link, not do_store_item, so no lookup and no store is logged for it.
+   */
+  linkUnobserved (h: number, mode: StoreMode, casIn: number): StoreResult {
+    const observer = this.observer
+    this.observer = null
+    try {
+      return this.link(h, mode, casIn)
+    } finally {
+      this.observer = observer
+    }
+  }
+
   link (h: number, mode: StoreMode, casIn: number, allowStale = false): StoreResult {
     const hv = this.index.hashOfItem(h)
     const ko = this.keyOffset(h)
     const buf = this.slabs.bufs[pageOf(h)]
-    const old = this.findHv(buf, ko, ko + this.nkey(h), hv)
+    const old = this.lookup(buf, ko, ko + this.nkey(h), hv, false)
     const c = this.clsid(h)
     this.cls.cmdSet[c]++
     let result: StoreResult = StoreResult.NotStored
@@ -590,22 +616,6 @@ export class SlabStore implements Store {
     return result
   }
 
-  /** Lookup by hash without stats side effects beyond lazy expiry (DONT_UPDATE). */
-  private findHv (key: Uint8Array, ks: number, ke: number, hv: number): number {
-    const h = this.index.find(key, ks, ke, hv)
-    if (h === 0) {
-      if (this.observer !== null) this.observer.fetch(FetchStatus.NotFound, key, ks, ke, 0)
-      return 0
-    }
-    const flushed = this.isFlushed(h)
-    if (flushed || isExpired(this.exptime(h), this.clock.now())) {
-      this.unlinkHv(h, hv)
-      if (this.observer !== null) this.observer.fetch(flushed ? FetchStatus.Flushed : FetchStatus.Expired, key, ks, ke, 0)
-      return 0
-    }
-    if (this.observer !== null) this.observer.fetch(FetchStatus.Found, key, ks, ke, h)
-    return h
-  }
 
   /** New item holding old's value with add's appended (or prepended), old's flags and exptime. */
   private concat (old: number, add: number, append: boolean): number {
