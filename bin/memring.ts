@@ -93,17 +93,20 @@ async function main (): Promise<void> {
     writeFileSync(raw.pidfile, `${process.pid}\n`)
   }
   let app: Awaited<ReturnType<typeof startServerApp>> | null = null
-  let stopping = false
+  /** Set by the first stop request: whether it was graceful. */
+  let stopGraceful: boolean | null = null
+  const closeApp = (): void => {
+    if (app !== null && stopGraceful !== null) void app.close(stopGraceful ? 5000 : 500).then(() => process.exit(0))
+  }
   const stop = (why: string, graceful: boolean): void => {
-    if (stopping) return
-    stopping = true
+    if (stopGraceful !== null) return
+    stopGraceful = graceful
     log.info({ why }, 'shutting down')
     const t = setTimeout(() => process.exit(0), graceful ? 10000 : 2000)
     t.unref()
     // A signal during start-up (say, between our ZooKeeper node appearing and start-up
-    // returning) waits for the start to finish, then leaves the cluster cleanly.
-    if (app === null) return
-    void app.close(graceful ? 5000 : 500).then(() => process.exit(0))
+    // returning) is acted on once the start finishes: closeApp() below.
+    closeApp()
   }
   // Handlers go in before start-up: Node's default SIGTERM action would kill the process
   // with its ZooKeeper node left behind until the session expires.
@@ -133,10 +136,7 @@ async function main (): Promise<void> {
     }
     throw err
   }
-  if (stopping) {
-    void app.close(500).then(() => process.exit(0))
-    return
-  }
+  if (stopGraceful !== null) { closeApp(); return }
   const running = app
   process.on('SIGHUP', () => {
     // memcached reloads the -Y authfile on SIGHUP and keeps the old users if that fails.
