@@ -11,6 +11,8 @@ import { startServerApp } from '../lib/app/server-app.js'
 import { clusterOptions } from '../lib/app/cluster-options.js'
 import type { RawClusterOptions } from '../lib/app/cluster-options.js'
 import { createLogger, levelForVerbosity } from '../lib/log.js'
+import { replicationOptions } from '../lib/app/replication-app.js'
+import type { RawReplicationOptions } from '../lib/app/replication-app.js'
 import { defaultSettings } from '../lib/server/settings.js'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
@@ -54,6 +56,10 @@ const program = new Command('memring')
   .addOption(new Option('--advertise <host[:port]>', 'address proxies use to reach this host (default: first --listen address or hostname, bound port)').env('MEMRING_ADVERTISE'))
   .addOption(new Option('--role <role>', 'master, replica or follower (with --zk)').env('MEMRING_ROLE'))
   .addOption(new Option('--zk-session-timeout <ms>', 'ZooKeeper session timeout (with --zk)').default(undefined, '10000').env('MEMRING_ZK_SESSION_TIMEOUT'))
+  // Replication (lib/replication; see lib/replication/README.md).
+  .addOption(new Option('--replica-of <host:port>', 'follow this master as a read-only replica (standalone; in a cluster use --role replica)').env('MEMRING_REPLICA_OF'))
+  .addOption(new Option('--repl-backlog-size <size>', 'replication backlog kept for partial resyncs (bytes, or k/m/g suffix)').default(undefined, '64m').env('MEMRING_REPL_BACKLOG_SIZE'))
+  .addOption(new Option('--repl-timeout <ms>', 'drop and re-establish a replication link silent this long').default(undefined, '5000').env('MEMRING_REPL_TIMEOUT'))
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
@@ -75,9 +81,12 @@ async function main (): Promise<void> {
   const raw = program.opts() as RawServerOptions & { pidfile?: string }
   let settings
   let cluster
+  let replication
   try {
     settings = serverSettings(raw)
     cluster = clusterOptions(raw as RawClusterOptions)
+    replication = replicationOptions(raw as RawReplicationOptions)
+    if (replication.replicaOf !== null && cluster !== null) usageError('--replica-of is for a standalone host; in a cluster use --role replica')
   } catch (err) {
     if (err instanceof ConfigError && err.verbatim) {
       // memcached's own message, alone (lib/app/suboptions.ts); exit 2 like every bad flag.
@@ -119,6 +128,7 @@ async function main (): Promise<void> {
       log,
       server: { onShutdownRequest: (graceful) => stop('shutdown command', graceful) },
       cluster,
+      replication,
     })
   } catch (err) {
     const e = err as NodeJS.ErrnoException

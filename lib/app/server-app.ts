@@ -8,13 +8,18 @@ import { createServer } from '../server/server.js'
 import type { MemringServer, ServerOptions } from '../server/server.js'
 import type { ServerSettings } from '../server/settings.js'
 import type { Registry } from '../cluster/index.js'
-import { joinCluster } from './cluster-app.js'
-import type { ClusterConfig } from './cluster-options.js'
+import type { Replication } from '../replication/replication.js'
+import { joinCluster, type ClusterMembership } from './cluster-app.js'
+import { advertiseFor, type ClusterConfig } from './cluster-options.js'
+import { hostname } from 'node:os'
+import { attachReplication, type ReplicationConfig } from './replication-app.js'
 
 export interface ServerApp {
   server: MemringServer
   /** Cluster membership (--zk), or null for a standalone host. */
   registry: Registry | null
+  /** This node's replication (log, streams it serves, the master it follows). */
+  replication: Replication
   close (deadlineMs?: number): Promise<void>
 }
 
@@ -25,6 +30,8 @@ export interface ServerAppOptions {
   server?: Omit<ServerOptions, 'settings'>
   /** --zk ...: register in ZooKeeper once listening (lib/app/cluster-options.ts). */
   cluster?: ClusterConfig | null
+  /** --replica-of, --repl-backlog-size. */
+  replication?: ReplicationConfig
 }
 
 export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
@@ -37,21 +44,28 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
   await server.start()
   const addrs = server.addresses().map((a) => `${a.address}:${a.port}`)
   log.info({ addresses: addrs, memoryLimitMb: o.settings.memoryLimitMb, maxConns: o.settings.maxConns }, 'memring listening')
-  let registry: Registry | null = null
-  if (o.cluster !== undefined && o.cluster !== null) {
+  const cluster = o.cluster ?? null
+  const specific = o.settings.listen.find((l) => l !== '0.0.0.0' && l !== '::' && /^[A-Za-z0-9.-]+$/.test(l))
+  const adv = cluster !== null ? advertiseFor(cluster, o.settings.listen, server.port) : { host: specific ?? hostname(), port: server.port }
+  const replication = attachReplication(server, o.replication ?? { replicaOf: null, backlogBytes: 64 * 1024 * 1024, timeoutMs: 5000 }, `${adv.host}:${adv.port}`, log)
+  let membership: ClusterMembership | null = null
+  if (cluster !== null) {
     try {
-      registry = await joinCluster(o.cluster, server, log)
+      membership = await joinCluster(cluster, server, log, replication)
     } catch (err) {
+      replication.close()
       await server.close(0)
       throw err
     }
   }
   return {
     server,
-    registry,
+    registry: membership?.registry ?? null,
+    replication,
     async close (deadlineMs = 1000) {
       // Leave the cluster first so proxies stop routing here before we stop serving.
-      await registry?.close()
+      await membership?.close()
+      replication.close()
       await server.close(deadlineMs)
       log.info('memring stopped')
     },

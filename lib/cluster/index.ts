@@ -4,7 +4,7 @@ export { ZkSession, parseConnectString, type ZkSessionOptions, type ZkSessionSta
 export {
   Role, checkName, clusterRoot, nodesPath, shardsPath, nodePath, shardPath, nodeIdOf,
   decodeHostRecord, decodeShardRecord, encodeRecord,
-  type HostRecord, type ShardRecord, type LoadFigures,
+  type HostRecord, type ShardRecord, type LoadFigures, type ReplRecord,
 } from './layout.js'
 export { Registry, type RegistryOptions, type RegistryState } from './registry.js'
 export { Topology, type HostEntry, type ShardEntry } from './membership/topology.js'

@@ -16,6 +16,20 @@ const ROLES: ReadonlySet<string> = new Set(Object.values(Role))
 /** Load figures a host publishes; numbers only, names like memcached's stats. */
 export type LoadFigures = Readonly<Record<string, number>>
 
+/** A host's replication position and health (lib/replication), as published in its node. */
+export interface ReplRecord {
+  /** The master this host follows ('' on a master). */
+  master: string
+  historyId: string
+  seqno: number
+  lagMs: number
+  lagSeqno: number
+  /** A full sync is running: the copy is incomplete, route no reads here. */
+  syncInProgress: boolean
+  /** Streams this host serves. */
+  replicas: number
+}
+
 /** /nodes/<nodeId> data. `instance` tells a leftover of our own earlier session from another process. */
 export interface HostRecord {
   host: string
@@ -29,6 +43,8 @@ export interface HostRecord {
   startedAt: number
   updatedAt: number
   load: LoadFigures
+  /** Absent on hosts that do not replicate (older versions). */
+  repl?: ReplRecord
 }
 
 /** /shards/<shard> data. */
@@ -83,6 +99,24 @@ export function decodeHostRecord (data: Buffer): HostRecord | null {
     startedAt: typeof o.startedAt === 'number' ? o.startedAt : 0,
     updatedAt: typeof o.updatedAt === 'number' ? o.updatedAt : 0,
     load,
+    ...(decodeRepl(o.repl) ?? {}),
+  }
+}
+
+function decodeRepl (v: unknown): { repl: ReplRecord } | null {
+  if (typeof v !== 'object' || v === null) return null
+  const r = v as Record<string, unknown>
+  const num = (x: unknown): number => typeof x === 'number' && Number.isFinite(x) ? x : 0
+  return {
+    repl: {
+      master: typeof r.master === 'string' ? r.master : '',
+      historyId: typeof r.historyId === 'string' ? r.historyId : '',
+      seqno: num(r.seqno),
+      lagMs: num(r.lagMs),
+      lagSeqno: num(r.lagSeqno),
+      syncInProgress: r.syncInProgress === true,
+      replicas: num(r.replicas),
+    },
   }
 }
 

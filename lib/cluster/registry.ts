@@ -21,7 +21,7 @@ import { pino, type Logger } from 'pino'
 import { ClusterError, ClusterErrorCode } from './errors.js'
 import {
   checkName, decodeHostRecord, encodeRecord, nodeIdOf, nodePath, nodesPath, shardPath, shardsPath,
-  Role, type HostRecord, type LoadFigures,
+  Role, type HostRecord, type LoadFigures, type ReplRecord,
 } from './layout.js'
 import { ZkSession } from './zk.js'
 
@@ -41,6 +41,8 @@ export interface RegistryOptions {
   /** How often load figures are written. Default 5 s. */
   refreshMs?: number
   load?: () => LoadFigures
+  /** Replication figures for the node record (lib/replication). */
+  repl?: () => ReplRecord
   log?: Logger
 }
 
@@ -133,8 +135,20 @@ export class Registry extends EventEmitter {
       startedAt: this.#startedAt,
       updatedAt: Date.now(),
       load: this.#opts.load?.() ?? {},
+      ...(this.#opts.repl !== undefined ? { repl: this.#opts.repl() } : {}),
     }
   }
+
+  get role (): Role { return this.#opts.role ?? Role.Master }
+
+  /** Changes the role this host publishes, and writes the record now. */
+  setRole (role: Role): void {
+    this.#opts = { ...this.#opts, role }
+    this.refresh()
+  }
+
+  /** Writes the node record now (role or replication state changed). */
+  refresh (): void { void this.#writeLoad() }
 
   #lost (reason: string): void {
     if (this.#state === 'closed') return

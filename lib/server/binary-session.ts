@@ -139,6 +139,11 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
       this.error(req, Status.UNKNOWN_COMMAND, undefined, req.valueLength === 0)
       return Next.Swallow
     }
+    if (this.ctx.readOnly !== null && isWrite(req.op)) {
+      // A replica: writes are refused with "not my vbucket" (this node does not take them).
+      this.error(req, Status.NOT_MY_VBUCKET, this.ctx.readOnly.body, req.valueLength === 0)
+      return req.valueLength > 0 ? Next.Swallow : Next.Continue
+    }
     switch (req.op) {
       case Opcode.Get: case Opcode.GetK:
         this.getOrTouch(req, false)
@@ -442,4 +447,16 @@ const EMPTY = Buffer.alloc(0)
 function openWithoutAuth (opcode: number): boolean {
   return opcode === Opcode.SaslListMechs || opcode === Opcode.SaslAuth ||
     opcode === Opcode.SaslStep || opcode === Opcode.Version
+}
+
+/** Commands that change the store (refused by a replica). */
+function isWrite (op: number): boolean {
+  switch (op) {
+    case Opcode.Set: case Opcode.Add: case Opcode.Replace: case Opcode.Append: case Opcode.Prepend:
+    case Opcode.Delete: case Opcode.Increment: case Opcode.Decrement: case Opcode.Flush:
+    case Opcode.Touch: case Opcode.Gat: case Opcode.GatK:
+      return true
+    default:
+      return false
+  }
 }

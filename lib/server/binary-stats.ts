@@ -61,7 +61,7 @@ export function writeBinaryStats (out: Output, ctx: ServerContext, req: BinaryRe
     }
   } else {
     const group = buf.toString('latin1', s, e)
-    if (group !== 'items' && group !== 'slabs' && group !== 'sizes') {
+    if (group !== 'items' && group !== 'slabs' && group !== 'sizes' && !ctx.statsGroups.has(group)) {
       notFound(out, req)
       return true
     }

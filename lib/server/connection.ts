@@ -145,6 +145,19 @@ export class Connection implements ConnControl {
 
   closeAfterWrite (): void { this.closing = true }
 
+  /** Hands the socket to another owner (an Upgrade): replies queued so far go first. */
+  detach (): Socket | null {
+    if (this.destroyed) return null
+    this.out.flush(this.socket)
+    this.destroyed = true
+    this.session?.close()
+    this.session = null
+    for (const ev of ['data', 'drain', 'error', 'close', 'end']) this.socket.removeAllListeners(ev)
+    this.ctx.connectionClosed(this)
+    if (this.waitingDrain) this.socket.resume()
+    return this.socket
+  }
+
   destroy (): void {
     if (this.destroyed) return
     this.destroyed = true

@@ -8,6 +8,7 @@ import type { ServerStats } from './stats.js'
 import type { TextLine } from '../../protocol/text/request-parser.js'
 import type { Output } from './output.js'
 import type { Watchers } from './watchers.js'
+import type { Socket } from 'node:net'
 
 /** A connection as the dispatchers see it. */
 export interface ConnControl {
@@ -23,6 +24,23 @@ export interface ConnControl {
   flush (): void
   /** memcached-style state; 'conn_mwrite' while the socket is full (used by watchers). */
   state? (): string
+  /** Hands the socket over (see Upgrade): the connection forgets it; null if already gone. */
+  detach? (): Socket | null
+}
+
+/**
+ * A text command that turns its connection into another protocol: the session stops,
+ * the socket is handed to take() with the line's words (replication's `repl`).
+ */
+export interface Upgrade {
+  readonly word: string
+  take (socket: Socket, args: string[]): void
+}
+
+/** Writes are refused (a replica): the text/meta error line and the binary error body. */
+export interface ReadOnly {
+  readonly line: Buffer
+  readonly body: Buffer
 }
 
 /** Meta commands (mg ms md ma mn me) plug into the text session through this. */
@@ -47,6 +65,12 @@ export interface ServerContext {
   connections: Set<{ id: number, remote: string, local: string, state: () => string, lastCmdSec: number }>
   /** A connection closed (bookkeeping in the server). */
   connectionClosed: (conn: { id: number }) => void
+  /** Commands that take a connection over; empty on a plain server. */
+  upgrades: Upgrade[]
+  /** Non-null while client writes must be refused (a replica). */
+  readOnly: ReadOnly | null
+  /** Extra `stats <group>` groups plugged in by other areas (replication). */
+  statsGroups: Map<string, () => Array<[string, string | number]>>
   /** A bug surfaced while handling a connection (logged by the server). */
   onInternalError?: (err: unknown, connId: number) => void
 }

@@ -103,6 +103,8 @@ export class MetaDispatcher implements MetaHandler {
     const f = this.f
     const err = this.preparse(line, 2)
     if (err !== FlagError.None) { out.bytes(flagErrorLine(err)); return }
+    // A replica: mg that sets a TTL (T) or creates (N) is a write.
+    if (ctx.readOnly !== null && (f.upper & (U.T | U.N)) !== 0) { out.bytes(ctx.readOnly.line); return }
     const store = ctx.store
     const stats = ctx.stats
     const quiet = (f.lower & Lo.q) !== 0
@@ -214,7 +216,7 @@ export class MetaDispatcher implements MetaHandler {
     const vlen = cDataLength(line)
     if (vlen < 0) { out.bytes(MetaError.badFormat); return NO_DATA }
     // From here on memcached swallows the data block after an error.
-    const err = this.checkSet(line)
+    const err = this.checkSet(line) ?? ctx.readOnly?.line ?? null
     if (err !== null) {
       out.bytes(err)
       line.swallow = true
@@ -335,6 +337,7 @@ export class MetaDispatcher implements MetaHandler {
     const pre = this.precheck(line, MetaError.tooManyFlags)
     if (pre !== null) { out.bytes(pre); return }
     if (this.preparse(line, 2) !== FlagError.None) { out.bytes(MetaError.invalidOrDuplicate); return }
+    if (ctx.readOnly !== null) { out.bytes(ctx.readOnly.line); return }
     const f = this.f
     const b = this.line
     const lb = line.buf
@@ -393,6 +396,7 @@ export class MetaDispatcher implements MetaHandler {
       case 68: case 45: incr = false; break // D, -
       default: out.bytes(MetaError.maMode); return
     }
+    if (ctx.readOnly !== null) { out.bytes(ctx.readOnly.line); return }
     const store = ctx.store
     const stats = ctx.stats
     const quiet = (f.lower & Lo.q) !== 0

@@ -87,6 +87,9 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       else void server.close(graceful ? 5000 : 0)
     },
     connections: conns,
+    upgrades: [],
+    readOnly: null,
+    statsGroups: new Map(),
     connectionClosed: (c) => {
       if (conns.delete(c as Connection)) stats.curr_connections--
     },

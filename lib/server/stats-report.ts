@@ -46,6 +46,10 @@ export function writeStats (out: Output, ctx: ServerContext, group: string): voi
     case 'sizes': line(out, 'sizes_status', 'disabled'); break
     case 'conns': conns(out, ctx); break
     case 'cachedump': break
+    default: {
+      const rows = ctx.statsGroups.get(group)
+      if (rows !== undefined) for (const [k, v] of rows()) line(out, k, v)
+    }
   }
   out.ascii('END\r\n')
 }

@@ -204,6 +204,7 @@ export class TextSession implements TextRequestHandler {
         this.reply(R.ERROR)
         return NO_DATA
       default:
+        if (this.ctx.upgrades.length > 0 && this.upgrade(line)) return NO_DATA
         // memcached closes on what looks like an HTTP request line, without a reply.
         if (n >= 1) {
           const last = n - 1
@@ -216,6 +217,29 @@ export class TextSession implements TextRequestHandler {
         this.reply(R.ERROR)
         return NO_DATA
     }
+  }
+
+  /** A command that takes the connection over (ctx.upgrades): true when it did. */
+  private upgrade (line: TextLine): boolean {
+    const word = line.buf.toString('latin1', line.tokS[0], line.tokE[0])
+    const up = this.ctx.upgrades.find((u) => u.word === word)
+    if (up === undefined) return false
+    const args: string[] = []
+    for (let i = 1; i < line.ntokens; i++) args.push(line.buf.toString('latin1', line.tokS[i], line.tokE[i]))
+    this.parser.halt()
+    const socket = this.conn.detach?.() ?? null
+    if (socket !== null) up.take(socket, args)
+    return true
+  }
+
+  /** A replica refuses client writes: one error line, sent even with noreply (as memcached
+   *  sends errors). True when refused. */
+  private refused (): boolean {
+    const ro = this.ctx.readOnly
+    if (ro === null) return false
+    this.noreply = false
+    this.conn.out.bytes(ro.line)
+    return true
   }
 
   onData (line: TextLine, buf: Buffer, s: number, e: number): void {
@@ -236,6 +260,7 @@ export class TextSession implements TextRequestHandler {
     if (touch) {
       const t = parseI32(line.buf, line.tokS[1], line.tokE[1])
       if (Number.isNaN(t)) { this.reply(R.BAD_EXPTIME); return NO_DATA }
+      if (this.refused()) return NO_DATA
       exptime = store.relExptime(t)
       k = 2
     }
@@ -365,6 +390,7 @@ export class TextSession implements TextRequestHandler {
       cas = Number(c)
     }
     if (vlen < 0 || vlen > 0x7fffffff - 2) { this.reply(R.BAD_FORMAT); return NO_DATA }
+    if (this.refused()) { line.swallow = true; return vlen + 2 }
     const store = this.ctx.store
     const h = store.alloc(buf, ks, ke, flags, store.relExptime(exptime), vlen)
     if (h < 0) {
@@ -436,6 +462,7 @@ export class TextSession implements TextRequestHandler {
     const ks = line.tokS[1]
     const ke = line.tokE[1]
     if (ke - ks > KEY_MAX_LENGTH) { this.reply(R.BAD_FORMAT); return }
+    if (this.refused()) return
     const store = this.ctx.store
     const h = store.find(buf, ks, ke)
     if (h !== 0) {
@@ -459,6 +486,7 @@ export class TextSession implements TextRequestHandler {
     if (ke - ks > KEY_MAX_LENGTH) { this.reply(R.BAD_FORMAT); return }
     const delta = parseU64(buf, line.tokS[2], line.tokE[2])
     if (delta < 0n) { this.reply(R.BAD_DELTA); return }
+    if (this.refused()) return
     const store = this.ctx.store
     const stats = this.ctx.stats
     const h = store.find(buf, ks, ke)
@@ -490,6 +518,7 @@ export class TextSession implements TextRequestHandler {
     if (ke - ks > KEY_MAX_LENGTH) { this.reply(R.BAD_FORMAT); return }
     const t = parseI32(buf, line.tokS[2], line.tokE[2])
     if (Number.isNaN(t)) { this.reply(R.BAD_EXPTIME); return }
+    if (this.refused()) return
     const store = this.ctx.store
     const stats = this.ctx.stats
     const h = store.find(buf, ks, ke)
@@ -519,6 +548,7 @@ export class TextSession implements TextRequestHandler {
       exptime = parseI32(line.buf, line.tokS[1], line.tokE[1])
       if (Number.isNaN(exptime)) { this.reply(R.BAD_EXPTIME); return }
     }
+    if (this.refused()) return
     const store = this.ctx.store
     const at = exptime > 0 ? store.relExptime(exptime) : store.now()
     store.flush(at)
@@ -694,6 +724,7 @@ export class TextSession implements TextRequestHandler {
         writeStats(out, this.ctx, 'cachedump')
         return
       default:
+        if (this.ctx.statsGroups.has(name)) { writeStats(out, this.ctx, name); return }
         this.reply(R.ERROR)
     }
   }

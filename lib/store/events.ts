@@ -20,3 +20,24 @@ export interface StoreObserver {
   /** A live item is about to be evicted from an LRU tail to make room. */
   evict (h: number): void
 }
+
+/**
+ * Told about every change a client verb makes to the store's contents, after it is made:
+ * the hook replication plugs into (lib/replication). Evictions, expiry, the crawler and
+ * lazy unlinks are not client writes and are not reported. Handles are valid only
+ * during the call. With no observer installed the cost is one null check per write.
+ */
+export interface MutationObserver {
+  /** h's item (key, value, flags, exptime, CAS, meta bits) is now as it is: a store,
+   *  an arithmetic result, a vivify, an invalidation or a win token handed out. */
+  item (h: number): void
+  /** Only h's exptime changed (touch, gat, mg T). */
+  touch (h: number): void
+  /** A client removes h (delete, md, a failed set's old value); called before the unlink. */
+  remove (h: number): void
+  /** flush_all: items last stored at or before store time oldestLive, or with a CAS below
+   *  oldestCas (0 = none), are gone from the moment oldestLive is reached. */
+  flush (oldestLive: number, oldestCas: number): void
+  /** The page mover copied a live item to handle h (same contents, new place). */
+  relocated (h: number): void
+}

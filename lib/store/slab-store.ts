@@ -13,11 +13,11 @@ import { hashKey } from './hash.js'
 import { HashIndex } from './hash-index.js'
 import {
   F_ACTIVE, F_ALLOCATED, F_CHAINED, F_CONT, F_FETCHED, F_KEY_BINARY, F_LINKED, F_STALE, F_TOKEN_SENT,
-  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_OWNER, W_TIME,
+  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_NEXT, W_OWNER, W_TIME,
   byteOf, pageOf, wordOf,
 } from './layout.js'
 import { FetchStatus } from './events.js'
-import type { StoreObserver } from './events.js'
+import type { MutationObserver, StoreObserver } from './events.js'
 import { Lru } from './lru.js'
 import { PAGE_SIZE, Slabs } from './slabs.js'
 import { StoreMode, StoreResult } from './store.js'
@@ -111,6 +111,8 @@ export class SlabStore implements Store {
   readonly cls: ClassStats
   /** Told about lookups, links and evictions (memcached's logger hooks); null = nobody listens. */
   observer: StoreObserver | null = null
+  /** Told about every client write (replication); null = nobody listens. */
+  mutations: MutationObserver | null = null
 
   constructor (o: SlabStoreOptions = {}) {
     this.clock = o.clock ?? new CoarseClock()
@@ -158,21 +160,30 @@ export class SlabStore implements Store {
   nkey (h: number): number { return this.meta(h) & 0xff }
   flags (h: number): number { return this.u32(h)[wordOf(h) + W_FLAGS] }
   exptime (h: number): number { return this.u32(h)[wordOf(h) + W_EXPTIME] }
-  setExptime (h: number, e: number): void { this.u32(h)[wordOf(h) + W_EXPTIME] = e }
+  /** A client changes a live item's exptime (touch, gat, mg T): reported as a mutation. */
+  setExptime (h: number, e: number): void {
+    this.u32(h)[wordOf(h) + W_EXPTIME] = e
+    if (this.mutations !== null && this.linked(h)) this.mutations.touch(h)
+  }
+  private linked (h: number): boolean { return (this.iflags(h) & F_LINKED) !== 0 }
   cas (h: number): number { return this.slabs.f64[pageOf(h)][wordOf(h) >>> 1] }
   private setCas (h: number, v: number): void { this.slabs.f64[pageOf(h)][wordOf(h) >>> 1] = v }
   nbytes (h: number): number { return this.u32(h)[wordOf(h) + W_NBYTES] }
   lastAccess (h: number): number { return this.u32(h)[wordOf(h) + W_TIME] }
   fetched (h: number): boolean { return (this.iflags(h) & F_FETCHED) !== 0 }
   winTokenSent (h: number): boolean { return (this.iflags(h) & F_TOKEN_SENT) !== 0 }
-  setWinTokenSent (h: number, on: boolean): void { this.setIflag(h, F_TOKEN_SENT, on) }
+  setWinTokenSent (h: number, on: boolean): void { this.setIflag(h, F_TOKEN_SENT, on); this.changed(h) }
   stale (h: number): boolean { return (this.iflags(h) & F_STALE) !== 0 }
-  setStale (h: number, on: boolean): void { this.setIflag(h, F_STALE, on) }
+  setStale (h: number, on: boolean): void { this.setIflag(h, F_STALE, on); this.changed(h) }
   /** Meta: the key arrived base64-encoded (memcached ITEM_KEY_BINARY); set on an allocated item. */
   keyBinary (h: number): boolean { return (this.iflags(h) & F_KEY_BINARY) !== 0 }
   setKeyBinary (h: number, on: boolean): void { this.setIflag(h, F_KEY_BINARY, on) }
   /** Meta md with I: gives a live item a fresh CAS in place (memcached ITEM_set_cas(get_cas_id())). */
-  bumpCas (h: number): number { const c = this.nextCas(); this.setCas(h, c); return c }
+  bumpCas (h: number): number { const c = this.nextCas(); this.setCas(h, c); this.changed(h); return c }
+  /** A live item's state changed in place: tell the mutation observer. */
+  private changed (h: number): void {
+    if (this.mutations !== null && this.linked(h)) this.mutations.item(h)
+  }
   private chained (h: number): boolean { return (this.iflags(h) & F_CHAINED) !== 0 }
 
   private keyOffset (h: number): number {
@@ -443,7 +454,7 @@ export class SlabStore implements Store {
           this.counters.reclaimed++
           this.cls.reclaimed[c]++
           if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[c]++ }
-          this.unlink(h)
+          this.drop(h)
           return true
         }
         if (!this.evictionsEnabled) { h = prev; continue }
@@ -455,7 +466,7 @@ export class SlabStore implements Store {
         if (!this.fetched(h)) { this.counters.evicted_unfetched++; this.cls.evictedUnfetched[c]++ }
         if ((this.iflags(h) & F_ACTIVE) !== 0) { this.counters.evicted_active++; this.cls.evictedActive[c]++ }
         if (this.observer !== null) this.observer.evict(h)
-        this.unlink(h)
+        this.drop(h)
         return true
       }
     }
@@ -516,7 +527,14 @@ export class SlabStore implements Store {
     this.free(h)
   }
 
+  /** A client removes a live item (delete, md, a failed set's old value). */
   unlink (h: number): void {
+    if (this.mutations !== null) this.mutations.remove(h)
+    this.unlinkHv(h, this.index.hashOfItem(h))
+  }
+
+  /** The store itself removes an item (eviction, expiry, crawler, page mover): no mutation. */
+  private drop (h: number): void {
     this.unlinkHv(h, this.index.hashOfItem(h))
   }
 
@@ -564,7 +582,7 @@ export class SlabStore implements Store {
             this.cls.casHits[this.clsid(old)]++
             doStore = true
           } else if (casRes === 2) {
-            this.setExptime(h, this.exptime(old))
+            this.u32(h)[wordOf(h) + W_EXPTIME] = this.exptime(old)
             this.setIflag(h, F_STALE, true)
             if (this.winTokenSent(old)) this.setIflag(h, F_TOKEN_SENT, true)
             this.cls.casHits[this.clsid(old)]++
@@ -610,6 +628,7 @@ export class SlabStore implements Store {
     if (this.observer !== null) this.observer.store(result, mode, stored)
     if (result === StoreResult.Stored) {
       this.lastCasValue = this.cas(stored)
+      if (this.mutations !== null) this.mutations.item(stored)
     } else {
       this.free(h)
     }
@@ -668,6 +687,7 @@ export class SlabStore implements Store {
       view.fill(32, digits.length, nbytes)
       this.touchUpdate(h)
       this.lastCasValue = this.cas(h)
+      if (this.mutations !== null) this.mutations.item(h)
       return StoreResult.Stored
     }
     // Longer: a new item with the same key, flags and exptime replaces the old one.
@@ -682,6 +702,7 @@ export class SlabStore implements Store {
     this.writeValue(n, tmp, 0, tmp.length, 0)
     this.replace(h, n, this.index.hashOfItem(h))
     this.lastCasValue = this.cas(n)
+    if (this.mutations !== null) this.mutations.item(n)
     return StoreResult.Stored
   }
 
@@ -696,6 +717,7 @@ export class SlabStore implements Store {
     } else {
       this.oldestLive = relAt
     }
+    if (this.mutations !== null) this.mutations.flush(this.oldestLive, this.oldestCas)
   }
 
   /**
@@ -720,7 +742,7 @@ export class SlabStore implements Store {
           this.counters.crawler_reclaimed++
           this.cls.crawlerReclaimed[c]++
           if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[c]++ }
-          this.unlink(h)
+          this.drop(h)
         }
         h = next
       }
@@ -803,9 +825,9 @@ export class SlabStore implements Store {
       const f = u[wordOf(h) + W_META] >>> 16
       if ((f & F_CONT) !== 0) {
         const owner = u[wordOf(h) + W_OWNER]
-        if ((this.iflags(owner) & F_LINKED) !== 0) { this.counters.slab_reassign_evictions_nomem++; this.unlink(owner) }
+        if ((this.iflags(owner) & F_LINKED) !== 0) { this.counters.slab_reassign_evictions_nomem++; this.drop(owner) }
       } else if ((f & F_LINKED) !== 0) {
-        if (!this.rescue(h, page)) { this.counters.slab_reassign_evictions_nomem++; this.unlink(h) }
+        if (!this.rescue(h, page)) { this.counters.slab_reassign_evictions_nomem++; this.drop(h) }
       }
     }
     slabs.reassign(page, to)
@@ -832,7 +854,111 @@ export class SlabStore implements Store {
     this.lru.insert(n, c, seg)
     this.slabs.free(h)
     this.counters.slab_reassign_rescues++
+    if (this.mutations !== null) this.mutations.relocated(n)
     return true
+  }
+
+  // ---- replication support (lib/replication): reading whole items, applying them ------------
+
+  /** Meta bits that travel with an item: 1 stale, 2 win token sent, 4 binary key. */
+  itemBits (h: number): number {
+    const f = this.iflags(h)
+    return ((f & F_STALE) !== 0 ? 1 : 0) | ((f & F_TOKEN_SENT) !== 0 ? 2 : 0) | ((f & F_KEY_BINARY) !== 0 ? 4 : 0)
+  }
+
+  /** Whether h is the head of a linked item (a snapshot handle may have been reused or freed). */
+  isLiveHead (h: number): boolean {
+    const p = pageOf(h)
+    if (p <= 0 || p >= this.slabs.u32.length || this.slabs.u32[p] === undefined) return false
+    const f = this.iflags(h)
+    return (f & F_LINKED) !== 0 && (f & F_CONT) === 0
+  }
+
+  /** The flush_all watermarks (see flush()). */
+  get flushState (): { oldestLive: number, oldestCas: number } { return { oldestLive: this.oldestLive, oldestCas: this.oldestCas } }
+
+  /**
+   * Writes the handles of live items into out, hottest first: the HOT and WARM segments of
+   * every class, then COLD, each from its head. Returns how many (at most out.length).
+   */
+  listLive (out: Uint32Array): number {
+    let n = 0
+    const lru = this.lru
+    for (const seg of [SEG_HOT, SEG_WARM, SEG_COLD]) {
+      for (let c = 1; c <= this.slabs.largest; c++) {
+        let h = lru.head[c * 3 + seg]
+        while (h !== 0 && n < out.length) {
+          out[n++] = h
+          h = this.u32(h)[wordOf(h) + W_NEXT]
+        }
+      }
+    }
+    return n
+  }
+
+  /**
+   * Stores an item exactly as another node holds it: value, flags, store-time exptime, CAS
+   * and meta bits. Not a client write: no observer hears it. When it cannot be stored
+   * (too large or no memory here), any older value of the key is removed instead, so
+   * it is never served in its place.
+   */
+  applyItem (key: Uint8Array, ks: number, ke: number, flags: number, exptime: number, cas: number, bits: number,
+    value: Uint8Array, vs: number, ve: number): StoreResult {
+    const observer = this.observer
+    const mutations = this.mutations
+    this.observer = null
+    this.mutations = null
+    try {
+      const h = this.alloc(key, ks, ke, flags, exptime, ve - vs)
+      if (h < 0) {
+        const old = this.find(key, ks, ke)
+        if (old !== 0) this.drop(old)
+        return -h as StoreResult
+      }
+      this.writeValue(h, value, vs, ve, 0)
+      if ((bits & 4) !== 0) this.setIflag(h, F_KEY_BINARY, true)
+      this.link(h, StoreMode.Set, 0)
+      this.setCas(h, cas)
+      if (cas > this.casCounter) this.casCounter = cas
+      this.setIflag(h, F_STALE, (bits & 1) !== 0)
+      this.setIflag(h, F_TOKEN_SENT, (bits & 2) !== 0)
+      return StoreResult.Stored
+    } finally {
+      this.observer = observer
+      this.mutations = mutations
+    }
+  }
+
+  /** Sets a key's exptime as another node did (not a client write). */
+  applyTouch (key: Uint8Array, ks: number, ke: number, exptime: number): void {
+    const h = this.index.find(key, ks, ke, hashKey(key, ks, ke))
+    if (h !== 0) this.u32(h)[wordOf(h) + W_EXPTIME] = exptime
+  }
+
+  /** Removes a key as another node did (not a client write). */
+  applyDelete (key: Uint8Array, ks: number, ke: number): void {
+    const hv = hashKey(key, ks, ke)
+    const h = this.index.find(key, ks, ke, hv)
+    if (h !== 0) this.unlinkHv(h, hv)
+  }
+
+  /** Takes another node's flush_all watermarks (store time, CAS) as they are. */
+  applyFlush (oldestLive: number, oldestCas: number): void {
+    this.oldestLive = oldestLive
+    this.oldestCas = oldestCas
+    if (oldestCas > this.casCounter) this.casCounter = oldestCas
+  }
+
+  /** Removes every item and forgets flush_all (a replica before a full sync). */
+  clear (): void {
+    for (let c = 1; c <= this.slabs.largest; c++) {
+      for (let seg = 0; seg < 3; seg++) {
+        let h: number
+        while ((h = this.lru.head[c * 3 + seg]) !== 0) this.drop(h)
+      }
+    }
+    this.oldestLive = 0
+    this.oldestCas = 0
   }
 
   /** Starts a full crawler pass now (`lru_crawler crawl`). */

@@ -12,6 +12,8 @@ export const Status = {
   EINVAL: 0x0004,
   NOT_STORED: 0x0005,
   DELTA_BADVAL: 0x0006,
+  /** "Not my vbucket": memring uses it for a write sent to a read-only replica. */
+  NOT_MY_VBUCKET: 0x0007,
   AUTH_ERROR: 0x0020,
   AUTH_CONTINUE: 0x0021,
   UNKNOWN_COMMAND: 0x0081,

@@ -9,7 +9,7 @@
  * Pure code: no ZooKeeper, no sockets. The watcher (./watcher.ts) and the static
  * `--servers` list (fromServers) both produce Topology objects.
  */
-import type { HostRecord, LoadFigures, Role, ShardRecord } from '../layout.js'
+import type { HostRecord, LoadFigures, ReplRecord, Role, ShardRecord } from '../layout.js'
 
 export interface HostEntry {
   readonly nodeId: string
@@ -22,6 +22,8 @@ export interface HostEntry {
   readonly role: Role
   readonly epoch: number
   readonly load: LoadFigures
+  /** Replication position and health, when the host publishes it. */
+  readonly repl: ReplRecord | null
 }
 
 export interface ShardEntry {
@@ -73,7 +75,7 @@ export class Topology {
     for (const [nodeId, r] of [...hosts].sort((a, b) => cmp(a[0], b[0]))) {
       const h: HostEntry = Object.freeze({
         nodeId, host: r.host, port: r.port, address: `${r.host}:${r.port}`, dc: r.dc,
-        shard: r.shard, role: r.role, epoch: r.epoch, load: Object.freeze({ ...r.load }),
+        shard: r.shard, role: r.role, epoch: r.epoch, load: Object.freeze({ ...r.load }), repl: r.repl === undefined ? null : Object.freeze({ ...r.repl }),
       })
       hostMap.set(nodeId, h)
       let list = byShard.get(r.shard)

@@ -1,0 +1,77 @@
+// lib/app/replication-app.ts
+/**
+ * Wires lib/replication into a running server: the `repl` command hands a connection to
+ * the replication source, `stats replication` shows its figures, and while the node is a
+ * replica client writes are refused with the error naming its master. Also parses the
+ * standalone flags (`--replica-of`, `--repl-backlog-size`), pure.
+ */
+import type { Logger } from 'pino'
+import { Replication } from '../replication/replication.js'
+import type { MemringServer } from '../server/server.js'
+import { ConfigError } from './config-error.js'
+
+export interface RawReplicationOptions {
+  replicaOf?: string
+  replBacklogSize?: string
+  replTimeout?: string
+}
+
+export interface ReplicationConfig {
+  /** --replica-of HOST:PORT (standalone), or null. */
+  replicaOf: { host: string, port: number } | null
+  backlogBytes: number
+  /** --repl-timeout ms: a silent link is dropped and re-established. */
+  timeoutMs: number
+}
+
+/** A size in bytes with an optional k/m/g suffix (memcached's -I style). */
+function size (flag: string, v: string): number {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(v.trim())
+  if (m === null) throw new ConfigError(`${flag}: '${v}' is not a size (bytes, or with k/m/g suffix)`)
+  const unit = m[2].toLowerCase()
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1)
+}
+
+export function replicationOptions (o: RawReplicationOptions): ReplicationConfig {
+  let replicaOf: ReplicationConfig['replicaOf'] = null
+  if (o.replicaOf !== undefined) {
+    const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(o.replicaOf.trim())
+    const port = m === null ? 0 : Number(m[2])
+    if (m === null || port < 1 || port > 65535) throw new ConfigError(`--replica-of: '${o.replicaOf}' is not HOST:PORT`)
+    replicaOf = { host: m[1], port }
+  }
+  let backlogBytes = 64 * 1024 * 1024
+  if (o.replBacklogSize !== undefined) {
+    backlogBytes = size('--repl-backlog-size', o.replBacklogSize)
+    if (backlogBytes < 1024 * 1024 || backlogBytes > 64 * 1024 ** 3) {
+      throw new ConfigError('--repl-backlog-size: must be between 1m and 64g')
+    }
+  }
+  let timeoutMs = 5000
+  if (o.replTimeout !== undefined) {
+    timeoutMs = Number(o.replTimeout)
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 200 || timeoutMs > 600_000) {
+      throw new ConfigError(`--repl-timeout: '${o.replTimeout}' is not a number of milliseconds in [200, 600000]`)
+    }
+  }
+  return { replicaOf, backlogBytes, timeoutMs }
+}
+
+/** Installs replication on a started server; `node` is the address it is known by. */
+export function attachReplication (server: MemringServer, cfg: ReplicationConfig, node: string, log: Logger): Replication {
+  const ctx = server.ctx
+  const repl = new Replication({ store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, node, logger: log.child({ mod: 'replication' }) })
+  ctx.upgrades.push({ word: 'repl', take: (socket, args) => repl.source.take(socket, args) })
+  ctx.statsGroups.set('replication', () => repl.stats())
+  repl.onChange = () => {
+    if (repl.role === 'replica') {
+      const m = repl.masterAddress
+      const text = `read-only replica (master ${m === '' ? 'unknown' : m})`
+      ctx.readOnly = { line: Buffer.from(`SERVER_ERROR ${text}\r\n`, 'latin1'), body: Buffer.from(text, 'latin1') }
+    } else {
+      ctx.readOnly = null
+    }
+  }
+  if (cfg.replicaOf !== null) repl.follow(cfg.replicaOf.host, cfg.replicaOf.port)
+  return repl
+}

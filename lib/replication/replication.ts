@@ -1,0 +1,157 @@
+/**
+ * One node's replication: its log, the source that serves streams from it, and, on a
+ * replica, the link that follows a master. lib/app wires it to the server (the `repl`
+ * connection hand-over, the read-only refusal, `stats replication`) and to ZooKeeper.
+ *
+ *   master   store.mutations = log; client writes become records; replicas attach
+ *   replica  store.mutations = null (records arrive from the link and are appended as
+ *            they are); client writes are refused by the server (ctx.readOnly)
+ */
+import type { Logger } from 'pino'
+import type { SlabStore } from '../store/slab-store.js'
+import { ReplicationLog } from './log.js'
+import { ReplicaLink } from './replica.js'
+import { ReplicationSource } from './source.js'
+
+export type ReplicationRole = 'master' | 'replica'
+
+export interface ReplicationOptions {
+  store: SlabStore
+  /** --repl-backlog-size in bytes. */
+  backlogBytes: number
+  /** This node's advertised address (told to the masters it follows). */
+  node: string
+  logger: Logger
+  /** --repl-timeout: a link silent this long is dropped (both ends). */
+  timeoutMs?: number
+}
+
+export class Replication {
+  readonly log: ReplicationLog
+  readonly source: ReplicationSource
+  readonly link: ReplicaLink
+  role: ReplicationRole = 'master'
+  /** Called when role or master changes (the server's read-only line, ZooKeeper's record). */
+  onChange: () => void = () => {}
+
+  constructor (private readonly o: ReplicationOptions) {
+    this.log = new ReplicationLog(o.store, o.backlogBytes)
+    this.source = new ReplicationSource(o.store, this.log, o.logger, o.timeoutMs)
+    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs })
+    // A replica that is mid full sync holds an incomplete copy: nobody may chain from it.
+    this.source.refuse = () => this.role === 'replica' && !this.link.inSync ? 'not in sync' : null
+    this.link.on('synced', () => this.onChange())
+    this.source.activate = () => this.activate()
+  }
+
+  /**
+   * Start logging client writes (a master's backlog). Standalone servers start when the
+   * first replica attaches, so a plain memcached replacement pays nothing; once on, it
+   * stays on, so seqnos never skip a write.
+   */
+  activate (): void {
+    if (this.role === 'master') this.o.store.mutations = this.log
+  }
+
+  /** Follow host:port as a replica (writes refused from now on). */
+  follow (host: string, port: number): void {
+    if (this.role !== 'replica') {
+      this.role = 'replica'
+      this.o.store.mutations = null
+    }
+    this.link.setTarget({ host, port })
+    this.onChange()
+  }
+
+  /** A replica with no master to follow yet: writes refused, reads served. */
+  standBy (): void {
+    if (this.role !== 'replica') {
+      this.role = 'replica'
+      this.o.store.mutations = null
+    }
+    this.onChange()
+  }
+
+  /** Take writes as master: a new history that keeps the ones the data came from. */
+  lead (): void {
+    if (this.role === 'master') return
+    this.link.setTarget(null)
+    this.role = 'master'
+    this.log.newHistory()
+    this.log.servableFrom = 0
+    this.activate()
+    this.onChange()
+  }
+
+  get masterAddress (): string {
+    const t = this.link.target
+    return this.role === 'replica' && t !== null ? `${t.host}:${t.port}` : ''
+  }
+
+  /** Figures for ZooKeeper's node record and memringctl. */
+  summary (): { role: ReplicationRole, master: string, historyId: string, seqno: number, lagMs: number, lagSeqno: number, syncInProgress: boolean, replicas: number } {
+    const lag = this.lag()
+    return {
+      role: this.role,
+      master: this.masterAddress,
+      historyId: this.log.historyId,
+      seqno: this.log.seqno,
+      lagMs: lag.ms,
+      lagSeqno: lag.seqno,
+      syncInProgress: this.role === 'replica' && this.link.syncInProgress,
+      replicas: this.source.senders.size,
+    }
+  }
+
+  /** Own lag on a replica; the largest replica lag on a master. */
+  lag (): { ms: number, seqno: number } {
+    if (this.role === 'replica') return { ms: this.link.lagMs, seqno: this.link.lagSeqno }
+    let ms = 0
+    let seqno = 0
+    for (const r of this.source.replicas()) { ms = Math.max(ms, r.lagMs); seqno = Math.max(seqno, r.lagSeqno) }
+    return { ms, seqno }
+  }
+
+  /** `stats replication` rows, in order. */
+  stats (): Array<[string, string | number]> {
+    const log = this.log
+    const link = this.link
+    const replica = this.role === 'replica'
+    const rate = log.writeRate()
+    const lag = this.lag()
+    const counters = replica ? link.counters : this.source.counters
+    const rows: Array<[string, string | number]> = [
+      ['role', this.role],
+      ['master', this.masterAddress],
+      ['master_link', replica ? link.state : ''],
+      ['history_id', log.historyId],
+      ['seqno', log.seqno],
+      ['replicas', this.source.senders.size],
+      ['lag_ms', lag.ms],
+      ['lag_seqno', lag.seqno],
+      ['backlog_bytes', log.backlogBytes],
+      ['backlog_capacity', log.capacity],
+      ['backlog_first_seqno', log.firstSeqno],
+      ['backlog_write_rate', Math.round(rate)],
+      ['backlog_seconds', rate > 0 ? Math.floor(log.capacity / rate) : -1],
+      ['full_syncs', counters.full_syncs],
+      ['partial_syncs', counters.partial_syncs],
+      ['resumed_syncs', counters.resumed_syncs],
+      ['sync_in_progress', replica && link.syncInProgress ? 1 : 0],
+      ['sync_refused', link.counters.sync_refused],
+      ['backlog_lost', this.source.counters.backlog_lost],
+      ['history', log.history.map((e) => `${e.id}:${e.start}`).join(',')],
+    ]
+    let i = 0
+    for (const r of this.source.replicas()) {
+      rows.push([`replica${i++}`, `node=${r.node},remote=${r.remote},state=${r.state},acked_seqno=${r.ackedSeqno},lag_seqno=${r.lagSeqno},lag_ms=${r.lagMs}`])
+    }
+    return rows
+  }
+
+  close (): void {
+    this.link.close()
+    this.source.close()
+    this.o.store.mutations = null
+  }
+}
