@@ -21,28 +21,40 @@ const START_OFFSET_SEC = 62
 export class CoarseClock implements Clock {
   readonly processStarted: number
   private current: number
-  private readonly startMs: number
   private timer: NodeJS.Timeout | null = null
+  private closed = false
 
   constructor () {
-    this.startMs = performance.now()
-    this.processStarted = Math.floor(Date.now() / 1000) - START_OFFSET_SEC
+    // Ticks fall on whole Unix seconds (performance.timeOrigin + now() is monotonic Unix
+    // time), so store time + processStarted is exactly the Unix second on every node: two
+    // nodes convert an absolute expiry (replication ships them) to the same remaining TTL.
+    const unixSec = Math.floor(unixMs() / 1000)
+    this.processStarted = unixSec - START_OFFSET_SEC
     this.current = START_OFFSET_SEC
-    this.timer = setInterval(() => this.tick(), 1000)
-    this.timer.unref()
+    this.schedule()
   }
 
   now (): number { return this.current }
 
+  private schedule (): void {
+    if (this.closed) return
+    this.timer = setTimeout(() => this.tick(), 1001 - (unixMs() % 1000))
+    this.timer.unref()
+  }
+
   private tick (): void {
-    this.current = START_OFFSET_SEC + Math.floor((performance.now() - this.startMs) / 1000)
+    this.current = Math.floor(unixMs() / 1000) - this.processStarted
+    this.schedule()
   }
 
   close (): void {
-    if (this.timer !== null) clearInterval(this.timer)
+    this.closed = true
+    if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
   }
 }
+
+function unixMs (): number { return performance.timeOrigin + performance.now() }
 
 /** A clock that moves only when told to: for unit tests of TTL and LRU ages. */
 export class ManualClock implements Clock {
