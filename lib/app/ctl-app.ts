@@ -5,7 +5,7 @@
  *   route KEY which shard and host a key goes to, and why (hash, ring point, label)
  * Both read one snapshot (a TopologyWatcher started and closed) or a --servers list.
  */
-import { Topology, TopologyWatcher, type ShardEntry } from '../cluster/index.js'
+import { Topology, TopologyWatcher, type ReplRecord, type ShardEntry } from '../cluster/index.js'
 import { shardLabel, shardRing } from '../proxy/index.js'
 
 export type CtlSource =
@@ -25,9 +25,19 @@ export function formatTopology (topo: Topology, title: string): string {
     out.push(`shard ${id}  weight ${s.weight}  home dc ${s.homeDc ?? '-'}  ${s.primary === null ? 'NO LIVE MASTER (reads miss, writes fail)' : `master ${s.primary.address}`}`)
     for (const h of s.hosts) {
       out.push(`  ${h.role.padEnd(8)} ${h.address.padEnd(22)} dc ${h.dc === '' ? '-' : h.dc}  epoch ${h.epoch}${loadText(h.load)}`)
+      if (h.repl !== null) out.push(`           ${replText(h.repl)}`)
     }
   }
   return out.join('\n')
+}
+
+/** Replication position and health: history:seqno, lag, what it follows, sync state. */
+function replText (r: ReplRecord): string {
+  const parts = [`history ${r.historyId}:${r.seqno}`]
+  if (r.master !== '') parts.push(`follows ${r.master}`, `lag ${r.lagSeqno} records / ${r.lagMs} ms`)
+  else parts.push(`replicas ${r.replicas}`, `max lag ${r.lagSeqno} records / ${r.lagMs} ms`)
+  if (r.syncInProgress) parts.push('FULL SYNC IN PROGRESS')
+  return parts.join('  ')
 }
 
 function loadText (load: Readonly<Record<string, number>>): string {

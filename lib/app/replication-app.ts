@@ -57,8 +57,11 @@ export function replicationOptions (o: RawReplicationOptions): ReplicationConfig
   return { replicaOf, backlogBytes, timeoutMs }
 }
 
-/** Installs replication on a started server; `node` is the address it is known by. */
-export function attachReplication (server: MemringServer, cfg: ReplicationConfig, node: string, log: Logger): Replication {
+/**
+ * Installs replication on a server, before it listens, so a node that must not take writes
+ * never does; `node` gives the address it is known by once listening.
+ */
+export function attachReplication (server: MemringServer, cfg: ReplicationConfig, node: () => string, log: Logger): Replication {
   const ctx = server.ctx
   const repl = new Replication({ store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, node, logger: log.child({ mod: 'replication' }) })
   ctx.upgrades.push({ word: 'repl', take: (socket, args) => repl.source.take(socket, args) })
@@ -72,6 +75,7 @@ export function attachReplication (server: MemringServer, cfg: ReplicationConfig
       ctx.readOnly = null
     }
   }
-  if (cfg.replicaOf !== null) repl.follow(cfg.replicaOf.host, cfg.replicaOf.port)
+  // A replica refuses writes from its first connection on; it dials its master once listening.
+  if (cfg.replicaOf !== null) repl.standBy()
   return repl
 }

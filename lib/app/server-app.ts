@@ -41,13 +41,27 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
     settings: o.settings,
     onInternalError: (err, connId) => log.error({ err, connId }, 'internal error on connection'),
   })
-  await server.start()
+  const cluster = o.cluster ?? null
+  const node = (): string => {
+    if (cluster !== null) { const a = advertiseFor(cluster, o.settings.listen, server.port); return `${a.host}:${a.port}` }
+    const specific = o.settings.listen.find((l) => l !== '0.0.0.0' && l !== '::' && /^[A-Za-z0-9.-]+$/.test(l))
+    return `${specific ?? hostname()}:${server.port}`
+  }
+  const replication = attachReplication(server, o.replication ?? { replicaOf: null, backlogBytes: 64 * 1024 * 1024, timeoutMs: 5000 }, node, log)
+  // --role replica refuses writes from its first connection on. A host started as master
+  // takes writes at once (as before replication existed); proxies reach it only once it is
+  // registered, which comes after ZooKeeper's view has confirmed the role (cluster-app.ts).
+  if (cluster !== null && cluster.role === 'replica') replication.standBy()
+  try {
+    await server.start()
+  } catch (err) {
+    replication.close()
+    throw err
+  }
   const addrs = server.addresses().map((a) => `${a.address}:${a.port}`)
   log.info({ addresses: addrs, memoryLimitMb: o.settings.memoryLimitMb, maxConns: o.settings.maxConns }, 'memring listening')
-  const cluster = o.cluster ?? null
-  const specific = o.settings.listen.find((l) => l !== '0.0.0.0' && l !== '::' && /^[A-Za-z0-9.-]+$/.test(l))
-  const adv = cluster !== null ? advertiseFor(cluster, o.settings.listen, server.port) : { host: specific ?? hostname(), port: server.port }
-  const replication = attachReplication(server, o.replication ?? { replicaOf: null, backlogBytes: 64 * 1024 * 1024, timeoutMs: 5000 }, `${adv.host}:${adv.port}`, log)
+  const replicaOf = o.replication?.replicaOf ?? null
+  if (replicaOf !== null) replication.follow(replicaOf.host, replicaOf.port)
   let membership: ClusterMembership | null = null
   if (cluster !== null) {
     try {

@@ -22,7 +22,7 @@ export interface ReplicaOptions {
   store: SlabStore
   log: ReplicationLog
   /** This node's address, sent to the master for its `stats replication`. */
-  node: string
+  node: () => string
   logger: Logger
   /** First reconnect delay; doubles up to maxRetryMs. */
   retryMs?: number
@@ -111,7 +111,7 @@ export class ReplicaLink extends EventEmitter {
       const log = this.o.log
       // In sync: continue from our position. Mid full sync: resume the listing. Else: full.
       const syncId = this.inSync ? '0' : this.syncId
-      s.write(`repl sync ${log.historyId} ${log.seqno} ${syncId} ${this.inSync ? 0 : this.cursor} ${this.o.node}\r\n`)
+      s.write(`repl sync ${log.historyId} ${log.seqno} ${syncId} ${this.inSync ? 0 : this.cursor} ${this.o.node()}\r\n`)
     })
     s.on('data', (chunk: Buffer) => this.onData(chunk))
     s.on('error', (err) => { this.o.logger.debug({ err: err.message, master: `${host}:${port}` }, 'replication link error') })

@@ -19,8 +19,8 @@ export interface ReplicationOptions {
   store: SlabStore
   /** --repl-backlog-size in bytes. */
   backlogBytes: number
-  /** This node's advertised address (told to the masters it follows). */
-  node: string
+  /** This node's advertised address (told to the masters it follows; known once listening). */
+  node: () => string
   logger: Logger
   /** --repl-timeout: a link silent this long is dropped (both ends). */
   timeoutMs?: number

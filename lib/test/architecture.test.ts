@@ -42,6 +42,7 @@ const rules: Array<{ from: RegExp, allow: RegExp[], why: string }> = [
   { from: /^lib\/ring\//, allow: [/^lib\/ring\//], why: 'lib/ring is pure' },
   { from: /^lib\/client\//, allow: [/^lib\/client\//, /^protocol\//, /^lib\/ring\//, /^lib\/errors/, /^lib\/log/], why: 'lib/client uses protocol codecs and the ring only' },
   { from: /^lib\/server\//, allow: [/^lib\/server\//, /^protocol\//, /^lib\/store\//, /^lib\/errors/, /^lib\/log/], why: 'lib/server: sockets, protocol, store' },
+  { from: /^lib\/replication\//, allow: [/^lib\/replication\//, /^lib\/store\//], why: 'lib/replication: the store and its own frames; lib/app wires it to the server and ZooKeeper' },
   { from: /^compat-tests\//, allow: [/^compat-tests\//, /^lib\/testing\//], why: 'compat-tests are black-box: TCP and lib/testing only' },
   { from: /^bin\//, allow: [/^lib\/app\//, /^lib\/log/, /^lib\/server\/settings/, /^lib\/errors/], why: 'bin/ only wires lib/app' },
 ]
