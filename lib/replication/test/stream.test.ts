@@ -198,6 +198,20 @@ t.test('a replica refuses writes with the documented errors, in all three protoc
   t.equal(n[1], 0x0a, 'the connection goes on: the next request is answered')
   const d = await digest(replica.port, ['k'])
   t.equal(d.get('k')?.value, 'v', 'nothing changed on the replica')
+  // `stats replication` through the binary STAT command: one packet per row, then an empty one.
+  const st = Buffer.alloc(24 + 11)
+  st[0] = 0x80; st[1] = 0x10; st.writeUInt16BE(11, 2); st.writeUInt32BE(11, 8); st.write('replication', 24)
+  b.write(st)
+  const rows: Record<string, string> = {}
+  for (;;) {
+    const hh = await b.bytes(24)
+    const body = await b.bytes(hh.readUInt32BE(8))
+    const kl = hh.readUInt16BE(2)
+    if (kl === 0) break
+    rows[body.toString('latin1', 0, kl)] = body.toString('latin1', kl)
+  }
+  t.equal(rows.role, 'replica', 'binary STAT replication: role')
+  t.equal(rows.master, master.address, 'binary STAT replication: master')
 })
 
 t.test('flush_all (immediate and delayed) and deletes match on the replica', async (t) => {
