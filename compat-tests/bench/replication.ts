@@ -62,6 +62,8 @@ interface Options {
   cpuProf: string | null
   /** CPU to pin replicas to ('none': unpinned). */
   replicaCpu: number | null
+  /** Extra memring flags for every replica (e.g. `-o hashpower=20`). */
+  replicaArgs: string[]
   mode: 'full' | 'quick' | 'smoke' | 'custom'
 }
 
@@ -69,7 +71,7 @@ function usage (msg: string): never {
   process.stderr.write(`bench replication: ${msg}
 usage: replication.js [--quick | --smoke] [--rounds N] [--seconds N] [--warmup N] [--connections N] [--items N]
                       [--cut-seconds N] [--parts ${PARTS.join(',')}] [--replica-cpu N|none]
-                      [--out DIR] [--cpu-prof DIR]
+                      [--replica-args 'MEMRING FLAGS'] [--out DIR] [--cpu-prof DIR]
 `)
   process.exit(2)
 }
@@ -90,6 +92,7 @@ function parseArgs (argv: string[]): Options {
     out: path.join(repoRoot, 'compat-tests', 'bench', 'results'),
     cpuProf: null,
     replicaCpu: 1,
+    replicaArgs: [],
     mode: 'full',
   }
   let outGiven = false
@@ -108,6 +111,7 @@ function parseArgs (argv: string[]): Options {
       case '--cut-seconds': o.cutSeconds = Math.max(1, num()); o.mode = 'custom'; break
       case '--out': o.out = path.resolve(val()); outGiven = true; break
       case '--cpu-prof': o.cpuProf = path.resolve(val()); break
+      case '--replica-args': o.replicaArgs = val().split(/\s+/).filter((x) => x !== ''); break
       case '--replica-cpu': { const v = val(); o.replicaCpu = v === 'none' ? null : Number(v); if (Number.isNaN(o.replicaCpu)) usage('--replica-cpu N|none'); break }
       case '--parts': {
         const ps = val().split(',')
@@ -362,7 +366,7 @@ async function throughputRun (o: Options, mix: Mix, withReplica: boolean, round:
     conns.push(mstats)
     let rstats: StatsConn | null = null
     if (withReplica) {
-      replica = await startReplica(master.port, { memoryMb: o.memoryMb, cpu: pinned ? o.replicaCpu : null })
+      replica = await startReplica(master.port, { memoryMb: o.memoryMb, cpu: pinned ? o.replicaCpu : null, args: o.replicaArgs })
       rstats = await StatsConn.open(replica.port)
       conns.push(rstats)
       await waitInSync(mstats, rstats, 15000)
@@ -604,6 +608,8 @@ interface FullSyncRow {
   /** Master CPU used during the sync, as a share of one CPU; and before. */
   masterCpuBefore: number
   masterCpuDuring: number
+  /** CPU time the replica process used from its spawn to in sync, ms (start-up included). */
+  replicaCpuMs: number
   before: Window | null
   during: Window | null
   after: Window | null
@@ -612,7 +618,7 @@ interface FullSyncRow {
 
 async function fullSyncRun (o: Options, round: number, pinned: boolean): Promise<FullSyncRow> {
   const row: FullSyncRow = {
-    round, ok: false, items: o.items, fillSeconds: 0, startupMs: 0, syncMs: 0, masterCpuBefore: 0, masterCpuDuring: 0,
+    round, ok: false, items: o.items, fillSeconds: 0, startupMs: 0, syncMs: 0, masterCpuBefore: 0, masterCpuDuring: 0, replicaCpuMs: 0,
     before: null, during: null, after: null, loadAvg1: round2(os.loadavg()[0]),
   }
   const nodeArgs = o.cpuProf !== null ? ['--cpu-prof', '--cpu-prof-dir', path.join(o.cpuProf, 'fullsync')] : []
@@ -639,6 +645,7 @@ async function fullSyncRun (o: Options, round: number, pinned: boolean): Promise
     replica = await startReplica(master.port, {
       memoryMb: 1024,
       cpu: pinned ? o.replicaCpu : null,
+      args: o.replicaArgs,
       nodeArgs: o.cpuProf !== null ? ['--cpu-prof', '--cpu-prof-dir', path.join(o.cpuProf, 'fullsync-replica')] : [],
     })
     row.startupMs = Math.round(performance.now() - t0)
@@ -651,6 +658,8 @@ async function fullSyncRun (o: Options, round: number, pinned: boolean): Promise
     }, 10)
     row.syncMs = Math.round(performance.now() - t0)
     row.during = gets.mark()
+    const rc = sample(replica.pid)
+    row.replicaCpuMs = Math.round((rc.userUs + rc.sysUs) / 1000)
     c1 = sample(master.pid)
     row.masterCpuDuring = round2((c1.userUs + c1.sysUs - c0.userUs - c0.sysUs) / ((performance.now() - t0) * 1000))
     await sleep(o.mode === 'smoke' ? 300 : 1000)
@@ -713,7 +722,7 @@ async function cutRun (o: Options, round: number, pinned: boolean): Promise<CutR
   let load: Promise<LoadResult> | null = null
   try {
     const relay = await startRelay(t, master.port)
-    replica = await startReplica(relay.port, { memoryMb: o.memoryMb, cpu: pinned ? o.replicaCpu : null })
+    replica = await startReplica(relay.port, { memoryMb: o.memoryMb, cpu: pinned ? o.replicaCpu : null, args: o.replicaArgs })
     const ms = await StatsConn.open(master.port)
     const rs = await StatsConn.open(replica.port)
     teardown.push(() => ms.close(), () => rs.close())
@@ -883,6 +892,7 @@ function summarize (o: Options, tp: ThroughputRow[], fsr: FullSyncRow[], cut: Cu
     details.push(spreadRow('load client\'s own longest event-loop delay during the full sync, ms', '—', fsOk.map((r) => (r.during as Window).clientLoopMaxMs), null, 1))
     details.push(textRow('master CPU, share of one core, before → during the full sync (medians)',
       `${fmt(median(fsOk.map((r) => r.masterCpuBefore)))} → ${fmt(median(fsOk.map((r) => r.masterCpuDuring)))}`))
+    details.push(spreadRow('replica CPU time from spawn to in sync, ms', '—', fsOk.map((r) => r.replicaCpuMs), null, 0))
     details.push(spreadRow('replica process start-up (part of the full sync time), ms', '—', fsOk.map((r) => r.startupMs), null, 0))
     details.push(spreadRow(`fill of ${items} items, s`, '—', fsOk.map((r) => r.fillSeconds), null))
   }
@@ -963,7 +973,7 @@ async function main (): Promise<void> {
       const r = await fullSyncRun(o, round, pinned)
       fsr.push(r)
       say(`round ${round + 1} fullsync ` + (r.ok && r.before !== null && r.during !== null
-        ? `${o.items} items filled in ${r.fillSeconds} s; in sync ${(r.syncMs / 1000).toFixed(2)} s after spawn (start-up ${r.startupMs} ms); ` +
+        ? `${o.items} items filled in ${r.fillSeconds} s; in sync ${(r.syncMs / 1000).toFixed(2)} s after spawn (start-up ${r.startupMs} ms, replica CPU ${r.replicaCpuMs} ms); ` +
           `gets before ${fmt(r.before.opsPerSec)}/s p99 ${fmt(r.before.p99Us / 1000)} ms max ${fmt(r.before.maxUs / 1000)} ms, ` +
           `during ${fmt(r.during.opsPerSec)}/s p99 ${fmt(r.during.p99Us / 1000)} ms max ${fmt(r.during.maxUs / 1000)} ms at +${r.during.maxAtMs} ms (fewest per 100 ms ${r.during.minOpsPer100ms}); master CPU ${r.masterCpuBefore} -> ${r.masterCpuDuring}  (load ${r.loadAvg1})`
         : `FAILED: ${r.error ?? '?'}`))
