@@ -154,6 +154,7 @@ export class Connection implements ConnControl {
     this.session = null
     for (const ev of ['data', 'drain', 'error', 'close', 'end']) this.socket.removeAllListeners(ev)
     this.ctx.connectionClosed(this)
+    this.ctx.socketDetached?.(this.socket)
     if (this.waitingDrain) this.socket.resume()
     return this.socket
   }

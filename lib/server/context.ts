@@ -63,6 +63,8 @@ export interface ServerContext {
   requestShutdown: (graceful: boolean) => void
   /** Live connections, for `stats conns`. */
   connections: Set<{ id: number, remote: string, local: string, state: () => string, lastCmdSec: number }>
+  /** A connection's socket was handed over (an Upgrade): the server still ends it on close(). */
+  socketDetached?: (socket: Socket) => void
   /** A connection closed (bookkeeping in the server). */
   connectionClosed: (conn: { id: number }) => void
   /** Commands that take a connection over; empty on a plain server. */

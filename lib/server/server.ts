@@ -70,6 +70,8 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
   const textSessions = opts.text !== undefined ? opts.text : plugins.text
   const stats = new ServerStats()
   const conns = new Set<Connection>()
+  /** Sockets handed to an Upgrade: they keep the listener open, so close() ends them too. */
+  const detached = new Set<net.Socket>()
   const listeners: net.Server[] = []
   const timers: NodeJS.Timeout[] = []
   let closing: Promise<void> | null = null
@@ -90,6 +92,10 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     upgrades: [],
     readOnly: null,
     statsGroups: new Map(),
+    socketDetached: (s) => {
+      detached.add(s)
+      s.once('close', () => detached.delete(s))
+    },
     connectionClosed: (c) => {
       if (conns.delete(c as Connection)) stats.curr_connections--
     },
@@ -203,11 +209,13 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       if (closing !== null) return await closing
       closing = (async () => {
         for (const t of timers) clearInterval(t)
-        await Promise.all(listeners.map(async (l) => await new Promise<void>((resolve) => l.close(() => resolve()))))
+        const stopped = Promise.all(listeners.map(async (l) => await new Promise<void>((resolve) => l.close(() => resolve()))))
         for (const c of conns) c.end()
         const deadline = Date.now() + deadlineMs
-        while (conns.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+        while ((conns.size > 0 || detached.size > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
         for (const c of conns) c.kill()
+        for (const s of detached) s.destroy()
+        await stopped
         store.close()
       })()
       return await closing
