@@ -235,7 +235,7 @@ export class ReplicaLink extends EventEmitter {
         this.socket?.destroy()
         return false
       }
-      store.clear()
+      store.clear(h.total)
       log.resetTo(h.history, h.seq)
       this.inSync = false
       this.syncId = h.syncId

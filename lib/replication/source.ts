@@ -29,12 +29,17 @@ const LIST_BATCH_BYTES = 256 * 1024
 const LISTING_KEEP_MS = 60_000
 const PING_MS = 250
 
+/** Slab pages walked per event-loop turn while a listing is built (~1 MiB each). */
+const LIST_PAGES_PER_TURN = 8
+
 /** An interrupted-or-running full sync's item list. */
 interface Listing {
   id: string
   handles: Uint32Array
   total: number
   pos: number
+  /** Next slab page to walk; -1 once the list is complete and ordered hottest first. */
+  page: number
   /** Date.now() after which an abandoned listing is dropped (0 = a sender is using it). */
   expires: number
 }
@@ -96,9 +101,9 @@ export class ReplicationSource {
     }
     if (logCursor === null && mode !== SyncMode.Full) mode = SyncMode.Full
     if (mode === SyncMode.Full) {
-      const handles = new Uint32Array(this.store.counters.curr_items + 16)
-      const total = this.store.listLive(handles)
-      listing = { id: newHistoryId(), handles, total, pos: 0, expires: 0 }
+      // The list is built by walking the slab pages a few per turn (pump), so a big store
+      // does not stall clients; live records flow meanwhile.
+      listing = { id: newHistoryId(), handles: new Uint32Array(this.store.counters.curr_items + 1024), total: 0, pos: 0, page: 1, expires: 0 }
       this.listings.set(listing.id, listing)
       logCursor = log.cursorAfter(log.seqno)
       this.counters.full_syncs++
@@ -109,7 +114,7 @@ export class ReplicationSource {
       seq: mode === SyncMode.Full ? log.seqno : seq,
       syncId: listing?.id ?? '0',
       cursor: listing?.pos ?? 0,
-      total: listing?.total ?? 0,
+      total: listing === null ? 0 : listing.page >= 0 ? this.store.counters.curr_items : listing.total,
       flushAt: fs.oldestLive === 0 ? 0 : fs.oldestLive + this.store.clock.processStarted,
       flushCas: fs.oldestCas,
       history: log.history,
@@ -238,8 +243,9 @@ export class Sender {
     }
     const l = this.listing
     if (l === null) return
-    const done = this.listBatch(l)
-    if (done) {
+    if (l.page >= 0) {
+      this.buildListing(l)
+    } else if (this.listBatch(l)) {
       this.listing = null
       this.src.listingDone(l)
       if (!this.socket.write(encodeSnapEnd(log.seqno))) { this.waiting = true; return }
@@ -251,6 +257,25 @@ export class Sender {
     if (!this.scheduled) {
       this.scheduled = true
       setImmediate(() => { this.scheduled = false; this.pump() })
+    }
+  }
+
+  /** Walks a few more slab pages into the listing; once all are walked, orders it hottest first. */
+  private buildListing (l: Listing): void {
+    const store = this.src.store
+    const to = l.page + LIST_PAGES_PER_TURN
+    for (;;) {
+      const n = store.listLivePages(l.page, to, l.handles, l.total)
+      if (n < l.handles.length) { l.total = n; break }
+      // Full: items arrived meanwhile. Grow and walk these pages again from the start of l.page.
+      const bigger = new Uint32Array(l.handles.length * 2)
+      bigger.set(l.handles.subarray(0, l.total))
+      l.handles = bigger
+    }
+    l.page = to
+    if (l.page >= store.pageCount) {
+      l.handles = store.sortByRecency(l.handles, l.total)
+      l.page = -1
     }
   }
 

@@ -25,6 +25,16 @@ export class HashIndex {
   }
 
   get hashPower (): number { return Math.log2(this.table.length) }
+
+  /** An empty index (count must be 0) with room for `items` at the load factor, or as it is. */
+  resetEmpty (items: number): void {
+    if (this.count !== 0) throw new Error('resetEmpty on a non-empty index')
+    let size = this.table.length
+    while (size * LOAD_FACTOR < items && size < (1 << 30)) size *= 2
+    this.table = size === this.table.length && this.old === null ? this.table : new Uint32Array(size)
+    this.old = null
+    this.migrated = 0
+  }
   get expanding (): boolean { return this.old !== null }
   get bytes (): number { return this.table.byteLength + (this.old === null ? 0 : this.old.byteLength) }
 

@@ -13,7 +13,7 @@ import { hashKey } from './hash.js'
 import { HashIndex } from './hash-index.js'
 import {
   F_ACTIVE, F_ALLOCATED, F_CHAINED, F_CONT, F_FETCHED, F_KEY_BINARY, F_LINKED, F_STALE, F_TOKEN_SENT,
-  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_NEXT, W_OWNER, W_TIME,
+  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_OWNER, W_TIME,
   byteOf, pageOf, wordOf,
 } from './layout.js'
 import { FetchStatus } from './events.js'
@@ -877,23 +877,45 @@ export class SlabStore implements Store {
   /** The flush_all watermarks (see flush()). */
   get flushState (): { oldestLive: number, oldestCas: number } { return { oldestLive: this.oldestLive, oldestCas: this.oldestCas } }
 
+  /** Slab pages so far (page numbers run 1 .. pageCount - 1). */
+  get pageCount (): number { return this.slabs.pageClass.length }
+
   /**
-   * Writes the handles of live items into out, hottest first: the HOT and WARM segments of
-   * every class, then COLD, each from its head. Returns how many (at most out.length).
+   * Appends the handles of the live items on pages [from, to) to out at n; returns the new
+   * n (at most out.length). Pages are stable while items come and go (only the page mover
+   * moves an item, and it reports that as relocated()), so a walk spread over several
+   * event-loop turns still meets every item that stays live throughout.
    */
-  listLive (out: Uint32Array): number {
-    let n = 0
-    const lru = this.lru
-    for (const seg of [SEG_HOT, SEG_WARM, SEG_COLD]) {
-      for (let c = 1; c <= this.slabs.largest; c++) {
-        let h = lru.head[c * 3 + seg]
-        while (h !== 0 && n < out.length) {
-          out[n++] = h
-          h = this.u32(h)[wordOf(h) + W_NEXT]
-        }
+  listLivePages (from: number, to: number, out: Uint32Array, n: number): number {
+    const slabs = this.slabs
+    const end = Math.min(to, slabs.pageClass.length)
+    for (let p = Math.max(1, from); p < end && n < out.length; p++) {
+      if (slabs.pageClass[p] === 0) continue
+      const u = slabs.u32[p]
+      const count = slabs.carvedCount(p)
+      for (let i = 0; i < count && n < out.length; i++) {
+        const h = slabs.chunkHandle(p, i)
+        const f = u[wordOf(h) + W_META] >>> 16
+        if ((f & F_LINKED) !== 0 && (f & F_CONT) === 0) out[n++] = h
       }
     }
     return n
+  }
+
+  /**
+   * Orders handles[0, n) hottest first: by last access, newest first (a counting sort over
+   * seconds of age, items idle over ~68 min share the last bucket). O(n), no comparisons.
+   */
+  sortByRecency (handles: Uint32Array, n: number): Uint32Array {
+    const BUCKETS = 4096
+    const now = this.clock.now()
+    const counts = new Uint32Array(BUCKETS + 1)
+    const age = (h: number): number => Math.min(BUCKETS - 1, Math.max(0, now - this.lastAccess(h)))
+    for (let i = 0; i < n; i++) counts[age(handles[i]) + 1]++
+    for (let b = 1; b <= BUCKETS; b++) counts[b] += counts[b - 1]
+    const out = new Uint32Array(n)
+    for (let i = 0; i < n; i++) { const h = handles[i]; out[counts[age(h)]++] = h }
+    return out
   }
 
   /**
@@ -949,14 +971,18 @@ export class SlabStore implements Store {
     if (oldestCas > this.casCounter) this.casCounter = oldestCas
   }
 
-  /** Removes every item and forgets flush_all (a replica before a full sync). */
-  clear (): void {
+  /**
+   * Removes every item and forgets flush_all (a replica before a full sync). expectItems:
+   * the hash table is sized for that many at once, instead of doubling its way there.
+   */
+  clear (expectItems = 0): void {
     for (let c = 1; c <= this.slabs.largest; c++) {
       for (let seg = 0; seg < 3; seg++) {
         let h: number
         while ((h = this.lru.head[c * 3 + seg]) !== 0) this.drop(h)
       }
     }
+    this.index.resetEmpty(expectItems)
     this.oldestLive = 0
     this.oldestCas = 0
   }
