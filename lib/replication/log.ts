@@ -172,65 +172,64 @@ export class ReplicationLog implements MutationObserver {
     return rel === 0 ? 0 : rel + this.store.clock.processStarted
   }
 
+  /** The block the record being written goes into (see begin/commit). */
+  private cur: Block | null = null
+
+  /** Starts a record of payload length len: header and seqno written; returns the offset after them. */
+  private begin (type: number, len: number): number {
+    const b = this.reserve(FRAME_HEADER + len)
+    this.cur = b
+    return writeU64(b.buf, writeHeader(b.buf, b.fill, type, len), this.seqno + 1)
+  }
+
+  private commit (len: number): void {
+    this.appended(this.cur as Block, this.seqno + 1, FRAME_HEADER + len)
+  }
+
   item (h: number): void {
     const store = this.store
     const nkey = store.nkey(h)
-    const nbytes = store.nbytes(h)
-    const len = ITEM_FIXED + nkey + nbytes
-    const b = this.reserve(FRAME_HEADER + len)
-    const buf = b.buf
-    let o = writeHeader(buf, b.fill, F.Item, len)
-    const seq = this.seqno + 1
-    o = writeU64(buf, o, seq)
+    const len = ITEM_FIXED + nkey + store.nbytes(h)
+    let o = this.begin(F.Item, len)
+    const buf = (this.cur as Block).buf
     o = writeU64(buf, o, store.cas(h))
     o = writeU32(buf, o, store.flags(h))
     o = writeU32(buf, o, this.absTime(store.exptime(h)))
     buf[o++] = store.itemBits(h)
     buf[o++] = nkey
-    o = store.copyKey(h, buf, o)
-    store.copyValue(h, buf, o)
-    this.appended(b, seq, FRAME_HEADER + len)
+    store.copyValue(h, buf, store.copyKey(h, buf, o))
+    this.commit(len)
   }
 
   touch (h: number): void {
     const store = this.store
     const nkey = store.nkey(h)
     const len = 8 + 4 + 1 + nkey
-    const b = this.reserve(FRAME_HEADER + len)
-    const buf = b.buf
-    let o = writeHeader(buf, b.fill, F.Touch, len)
-    const seq = this.seqno + 1
-    o = writeU64(buf, o, seq)
+    let o = this.begin(F.Touch, len)
+    const buf = (this.cur as Block).buf
     o = writeU32(buf, o, this.absTime(store.exptime(h)))
     buf[o++] = nkey
     store.copyKey(h, buf, o)
-    this.appended(b, seq, FRAME_HEADER + len)
+    this.commit(len)
   }
 
   remove (h: number): void {
     const store = this.store
     const nkey = store.nkey(h)
     const len = 8 + 1 + nkey
-    const b = this.reserve(FRAME_HEADER + len)
-    const buf = b.buf
-    let o = writeHeader(buf, b.fill, F.Delete, len)
-    const seq = this.seqno + 1
-    o = writeU64(buf, o, seq)
-    buf[o++] = nkey
-    store.copyKey(h, buf, o)
-    this.appended(b, seq, FRAME_HEADER + len)
+    const o = this.begin(F.Delete, len)
+    const buf = (this.cur as Block).buf
+    buf[o] = nkey
+    store.copyKey(h, buf, o + 1)
+    this.commit(len)
   }
 
   flush (oldestLive: number, oldestCas: number): void {
     const len = 8 + 4 + 8
-    const b = this.reserve(FRAME_HEADER + len)
-    const buf = b.buf
-    let o = writeHeader(buf, b.fill, F.Flush, len)
-    const seq = this.seqno + 1
-    o = writeU64(buf, o, seq)
-    o = writeU32(buf, o, this.absTime(oldestLive))
-    writeU64(buf, o, oldestCas)
-    this.appended(b, seq, FRAME_HEADER + len)
+    const o = this.begin(F.Flush, len)
+    const buf = (this.cur as Block).buf
+    writeU64(buf, writeU32(buf, o, this.absTime(oldestLive)), oldestCas)
+    this.commit(len)
   }
 
   /**
