@@ -16,7 +16,7 @@
  */
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
-import type { SlabStore } from '../store/slab-store.js'
+import { SlabStore } from '../store/slab-store.js'
 import {
   F, FrameReader, FRAME_HEADER, SNAP_FIXED, SyncMode, encodeError, encodeHello, encodePing, encodeSnapEnd,
   readU32, readU64, writeHeader, writeU32, writeU64,
@@ -36,6 +36,8 @@ const LIST_PAGES_PER_TURN = 8
 interface Listing {
   id: string
   handles: Uint32Array
+  /** Idle seconds of each listed item, while the list is built (for the hottest-first order). */
+  ages: Uint16Array
   total: number
   pos: number
   /** Next slab page to walk; -1 once the list is complete and ordered hottest first. */
@@ -103,7 +105,8 @@ export class ReplicationSource {
     if (mode === SyncMode.Full) {
       // The list is built by walking the slab pages a few per turn (pump), so a big store
       // does not stall clients; live records flow meanwhile.
-      listing = { id: newHistoryId(), handles: new Uint32Array(this.store.counters.curr_items + 1024), total: 0, pos: 0, page: 1, expires: 0 }
+      const room = this.store.counters.curr_items + 1024
+      listing = { id: newHistoryId(), handles: new Uint32Array(room), ages: new Uint16Array(room), total: 0, pos: 0, page: 1, expires: 0 }
       this.listings.set(listing.id, listing)
       logCursor = log.cursorAfter(log.seqno)
       this.counters.full_syncs++
@@ -265,16 +268,20 @@ export class Sender {
     const store = this.src.store
     const to = l.page + LIST_PAGES_PER_TURN
     for (;;) {
-      const n = store.listLivePages(l.page, to, l.handles, l.total)
+      const n = store.listLivePages(l.page, to, l.handles, l.ages, l.total)
       if (n < l.handles.length) { l.total = n; break }
-      // Full: items arrived meanwhile. Grow and walk these pages again from the start of l.page.
-      const bigger = new Uint32Array(l.handles.length * 2)
-      bigger.set(l.handles.subarray(0, l.total))
-      l.handles = bigger
+      // Full: items arrived meanwhile. Grow and walk these pages again.
+      const handles = new Uint32Array(l.handles.length * 2)
+      handles.set(l.handles.subarray(0, l.total))
+      const ages = new Uint16Array(handles.length)
+      ages.set(l.ages.subarray(0, l.total))
+      l.handles = handles
+      l.ages = ages
     }
     l.page = to
     if (l.page >= store.pageCount) {
-      l.handles = store.sortByRecency(l.handles, l.total)
+      l.handles = SlabStore.sortByRecency(l.handles, l.ages, l.total)
+      l.ages = new Uint16Array(0)
       l.page = -1
     }
   }
