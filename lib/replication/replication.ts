@@ -140,6 +140,7 @@ export class Replication {
       ['sync_in_progress', replica && link.syncInProgress ? 1 : 0],
       ['sync_refused', link.counters.sync_refused],
       ['backlog_lost', this.source.counters.backlog_lost],
+      ['apply_failed', link.counters.apply_failed],
       ['history', log.history.map((e) => `${e.id}:${e.start}`).join(',')],
     ]
     let i = 0
