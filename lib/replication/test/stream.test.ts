@@ -245,6 +245,22 @@ t.test('flush_all (immediate and delayed) and deletes match on the replica', asy
   t.pass('the late replica dropped f with the master')
 })
 
+t.test('an item the replica cannot store leaves the key absent there, never stale', async (t) => {
+  const master = await startMemringProcess(t, ['-I', '2m'])
+  const replica = await startMemringProcess(t, ['--replica-of', master.address]) // -I 1m
+  const c = await rawClient(t, master.port)
+  const big = 'b'.repeat(1536 * 1024)
+  c.write('set k 0 0 5\r\nsmall\r\n')
+  t.same(await c.lines(1), ['STORED'])
+  await caughtUp(master, replica)
+  t.equal((await digest(replica.port, ['k'])).get('k')?.value, 'small')
+  c.write(`set k 0 0 ${big.length}\r\n${big}\r\n`)
+  t.same(await c.lines(1), ['STORED'])
+  await caughtUp(master, replica)
+  t.equal((await digest(replica.port, ['k'])).has('k'), false, 'the old value is gone, the new one did not fit')
+  t.equal((await repl(replica.port)).apply_failed, '1', 'counted')
+})
+
 t.test('a master restarted empty never wipes a replica that holds data', async (t) => {
   const master = await startMemringProcess(t)
   const replica = await startMemringProcess(t, ['--replica-of', master.address, '--repl-timeout', String(REPL_TIMEOUT_MS)])
