@@ -139,14 +139,6 @@ export class Registry extends EventEmitter {
     }
   }
 
-  get role (): Role { return this.#opts.role ?? Role.Master }
-
-  /** Changes the role this host publishes, and writes the record now. */
-  setRole (role: Role): void {
-    this.#opts = { ...this.#opts, role }
-    this.refresh()
-  }
-
   /** Writes the node record now (role or replication state changed). */
   refresh (): void { void this.#writeLoad() }
 
