@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createRequire } from 'node:module'
 
 const ZK_CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar']
 const STANDALONE_MAIN = 'org.apache.zookeeper.server.ZooKeeperServerMain'
@@ -233,3 +234,23 @@ function delay (ms: number): Promise<void> { return new Promise((resolve) => set
 // JVMs must not outlive a test process that dies without running its teardowns.
 const live = new Set<ChildProcess>()
 process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL') } catch {} } })
+
+/**
+ * Try to resume a session from its id and password, as a client that lost its link
+ * would. 'expired': the server has ended it (it can never be rejoined); 'joined': it is
+ * still alive (and the probe's close then ends it: a test that gets 'joined' has failed
+ * anyway). For tests that claim a session is dead.
+ */
+export function rejoinSession (connect: string, creds: { id: Buffer, password: Buffer }, timeoutMs = 5000): Promise<'expired' | 'joined'> {
+  const lib = createRequire(import.meta.url)('node-zookeeper-client') as {
+    createClient (c: string, o: object): { on (ev: string, fn: () => void): void, connect (): void, close (): void, removeAllListeners (): void }
+  }
+  return new Promise((resolve, reject) => {
+    const c = lib.createClient(connect, { sessionTimeout: 30_000, spinDelay: 50, retries: 0, sessionId: creds.id, sessionPassword: creds.password })
+    const done = (): void => { clearTimeout(timer); c.removeAllListeners(); try { c.close() } catch {} }
+    const timer = setTimeout(() => { done(); reject(new Error(`rejoinSession: no answer within ${timeoutMs} ms`)) }, timeoutMs)
+    c.on('expired', () => { done(); resolve('expired') })
+    c.on('connected', () => { done(); resolve('joined') })
+    c.connect()
+  })
+}

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { ClusterError, ClusterErrorCode } from '../errors.js'
 import { ZkSession, expireSession, parseConnectString, type ZkEvent } from '../zk.js'
-import { startZooKeeper, freePort, zooKeeperAvailable, type Teardown } from '../../testing/zookeeper.js'
+import { startZooKeeper, freePort, rejoinSession, zooKeeperAvailable, type Teardown } from '../../testing/zookeeper.js'
 import { startRelay } from '../../testing/tcp-relay.js'
 import { waitFor } from '../../testing/wait-for.js'
 
@@ -28,9 +28,8 @@ t.test('parseConnectString accepts HOST:PORT lists and names the bad part otherw
 t.test('start() against a port where nothing listens rejects with a clear message', async (t) => {
   const port = await freePort()
   const s = session(t, `127.0.0.1:${port}`, { connectTimeoutMs: 600 })
-  const t0 = Date.now()
+  // The rejection itself is the proof that it gave up (nothing would ever answer).
   await t.rejects(s.start(), { code: ClusterErrorCode.Unreachable, message: new RegExp(`no ZooKeeper server answered at 127.0.0.1:${port} within 600 ms`) })
-  t.ok(Date.now() - t0 < 3000, 'gives up near the deadline')
 })
 
 t.test('with a real ZooKeeper', { skip: zooKeeperAvailable() ? false : 'zookeeper package not installed' }, async (t) => {
@@ -76,28 +75,42 @@ t.test('with a real ZooKeeper', { skip: zooKeeperAvailable() ? false : 'zookeepe
     await s.removeTree('/w')
   })
 
-  t.test('a frozen link is suspect after 2/3 session and replaced by a new session', async (t) => {
+  t.test('a frozen link is suspect before ZooKeeper expires the session, then replaced by a new session', async (t) => {
+    const obs = session(t, zk.connectString)
+    await obs.start()
     const relay = await startRelay(t, zk.port)
     const s = session(t, relay.address)
     await s.start()
     const first = s.sessionId
+    const firstCreds = s.credentials!
+    await s.ensurePath('/frozen')
+    await s.create('/frozen/eph', null, 'ephemeral')
+    // One timeline of what happened, in order: the client's events and ZooKeeper deleting
+    // the frozen session's ephemeral (which it does when it expires the session).
     const seen: string[] = []
     for (const ev of ['suspect', 'session', 'expired', 'disconnected']) s.on(ev, () => seen.push(ev))
+    t.ok(await obs.exists('/frozen/eph', (ev) => { seen.push(`zk:${ev.type}`) }), 'ephemeral watched')
     const frozenAt = Date.now()
     relay.freeze()
-    await waitFor(() => s.state === 'suspect', { timeoutMs: SESSION_MS * 2, what: 'suspect' })
+    // Deadlines derived from the session: suspect at 2/3, expiry at 1 session + 1 tick,
+    // a new session soon after; x3 for a loaded machine.
+    await waitFor(() => s.state === 'suspect', { timeoutMs: SESSION_MS * 3, what: 'suspect' })
     const suspectMs = Date.now() - frozenAt
     t.notOk(s.healthy, 'not healthy while the link is mute')
-    t.ok(suspectMs >= SESSION_MS * 0.6 && suspectMs < SESSION_MS * 1.3, `suspect after ${suspectMs} ms`)
+    await waitFor(() => seen.includes('zk:deleted'), { timeoutMs: SESSION_MS * 3, what: 'ZooKeeper expires the frozen session' })
     await waitFor(() => s.sessionId !== first && s.healthy, { timeoutMs: SESSION_MS * 3, what: 'a new session' })
     const newMs = Date.now() - frozenAt
-    t.ok(newMs < SESSION_MS * 2, `new session after ${newMs} ms`)
+    t.ok(seen.indexOf('suspect') < seen.indexOf('zk:deleted'), `suspect before ZooKeeper dropped the session's ephemeral: ${seen.join(', ')}`)
+    t.ok(seen.indexOf('suspect') < seen.indexOf('session'), 'suspect before the new session')
+    t.comment(`frozen -> suspect ${suspectMs} ms, -> new session ${newMs} ms (session ${SESSION_MS} ms; reported, not gated)`)
     t.equal(s.counters.rebuilds, 1)
-    t.same(seen.slice(0, 2), ['suspect', 'session'])
     t.ok(relay.accepted >= 2, 'the new session came over a new connection')
-    // The old session really is dead on the server: it cannot be rejoined.
+    // The old session really is dead on the server: resuming it with its id and password
+    // is answered "expired".
+    t.equal(await rejoinSession(zk.connectString, firstCreds), 'expired', 'the old session cannot be rejoined')
+    t.equal(await obs.exists('/frozen/eph'), null, 'its ephemeral is gone')
     await s.ensurePath('/alive')
-    t.ok(await s.exists('/alive'))
+    t.ok(await s.exists('/alive'), 'requests work on the new session')
   })
 
   t.test('an expired session is replaced and says so', async (t) => {
@@ -106,9 +119,11 @@ t.test('with a real ZooKeeper', { skip: zooKeeperAvailable() ? false : 'zookeepe
     const first = s.sessionId
     let expired = 0
     s.on('expired', () => expired++)
-    await expireSession(zk.connectString, s.credentials!)
+    const creds = s.credentials!
+    await expireSession(zk.connectString, creds)
     await waitFor(() => s.sessionId !== first && s.healthy, { timeoutMs: SESSION_MS * 3, what: 'new session after expiry' })
     t.ok(expired >= 1 || s.counters.rebuilds >= 1, 'expiry noticed (event or watchdog)')
+    t.equal(await rejoinSession(zk.connectString, creds), 'expired', 'the expired session cannot be rejoined')
     t.ok(await s.exists('/'), 'requests work on the new session')
   })
 
@@ -118,9 +133,8 @@ t.test('with a real ZooKeeper', { skip: zooKeeperAvailable() ? false : 'zookeepe
     await s.start()
     relay.freeze()
     relay.blockNew(true)
-    const t0 = Date.now()
+    // Without the request timeout this would never settle (the tap timeout would end it).
     await t.rejects(s.exists('/'), { code: ClusterErrorCode.Timeout, retriable: true })
-    t.ok(Date.now() - t0 < 1000)
   })
 
   t.test('a ZooKeeper restart: disconnected, then the same session comes back', async (t) => {

@@ -1,0 +1,21 @@
+// lib/testing/seeds.ts
+/**
+ * Seeds for fuzz and property tests (TESTING.md, "Seeds"). The test command runs a fixed
+ * list, so a run is reproducible and a pass means the same thing every time:
+ *   - ENV=<n>[,<n>...] replaces the list (to replay a failure printed in a test name);
+ *   - MEMRING_RANDOM_SEED=1 adds one random seed to the list, printed like the others
+ *     (for exploring; a failure found that way is replayed with ENV=<n> and its seed is
+ *     then added to the fixed list as a regression case).
+ * Test-only code: unstable API.
+ */
+export function testSeeds (envName: string, fixed: readonly number[]): number[] {
+  const given = process.env[envName]
+  if (given !== undefined && given.trim() !== '') {
+    const seeds = given.split(',').map((s) => Number(s.trim()))
+    if (seeds.some((s) => !Number.isSafeInteger(s))) throw new Error(`${envName}=${given}: expected integers separated by commas`)
+    return seeds
+  }
+  const seeds = [...fixed]
+  if (process.env.MEMRING_RANDOM_SEED === '1') seeds.push(Math.floor(Math.random() * 2 ** 31))
+  return seeds
+}
