@@ -5,6 +5,9 @@
  * short sequence.
  */
 import t from 'tap'
+import { testSeeds } from '../../testing/seeds.js'
+
+const SEEDS = testSeeds('FC_SEED', [20261205])
 import fc from 'fast-check'
 import { Client } from '../index.js'
 import { startMemcached, haveMemcached } from '../../testing/memcached.js'
@@ -87,6 +90,9 @@ async function check (t: Tap.Test, ports: number[]): Promise<void> {
   const cl = new Client({ servers: ports.map((p) => `127.0.0.1:${p}`).join(','), hash: 'ketama' })
   t.teardown(async () => await cl.close())
   let runs = 0
+  // Fixed seeds (lib/testing/seeds.ts): FC_SEED=<n> replays, MEMRING_RANDOM_SEED=1 adds one.
+  for (const seed of SEEDS) {
+  t.comment(`seed ${seed}`)
   await fc.assert(fc.asyncProperty(fc.array(cmd, { minLength: 20, maxLength: 80, size: 'max' }), async (cmds) => {
     runs++
     await cl.flushAll()
@@ -98,8 +104,9 @@ async function check (t: Tap.Test, ports: number[]): Promise<void> {
         throw new Error(`${JSON.stringify(c)}: got ${String(got)}, model ${String(want)}`)
       }
     }
-  }), { numRuns: 60 })
-  t.equal(runs >= 60, true, `${runs} random sequences agreed with the model`)
+  }), { numRuns: 60, seed })
+  }
+  t.equal(runs >= 60 * SEEDS.length, true, `${runs} random sequences agreed with the model (seeds ${SEEDS.join(', ')})`)
 }
 
 declare namespace Tap { type Test = import('tap').Test }

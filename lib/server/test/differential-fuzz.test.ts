@@ -6,8 +6,10 @@
  * expiry, no memory pressure). Each stream ends with `mn` so the end of the replies is
  * known without waiting for silence.
  *
- * DIFF_SEED=<n> replays a run (timing aside); DIFF_MS bounds it (default 8 s); DIFF_DUMP=<file>
- * writes every stream of a failing run there.
+ * Seeds (lib/testing/seeds.ts): a fixed list, DIFF_SEED=<n>[,<n>] replays one printed in a
+ * test name, MEMRING_RANDOM_SEED=1 adds a random one. Each seed runs DIFF_STREAMS streams
+ * (default 12,000), not a time box, so a seed is the same input on any machine.
+ * DIFF_DUMP=<file> writes every stream of a failing run there.
  */
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
@@ -15,9 +17,10 @@ import { haveMemcached, startMemcached } from '../../testing/memcached.js'
 import { rawClient } from '../../testing/raw-client.js'
 import type { RawClient } from '../../testing/raw-client.js'
 import { startServer } from '../../testing/servers.js'
+import { testSeeds } from '../../testing/seeds.js'
 
-const SEED = Number(process.env.DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31))
-const TIME_BOX_MS = Number(process.env.DIFF_MS ?? 8_000)
+const SEEDS = testSeeds('DIFF_SEED', [20261205, 77, 31337])
+const STREAMS = Number(process.env.DIFF_STREAMS ?? 12_000)
 
 function prng (seed: number): () => number {
   let a = seed >>> 0
@@ -122,6 +125,7 @@ async function roundTrip (c: RawClient, stream: string): Promise<string> {
   return await c.until('MN\r\n', 5000)
 }
 
+for (const SEED of SEEDS) {
 t.test(`random command streams: memring replies byte-identical to memcached (seed ${SEED})`, { skip: haveMemcached() ? false : 'memcached not installed' }, async (t) => {
   const mc = await startMemcached(t)
   const mr = await startServer(t)
@@ -133,7 +137,7 @@ t.test(`random command streams: memring replies byte-identical to memcached (see
   let commands = 0
   let failure: string | null = null
   const history: string[] = []
-  while (Date.now() - started < TIME_BOX_MS && failure === null) {
+  while (streams < STREAMS && failure === null) {
     const n = 1 + g.int(8)
     let stream = ''
     for (let i = 0; i < n; i++) stream += g.command()
@@ -149,5 +153,6 @@ t.test(`random command streams: memring replies byte-identical to memcached (see
   t.comment(`${streams} streams, ${commands} commands in ${Date.now() - started} ms`)
   if (failure !== null && process.env.DIFF_DUMP !== undefined) writeFileSync(process.env.DIFF_DUMP, history.join(''))
   t.equal(failure, null, 'every reply byte-identical', failure === null ? {} : { failure })
-  t.ok(streams > 100, `enough streams (${streams})`)
+  t.equal(streams, STREAMS, 'every stream of the seed ran')
 })
+}

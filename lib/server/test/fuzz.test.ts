@@ -5,18 +5,21 @@
  * stay up, close every fuzz connection once its client is done, never hit an internal
  * error, and still answer a fresh connection at the end.
  *
- * FUZZ_SEED=<n> replays a run; FUZZ_MS bounds it (default 12 s); a failure prints the
- * seed and the streams that were in flight.
+ * Seeds (lib/testing/seeds.ts): a fixed list; FUZZ_SEED=<n>[,<n>] replays one printed in
+ * a test name, MEMRING_RANDOM_SEED=1 adds a random one. Each seed runs a fixed number of
+ * streams per worker (FUZZ_STREAMS, default 300), not a time box, so a seed means the same
+ * input on a fast or a loaded machine (interleaving across the workers aside). A failure
+ * prints the seed and the streams that were in flight.
  */
 import t from 'tap'
 import net from 'node:net'
 import { rawClient } from '../../testing/raw-client.js'
 import { startServer } from '../../testing/servers.js'
 import { waitFor } from '../../testing/wait-for.js'
+import { testSeeds } from '../../testing/seeds.js'
 
-const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
-const TIME_BOX_MS = Number(process.env.FUZZ_MS ?? 12_000)
-const MAX_STREAMS = 20_000
+const SEEDS = testSeeds('FUZZ_SEED', [20261205, 1171963, 424242])
+const STREAMS_PER_WORKER = Number(process.env.FUZZ_STREAMS ?? 300)
 const PARALLEL = 4
 
 /** mulberry32: small, seedable, good enough to pick bytes. */
@@ -162,6 +165,7 @@ async function runStream (port: number, g: Gen, stream: Buffer): Promise<{ close
   return { closed: closed && !gaveUp, reply: Buffer.concat(chunks) }
 }
 
+for (const SEED of SEEDS) {
 t.test(`fuzzed request streams (seed ${SEED}): the server stays up and other connections are unaffected`, async (t) => {
   const errors: string[] = []
   // -F: flush_all from the fuzzer must not wipe the checker's keys (the checker checks its
@@ -200,13 +204,18 @@ t.test(`fuzzed request streams (seed ${SEED}): the server stays up and other con
   const inFlight = new Map<number, Buffer>()
   const worker = async (w: number): Promise<void> => {
     const g = new Gen(SEED + w * 7919)
-    while (Date.now() - started < TIME_BOX_MS && streams < MAX_STREAMS && checkerError === null && errors.length === 0) {
+    let mark = 0
+    for (let n = 0; n < STREAMS_PER_WORKER && checkerError === null && errors.length === 0; n++) {
+      if (n % 10 === 0) mark = rounds
       const stream = g.stream()
       inFlight.set(w, stream)
       const { closed, reply } = await runStream(port, g, stream)
       if (!closed) unclosed++
       if (reply.includes('SERVER_ERROR internal')) internalReplies++
       streams++
+      // The checker must really run alongside: every 10 streams of each worker wait for
+      // one of its rounds to complete (an order, whatever the machine's speed).
+      if (n % 10 === 9) await waitFor(() => rounds > mark || checkerError !== null, { timeoutMs: 30_000, what: 'a checker round during the streams' })
     }
   }
   await Promise.all(Array.from({ length: PARALLEL }, async (_, w) => await worker(w)))
@@ -219,8 +228,8 @@ t.test(`fuzzed request streams (seed ${SEED}): the server stays up and other con
   t.equal(server.ctx.stats.internal_errors, 0, 'stats internal_errors is 0')
   t.equal(internalReplies, 0, 'no fuzz connection was answered SERVER_ERROR internal error')
   t.equal(checkerError, null, 'the checker connection got exactly the right replies throughout')
-  t.ok(rounds > 20, `the checker ran alongside (${rounds} rounds)`)
-  t.ok(streams >= 50, `enough streams (${streams})`)
+  t.ok(rounds >= STREAMS_PER_WORKER / 10, `the checker ran alongside (${rounds} rounds, at least one per 10 streams of each worker)`)
+  t.equal(streams, PARALLEL * STREAMS_PER_WORKER, 'every stream of the seed ran')
   t.equal(unclosed, 0, 'every fuzz connection was closed by the server after its client finished')
   await waitFor(() => server.ctx.stats.curr_connections === 1, { timeoutMs: 5000, what: 'only the checker connection to remain' })
   t.equal(server.ctx.store.counters.evictions, 0, 'memory stayed ample (the checker\'s data was never at risk)')
@@ -228,3 +237,4 @@ t.test(`fuzzed request streams (seed ${SEED}): the server stays up and other con
   fresh.write('version\r\n')
   t.match(await fresh.until('\r\n'), /^VERSION /, 'a new connection is served after the fuzzing')
 })
+}

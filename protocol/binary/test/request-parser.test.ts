@@ -5,6 +5,10 @@ import {
 import { Opcode, carriesValue } from '../opcodes.js'
 import { counterExtras, encodeRequest, expiryExtras, storeExtras } from '../request-encoder.js'
 import { feedings } from './splits.js'
+import { testSeeds } from '../../../lib/testing/seeds.js'
+
+// Fixed seed (lib/testing/seeds.ts): FC_SEED=<n> replays.
+const SEED = testSeeds('FC_SEED', [20261205])[0]!
 
 interface Event {
   opcode: number, op: number, quiet: boolean, problem: number, opaque: number, cas: number,
@@ -236,7 +240,7 @@ t.test('a handler that asks to swallow a huge value never makes the parser buffe
   t.equal(values, 1, 'NOOP delivered as an empty value')
 })
 
-t.test('property: random valid request streams cut at random points parse back to what was encoded', async (t) => {
+t.test(`property: random valid request streams cut at random points parse back to what was encoded (seed ${SEED})`, async (t) => {
   const fc = await import('fast-check')
   const valueOps = [Opcode.Set, Opcode.SetQ, Opcode.Add, Opcode.Replace, Opcode.Append, Opcode.PrependQ]
   const keyOps = [Opcode.Get, Opcode.GetQ, Opcode.GetK, Opcode.GetKQ, Opcode.Delete, Opcode.DeleteQ]
@@ -246,10 +250,8 @@ t.test('property: random valid request streams cut at random points parse back t
     fc.record({ opcode: fc.constantFrom(...keyOps), key: bytes(1, 250), opaque: fc.nat(), cas: fc.nat() }),
     fc.record({ opcode: fc.constantFrom(Opcode.Noop, Opcode.Version, Opcode.FlushQ), opaque: fc.nat() }),
   )
-  const deadline = Date.now() + 10_000
   let runs = 0
   fc.assert(fc.property(fc.array(request, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 8 }), (reqs, cuts) => {
-    if (Date.now() > deadline) return true
     runs++
     const encoded = reqs.map((r) => {
       const isStore = r.opcode === Opcode.Set || r.opcode === Opcode.SetQ || r.opcode === Opcode.Add || r.opcode === Opcode.Replace
@@ -269,6 +271,6 @@ t.test('property: random valid request streams cut at random points parse back t
       return g.opcode === r.opcode && g.opaque === r.opaque && g.key === key && g.value === value &&
         g.cas === ('cas' in r ? r.cas : 0) && g.problem === Problem.None
     })
-  }), { numRuns: 2000 })
-  t.ok(runs > 50, `${runs} random streams parsed back exactly`)
+  }), { numRuns: 2000, seed: SEED })
+  t.ok(runs >= 2000, `${runs} random streams parsed back exactly`)
 })
