@@ -20,15 +20,17 @@ interface Options {
   deadlineS: number
   verbose: boolean
   list: boolean
+  /** --require-targets: a target that cannot run here fails the run instead of skipping. */
+  requireTargets: boolean
 }
 
 function usage (msg: string): never {
-  process.stderr.write(`compat: ${msg}\nusage: run.js --target memcached|memring|proxy|HOST:PORT [--target ...] [--json FILE] [--only REGEX] [--jobs N] [--deadline SECONDS] [--verbose] [--list]\n`)
+  process.stderr.write(`compat: ${msg}\nusage: run.js --target memcached|memring|proxy|HOST:PORT [--target ...] [--json FILE] [--only REGEX] [--jobs N] [--deadline SECONDS] [--verbose] [--list] [--require-targets]\n`)
   process.exit(2)
 }
 
 function parseArgs (argv: string[]): Options {
-  const o: Options = { targets: [], json: null, only: null, jobs: 4, deadlineS: 240, verbose: false, list: false }
+  const o: Options = { targets: [], json: null, only: null, jobs: 4, deadlineS: 240, verbose: false, list: false, requireTargets: false }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const val = (): string => { const v = argv[++i]; if (v === undefined) usage(`${a} needs a value`); return v }
@@ -40,6 +42,7 @@ function parseArgs (argv: string[]): Options {
     else if (a === '--deadline') o.deadlineS = Number(val()) || 240
     else if (a === '--verbose' || a === '-v') o.verbose = true
     else if (a === '--list') o.list = true
+    else if (a === '--require-targets') o.requireTargets = true
     else if (a === '--help' || a === '-h') usage('help')
     else usage(`unknown argument ${a}`)
   }
@@ -54,6 +57,12 @@ function main (): void {
   if (o.list) {
     for (const s of suites) for (const t of s.tests) process.stdout.write(`${s.name}: ${t.name}\n`)
     return
+  }
+  const missing = o.targets.filter((t) => t.unavailable !== undefined)
+  if (o.requireTargets && missing.length > 0) {
+    for (const t of missing) process.stdout.write(`FAIL [${t.name}] target cannot run here: ${t.unavailable}\n`)
+    process.stdout.write(`compat: 0 passed, ${missing.length} failed (--require-targets)\n`)
+    process.exit(1)
   }
   const started = Date.now()
   const results: TestResult[] = []
