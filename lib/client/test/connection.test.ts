@@ -72,7 +72,9 @@ t.test('a server that never answers: TIMEOUT for the oldest, CONN_CLOSED for the
   const took = Date.now() - started
   const codes = results.map((r) => r.status === 'rejected' ? (r.reason as ClientError).code : 'ok')
   t.same(codes, [ClientErrorCode.Timeout, ClientErrorCode.ConnClosed, ClientErrorCode.ConnClosed])
-  t.ok(took >= 140 && took < 1000, `failed after the request timeout (${took} ms)`)
+  // A lower bound only (timers do not fire early): it waited for the timeout. An upper
+  // bound would measure the machine's load; a hang would meet tap's timeout.
+  t.ok(took >= 140, `failed after the request timeout, not before (${took} ms)`)
   t.equal((results[0] as PromiseRejectedResult).reason.retriable, false, 'a sent request that timed out is not retriable')
   const again = await Promise.allSettled([version(c)])
   t.equal((again[0] as PromiseRejectedResult).reason.code, ClientErrorCode.Timeout)
