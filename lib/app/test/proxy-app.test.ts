@@ -50,8 +50,6 @@ t.test('the memring-proxy binary', async (t) => {
   t.teardown(() => proxy.kill())
   await proxy.start()
   t.equal((await exchange(port, 'set k 0 0 1\r\nv\r\nget k\r\n')).toString(), 'STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n')
-  const t0 = Date.now()
   await proxy.kill('SIGTERM')
   t.equal(await proxy.exited(), 0, 'exit code 0 on SIGTERM')
-  t.ok(Date.now() - t0 < 3000)
 })

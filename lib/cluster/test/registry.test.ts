@@ -91,17 +91,24 @@ t.test('with a real ZooKeeper', { skip: zooKeeperAvailable() ? false : 'zookeepe
     const r = registry(t, { zk: relay.address })
     await r.start()
     const first = r.session.sessionId
+    // One timeline: the registry giving up its claim, and ZooKeeper deleting its node.
+    const seen: string[] = []
+    r.on('unregistered', () => seen.push('unregistered'))
+    t.ok(await obs.exists(r.path, (ev) => seen.push(`zk:${ev.type}`)), 'node watched')
     const frozenAt = Date.now()
     relay.freeze()
-    await waitFor(() => !r.registered, { timeoutMs: SESSION_MS * 2, what: 'registered=false' })
+    // Deadlines derived from the session (expiry at 1 session + 1 tick), x3 for load.
+    await waitFor(() => !r.registered, { timeoutMs: SESSION_MS * 3, what: 'registered=false' })
     const doubtMs = Date.now() - frozenAt
-    t.ok(doubtMs < SESSION_MS, `registered=false after ${doubtMs} ms (session ${SESSION_MS} ms)`)
     // Meanwhile the server expires the frozen session (its node goes) and the
     // watchdog builds a new session over a new connection that registers again.
+    await waitFor(() => seen.includes('zk:deleted'), { timeoutMs: SESSION_MS * 3, what: 'ZooKeeper deletes the frozen session\'s node' })
+    t.ok(seen.indexOf('unregistered') >= 0 && seen.indexOf('unregistered') < seen.indexOf('zk:deleted'),
+      `stopped believing it is registered before ZooKeeper dropped its node: ${seen.join(', ')}`)
     await waitFor(async () => r.registered && (await obs.exists(r.path))?.ephemeralOwner === r.session.sessionId,
       { timeoutMs: SESSION_MS * 4, what: 'registered again' })
     t.not(r.session.sessionId, first)
-    t.ok(Date.now() - frozenAt < SESSION_MS * 3, `back after ${Date.now() - frozenAt} ms`)
+    t.comment(`frozen -> registered=false ${doubtMs} ms, -> registered again ${Date.now() - frozenAt} ms (session ${SESSION_MS} ms; reported, not gated)`)
   })
 
   t.test('a node deleted behind its back is registered again', async (t) => {
