@@ -77,10 +77,22 @@ async function pausedClient (port: number): Promise<net.Socket> {
 
 async function observe (t: Test, server: MemringServer, baseline: number, what: string): Promise<void> {
   await waitFor(() => connStates(server).includes('conn_mwrite'), { timeoutMs: 10_000, what: 'the connection to wait for the client (conn_mwrite)' })
+  // Silence shown by causality, not by a sleep: while the paused client reads nothing, the
+  // server answers 20 round trips on another connection (each one several event-loop
+  // turns in which any pending output could have been produced); the only bytes written
+  // meanwhile must be those 20 replies.
+  const before = server.ctx.connections.size
+  const probe = await rawClient(t, server.port)
+  probe.write('version\r\n')
+  const reply = Buffer.byteLength(await probe.until('\r\n'))
   const written = server.ctx.stats.bytes_written
-  // An observation window: nothing more may be produced while the client does not read.
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  t.equal(server.ctx.stats.bytes_written, written, `${what}: no more output while the client does not read`)
+  for (let i = 0; i < 20; i++) {
+    probe.write('version\r\n')
+    await probe.until('\r\n')
+  }
+  t.equal(server.ctx.stats.bytes_written - written, 20 * reply, `${what}: no more output while the client does not read (only the probe's 20 replies)`)
+  probe.end()
+  await waitFor(() => server.ctx.connections.size === before, { what: 'the probe connection closed' })
   t.ok(connStates(server).includes('conn_mwrite'), 'still waiting for the client')
   const grown = external() - baseline
   t.ok(grown < 48 * MiB, `${what}: memory grew ${(grown / MiB).toFixed(1)} MiB (the full reply stream is far larger)`)
