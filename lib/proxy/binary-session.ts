@@ -176,9 +176,11 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
       wrote = true
     }
     if (this.#head === this.#slots.length) { this.#slots.length = 0; this.#head = 0 }
-    if (this.#slots.length - this.#head <= this.core.maxPendingPerConn / 2 && !this.#quitting) this.resume()
+    // As in text-session.ts: nothing more is parsed while the client is not reading.
+    if (this.#slots.length - this.#head <= this.core.maxPendingPerConn / 2 && !this.#quitting && this.#conn.state?.() !== 'conn_mwrite') this.resume()
     if (this.#quitting && this.#head === this.#slots.length) this.#conn.closeAfterWrite()
     if ((wrote || this.#quitting) && !this.#inPush) this.#conn.flush()
+    if (this.#conn.state?.() === 'conn_mwrite') this.pause()
   }
 
   /** Framing lost: no more requests; close once the replies already owed are out (as memcached). */

@@ -220,11 +220,16 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       this.#slots = this.#slots.slice(this.#head)
       this.#head = 0
     }
-    if (this.parser.isPaused && this.#slots.length - this.#head <= this.core.maxPendingPerConn / 2 && !this.#quitting) {
+    // A client that does not read keeps its replies in the socket ('conn_mwrite'): parse
+    // none of its input until the socket drains (the connection then resumes us), or the
+    // proxy would forward its whole pipeline and buffer every reply.
+    if (this.parser.isPaused && this.#slots.length - this.#head <= this.core.maxPendingPerConn / 2 && !this.#quitting &&
+      this.#conn.state?.() !== 'conn_mwrite') {
       this.parser.resume()
     }
     if (this.#quitting && this.#head === this.#slots.length) this.#conn.closeAfterWrite()
     if ((wrote || this.#quitting) && !this.#inPush) this.#conn.flush()
+    if (this.#conn.state?.() === 'conn_mwrite') this.parser.pause()
   }
 
   // ---- TextRequestHandler ------------------------------------------------------------
