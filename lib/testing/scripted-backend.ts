@@ -11,6 +11,7 @@
  *   closeAfter(n)  answer n requests, then close the connection
  *   refuse()       stop listening: connects are refused (same port, until reply())
  *   garbage()      answer with bytes that are no protocol at all
+ *   hold(lines)    see requests (version too) but answer none until release()
  *
  * Behaviours apply to new requests at once, on every connection. Test-only code.
  */
@@ -22,6 +23,7 @@ type Mode =
   | { kind: 'hang' }
   | { kind: 'closeAfter', n: number, lines: string[] }
   | { kind: 'garbage' }
+  | { kind: 'hold', lines: string[] }
 
 export class ScriptedBackend {
   readonly port: number
@@ -31,6 +33,8 @@ export class ScriptedBackend {
   #server: Server | null
   #sockets = new Set<Socket>()
   #mode: Mode = { kind: 'reply', lines: ['END'], delayMs: 0 }
+  /** One entry per held request (its connection), in arrival order. */
+  #held: Socket[] = []
 
   constructor (server: Server, port: number) {
     this.#server = server
@@ -45,6 +49,16 @@ export class ScriptedBackend {
   hang (): this { this.#mode = { kind: 'hang' }; return this }
   closeAfter (n: number, lines: string[] = ['END']): this { this.#mode = { kind: 'closeAfter', n, lines }; return this }
   garbage (): this { this.#mode = { kind: 'garbage' }; return this }
+  /** Hold every reply (`lines`) until release(): requests are seen, nothing is answered. */
+  hold (lines: string[] = ['END']): this { this.#mode = { kind: 'hold', lines }; return this }
+  /** Send the held replies in order and answer like reply(lines) from now on. */
+  release (): this {
+    const mode = this.#mode
+    if (mode.kind !== 'hold') return this
+    this.#mode = { kind: 'reply', lines: mode.lines, delayMs: 0 }
+    for (const s of this.#held.splice(0)) if (!s.destroyed) s.write(mode.lines.map((l) => l + '\r\n').join(''))
+    return this
+  }
 
   /** Close the listener and every connection: further connects get ECONNREFUSED. */
   refuse (): this {
@@ -95,9 +109,10 @@ export class ScriptedBackend {
 
   #answer (s: Socket, line: string, nth: number): void {
     const mode = this.#mode
-    if (line === 'version' && mode.kind !== 'hang' && mode.kind !== 'garbage') { s.write('VERSION scripted\r\n'); return }
+    if (line === 'version' && mode.kind !== 'hang' && mode.kind !== 'garbage' && mode.kind !== 'hold') { s.write('VERSION scripted\r\n'); return }
     switch (mode.kind) {
       case 'hang': return
+      case 'hold': this.#held.push(s); return
       case 'garbage': s.write('\x00\xff garbage \x01 VALUE x y z\r\n\x00'); return
       case 'closeAfter':
         if (nth > mode.n) { s.destroy(); return }
