@@ -19,6 +19,7 @@ import { EventEmitter } from 'node:events'
 import { createRequire } from 'node:module'
 import { pino, type Logger } from 'pino'
 import { ClusterError, ClusterErrorCode } from './errors.js'
+import './zk-frame-guard.js'
 
 // ---- the library's shape, as far as we use it (it ships no types) ----------
 interface LibStat { version: number, ephemeralOwner: Buffer, numChildren: number, mtime: Buffer }
