@@ -56,9 +56,11 @@ check('get ~1MB', dc.get('rb:big', raw: true), big)
 stats = dc.stats.values.first
 check('stats curr_items', stats['curr_items'].to_i >= 4, true)
 check('version', dc.version.values.first.nil?, false)
-check('set ttl 1', dc.set('rb:ttl', 'x', 1) != false, true)
+# TTL 3, not 1: memcached's clock moves in whole seconds, so a TTL of 1 can expire a few
+# milliseconds after the set (the next tick); 3 leaves at least 2 s for the presence check.
+check('set ttl 3', dc.set('rb:ttl', 'x', 3) != false, true)
 check('ttl present', dc.get('rb:ttl'), 'x')
-deadline = Time.now + 4
+deadline = Time.now + 8
 sleep 0.1 while !dc.get('rb:ttl').nil? && Time.now < deadline
 check('ttl expired', dc.get('rb:ttl'), nil)
 dc.flush

@@ -66,9 +66,11 @@ export default suite('client/memjs (npm, binary)', 'client', [
       c.stats((err: Error | null, _server: string, stats: Record<string, string>) => err ? reject(err) : resolve(stats))
     })
     ok(st.pid && /^\d+$/.test(st.curr_items) && /^\d+\.\d+/.test(st.version), 'stats has pid, curr_items, version')
-    eq(await c.set('mj:ttl', 'x', { expires: 1 }), true, 'set ttl 1')
+    // TTL 3, not 1: the server clock moves in whole seconds, so a TTL of 1 can expire a few
+    // milliseconds after the set; 3 leaves at least 2 s for the presence check.
+    eq(await c.set('mj:ttl', 'x', { expires: 3 }), true, 'set ttl 3')
     eq(str((await c.get('mj:ttl')).value), 'x', 'present')
-    await ctx.waitFor('mj:ttl to expire', async () => (await c.get('mj:ttl')).value === null, 4000, 100)
+    await ctx.waitFor('mj:ttl to expire', async () => (await c.get('mj:ttl')).value === null, 8000, 100)
   })),
   test('SASL PLAIN login (-S)', async (ctx) => {
     const s = await ctx.spawn({ sasl: [{ user: 'alice', password: 'secret' }] })

@@ -69,8 +69,10 @@ export default suite('client/memcached (npm, text)', 'client', [
     ok(Array.isArray(st) && st.length === 1 && st[0].pid, 'stats')
     const v = await call<any[]>(c, 'version')
     ok(v[0] && /^\d+\.\d+/.test(v[0].version), 'version')
-    eq(await call(c, 'set', 'nm:ttl', 'x', 1), true, 'set ttl 1')
+    // TTL 3, not 1: the server clock moves in whole seconds, so a TTL of 1 can expire a few
+    // milliseconds after the set; 3 leaves at least 2 s for the presence check.
+    eq(await call(c, 'set', 'nm:ttl', 'x', 3), true, 'set ttl 3')
     eq(await call(c, 'get', 'nm:ttl'), 'x', 'present')
-    await ctx.waitFor('nm:ttl to expire', async () => (await call(c, 'get', 'nm:ttl')) === undefined, 4000, 100)
+    await ctx.waitFor('nm:ttl to expire', async () => (await call(c, 'get', 'nm:ttl')) === undefined, 8000, 100)
   })),
 ])
