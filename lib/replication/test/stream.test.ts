@@ -6,7 +6,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { startMemringProcess, type ChildServer } from '../../testing/memring-process.js'
-import { startRelay } from '../../testing/tcp-relay.js'
+import { startRelay, type TcpRelay } from '../../testing/tcp-relay.js'
 import { compareDigests, digest, mixedLoad, stats } from '../../testing/replication.js'
 import { rawClient } from '../../testing/raw-client.js'
 import { waitFor } from '../../testing/wait-for.js'
@@ -39,6 +39,19 @@ async function sameData (t: Test, master: ChildServer, replica: ChildServer, key
 
 function union (a: Set<string>, b: Set<string>): Set<string> { for (const k of b) a.add(k); return a }
 
+/** A master and a replica that reaches it through a relay (so the link can be cut). */
+async function pairThroughRelay (t: Test, masterArgs: string[] = [], replicaArgs: string[] = []): Promise<{ master: ChildServer, relay: TcpRelay, replica: ChildServer }> {
+  const master = await startMemringProcess(t, [...masterArgs, '--repl-timeout', String(REPL_TIMEOUT_MS)])
+  const relay = await startRelay(t, master.port)
+  const replica = await startMemringProcess(t, [...replicaArgs, '--replica-of', relay.address, '--repl-timeout', String(REPL_TIMEOUT_MS)])
+  return { master, relay, replica }
+}
+
+/** Cut: reset the link, and freeze every reconnection attempt until restore(). */
+function cut (relay: TcpRelay): void { relay.blockNew(true); relay.cut() }
+/** New connections pass; the frozen attempts are reset, so the replica redials. */
+function restore (relay: TcpRelay): void { relay.blockNew(false); relay.cut() }
+
 t.test('a replica follows a mixed text/meta/binary load, and one attached mid-load catches up', async (t) => {
   const master = await startMemringProcess(t, ['--repl-timeout', String(REPL_TIMEOUT_MS)])
   const r1 = await startMemringProcess(t, ['--replica-of', master.address])
@@ -62,21 +75,15 @@ t.test('a replica follows a mixed text/meta/binary load, and one attached mid-lo
 })
 
 t.test('a cut link resumes with a partial resync: no full sync, nothing lost', async (t) => {
-  const master = await startMemringProcess(t, ['--repl-timeout', String(REPL_TIMEOUT_MS)])
-  const relay = await startRelay(t, master.port)
-  const replica = await startMemringProcess(t, ['--replica-of', relay.address, '--repl-timeout', String(REPL_TIMEOUT_MS)])
+  const { master, relay, replica } = await pairThroughRelay(t)
   const keys = await mixedLoad(master.port, { seed: SEED + 2, ops: 3000 })
   await caughtUp(master, replica)
-  // Cut: reset the link, and freeze every reconnection attempt while writes go on.
-  relay.blockNew(true)
-  relay.cut()
+  cut(relay) // writes go on meanwhile
   const seqAtCut = Number((await repl(replica.port)).seqno)
   union(keys, await mixedLoad(master.port, { seed: SEED + 3, ops: 4000 }))
   t.ok(Number((await repl(master.port)).seqno) > seqAtCut, 'the master logged writes the replica has not seen')
   t.equal((await repl(replica.port)).seqno, String(seqAtCut), 'nothing reached the replica during the cut')
-  // Restore: new connections pass; the frozen attempts are reset so the replica redials.
-  relay.blockNew(false)
-  relay.cut()
+  restore(relay)
   union(keys, await mixedLoad(master.port, { seed: SEED + 4, ops: 1000 }))
   await sameData(t, master, replica, keys)
   const m = await repl(master.port)
@@ -107,19 +114,15 @@ t.test('kill -9 of a replica: it restarts empty and gets exactly one full sync',
 
 t.test('a replica that falls out of the backlog gets a full sync; writes during it are kept', async (t) => {
   // A 1 MiB backlog: a few MB of writes during a cut overflow it.
-  const master = await startMemringProcess(t, ['--repl-backlog-size', '1m', '--repl-timeout', String(REPL_TIMEOUT_MS)])
-  const relay = await startRelay(t, master.port)
-  const replica = await startMemringProcess(t, ['--replica-of', relay.address, '--repl-timeout', String(REPL_TIMEOUT_MS)])
+  const { master, relay, replica } = await pairThroughRelay(t, ['--repl-backlog-size', '1m'])
   const keys = await mixedLoad(master.port, { seed: SEED + 8, ops: 2000 })
   await caughtUp(master, replica)
-  relay.blockNew(true)
-  relay.cut()
+  cut(relay)
   union(keys, await mixedLoad(master.port, { seed: SEED + 9, ops: 6000, maxValue: 2000 }))
   const m0 = await repl(master.port)
   const r0 = await repl(replica.port)
   t.ok(Number(m0.backlog_first_seqno) > Number(r0.seqno) + 1, `the backlog (from ${m0.backlog_first_seqno}) no longer holds the replica's next record (${Number(r0.seqno) + 1})`)
-  relay.blockNew(false)
-  relay.cut()
+  restore(relay)
   // Writes keep flowing while the full sync runs.
   union(keys, await mixedLoad(master.port, { seed: SEED + 10, ops: 3000 }))
   await sameData(t, master, replica, keys)
@@ -145,8 +148,7 @@ t.test('a link cut in the middle of a full sync resumes from its cursor', async 
   // Same memory as the master: a replica with less would evict (each node evicts on its own).
   const replica = await startMemringProcess(t, ['-m', '256', '--replica-of', relay.address, '--repl-timeout', String(REPL_TIMEOUT_MS)])
   await waitFor(async () => Number((await stats(replica.port)).curr_items) > 2000, { timeoutMs: CATCH_UP_MS, intervalMs: 5, what: 'listing under way' })
-  relay.blockNew(true)
-  relay.cut()
+  cut(relay)
   const mid = await repl(replica.port)
   const held = Number((await stats(replica.port)).curr_items)
   t.equal(mid.sync_in_progress, '1', 'cut while the full sync was running')
@@ -154,8 +156,7 @@ t.test('a link cut in the middle of a full sync resumes from its cursor', async 
   // Writes during the cut must arrive too (replayed from the backlog before the listing goes on).
   c.write('set big7 1 0 3\r\nnew\r\ndelete big8\r\n')
   t.same(await c.lines(2), ['STORED', 'DELETED'])
-  relay.blockNew(false)
-  relay.cut()
+  restore(relay)
   await caughtUp(master, replica)
   const m = await repl(master.port)
   const r = await repl(replica.port)
