@@ -25,7 +25,6 @@
 //                full_syncs must not move, partial_syncs must go up by one; catch-up time
 //                and the bytes written during the cut against the backlog's capacity.
 
-import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -33,11 +32,11 @@ import path from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { RawClient } from '../../lib/testing/raw-client.js'
 import { startRelay } from '../../lib/testing/tcp-relay.js'
-import { memringBin, repoRoot } from '../harness/targets.js'
+import { repoRoot } from '../harness/targets.js'
 import { PROFILES, runLoad, type LoadResult, type Profile } from './load.js'
 import { gitSha, machineInfo, sample, type MachineInfo } from './proc.js'
 import { median } from './report.js'
-import { exchange, freePort, startServer } from './servers.js'
+import { startServer, type BenchServer } from './servers.js'
 
 type Part = 'throughput' | 'fullsync' | 'cut'
 const PARTS: readonly Part[] = ['throughput', 'fullsync', 'cut']
@@ -172,39 +171,20 @@ function cpuBusy (a: ReturnType<typeof cpuTimes>, b: ReturnType<typeof cpuTimes>
 }
 
 /** A replica process: `memring --replica-of`, optionally pinned with taskset (which execs). */
-interface ReplicaProc { port: number, pid: number, output: () => string, stop: () => Promise<void> }
-const live = new Set<ChildProcess>()
-process.on('exit', () => { for (const p of live) p.kill('SIGKILL') })
+type ReplicaProc = BenchServer
 
+/** A run's error with the last words of its servers, for the report. */
+function failure (err: unknown, master: BenchServer, replica: BenchServer | null): string {
+  const tail = master.output().trim().slice(-300) + (replica !== null ? ` | replica: ${replica.output().trim().slice(-300)}` : '')
+  return (err as Error).message + (tail.trim() !== '' ? ` (servers said: ${tail})` : '')
+}
+
+/** A memring replica of the master on masterPort, started like every bench server (servers.ts). */
 async function startReplica (masterPort: number, o: { memoryMb: number, cpu: number | null, args?: string[], nodeArgs?: string[] }): Promise<ReplicaProc> {
-  const port = await freePort()
-  const argv = [process.execPath, ...(o.nodeArgs ?? []), memringBin, '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', String(o.memoryMb),
-    '--replica-of', `127.0.0.1:${masterPort}`, ...(o.args ?? [])]
-  const [cmd, ...args] = o.cpu === null ? argv : ['taskset', '-c', String(o.cpu), ...argv]
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  live.add(proc)
-  let out = ''
-  proc.stdout.on('data', (c: Buffer) => { out += c.toString() })
-  proc.stderr.on('data', (c: Buffer) => { out += c.toString() })
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => { live.delete(proc); resolve() }))
-  // SIGTERM first when profiling (node --cpu-prof writes its profile on a clean exit).
-  const profiling = (o.nodeArgs ?? []).includes('--cpu-prof')
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill(profiling ? 'SIGTERM' : 'SIGKILL')
-    const t = setTimeout(() => proc.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(t)
-  }
-  const deadline = Date.now() + 15000
-  while (proc.exitCode === null && proc.signalCode === null && Date.now() < deadline) {
-    const got = await exchange(port, Buffer.from('version\r\n'), (b) => b.includes(10), 500)
-    if (got !== null && got.toString('latin1').startsWith('VERSION ') && proc.pid !== undefined) {
-      return { port, pid: proc.pid, output: () => out, stop }
-    }
-    await sleep(25)
-  }
-  await stop()
-  throw new Error(`replica did not answer on port ${port}: ${out.trim().slice(-500)}`)
+  return await startServer({
+    kind: 'memring', cpu: o.cpu, memoryMb: o.memoryMb, threads: 1, nodeArgs: o.nodeArgs,
+    extraArgs: ['--replica-of', `127.0.0.1:${masterPort}`, ...(o.args ?? [])],
+  })
 }
 
 /** One persistent connection for frequent `stats <group>` requests. */
@@ -429,9 +409,7 @@ async function throughputRun (o: Options, mix: Mix, withReplica: boolean, round:
       })
     }
   } catch (err) {
-    row.error = (err as Error).message
-    const tail = master.output().trim().slice(-300) + (replica !== null ? ` | replica: ${replica.output().trim().slice(-300)}` : '')
-    if (tail.trim() !== '') row.error += ` (servers said: ${tail})`
+    row.error = failure(err, master, replica)
   } finally {
     for (const c of conns) c.close()
     if (replica !== null) await replica.stop()
@@ -667,9 +645,7 @@ async function fullSyncRun (o: Options, round: number, pinned: boolean): Promise
     if (row.during.misses + row.before.misses > 0) throw new Error(`${row.during.misses + row.before.misses} gets missed`)
     row.ok = true
   } catch (err) {
-    row.error = (err as Error).message
-    const tail = master.output().trim().slice(-300) + (replica !== null ? ` | replica: ${replica.output().trim().slice(-300)}` : '')
-    if (tail.trim() !== '') row.error += ` (servers said: ${tail})`
+    row.error = failure(err, master, replica)
   } finally {
     gets?.stop()
     for (const c of conns) c.close()
@@ -778,9 +754,7 @@ async function cutRun (o: Options, round: number, pinned: boolean): Promise<CutR
     row.replicaPartialSyncs = Number(r2.partial_syncs) - Number(r0.partial_syncs)
     row.ok = true
   } catch (err) {
-    row.error = (err as Error).message
-    const tail = master.output().trim().slice(-300) + (replica !== null ? ` | replica: ${replica.output().trim().slice(-300)}` : '')
-    if (tail.trim() !== '') row.error += ` (servers said: ${tail})`
+    row.error = failure(err, master, replica)
   } finally {
     if (load !== null) await load.catch(() => {})
     for (const f of teardown.reverse()) await f()

@@ -21,6 +21,8 @@ export interface StartOptions {
   threads: number
   /** Extra node flags for memring (e.g. --cpu-prof). */
   nodeArgs?: readonly string[]
+  /** Extra memring flags (e.g. --replica-of HOST:PORT). */
+  extraArgs?: readonly string[]
   /** The ceiling server's value size (it answers every get with one of these). */
   valueBytes?: number
 }
@@ -97,7 +99,7 @@ export async function startServer (o: StartOptions): Promise<BenchServer> {
       ? ['memcached', '-u', 'root', ...common]
       : o.kind === 'ceiling'
         ? [process.execPath, ceilingBin, '-l', '127.0.0.1', '-p', String(port), '--value-bytes', String(o.valueBytes ?? 100)]
-        : [process.execPath, ...(o.nodeArgs ?? []), memringBin, ...common]
+        : [process.execPath, ...(o.nodeArgs ?? []), memringBin, ...common, ...(o.extraArgs ?? [])]
     const [cmd, ...args] = o.cpu === null ? argv : ['taskset', '-c', String(o.cpu), ...argv]
     const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     live.add(proc)
