@@ -7,18 +7,7 @@
  */
 import net from 'node:net'
 import { RawClient } from './raw-client.js'
-
-/** mulberry32: a small seeded PRNG, so a failing load can be replayed with its seed. */
-export function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { rng } from './seeds.js'
 
 async function connect (port: number): Promise<RawClient> {
   const socket = net.connect(port, '127.0.0.1')

@@ -19,3 +19,15 @@ export function testSeeds (envName: string, fixed: readonly number[]): number[] 
   if (process.env.MEMRING_RANDOM_SEED === '1') seeds.push(Math.floor(Math.random() * 2 ** 31))
   return seeds
 }
+
+/** mulberry32: a small seeded PRNG, so a failing load can be replayed with its seed. */
+export function rng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

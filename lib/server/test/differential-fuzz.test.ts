@@ -17,21 +17,11 @@ import { haveMemcached, startMemcached } from '../../testing/memcached.js'
 import { rawClient } from '../../testing/raw-client.js'
 import type { RawClient } from '../../testing/raw-client.js'
 import { startServer } from '../../testing/servers.js'
-import { testSeeds } from '../../testing/seeds.js'
+import { rng as prng, testSeeds } from '../../testing/seeds.js'
 
 const SEEDS = testSeeds('DIFF_SEED', [20261205, 77, 31337])
 const STREAMS = Number(process.env.DIFF_STREAMS ?? 12_000)
 
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const TEXT_KEYS = ['a', 'b', 'c', 'longer:key:name']
 const NUMBER_KEYS = ['num', 'n2']

@@ -16,23 +16,12 @@ import net from 'node:net'
 import { rawClient } from '../../testing/raw-client.js'
 import { startServer } from '../../testing/servers.js'
 import { waitFor } from '../../testing/wait-for.js'
-import { testSeeds } from '../../testing/seeds.js'
+import { rng as prng, testSeeds } from '../../testing/seeds.js'
 
 const SEEDS = testSeeds('FUZZ_SEED', [20261205, 1171963, 424242])
 const STREAMS_PER_WORKER = Number(process.env.FUZZ_STREAMS ?? 300)
 const PARALLEL = 4
 
-/** mulberry32: small, seedable, good enough to pick bytes. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 class Gen {
   readonly rnd: () => number
