@@ -68,7 +68,7 @@ export class ReplicationLog implements MutationObserver {
 
   /** Bytes appended per second, averaged over the last 10 s. */
   writeRate (): number {
-    this.rollRate(Math.floor(Date.now() / 1000))
+    this.rollRate(this.store.clock.now())
     let sum = 0
     for (let i = 0; i < 10; i++) sum += this.rateBuckets[i]
     return sum / 10
@@ -146,7 +146,8 @@ export class ReplicationLog implements MutationObserver {
     b.fill += len
     this.seqno = seq
     this.times[seq & (TIMES - 1)] = performance.now()
-    const sec = Math.floor(Date.now() / 1000)
+    // The store's coarse clock (whole seconds, no system call) buckets the write rate.
+    const sec = this.store.clock.now()
     if (sec !== this.rateSecond) this.rollRate(sec)
     this.rateBuckets[sec % 10] += len
     if (!this.wakeScheduled && this.listeners.size > 0) {

@@ -19,7 +19,7 @@ import type { Logger } from 'pino'
 import { SlabStore } from '../store/slab-store.js'
 import {
   F, FrameReader, FRAME_HEADER, SNAP_FIXED, SyncMode, encodeError, encodeHello, encodePing, encodeSnapEnd,
-  readU32, readU64, writeHeader, writeU32, writeU64,
+  readU64, writeHeader, writeU32, writeU64,
 } from './frames.js'
 import { newHistoryId, type LogCursor, type ReplicationLog } from './log.js'
 
@@ -163,7 +163,6 @@ export class ReplicationSource {
 export class Sender {
   readonly remote: string
   ackedSeqno: number
-  ackedCursor = 0
   lastAckMs = Date.now()
   private waiting = false
   private ended = false
@@ -329,7 +328,6 @@ export class Sender {
       if (r.type === F.Ack && r.end - r.start >= 12) {
         this.lastAckMs = Date.now()
         this.ackedSeqno = readU64(r.buf, r.start)
-        this.ackedCursor = readU32(r.buf, r.start + 8)
       }
     }
     if (r.broken) this.destroy()
