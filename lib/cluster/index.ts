@@ -7,5 +7,5 @@ export {
   type HostRecord, type ShardRecord, type LoadFigures, type ReplRecord,
 } from './layout.js'
 export { Registry, type RegistryOptions, type RegistryState } from './registry.js'
-export { Topology, type HostEntry, type ShardEntry } from './membership/topology.js'
+export { Topology, isReadableReplica, type HostEntry, type ShardEntry } from './membership/topology.js'
 export { TopologyWatcher, type TopologyWatcherOptions } from './membership/watcher.js'

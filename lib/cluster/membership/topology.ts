@@ -32,6 +32,14 @@ export interface ShardEntry {
   readonly weight: number
   /** The master writes go to: highest epoch, then lowest node id. Null: none live. */
   readonly primary: HostEntry | null
+  /** The primary's epoch (0 when none is live): routes to an older epoch are stale. */
+  readonly epoch: number
+  /**
+   * The copies that may serve reads: the primary first, then the shard's replicas that
+   * hold a complete copy (published replication state, not mid full sync), by node id.
+   * Followers (other DCs) are not included. Empty when no copy is live.
+   */
+  readonly copies: readonly HostEntry[]
   readonly masters: readonly HostEntry[]
   readonly replicas: readonly HostEntry[]
   readonly followers: readonly HostEntry[]
@@ -93,6 +101,8 @@ export class Topology {
       const primary = masters.length === 0
         ? null
         : masters.reduce((best, h) => h.epoch > best.epoch ? h : best)
+      const copies = all.filter((h) => h !== primary && isReadableReplica(h))
+      if (primary !== null) copies.unshift(primary)
       const byDc = new Map<string, HostEntry[]>()
       for (const h of all) {
         let l = byDc.get(h.dc)
@@ -101,14 +111,15 @@ export class Topology {
       }
       for (const l of byDc.values()) Object.freeze(l)
       shardMap.set(id, Object.freeze({
-        id, homeDc: rec.homeDc, weight: rec.weight, primary,
+        id, homeDc: rec.homeDc, weight: rec.weight, primary, epoch: primary?.epoch ?? 0,
+        copies: Object.freeze(copies),
         masters: Object.freeze(masters),
         replicas: Object.freeze(all.filter((h) => h.role === 'replica')),
         followers: Object.freeze(all.filter((h) => h.role === 'follower')),
         hosts: Object.freeze(all),
         byDc,
       }))
-      fp.push(`${id}*${rec.weight}@${rec.homeDc ?? ''}=${primary?.address ?? '-'}[${all.map((h) => `${h.address}/${h.role}/${h.dc}/${h.epoch}`).join(',')}]`)
+      fp.push(`${id}*${rec.weight}@${rec.homeDc ?? ''}=${primary?.address ?? '-'}[${all.map((h) => `${h.address}/${h.role}/${h.dc}/${h.epoch}${isReadableReplica(h) ? '/r' : ''}`).join(',')}]`)
     }
     return new Topology(version, shardMap, hostMap, fp.join(';'))
   }
@@ -134,6 +145,11 @@ export class Topology {
     const removed = [...prev.hosts.keys()].filter((id) => !this.hosts.has(id))
     return { added, removed }
   }
+}
+
+/** A replica that holds a complete copy of its shard (it may serve reads). */
+export function isReadableReplica (h: HostEntry): boolean {
+  return h.role === 'replica' && h.repl !== null && !h.repl.syncInProgress
 }
 
 /** Numeric-aware order so shards "2" < "10" and "s2" < "s10". */
