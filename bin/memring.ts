@@ -54,7 +54,7 @@ const program = new Command('memring')
   .addOption(new Option('--shard <id>', 'shard this host serves (with --zk)').env('MEMRING_SHARD'))
   .addOption(new Option('--dc <name>', 'datacenter of this host (with --zk)').env('MEMRING_DC'))
   .addOption(new Option('--advertise <host[:port]>', 'address proxies use to reach this host (default: first --listen address or hostname, bound port)').env('MEMRING_ADVERTISE'))
-  .addOption(new Option('--role <role>', 'master, replica or follower (with --zk)').env('MEMRING_ROLE'))
+  .addOption(new Option('--role <role>', 'auto (default: run for master of the shard), replica (never elected) or follower (with --zk)').env('MEMRING_ROLE'))
   .addOption(new Option('--zk-session-timeout <ms>', 'ZooKeeper session timeout (with --zk)').default(undefined, '10000').env('MEMRING_ZK_SESSION_TIMEOUT'))
   // Replication (lib/replication; see lib/replication/README.md).
   .addOption(new Option('--replica-of <host:port>', 'follow this master as a read-only replica (standalone; in a cluster use --role replica)').env('MEMRING_REPLICA_OF'))

@@ -7,7 +7,7 @@
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../lib/app/config.js'
 import { proxyOptions } from '../lib/app/proxy-options.js'
-import { explainRoute, formatTopology, readTopology, type CtlSource } from '../lib/app/ctl-app.js'
+import { explainRoute, failover, formatTopology, readTopology, type CtlSource } from '../lib/app/ctl-app.js'
 
 interface Src { zk?: string, cluster?: string, servers?: string }
 
@@ -41,6 +41,19 @@ withSource(program.command('route').argument('<key>', 'the key').description('pr
   .action(async (key: string, o: Src) => {
     const src = source(o)
     process.stdout.write(explainRoute(await readTopology(src), key, src.kind === 'static') + '\n')
+  })
+
+program.command('failover')
+  .description('planned master switchover of one shard: no acknowledged write is lost')
+  .requiredOption('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...]')
+  .requiredOption('--cluster <name>', 'cluster name')
+  .requiredOption('--shard <id>', 'the shard')
+  .option('--to <host:port>', 'the replica to hand over to (default: the most up-to-date in-sync replica)')
+  .option('--timeout <ms>', 'give up after this long', '15000')
+  .action(async (o: { zk: string, cluster: string, shard: string, to?: string, timeout: string }) => {
+    const src = source({ zk: o.zk, cluster: o.cluster })
+    if (src.kind !== 'zk') throw new ConfigError('failover needs --zk and --cluster')
+    process.stdout.write(await failover(src.zk, src.cluster, o.shard, o.to ?? '', Number(o.timeout)) + '\n')
   })
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,61 +1,39 @@
 // lib/app/cluster-app.ts
 /**
  * Joins a running cache host to its cluster: a Registry (lib/cluster) whose load and
- * replication figures come from the server, and, for replication, a TopologyWatcher
- * that tells this host which master of its shard to follow. The server never learns
- * about either; it keeps serving whatever ZooKeeper does.
+ * replication figures come from the server, and the shard's ShardElection, which says
+ * whether this host is the master (and holds the lease) or which master to follow. The
+ * server never learns about either: it sees only `ctx.readOnly`, which here becomes
+ *   master holding the lease   null (writes taken)
+ *   master without the lease   SERVER_ERROR not master: ... (fenced; see lib/cluster/election.ts)
+ *   replica                    SERVER_ERROR read-only replica (master HOST:PORT)
  *
- * Role at start-up (no election yet: see lib/replication/README.md):
- *   --role replica   follow the shard's master (the live master with the highest epoch),
- *                    switching when it changes
- *   --role master    take writes, unless the shard already has a live master (then follow
- *                    it) or a live host holding data (then wait as a replica: an empty
- *                    node never takes over a shard whose data lives elsewhere)
+ * Roles (--role): auto (default; `master` is the same) runs for master; replica follows and
+ * is never elected; follower (other DCs) does not replicate yet.
  */
 import type { Logger } from '../log.js'
-import { Registry, Role, TopologyWatcher, type HostEntry, type Topology } from '../cluster/index.js'
+import { Registry, Role, ShardElection } from '../cluster/index.js'
 import type { Replication } from '../replication/replication.js'
 import type { MemringServer } from '../server/server.js'
+import type { ReadOnly } from '../server/context.js'
 import { advertiseFor, type ClusterConfig } from './cluster-options.js'
 
 export interface ClusterMembership {
   registry: Registry
-  watcher: TopologyWatcher | null
+  election: ShardElection | null
   close (): Promise<void>
 }
 
 export async function joinCluster (cfg: ClusterConfig, server: MemringServer, log: Logger, repl: Replication | null = null): Promise<ClusterMembership> {
   const advertise = advertiseFor(cfg, server.ctx.settings.listen, server.port)
   const self = `${advertise.host}:${advertise.port}`
-  let role = cfg.role
-  let watcher: TopologyWatcher | null = null
-  if (repl !== null && role !== Role.Follower) {
-    watcher = new TopologyWatcher({ zk: cfg.zk, cluster: cfg.cluster, sessionTimeoutMs: cfg.sessionTimeoutMs, log })
-    const topo = await watcher.start()
-    if (role === Role.Master) {
-      const peers = (topo.shards.get(cfg.shard)?.hosts ?? []).filter((h) => h.address !== self)
-      const master = peers.find((h) => h.role === Role.Master)
-      const holder = peers.find((h) => (h.repl?.seqno ?? 0) > 0)
-      if (master !== undefined || holder !== undefined) {
-        log.warn({ shard: cfg.shard, master: master?.address, dataOn: holder?.address },
-          'the shard already has a live master or data elsewhere: joining as a replica, not taking over empty')
-        role = Role.Replica
-      }
-    }
-    if (role === Role.Replica) {
-      const follow = (t: Topology): void => {
-        const m = masterOf(t, cfg.shard, self)
-        // No live master: keep trying the last one (it may be restarting); serve reads.
-        if (m !== null) repl.follow(m.host, m.port)
-        else if (repl.role !== 'replica') repl.standBy()
-      }
-      follow(topo)
-      watcher.on('update', (t: Topology) => follow(t))
-    } else {
-      repl.activate()
-      await watcher.close()
-      watcher = null
-    }
+  const candidate = repl !== null && (cfg.role === 'auto' || cfg.role === Role.Master)
+  const replicates = repl !== null && cfg.role !== Role.Follower
+  let election: ShardElection | null = null
+  const role = (): Role => {
+    if (cfg.role === Role.Follower) return Role.Follower
+    if (repl === null) return Role.Master
+    return election !== null && election.leading && repl.role === 'master' ? Role.Master : Role.Replica
   }
   const registry = new Registry({
     zk: cfg.zk,
@@ -63,6 +41,8 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     shard: cfg.shard,
     dc: cfg.dc,
     role,
+    epoch: () => repl?.epoch ?? 0,
+    candidate,
     advertise,
     sessionTimeoutMs: cfg.sessionTimeoutMs,
     load: () => {
@@ -79,31 +59,101 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     ...(repl !== null ? { repl: () => { const { role: _r, ...rest } = repl.summary(); return rest } } : {}),
     log,
   })
-  if (repl !== null) {
+  if (repl !== null && replicates) {
+    const e = new ShardElection({
+      session: registry.session,
+      cluster: cfg.cluster,
+      shard: cfg.shard,
+      nodeId: self,
+      instance: registry.instance,
+      candidate,
+      publish: () => registry.refresh(),
+      handOver: (target) => caughtUp(repl, target, Math.max(2000, cfg.sessionTimeoutMs)),
+      log,
+    })
+    election = e
+    e.on('lead', (epoch: number) => { repl.lead(epoch); void registry.refresh() })
+    e.on('follow', (node: string, epoch: number) => {
+      const i = node.lastIndexOf(':')
+      repl.follow(node.slice(0, i), Number(node.slice(i + 1)), epoch)
+      void registry.refresh()
+    })
+    e.on('fenced', () => { void registry.refresh() })
+    // A replica told us of a newer epoch: another master exists; stop taking writes now
+    // (the election learns the rest from ZooKeeper).
+    repl.onNewerEpoch = (epoch) => { log.warn({ epoch }, 'a replica has seen a newer epoch: this master is deposed') }
+    fenceWrites(server, repl, e, cfg.shard)
+    registry.on('registered', () => e.start())
     const before = repl.onChange
-    repl.onChange = () => { before(); registry.refresh() }
+    repl.onChange = () => { before(); void registry.refresh() }
   }
   try {
     await registry.start()
+    if (election !== null) await firstDecision(election, Math.min(5000, cfg.sessionTimeoutMs))
   } catch (err) {
-    await watcher?.close()
+    election?.close()
+    await registry.close()
     throw err
   }
   return {
     registry,
-    watcher,
+    election,
     async close () {
-      await watcher?.close()
+      election?.close()
       await registry.close()
     },
   }
 }
 
-/** The live master of a shard other than ourselves (highest epoch, then node id). */
-function masterOf (t: Topology, shard: string, self: string): HostEntry | null {
-  const s = t.shards.get(shard)
-  if (s === undefined) return null
-  const masters = s.masters.filter((h) => h.address !== self)
-  if (masters.length === 0) return null
-  return masters.reduce((a, b) => (b.epoch > a.epoch ? b : a))
+/**
+ * The refusal the server sees: a master answers writes only while the election says it
+ * holds the lease (checked per write: a paused or cut-off master refuses the very first
+ * write after its lease ran out); a replica keeps the refusal replication-app set.
+ */
+function fenceWrites (server: MemringServer, repl: Replication, election: ShardElection, shard: string): void {
+  const ctx = server.ctx
+  let replicaRefusal: ReadOnly | null = ctx.readOnly
+  const cache = new Map<string, ReadOnly>()
+  const refusal = (text: string): ReadOnly => {
+    let r = cache.get(text)
+    if (r === undefined) {
+      if (cache.size > 16) cache.clear()
+      r = { line: Buffer.from(`SERVER_ERROR ${text}\r\n`, 'latin1'), body: Buffer.from(text, 'latin1') }
+      cache.set(text, r)
+    }
+    return r
+  }
+  Object.defineProperty(ctx, 'readOnly', {
+    configurable: true,
+    enumerable: true,
+    get: (): ReadOnly | null => {
+      if (repl.role !== 'master') return replicaRefusal
+      if (election.writable()) return null
+      if (election.handingOver) return refusal(`not master: shard ${shard} is switching master`)
+      return refusal(`not master: no master lease for shard ${shard} (epoch ${repl.epoch})`)
+    },
+    set: (v: ReadOnly | null) => { replicaRefusal = v },
+  })
+}
+
+/** Resolves once the election has led or found a master to follow (or after `ms`). */
+function firstDecision (e: ShardElection, ms: number): Promise<void> {
+  if (e.leading || e.master !== '') return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => { clearTimeout(timer); e.off('lead', done); e.off('follow', done); resolve() }
+    const timer = setTimeout(done, ms)
+    e.once('lead', done)
+    e.once('follow', done)
+  })
+}
+
+/** Planned hand-over: true once `target` has acked every record this master wrote. */
+async function caughtUp (repl: Replication, target: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    const r = repl.source.replicas().find((v) => v.node === target)
+    if (r !== undefined && r.state === 'online' && r.ackedSeqno >= repl.log.seqno) return true
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return false
 }

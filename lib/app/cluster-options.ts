@@ -1,12 +1,12 @@
 // lib/app/cluster-options.ts
 /**
  * `memring --zk ... --cluster NAME --shard ID [--dc NAME] [--advertise HOST:PORT]
- * [--role master|replica|follower] [--zk-session-timeout MS]` -> ClusterConfig, pure.
+ * [--role auto|replica|follower] [--zk-session-timeout MS]` -> ClusterConfig, pure.
  * Kept apart from config.ts (memcached's flags) so the cluster flags stay one block.
  * null when --zk is absent: a plain memcached replacement pays nothing.
  */
 import { hostname } from 'node:os'
-import { ClusterError, checkName, parseConnectString, Role } from '../cluster/index.js'
+import { ClusterError, checkName, parseConnectString, Role, type ConfiguredRole } from '../cluster/index.js'
 import { ConfigError } from './config.js'
 
 export interface RawClusterOptions {
@@ -24,7 +24,8 @@ export interface ClusterConfig {
   cluster: string
   shard: string
   dc: string
-  role: Role
+  /** auto (default): run for master; replica: never elected; follower: other DCs. */
+  role: ConfiguredRole
   /** null: derive from the bound address once listening (see advertiseFor). */
   advertise: { host: string, port: number | null } | null
   sessionTimeoutMs: number
@@ -40,8 +41,10 @@ export function clusterOptions (o: RawClusterOptions): ClusterConfig | null {
     const zk = parseConnectString(o.zk).normalized
     if (o.cluster === undefined) throw new ConfigError('--zk needs --cluster NAME')
     if (o.shard === undefined) throw new ConfigError('--zk needs --shard ID')
-    const role = o.role ?? Role.Master
-    if (!(Object.values(Role) as string[]).includes(role)) throw new ConfigError(`--role: '${role}' is not one of master, replica, follower`)
+    // `master` is accepted as `auto`: masters are elected now (lib/cluster/election.ts).
+    const given = o.role ?? 'auto'
+    if (given !== 'auto' && !(Object.values(Role) as string[]).includes(given)) throw new ConfigError(`--role: '${given}' is not one of auto, replica, follower`)
+    const role: ConfiguredRole = given === Role.Master ? 'auto' : given as ConfiguredRole
     let advertise: ClusterConfig['advertise'] = null
     if (o.advertise !== undefined) {
       const m = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(o.advertise.trim())
@@ -63,7 +66,7 @@ export function clusterOptions (o: RawClusterOptions): ClusterConfig | null {
       cluster: checkName('--cluster', o.cluster),
       shard: checkName('--shard', o.shard),
       dc: o.dc === undefined ? '' : checkName('--dc', o.dc),
-      role: role as Role,
+      role,
       advertise,
       sessionTimeoutMs,
     }

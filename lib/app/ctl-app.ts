@@ -3,9 +3,13 @@
  * memringctl's commands, as functions that return text (bin/memringctl.ts prints it):
  *   topology  shards, their hosts, roles and DCs, as ZooKeeper has them now
  *   route KEY which shard and host a key goes to, and why (hash, ring point, label)
- * Both read one snapshot (a TopologyWatcher started and closed) or a --servers list.
+ *   failover  a planned master switchover of one shard (lib/cluster/election.ts)
+ * The first two read one snapshot (a TopologyWatcher started and closed) or a --servers list.
  */
-import { Topology, TopologyWatcher, type ReplRecord, type ShardEntry } from '../cluster/index.js'
+import {
+  ClusterError, ClusterErrorCode, Topology, TopologyWatcher, ZkSession, decodeLeaderRecord, decodeMasterRecord,
+  encodeRecord, leaderPath, masterPath, switchoverPath, type ReplRecord, type ShardEntry,
+} from '../cluster/index.js'
 import { shardLabel, shardRing } from '../proxy/index.js'
 
 export type CtlSource =
@@ -22,7 +26,7 @@ export function formatTopology (topo: Topology, title: string): string {
   const out = [`${title}: ${topo.shardIds.length} shards, ${topo.hosts.size} hosts`]
   for (const id of topo.shardIds) {
     const s = topo.shards.get(id)!
-    out.push(`shard ${id}  weight ${s.weight}  home dc ${s.homeDc ?? '-'}  ${s.primary === null ? 'NO LIVE MASTER (reads miss, writes fail)' : `master ${s.primary.address}`}`)
+    out.push(`shard ${id}  weight ${s.weight}  home dc ${s.homeDc ?? '-'}  ${s.primary === null ? 'NO LIVE MASTER (writes fail; reads served by in-sync replicas)' : `master ${s.primary.address}  epoch ${s.epoch}`}  copies ${s.copies.length}`)
     for (const h of s.hosts) {
       out.push(`  ${h.role.padEnd(8)} ${h.address.padEnd(22)} dc ${h.dc === '' ? '-' : h.dc}  epoch ${h.epoch}${loadText(h.load)}`)
       if (h.repl !== null) out.push(`           ${replText(h.repl)}`)
@@ -68,4 +72,51 @@ export function explainRoute (topo: Topology, key: string, staticLabels: boolean
       : `  host    ${s.primary.address} (master, dc ${s.primary.dc === '' ? '-' : s.primary.dc}, epoch ${s.primary.epoch})`,
   ]
   return lines.join('\n')
+}
+
+/**
+ * Planned switchover: ask the shard's master to hand over (to `to`, or to its best in-sync
+ * replica). The master pauses writes, waits until the target has every record, and
+ * releases its lease naming the target, which wins the election: no acknowledged write is
+ * lost. Resolves with a report once a new epoch is in ZooKeeper; rejects when the master
+ * refuses or nothing happens within timeoutMs.
+ */
+export async function failover (zk: string, cluster: string, shard: string, to: string, timeoutMs = 15_000): Promise<string> {
+  const session = new ZkSession({ connect: zk, sessionTimeoutMs: 4000, connectTimeoutMs: 5000 })
+  await session.start()
+  try {
+    const leader = await session.getData(leaderPath(cluster, shard))
+    const before = decodeLeaderRecord(leader?.data ?? null)
+    if (before === null) throw new ClusterError(ClusterErrorCode.BadConfig, `shard ${shard} has no master now: nothing to hand over (it is electing one)`)
+    if (to !== '' && to === before.node) throw new ClusterError(ClusterErrorCode.BadConfig, `${to} is already the master of shard ${shard}`)
+    const started = Date.now()
+    const path = switchoverPath(cluster, shard)
+    const req = encodeRecord({ to, epoch: before.epoch, state: 'requested', at: started })
+    try {
+      await session.create(path, req)
+    } catch (err) {
+      if (!(err instanceof ClusterError) || err.zkCode !== 'NODE_EXISTS') throw err
+      throw new ClusterError(ClusterErrorCode.BadConfig, `a switchover of shard ${shard} is already in progress (${path})`)
+    }
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      const m = decodeMasterRecord((await session.getData(masterPath(cluster, shard)))?.data ?? null)
+      if (m !== null && m.epoch > before.epoch) {
+        return `shard ${shard}: master ${before.node} (epoch ${before.epoch}) -> ${m.node} (epoch ${m.epoch}) in ${Date.now() - started} ms, at seqno ${m.seqno}`
+      }
+      const pending = await session.exists(path)
+      if (pending === null && (m === null || m.epoch === before.epoch)) {
+        const l = decodeLeaderRecord((await session.getData(leaderPath(cluster, shard)))?.data ?? null)
+        if (l !== null && l.epoch === before.epoch) {
+          throw new ClusterError(ClusterErrorCode.BadConfig, `shard ${shard}: the master refused or abandoned the switchover (no in-sync replica${to === '' ? '' : ` named ${to}`}, or it did not catch up in time); see its log`)
+        }
+      }
+      if (Date.now() - started > timeoutMs) {
+        await session.remove(path).catch(() => false)
+        throw new ClusterError(ClusterErrorCode.Timeout, `shard ${shard}: no new master within ${timeoutMs} ms; the request was withdrawn`)
+      }
+    }
+  } finally {
+    await session.close()
+  }
 }

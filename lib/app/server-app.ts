@@ -48,10 +48,9 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
     return `${specific ?? hostname()}:${server.port}`
   }
   const replication = attachReplication(server, o.replication ?? { replicaOf: null, backlogBytes: 64 * 1024 * 1024, timeoutMs: 5000 }, node, log)
-  // --role replica refuses writes from its first connection on. A host started as master
-  // takes writes at once (as before replication existed); proxies reach it only once it is
-  // registered, which comes after ZooKeeper's view has confirmed the role (cluster-app.ts).
-  if (cluster !== null && cluster.role === 'replica') replication.standBy()
+  // A cluster host refuses writes from its first connection on, until its shard's election
+  // makes it master (cluster-app.ts); a standalone host takes writes at once.
+  if (cluster !== null && cluster.role !== 'follower') replication.standBy()
   try {
     await server.start()
   } catch (err) {

@@ -1,11 +1,12 @@
 // lib/cluster/index.ts — what other areas may import from lib/cluster.
 export { ClusterError, ClusterErrorCode } from './errors.js'
-export { ZkSession, parseConnectString, type ZkSessionOptions, type ZkSessionState, type ZkStat, type ZkEvent } from './zk.js'
+export { ZkSession, parseConnectString, type ZkSessionOptions, type ZkSessionState, type ZkStat, type ZkEvent, type ZkOp } from './zk.js'
 export {
-  Role, checkName, clusterRoot, nodesPath, shardsPath, nodePath, shardPath, nodeIdOf,
-  decodeHostRecord, decodeShardRecord, encodeRecord,
-  type HostRecord, type ShardRecord, type LoadFigures, type ReplRecord,
+  Role, checkName, clusterRoot, nodesPath, shardsPath, nodePath, shardPath, nodeIdOf, masterPath, leaderPath, switchoverPath,
+  decodeHostRecord, decodeShardRecord, decodeMasterRecord, decodeLeaderRecord, decodeSwitchoverRecord, encodeRecord,
+  type HostRecord, type ShardRecord, type LoadFigures, type ReplRecord, type MasterRecord, type LeaderRecord, type SwitchoverRecord, type ConfiguredRole,
 } from './layout.js'
+export { ShardElection, rankCandidates, type ElectionOptions, type Ranked } from './election.js'
 export { Registry, type RegistryOptions, type RegistryState } from './registry.js'
 export { Topology, isReadableReplica, type HostEntry, type ShardEntry } from './membership/topology.js'
 export { TopologyWatcher, type TopologyWatcherOptions } from './membership/watcher.js'

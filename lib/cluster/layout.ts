@@ -5,6 +5,11 @@
  *   /nodes/<nodeId>    EPHEMERAL   HostRecord (nodeId = advertised "host:port")
  *   /shards/<shard>    PERSISTENT  ShardRecord (a shard outlives its hosts: keys
  *                                  hash over shards, so a dead shard keeps its keys)
+ *   /shards/<shard>/master   PERSISTENT  MasterRecord: the shard's epoch and who holds it;
+ *                                        bumped only by an election's conditional multi
+ *   /shards/<shard>/leader   EPHEMERAL   LeaderRecord: the master's lease, in its session; gone
+ *                                        (session expired, host died) = the shard elects
+ *   /shards/<shard>/switchover PERSISTENT SwitchoverRecord: a planned hand-over in progress
  *   /config            PERSISTENT  cluster settings (not read yet)
  */
 import { ClusterError, ClusterErrorCode } from './errors.js'
@@ -30,6 +35,12 @@ export interface ReplRecord {
   replicas: number
 }
 
+/**
+ * --role: `auto` hosts of a shard elect their master (a ZooKeeper election); `replica`
+ * is never elected; `follower` is for other DCs. `master` is accepted as `auto`.
+ */
+export type ConfiguredRole = 'auto' | Role
+
 /** /nodes/<nodeId> data. `instance` tells a leftover of our own earlier session from another process. */
 export interface HostRecord {
   host: string
@@ -43,8 +54,37 @@ export interface HostRecord {
   startedAt: number
   updatedAt: number
   load: LoadFigures
+  /** May be elected master of its shard (--role auto, home DC). Absent: false. */
+  candidate?: boolean
   /** Absent on hosts that do not replicate (older versions). */
   repl?: ReplRecord
+}
+
+/** /shards/<shard>/master data: written only by the winner of an election. */
+export interface MasterRecord {
+  node: string
+  epoch: number
+  /** The winner's (epoch, seqno) position when it won: its switch point. */
+  seqno: number
+  at: number
+}
+
+/** /shards/<shard>/leader data (EPHEMERAL, the master's session). */
+export interface LeaderRecord {
+  node: string
+  epoch: number
+  instance: string
+}
+
+/** /shards/<shard>/switchover data: `memringctl failover` asks, the master hands over. */
+export interface SwitchoverRecord {
+  /** Requested target ('' = the best in-sync replica), then the one chosen by the master. */
+  to: string
+  /** The epoch being handed over (the master's when it accepts). */
+  epoch: number
+  /** 'requested' by memringctl; 'handed' once the master released the lease to `to`. */
+  state: 'requested' | 'handed'
+  at: number
 }
 
 /** /shards/<shard> data. */
@@ -71,9 +111,13 @@ export function nodePath (cluster: string, nodeId: string): string { return `${n
 export function shardPath (cluster: string, shard: string): string { return `${shardsPath(cluster)}/${checkName('--shard', shard)}` }
 
 /** A node id is the advertised address, so one address is one registration. */
+export function masterPath (cluster: string, shard: string): string { return `${shardPath(cluster, shard)}/master` }
+export function leaderPath (cluster: string, shard: string): string { return `${shardPath(cluster, shard)}/leader` }
+export function switchoverPath (cluster: string, shard: string): string { return `${shardPath(cluster, shard)}/switchover` }
+
 export function nodeIdOf (host: string, port: number): string { return `${host}:${port}` }
 
-export function encodeRecord (r: HostRecord | ShardRecord): Buffer { return Buffer.from(JSON.stringify(r)) }
+export function encodeRecord (r: HostRecord | ShardRecord | MasterRecord | LeaderRecord | SwitchoverRecord): Buffer { return Buffer.from(JSON.stringify(r)) }
 
 /** Parse /nodes/<id> data; null when it is not a host record we understand (skip, never crash). */
 export function decodeHostRecord (data: Buffer): HostRecord | null {
@@ -99,6 +143,7 @@ export function decodeHostRecord (data: Buffer): HostRecord | null {
     startedAt: typeof o.startedAt === 'number' ? o.startedAt : 0,
     updatedAt: typeof o.updatedAt === 'number' ? o.updatedAt : 0,
     load,
+    ...(o.candidate === true ? { candidate: true } : {}),
     ...(decodeRepl(o.repl) ?? {}),
   }
 }
@@ -130,4 +175,37 @@ export function decodeShardRecord (data: Buffer | null): ShardRecord {
       weight: typeof o.weight === 'number' && o.weight > 0 && Number.isFinite(o.weight) ? o.weight : 1,
     }
   } catch { return dflt }
+}
+
+function parseObject (data: Buffer | null): Record<string, unknown> | null {
+  if (data === null || data.length === 0) return null
+  try {
+    const v: unknown = JSON.parse(data.toString('utf8'))
+    return typeof v === 'object' && v !== null ? v as Record<string, unknown> : null
+  } catch { return null }
+}
+
+const count = (x: unknown): number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 ? x : 0
+
+export function decodeMasterRecord (data: Buffer | null): MasterRecord | null {
+  const o = parseObject(data)
+  if (o === null || typeof o.node !== 'string') return null
+  return { node: o.node, epoch: count(o.epoch), seqno: count(o.seqno), at: count(o.at) }
+}
+
+export function decodeLeaderRecord (data: Buffer | null): LeaderRecord | null {
+  const o = parseObject(data)
+  if (o === null || typeof o.node !== 'string') return null
+  return { node: o.node, epoch: count(o.epoch), instance: typeof o.instance === 'string' ? o.instance : '' }
+}
+
+export function decodeSwitchoverRecord (data: Buffer | null): SwitchoverRecord | null {
+  const o = parseObject(data)
+  if (o === null) return null
+  return {
+    to: typeof o.to === 'string' ? o.to : '',
+    epoch: count(o.epoch),
+    state: o.state === 'handed' ? 'handed' : 'requested',
+    at: count(o.at),
+  }
 }

@@ -33,8 +33,11 @@ export interface RegistryOptions {
   /** Address clients and proxies use to reach this host. */
   advertise: { host: string, port: number }
   dc?: string
-  role?: Role
-  epoch?: number
+  /** The role published; a function when it changes (an elected master). */
+  role?: Role | (() => Role)
+  epoch?: number | (() => number)
+  /** May be elected master (published for the shard's election). */
+  candidate?: boolean
   sessionTimeoutMs?: number
   /** start() fails after this long without a session. Default: the session timeout. */
   connectTimeoutMs?: number
@@ -128,8 +131,9 @@ export class Registry extends EventEmitter {
       port: a.port,
       dc: this.#opts.dc ?? '',
       shard: this.#opts.shard,
-      role: this.#opts.role ?? Role.Master,
-      epoch: this.#opts.epoch ?? 0,
+      role: typeof this.#opts.role === 'function' ? this.#opts.role() : this.#opts.role ?? Role.Master,
+      epoch: typeof this.#opts.epoch === 'function' ? this.#opts.epoch() : this.#opts.epoch ?? 0,
+      ...(this.#opts.candidate === true ? { candidate: true } : {}),
       instance: this.instance,
       pid: process.pid,
       startedAt: this.#startedAt,
@@ -139,8 +143,8 @@ export class Registry extends EventEmitter {
     }
   }
 
-  /** Writes the node record now (role or replication state changed). */
-  refresh (): void { void this.#writeLoad() }
+  /** Writes the node record now (role or replication state changed); resolves once written (or not possible). */
+  refresh (): Promise<void> { return this.#writeLoad() }
 
   #lost (reason: string): void {
     if (this.#state === 'closed') return

@@ -42,6 +42,15 @@ interface LibClient {
   getChildren (path: string, watcher: Watcher | undefined, cb: (err: LibError | null, children: string[], stat: LibStat) => void): void
   remove (path: string, version: number, cb: (err: LibError | null) => void): void
   connectionManager?: { socket?: { destroy (): void } }
+  transaction (): LibTransaction
+}
+interface LibTransaction {
+  ops: Array<{ version?: number }>
+  create (path: string, data: Buffer | null, mode: number): LibTransaction
+  check (path: string, version: number): LibTransaction
+  setData (path: string, data: Buffer, version: number): LibTransaction
+  remove (path: string, version: number): LibTransaction
+  commit (cb: (err: LibError | null, results: unknown) => void): void
 }
 interface Lib {
   createClient (connect: string, opts: { sessionTimeout: number, spinDelay: number, retries: number, sessionId?: Buffer, sessionPassword?: Buffer }): LibClient
@@ -53,6 +62,12 @@ export type CreateMode = keyof typeof CREATE_MODE
 const EVENT_TYPE: Record<number, ZkEventType> = { 1: 'created', 2: 'deleted', 3: 'dataChanged', 4: 'childrenChanged' }
 export type ZkEventType = 'created' | 'deleted' | 'dataChanged' | 'childrenChanged'
 export interface ZkEvent { type: ZkEventType, path: string }
+/** One operation of an atomic multi (`ZkSession.multi`); version -1 = any. */
+export type ZkOp =
+  | { op: 'create', path: string, data: Buffer | null, mode?: CreateMode }
+  | { op: 'check', path: string, version: number }
+  | { op: 'setData', path: string, data: Buffer, version: number }
+  | { op: 'remove', path: string, version: number }
 export type ZkWatcher = (ev: ZkEvent) => void
 export interface ZkStat {
   version: number
@@ -364,6 +379,27 @@ export class ZkSession extends EventEmitter {
       if (err !== null && err.name === 'NO_NODE') done(null, null)
       else done(err, err !== null ? null : children)
     }))
+  }
+
+  /**
+   * All of `ops` or none (ZooKeeper multi). Rejects with the first failing op's code
+   * (NODE_EXISTS, BAD_VERSION, NO_NODE...) in ClusterError.zkCode.
+   */
+  multi (ops: readonly ZkOp[]): Promise<void> {
+    const what = ops.map((o) => `${o.op} ${o.path}`).join(', ')
+    return this.#call('multi', what, (c, done) => {
+      const tx = c.transaction()
+      for (const o of ops) {
+        if (o.op === 'create') tx.create(o.path, o.data, CREATE_MODE[o.mode ?? 'persistent'])
+        else if (o.op === 'check') tx.check(o.path, o.version)
+        else if (o.op === 'setData') tx.setData(o.path, o.data, o.version)
+        else tx.remove(o.path, o.version)
+        // The library's Transaction turns version 0 into -1 ("any": `version || -1`),
+        // which would make a condition on a freshly created node always pass.
+        if (o.op !== 'create') tx.ops[tx.ops.length - 1]!.version = o.version
+      }
+      tx.commit((err) => done(err, undefined))
+    })
   }
 
   /** Remove one node; false when it did not exist. */

@@ -78,11 +78,14 @@ export interface Hello {
   /** The master's flush_all watermarks (absolute time, CAS). */
   flushAt: number
   flushCas: number
+  /** The sender's epoch (ZooKeeper's election count for the shard; 0 standalone). A
+   *  stream is bound to it: a replica that knows a newer epoch refuses the stream. */
+  epoch: number
   history: HistoryEntry[]
 }
 
 export function encodeHello (h: Hello): Buffer {
-  const len = 1 + 8 + 8 + 4 + 4 + 4 + 8 + 2 + h.history.length * 16
+  const len = 1 + 8 + 8 + 4 + 4 + 4 + 8 + 4 + 2 + h.history.length * 16
   const b = Buffer.allocUnsafe(FRAME_HEADER + len)
   let o = writeHeader(b, 0, F.Hello, len)
   b[o++] = h.mode
@@ -92,6 +95,7 @@ export function encodeHello (h: Hello): Buffer {
   o = writeU32(b, o, h.total)
   o = writeU32(b, o, h.flushAt)
   o = writeU64(b, o, h.flushCas)
+  o = writeU32(b, o, h.epoch)
   b.writeUInt16LE(h.history.length, o); o += 2
   for (const e of h.history) {
     o += b.write(e.id.padStart(16, '0').slice(-16), o, 'hex')
@@ -102,7 +106,7 @@ export function encodeHello (h: Hello): Buffer {
 
 /** Decodes a HELLO payload b[s, e); null when malformed. */
 export function decodeHello (b: Buffer, s: number, e: number): Hello | null {
-  if (e - s < 39) return null
+  if (e - s < 43) return null
   let o = s
   const mode = b[o++] as SyncMode
   if (mode !== SyncMode.Partial && mode !== SyncMode.Full && mode !== SyncMode.Resume) return null
@@ -112,6 +116,7 @@ export function decodeHello (b: Buffer, s: number, e: number): Hello | null {
   const total = readU32(b, o); o += 4
   const flushAt = readU32(b, o); o += 4
   const flushCas = readU64(b, o); o += 8
+  const epoch = readU32(b, o); o += 4
   const n = b.readUInt16LE(o); o += 2
   if (e - o !== n * 16) return null
   const history: HistoryEntry[] = []
@@ -119,7 +124,7 @@ export function decodeHello (b: Buffer, s: number, e: number): Hello | null {
     history.push({ id: b.toString('hex', o, o + 8), start: readU64(b, o + 8) })
     o += 16
   }
-  return { mode, seq, syncId, cursor, total, flushAt, flushCas, history }
+  return { mode, seq, syncId, cursor, total, flushAt, flushCas, epoch, history }
 }
 
 export function encodePing (seq: number, lagMs: number): Buffer {

@@ -41,6 +41,8 @@ export class ReplicationLog implements MutationObserver {
   /** The lowest seqno a partial resync from this node may start after (a replica's backlog
    *  does not cover what it received in a listing). */
   servableFrom = 0
+  /** Epoch of the master whose stream this data comes from (this node's own, on a master). */
+  epoch = 0
   private readonly blocks: Block[] = []
   private firstBlockId = 0
   private nextBlockId = 0

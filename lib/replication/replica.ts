@@ -36,11 +36,13 @@ export class ReplicaLink extends EventEmitter {
   state: ReplicaState = 'idle'
   /** The store holds a complete copy as of log.seqno (a full sync finished, or partial since). */
   inSync = false
+  /** The newest epoch this node knows of (ZooKeeper): a stream from an older one is refused. */
+  minEpoch = 0
   /** Highest master seqno heard of, and the master's last lag figure for us. */
   masterSeqno = 0
   masterLagMs = 0
   lastIoMs = 0
-  readonly counters = { full_syncs: 0, partial_syncs: 0, resumed_syncs: 0, connects: 0, sync_refused: 0, applied: 0, apply_failed: 0 }
+  readonly counters = { full_syncs: 0, partial_syncs: 0, resumed_syncs: 0, connects: 0, sync_refused: 0, applied: 0, apply_failed: 0, stale_epoch: 0 }
   private syncId = '0'
   private cursor = 0
   private socket: net.Socket | null = null
@@ -111,7 +113,7 @@ export class ReplicaLink extends EventEmitter {
       const log = this.o.log
       // In sync: continue from our position. Mid full sync: resume the listing. Else: full.
       const syncId = this.inSync ? '0' : this.syncId
-      s.write(`repl sync ${log.historyId} ${log.seqno} ${syncId} ${this.inSync ? 0 : this.cursor} ${this.o.node()}\r\n`)
+      s.write(`repl sync ${log.historyId} ${log.seqno} ${syncId} ${this.inSync ? 0 : this.cursor} ${this.o.node()} ${this.minEpoch}\r\n`)
     })
     s.on('data', (chunk: Buffer) => this.onData(chunk))
     s.on('error', (err) => { this.o.logger.debug({ err: err.message, master: `${host}:${port}` }, 'replication link error') })
@@ -224,6 +226,11 @@ export class ReplicaLink extends EventEmitter {
   private hello (h: Hello): boolean {
     const store = this.o.store
     const log = this.o.log
+    if (h.epoch < this.minEpoch) {
+      this.counters.stale_epoch++
+      this.fail(`stream of epoch ${h.epoch}, but epoch ${this.minEpoch} is known: the sender is a deposed master`)
+      return false
+    }
     this.masterSeqno = Math.max(h.seq, this.masterSeqno)
     if (h.mode === SyncMode.Full) {
       const related = h.history.some((e) => e.id === log.historyId)
@@ -257,6 +264,7 @@ export class ReplicaLink extends EventEmitter {
       }
       this.o.logger.info({ master: this.target, seq: h.seq, mode: h.mode === SyncMode.Resume ? 'resume' : 'partial' }, 'replication resumed')
     }
+    log.epoch = h.epoch
     store.applyFlush(h.flushAt === 0 ? 0 : Math.max(1, h.flushAt - store.clock.processStarted), h.flushCas)
     this.retryDelay = this.o.retryMs ?? 100
     return true

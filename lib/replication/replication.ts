@@ -33,6 +33,8 @@ export class Replication {
   role: ReplicationRole = 'master'
   /** Called when role or master changes (the server's read-only line, ZooKeeper's record). */
   onChange: () => void = () => {}
+  /** A replica told this node of a newer epoch than its own: another master was elected. */
+  onNewerEpoch: (epoch: number) => void = () => {}
 
   constructor (private readonly o: ReplicationOptions) {
     this.log = new ReplicationLog(o.store, o.backlogBytes)
@@ -42,7 +44,11 @@ export class Replication {
     this.source.refuse = () => this.role === 'replica' && !this.link.inSync ? 'not in sync' : null
     this.link.on('synced', () => this.onChange())
     this.source.activate = () => this.activate()
+    this.source.newerEpoch = (e) => { if (this.role === 'master') this.onNewerEpoch(e) }
   }
+
+  /** Epoch of this node's data: its own as master, its master's as replica. */
+  get epoch (): number { return this.log.epoch }
 
   /**
    * Start logging client writes (a master's backlog). Standalone servers start when the
@@ -53,8 +59,12 @@ export class Replication {
     if (this.role === 'master') this.o.store.mutations = this.log
   }
 
-  /** Follow host:port as a replica (writes refused from now on). */
-  follow (host: string, port: number): void {
+  /**
+   * Follow host:port as a replica (writes refused from now on). `epoch`: the newest epoch
+   * known (ZooKeeper); a stream from a master of an older one is refused.
+   */
+  follow (host: string, port: number, epoch = 0): void {
+    if (epoch > this.link.minEpoch) this.link.minEpoch = epoch
     if (this.role !== 'replica') {
       this.role = 'replica'
       this.o.store.mutations = null
@@ -72,9 +82,18 @@ export class Replication {
     this.onChange()
   }
 
-  /** Take writes as master: a new history that keeps the ones the data came from. */
-  lead (): void {
-    if (this.role === 'master') return
+  /**
+   * Take writes as master at `epoch`: a new history that keeps the ones the data came
+   * from, so sibling replicas continue with a partial resync. A master re-elected at a
+   * newer epoch (nobody else took writes meanwhile) keeps its history.
+   */
+  lead (epoch = this.log.epoch): void {
+    if (epoch > this.link.minEpoch) this.link.minEpoch = epoch
+    if (this.role === 'master') {
+      if (epoch !== this.log.epoch) { this.log.epoch = epoch; this.onChange() }
+      return
+    }
+    this.log.epoch = epoch
     this.link.setTarget(null)
     this.role = 'master'
     this.log.newHistory()
@@ -125,6 +144,7 @@ export class Replication {
       ['master', this.masterAddress],
       ['master_link', replica ? link.state : ''],
       ['history_id', log.historyId],
+      ['epoch', log.epoch],
       ['seqno', log.seqno],
       ['replicas', this.source.senders.size],
       ['lag_ms', lag.ms],
@@ -141,6 +161,7 @@ export class Replication {
       ['sync_refused', link.counters.sync_refused],
       ['backlog_lost', this.source.counters.backlog_lost],
       ['apply_failed', link.counters.apply_failed],
+      ['stale_epoch_refused', link.counters.stale_epoch],
       ['history', log.history.map((e) => `${e.id}:${e.start}`).join(',')],
     ]
     let i = 0

@@ -63,6 +63,8 @@ export class ReplicationSource {
   refuse: (() => string | null) = () => null
   /** Called before the first stream is served: the log must be recording from then on. */
   activate: () => void = () => {}
+  /** A replica named a newer epoch than ours: a newer master exists (we are deposed). */
+  newerEpoch: (epoch: number) => void = () => {}
 
   constructor (readonly store: SlabStore, readonly log: ReplicationLog, readonly logger: Logger, readonly timeoutMs = 5000) {}
 
@@ -70,10 +72,17 @@ export class ReplicationSource {
   take (socket: Socket, args: string[]): void {
     const why = this.refuse()
     if (why !== null || args[0] !== 'sync' || args.length < 6) {
-      socket.end(encodeError(why ?? 'usage: repl sync <history> <seqno> <sync id> <cursor> <node>'))
+      socket.end(encodeError(why ?? 'usage: repl sync <history> <seqno> <sync id> <cursor> <node> [<epoch>]'))
       return
     }
-    const [, historyId, seqText, syncId, cursorText, node] = args
+    const [, historyId, seqText, syncId, cursorText, node, epochText] = args
+    // Fencing: a replica that has seen a newer epoch than ours must not take our stream.
+    const theirs = epochText === undefined ? 0 : Number(epochText)
+    if (Number.isSafeInteger(theirs) && theirs > this.log.epoch) {
+      socket.end(encodeError(`stale epoch: this node is at epoch ${this.log.epoch}, the replica has seen ${theirs}`))
+      this.newerEpoch(theirs)
+      return
+    }
     const seq = Number(seqText)
     const cursor = Number(cursorText)
     if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(cursor) || cursor < 0) {
@@ -120,6 +129,7 @@ export class ReplicationSource {
       total: listing === null ? 0 : listing.page >= 0 ? this.store.counters.curr_items : listing.total,
       flushAt: fs.oldestLive === 0 ? 0 : fs.oldestLive + this.store.clock.processStarted,
       flushCas: fs.oldestCas,
+      epoch: log.epoch,
       history: log.history,
     })
     if (listing !== null) log.listingActive++

@@ -15,7 +15,7 @@ function frames (r: FrameReader): Array<{ type: number, payload: string }> {
 t.test('frames survive every split point, byte by byte and whole', async (t) => {
   const hello = encodeHello({
     mode: SyncMode.Full, seq: 2 ** 40 + 7, syncId: '00ff00ff00ff00ff', cursor: 5, total: 9, flushAt: 1_800_000_000,
-    flushCas: 2 ** 35, history: [{ id: '0123456789abcdef', start: 1 }, { id: 'fedcba9876543210', start: 1000 }],
+    flushCas: 2 ** 35, epoch: 4_000_000_007, history: [{ id: '0123456789abcdef', start: 1 }, { id: 'fedcba9876543210', start: 1000 }],
   })
   const big = Buffer.alloc(5 + 70000, 0x61)
   writeHeader(big, 0, F.Item, 70000)
@@ -35,7 +35,7 @@ t.test('frames survive every split point, byte by byte and whole', async (t) => 
   const h = decodeHello(Buffer.from(whole[0].payload, 'hex'), 0, whole[0].payload.length / 2)
   t.same(h, {
     mode: SyncMode.Full, seq: 2 ** 40 + 7, syncId: '00ff00ff00ff00ff', cursor: 5, total: 9, flushAt: 1_800_000_000,
-    flushCas: 2 ** 35, history: [{ id: '0123456789abcdef', start: 1 }, { id: 'fedcba9876543210', start: 1000 }],
+    flushCas: 2 ** 35, epoch: 4_000_000_007, history: [{ id: '0123456789abcdef', start: 1 }, { id: 'fedcba9876543210', start: 1000 }],
   })
   const ping = Buffer.from(whole[1].payload, 'hex')
   t.equal(readU64(ping, 0), 42)
