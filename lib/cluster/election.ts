@@ -321,12 +321,15 @@ export class ShardElection extends EventEmitter {
   #watchSwitchover (): void {
     if (!this.#leading || this.#closed) return
     const zk = this.#o.session
-    zk.getData(this.#switchPath, () => this.#watchSwitchover()).then((got) => {
+    // exists() leaves a watch whether or not the node is there (getData only when it is).
+    zk.exists(this.#switchPath, () => this.#watchSwitchover()).then(async (stat) => {
+      if (stat === null || !this.#leading || this.#handing) return
+      const got = await zk.getData(this.#switchPath)
       if (got === null || !this.#leading || this.#handing) return
       const sw = decodeSwitchoverRecord(got.data)
       if (sw === null || sw.state !== 'requested') return
-      void this.#handOver(sw.to, got.stat.version)
-    }, () => {})
+      await this.#handOver(sw.to, got.stat.version)
+    }).catch(() => {})
   }
 
   async #handOver (requested: string, version: number): Promise<void> {
