@@ -14,7 +14,7 @@ import { waitFor } from '../../testing/wait-for.js'
 t.test('cluster flags: validated, clear messages, null without --zk', async (t) => {
   t.equal(clusterOptions({}), null)
   t.same(clusterOptions({ zk: '127.0.0.1:2181', cluster: 'c', shard: '0' }),
-    { zk: '127.0.0.1:2181', cluster: 'c', shard: '0', dc: '', role: 'master', advertise: null, sessionTimeoutMs: 10000 })
+    { zk: '127.0.0.1:2181', cluster: 'c', shard: '0', dc: '', role: 'auto', advertise: null, sessionTimeoutMs: 10000 })
   const cfg = clusterOptions({ zk: 'a:1,b:2', cluster: 'c', shard: 's', dc: 'east', advertise: 'cache1', role: 'replica', zkSessionTimeout: '4000' })!
   t.same(cfg.advertise, { host: 'cache1', port: null })
   t.same(advertiseFor(cfg, [], 11211), { host: 'cache1', port: 11211 })
@@ -56,7 +56,11 @@ t.test('the memring binary in a cluster', { skip: zooKeeperAvailable() ? false :
   t.test('registers itself, keeps serving while ZooKeeper is down, and is removed one session after kill -9', async (t) => {
     const host = await startMemringProcess(t, ['--zk', zk.connectString, '--cluster', 'app', '--shard', '3', '--dc', 'east', '--zk-session-timeout', String(SESSION_MS)])
     const path = nodePath('app', `127.0.0.1:${host.port}`)
-    const got = await waitFor(() => obs.getData(path), { what: 'host node' })
+    // Registered first, then elected (a new shard elects its first host): role master.
+    const got = await waitFor(async () => {
+      const d = await obs.getData(path)
+      return d !== null && decodeHostRecord(d.data)?.role === 'master' ? d : null
+    }, { what: 'host node, elected master' })
     t.match(decodeHostRecord(got.data), { host: '127.0.0.1', port: host.port, shard: '3', dc: 'east', role: 'master', pid: host.pid })
     t.match((await exchange(host.port, 'set k 0 0 1\r\nv\r\nget k\r\n')).toString(), /STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n/)
 

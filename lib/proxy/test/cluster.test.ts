@@ -30,7 +30,9 @@ t.test('three hosts in ZooKeeper behind the proxy', { skip: zooKeeperAvailable()
   })
   await proxy.start()
   t.teardown(() => proxy.close())
-  await waitFor(() => proxy.router.topology.hosts.size === 3, { timeoutMs: 5000, what: 'three hosts in the topology' })
+  // Each host registers, then wins its new shard's election (role master).
+  await waitFor(() => proxy.router.topology.hosts.size === 3 && [...proxy.router.topology.shards.values()].every((s) => s.primary !== null),
+    { timeoutMs: 10_000, what: 'three elected masters in the topology' })
   t.same(proxy.router.topology.shardIds, ['0', '1', '2'])
   const c = await rawClient(t, proxy.port)
 
@@ -136,19 +138,23 @@ t.test('three hosts in ZooKeeper behind the proxy', { skip: zooKeeperAvailable()
     t.notOk(c.closed)
   })
 
-  t.test('ZooKeeper restart: the proxy keeps routing on its last snapshot', async (t) => {
+  t.test('ZooKeeper restart: the proxy keeps routing on its last snapshot; masters fence writes meanwhile', async (t) => {
     await zk.stop()
     await waitFor(() => proxy.watcher!.stale, { timeoutMs: 5000, what: 'topology stale' })
-    for (let i = 0; i < 5; i++) {
+    // A master that cannot confirm its lease (2/3 session) refuses writes: it cannot tell an
+    // ensemble that is down from a partition in which another master is being elected.
+    await waitFor(async () => (await round(c)).stored.every((x) => !x), { timeoutMs: SESSION_MS * 4, what: 'writes fenced on every shard' })
+    for (let i = 0; i < 3; i++) {
       const r = await round(c)
-      t.same(r.stored, [true, true, true], 'every shard stores with ZooKeeper down')
+      t.same(r.hit, [true, true, true], 'every shard still serves reads with ZooKeeper down')
+      t.same(r.stored, [false, false, false], 'and refuses writes')
     }
     c.write('stats proxy\r\n')
     t.match(await c.until('END\r\n'), /STAT topology_stale 1\r\n/)
     await zk.restart()
     await waitFor(() => !proxy.watcher!.stale, { timeoutMs: 8000, what: 'topology fresh again' })
     await waitFor(() => proxy.router.topology.hosts.size === 3, { timeoutMs: 8000, what: 'three hosts after the restart' })
-    const r = await round(c)
-    t.same(r.stored, [true, true, true])
+    // Sessions survive a ZooKeeper restart: the same masters confirm their leases again.
+    await waitFor(async () => (await round(c)).stored.every((x) => x), { timeoutMs: SESSION_MS * 4, what: 'writes taken again on every shard' })
   })
 })

@@ -29,7 +29,7 @@ t.test('a master that accepts and never answers: the replica gives up after --re
   peer.hang()
   const replica = await startMemringProcess(t, ['--replica-of', peer.address, '--repl-timeout', String(TIMEOUT_MS)])
   await waitFor(() => peer.connections >= 3, { timeoutMs: TIMEOUT_MS * 20, what: 'three connection attempts' })
-  t.ok(peer.seen.some((l) => /^repl sync [0-9a-f]{16} 0 0 0 127\.0\.0\.1:\d+$/.test(l)), `asked for a full sync: ${peer.seen[0]}`)
+  t.ok(peer.seen.some((l) => /^repl sync [0-9a-f]{16} 0 0 0 127\.0\.0\.1:\d+ 0$/.test(l)), `asked for a full sync: ${peer.seen[0]}`)
   t.equal((await stats(replica.port, 'replication')).sync_in_progress, '1', 'an empty replica is not in sync')
 })
 
