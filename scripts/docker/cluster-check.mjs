@@ -110,8 +110,9 @@ async function main () {
     if (!ok(r.status === 0, `podman run ${name} (shard ${shard})`, r.stderr.trim())) return
   }
   const t1 = Date.now()
-  const nodes = await waitFor(async () => { const m = await registered(zk); return m.size === 2 ? m : null }, 15_000)
-  if (!ok(nodes !== null, 'both containers register in ZooKeeper', `found ${[...(await registered(zk)).keys()].join(', ') || 'none'}`)) return
+  // Registered, then elected master of their (new) shards.
+  const nodes = await waitFor(async () => { const m = await registered(zk); return m.size === 2 && [...m.values()].every((d) => d?.role === 'master') ? m : null }, 15_000)
+  if (!ok(nodes !== null, 'both containers register in ZooKeeper and are elected masters', `found ${[...(await registered(zk)).keys()].join(', ') || 'none'}`)) return
   console.log(`cluster: both hosts registered ${Date.now() - t1} ms after podman run`)
   for (const [, port, shard] of hosts) {
     const d = nodes.get(`127.0.0.1:${port}`)
