@@ -139,9 +139,11 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
       this.error(req, Status.UNKNOWN_COMMAND, undefined, req.valueLength === 0)
       return Next.Swallow
     }
-    if (this.ctx.readOnly !== null && isWrite(req.op)) {
-      // A replica: writes are refused with "not my vbucket" (this node does not take them).
-      this.error(req, Status.NOT_MY_VBUCKET, this.ctx.readOnly.body, req.valueLength === 0)
+    // A replica or a fenced master: writes are refused with "not my vbucket" (this node does
+    // not take them). readOnly may be a getter (the cluster's lease): read it once, writes only.
+    const ro = isWrite(req.op) ? this.ctx.readOnly : null
+    if (ro !== null) {
+      this.error(req, Status.NOT_MY_VBUCKET, ro.body, req.valueLength === 0)
       return req.valueLength > 0 ? Next.Swallow : Next.Continue
     }
     switch (req.op) {

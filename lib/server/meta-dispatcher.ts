@@ -104,7 +104,8 @@ export class MetaDispatcher implements MetaHandler {
     const err = this.preparse(line, 2)
     if (err !== FlagError.None) { out.bytes(flagErrorLine(err)); return }
     // A replica: mg that sets a TTL (T) or creates (N) is a write.
-    if (ctx.readOnly !== null && (f.upper & (U.T | U.N)) !== 0) { out.bytes(ctx.readOnly.line); return }
+    // readOnly may be a getter (a cluster master's lease): only touch it for writes, once.
+    if ((f.upper & (U.T | U.N)) !== 0) { const ro = ctx.readOnly; if (ro !== null) { out.bytes(ro.line); return } }
     const store = ctx.store
     const stats = ctx.stats
     const quiet = (f.lower & Lo.q) !== 0
@@ -337,7 +338,7 @@ export class MetaDispatcher implements MetaHandler {
     const pre = this.precheck(line, MetaError.tooManyFlags)
     if (pre !== null) { out.bytes(pre); return }
     if (this.preparse(line, 2) !== FlagError.None) { out.bytes(MetaError.invalidOrDuplicate); return }
-    if (ctx.readOnly !== null) { out.bytes(ctx.readOnly.line); return }
+    { const ro = ctx.readOnly; if (ro !== null) { out.bytes(ro.line); return } }
     const f = this.f
     const b = this.line
     const lb = line.buf
@@ -396,7 +397,7 @@ export class MetaDispatcher implements MetaHandler {
       case 68: case 45: incr = false; break // D, -
       default: out.bytes(MetaError.maMode); return
     }
-    if (ctx.readOnly !== null) { out.bytes(ctx.readOnly.line); return }
+    { const ro = ctx.readOnly; if (ro !== null) { out.bytes(ro.line); return } }
     const store = ctx.store
     const stats = ctx.stats
     const quiet = (f.lower & Lo.q) !== 0
