@@ -353,7 +353,7 @@ export class Client {
     const table = build(hostOf)
     this.hosts = next
     this.table = table
-    for (const [id, h] of old) if (!next.has(id)) h.retire()
+    for (const [id, h] of old) if (!next.has(id)) h.retire('closed: the server left the topology')
   }
 
   private key (key: string): Buffer {

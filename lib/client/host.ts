@@ -41,9 +41,9 @@ export class Host {
   }
 
   /** Stops probing and closes the connection: what is waiting on it fails with CLOSED. */
-  retire (): void {
+  retire (why?: string): void {
     this.stopProbe()
-    this.conn.close()
+    this.conn.close(why)
   }
 
   private stopProbe (): void {
