@@ -5,6 +5,7 @@
 //   (b) reads spread over the shard's copies (counted on the servers, cmd_get);
 //   (d) readFrom 'master' never reads a replica;
 //   (e) a shard and a replica joining, then leaving, change routing in the running client;
+//   (c0) a frozen replica (SIGSTOP): reads time out on it and are retried on the master;
 //   (c) kill -9 of s1's master under a read load: no read errors, no false misses; writes
 //       to s1 fail with a clear error, s2 is untouched.
 // And epochs, with records written by lib/cluster's Registry for real servers: writes
@@ -169,9 +170,43 @@ t.test('the client on a ZooKeeper cluster', { skip: zooKeeperAvailable() ? false
     t.same(s1keys.filter((k) => !['s1', 's3'].includes(client.route(k).shard)), [], 's1 keys stayed on s1 or moved to the new shard, never elsewhere')
   })
 
+  t.test('(c0) a frozen copy (SIGSTOP): reads time out on it and are answered by the other copy', async (t) => {
+    // A client of its own with a short request timeout, so the freeze is over long before
+    // ZooKeeper could expire the frozen host's session.
+    const fc = new Client({ servers: shards, requestTimeoutMs: 300, probeIntervalMs: 50 })
+    t.teardown(() => fc.close())
+    const live = s1keys.filter((k) => fc.route(k).shard === 's1')
+    t.same(fc.route(live[0]).copies, [m1.address, r1.address])
+    for (const k of live) t.equal((await fc.get(k))?.toString(), `v-${k}`, 'warm: both copies connected')
+    const seen: string[] = []
+    process.kill(r1.pid!, 'SIGSTOP')
+    seen.push('SIGSTOP')
+    let wrong = 0
+    const errors: string[] = []
+    const readAll = async (): Promise<void> => {
+      await Promise.all(live.map(async (k) => {
+        try { if ((await fc.get(k))?.toString() !== `v-${k}`) wrong++ } catch (err) { errors.push((err as Error).message) }
+      }))
+    }
+    try {
+      await readAll()
+      if (fc.servers().find((s) => s.server === r1.address)?.down === true) seen.push('client marks the replica down')
+      if (fc.route(live[0]).copies.includes(r1.address)) seen.push('ZooKeeper still lists it')
+      await readAll()
+    } finally {
+      process.kill(r1.pid!, 'SIGCONT')
+    }
+    t.same(seen, ['SIGSTOP', 'client marks the replica down', 'ZooKeeper still lists it'], 'the client stops using the frozen copy before ZooKeeper drops it')
+    t.same(errors, [], 'no read failed')
+    t.equal(wrong, 0, 'no read missed')
+    t.ok(fc.counters.readRetries > 0, `${fc.counters.readRetries} reads retried on the master after timing out on the replica`)
+    await waitFor(() => fc.servers().find((s) => s.server === r1.address)?.down === false, { timeoutMs: ZK_WAIT_MS, what: 'the probe brings the replica back' })
+  })
+
   t.test('(c) kill -9 of a shard master: reads go on from the replica, writes fail clearly', async (t) => {
     await inSyncWith(m1, r1)
     const live = s1keys.filter((k) => client.route(k).shard === 's1')
+    await waitFor(() => client.route(live[0]).copies.length === 2, { timeoutMs: ZK_WAIT_MS, what: 'both s1 copies in the client' })
     t.ok(live.length > 50, `${live.length} s1 keys`)
     const seen: string[] = []
     let reads = 0
