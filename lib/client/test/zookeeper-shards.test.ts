@@ -8,7 +8,8 @@
 //   (c0) a frozen replica (SIGSTOP): reads time out on it and are retried on the master;
 //   (c) kill -9 of s1's master under a read load: no read errors, no false misses; writes
 //       to s1 fail with a clear error, s2 is untouched.
-// And epochs, with records written by lib/cluster's Registry for real servers: writes
+// Then a real election (two `--role auto` hosts, kill -9 of the master): reads never fail,
+// writes follow the new epoch. And epochs, with records written by lib/cluster's Registry for real servers: writes
 // follow the highest epoch, and a deposed master's lingering record gets no write; then
 // ZooKeeper killed: the client routes on its last snapshot.
 import t from 'tap'
@@ -259,6 +260,60 @@ t.test('the client on a ZooKeeper cluster', { skip: zooKeeperAvailable() ? false
     t.equal(await client.set(s2key, 'after'), true, 'the other shard takes writes')
     t.equal((await client.get(s2key))?.toString(), 'after')
   })
+})
+
+t.test('election: kill -9 of an elected master; writes follow the new epoch, reads never fail, no key moves', { skip: zooKeeperAvailable() ? false : 'zookeeper package not installed' }, async (t) => {
+  const zk = await startZooKeeper(t)
+  // Two `--role auto` hosts: both run for master; the survivor is elected at a higher epoch.
+  const auto = ['--zk', zk.connectString, '--cluster', 'fo', '--shard', 'f1', '--zk-session-timeout', String(SESSION_MS)]
+  const hosts = [await startMemringProcess(t, auto), await startMemringProcess(t, auto)]
+  const shards = await ZooKeeperShards.start({ zk: zk.connectString, cluster: 'fo', sessionTimeoutMs: SESSION_MS })
+  t.teardown(() => shards.close())
+  const client = new Client({ servers: shards, requestTimeoutMs: 1000, probeIntervalMs: 100 })
+  t.teardown(() => client.close())
+  const first = await waitFor(() => client.route('k').primary !== null && client.route('k').copies.length === 2 ? client.route('k') : null,
+    { timeoutMs: ZK_WAIT_MS, what: 'an elected master and an in-sync replica in the client' })
+  t.ok(first.epoch >= 1, `master ${first.primary} at epoch ${first.epoch}`)
+  const master = hosts.find((h) => h.address === first.primary)!
+  const replica = hosts.find((h) => h !== master)!
+  const keys = Array.from({ length: 100 }, (_, i) => `fo:${i}`)
+  t.same(await Promise.all(keys.map(async (k) => await client.set(k, `v-${k}`))), keys.map(() => true), 'all stored on the master')
+  await inSyncWith(master, replica)
+
+  const seen: string[] = []
+  shards.subscribe((list) => { if (list[0].epoch > first.epoch && list[0].primary !== null) seen.push(`epoch ${list[0].epoch}`) })
+  let reads = 0
+  let wrong = 0
+  const errors: string[] = []
+  let stop = false
+  const worker = async (w: number): Promise<void> => {
+    for (let i = w; !stop; i++) {
+      const k = keys[i % keys.length]
+      try {
+        if ((await client.get(k))?.toString() !== `v-${k}`) wrong++
+        reads++
+      } catch (err) { errors.push(`${k}: ${(err as Error).message}`) }
+    }
+  }
+  const load = Promise.all([0, 1, 2, 3].map(worker))
+  await waitFor(() => reads > 100, { timeoutMs: ZK_WAIT_MS, what: 'reads under way' })
+  await master.kill('SIGKILL')
+  const t0 = Date.now()
+  await waitFor(() => seen.length > 0, { timeoutMs: ZK_WAIT_MS, what: 'a new epoch in the client' })
+  const elected = Date.now() - t0
+  const atElection = reads
+  await waitFor(() => reads > atElection + 200, { timeoutMs: ZK_WAIT_MS, what: 'reads after the election' })
+  stop = true
+  await load
+  t.comment(`kill -9 -> new epoch in the client: ${elected} ms (session ${SESSION_MS} ms); ${reads} reads, ${client.counters.readRetries} retried on another copy`)
+  t.same(errors, [], 'no read failed during the failover')
+  t.equal(wrong, 0, 'no read missed or returned a wrong value')
+  const after = client.route('k')
+  t.same(after, { shard: 'f1', epoch: after.epoch, primary: replica.address, copies: [replica.address] }, 'writes now go to the elected replica')
+  t.ok(after.epoch > first.epoch, `epoch ${first.epoch} -> ${after.epoch}`)
+  t.same(keys.filter((k) => client.route(k).shard !== 'f1'), [], 'no key moved')
+  t.equal(await client.set(keys[0], 'after'), true, 'a write after the reroute is stored')
+  t.equal(await held(replica.port, keys[0]), 'after', 'on the new master')
 })
 
 t.test('epochs: writes follow the highest epoch, a deposed master gets none; ZooKeeper away: routing goes on', { skip: zooKeeperAvailable() ? false : 'zookeeper package not installed' }, async (t) => {
