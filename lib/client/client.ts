@@ -3,15 +3,19 @@
  * a ring from lib/ring, one pipelined Connection per server, and a promise API. Promises
  * exist only here, at the edge; below, commands settle through callbacks.
  *
- * Health: a server that fails `failureThreshold` times in a row (connect failures,
- * resets, timeouts, garbage; not SERVER_ERROR replies) is marked down. Requests for it
- * then fail at once with HOST_DOWN (retriable) instead of each waiting for a timeout,
- * and a `version` probe every probeIntervalMs brings it back when it answers. Keys are
- * NOT moved to another server while it is down: a cache miss storm elsewhere and stale
- * reads after it returns are worse than failing fast (the caller can treat HOST_DOWN as
- * a miss). Topology changes come from the ServerSource instead.
+ * Routing (route-table.ts): key -> slot (a shard, or a server of a flat list) -> hosts.
+ * Writes, and reads that write (gat, touch, mg with N/R/T), go to the slot's writer
+ * (the shard's primary) and are never retried on another host. Reads go to one of the
+ * slot's copies (read-choice.ts: least outstanding requests); when that copy fails at
+ * the connection level the same call tries the next copy, so a caller sees no error
+ * while any copy answers.
+ *
+ * Health (host.ts): a server that fails `failureThreshold` times in a row is marked
+ * down and probed. Keys are NOT moved to another shard while a host is down: a miss
+ * storm elsewhere and stale reads after it returns are worse than failing fast.
+ * Topology changes come from the ServerSource or ShardSource instead.
  */
-import { createRouter, type HashMethod, type KeyHash, type Router } from '../ring/index.js'
+import type { HashMethod, KeyHash } from '../ring/index.js'
 import {
   checkKey, encodeRetrieval, encodeStorage, encodeStorageHeader, encodeDelete, encodeArith, encodeTouch,
   encodeFlushAll, encodeVersion, encodeStats, encodeMeta, checkMetaFlag, CRLF, type StorageCommand, type MetaCommandName,
@@ -24,11 +28,20 @@ import { Connection, type ConnectionOptions } from './connection.js'
 import { ClientError, ClientErrorCode, isHostFailure } from './errors.js'
 import { StaticServers } from './discovery/static-servers.js'
 import { serverId, type ServerAddress, type ServerSource } from './discovery/server-source.js'
+import { isShardSource, type ShardInfo, type ShardSource } from './discovery/shard-source.js'
+import { EpochFence } from './epoch-fence.js'
+import { Host } from './host.js'
+import { pickCopy } from './read-choice.js'
+import { RouteTable, tableOfServers, tableOfShards, type Slot } from './route-table.js'
 
 export interface ClientOptions extends Omit<ConnectionOptions, 'host' | 'port'> {
-  /** "host:port[:weight],...", a list, or a ServerSource (e.g. ZooKeeper). */
-  readonly servers: string | readonly ServerAddress[] | ServerSource
   /**
+   * "host:port[:weight],...", a list, a ServerSource, or a ShardSource (a memring
+   * cluster in ZooKeeper: ZooKeeperShards). The client does not close a source it was given.
+   */
+  readonly servers: string | readonly ServerAddress[] | ServerSource | ShardSource
+  /**
+   * Server lists only (a ShardSource hashes as memring-proxy does, and refuses these):
    * ketama: libmemcached's libketama-compatible placement (default);
    * ketama-twemproxy: twemproxy's (names, `keyHash`, `hashTag`); jump: jump hash over list order.
    */
@@ -41,6 +54,24 @@ export interface ClientOptions extends Omit<ConnectionOptions, 'host' | 'port'> 
   readonly failureThreshold?: number
   /** Probe period for a down server; default 1000 ms. */
   readonly probeIntervalMs?: number
+  /**
+   * Where reads go: 'any' copy of the shard (default; least outstanding requests, retried
+   * on another copy when one fails) or only the 'master' (the shard's primary).
+   */
+  readonly readFrom?: ReadFrom
+}
+
+export type ReadFrom = 'master' | 'any'
+
+/** Where a key routes (Client.route). */
+export interface RouteInfo {
+  /** Shard id, or "host:port" for a server list. */
+  readonly shard: string
+  readonly epoch: number
+  /** "host:port" writes go to, or null (no live master, or a deposed one). */
+  readonly primary: string | null
+  /** "host:port" of the copies reads may go to, the primary first. */
+  readonly copies: readonly string[]
 }
 
 export interface StoreOptions {
@@ -56,43 +87,59 @@ export type Value = Buffer | string
 /** Values at least this large are written without copying them into the request buffer. */
 const COPY_LIMIT = 64 * 1024
 
-class Host {
-  failures = 0
-  down = false
-  probe: NodeJS.Timeout | null = null
-  constructor (readonly id: string, readonly conn: Connection) {}
-}
-
 export class Client {
-  private readonly source: ServerSource
+  /** Reads that failed on one copy and were sent to another within the same call. */
+  readonly counters = { readRetries: 0 }
+  private readonly source: ServerSource | ShardSource
   private readonly ownsSource: boolean
   private readonly unsubscribe: () => void
   private readonly opts: ClientOptions
   private readonly failureThreshold: number
   private readonly probeIntervalMs: number
-  private hosts: Host[] = []
-  private router: Router | null = null
+  private readonly readFrom: ReadFrom
+  private readonly fence = new EpochFence()
+  /** Every host some slot uses, by "host:port"; connections live as long as they stay here. */
+  private hosts = new Map<string, Host>()
+  private table = RouteTable.empty
   private closed = false
 
   constructor (opts: ClientOptions) {
     this.opts = opts
     this.failureThreshold = opts.failureThreshold ?? 3
     this.probeIntervalMs = opts.probeIntervalMs ?? 1000
+    this.readFrom = opts.readFrom ?? 'any'
+    if (this.readFrom !== 'any' && this.readFrom !== 'master') throw new RangeError(`readFrom must be 'any' or 'master', got ${String(this.readFrom)}`)
     const s = opts.servers
     this.ownsSource = typeof s === 'string' || Array.isArray(s)
-    this.source = typeof s === 'string' || Array.isArray(s) ? new StaticServers(s as string | readonly ServerAddress[]) : s as ServerSource
-    this.apply(this.source.current())
-    this.unsubscribe = this.source.subscribe((list) => this.apply(list))
+    if (isShardSource(s)) {
+      if (opts.hash !== undefined || opts.keyHash !== undefined || opts.hashTag !== undefined) {
+        throw new RangeError('hash, keyHash and hashTag apply to server lists; a shard source hashes keys as memring-proxy does')
+      }
+      this.source = s
+      this.applyShards(s.current())
+      this.unsubscribe = s.subscribe((shards) => this.applyShards(shards))
+    } else {
+      const src = typeof s === 'string' || Array.isArray(s) ? new StaticServers(s as string | readonly ServerAddress[]) : s as ServerSource
+      this.source = src
+      this.applyServers(src.current())
+      this.unsubscribe = src.subscribe((list) => this.applyServers(list))
+    }
   }
 
-  /** "host:port" of the server a key routes to. */
+  /** "host:port" of the server a key's writes go to. */
   serverFor (key: string): string {
-    return this.hostFor(this.key(key)).id
+    return this.writerOf(this.slotFor(this.key(key))).id
   }
 
-  /** The servers in ring order, with their health. */
+  /** Where a key routes: its shard, the shard's primary and its copies. */
+  route (key: string): RouteInfo {
+    const s = this.slotFor(this.key(key))
+    return { shard: s.id, epoch: s.epoch, primary: s.writer?.id ?? null, copies: s.copies.map((h) => h.id) }
+  }
+
+  /** Every server in use, with its health and queue depth. */
   servers (): Array<{ server: string, down: boolean, pending: number }> {
-    return this.hosts.map((h) => ({ server: h.id, down: h.down, pending: h.conn.pending }))
+    return [...this.hosts.values()].map((h) => ({ server: h.id, down: h.down, pending: h.pending }))
   }
 
   // --- retrieval ---
@@ -124,17 +171,20 @@ export class Client {
     const out = new Array<Item | null>(keys.length).fill(null)
     if (keys.length === 0) return out
     this.checkInt('exptime', exptime, -0x80000000, 0x7fffffff)
-    const groups = new Map<Host, { keys: Buffer[], at: number[] }>()
+    const groups = new Map<Slot, { keys: Buffer[], at: number[] }>()
     for (let i = 0; i < keys.length; i++) {
       const k = this.key(keys[i])
-      const h = this.hostFor(k)
-      let g = groups.get(h)
-      if (g === undefined) groups.set(h, g = { keys: [], at: [] })
+      const s = this.slotFor(k)
+      let g = groups.get(s)
+      if (g === undefined) groups.set(s, g = { keys: [], at: [] })
       g.keys.push(k)
       g.at.push(i)
     }
-    await Promise.all([...groups].map(async ([h, g]) => {
-      const items = await this.run<Array<Item | null>>(h, (cb) => new RetrievalCommand(encodeRetrieval(cmd, g.keys, exptime), g.keys, cb))
+    // gat and gats reset the expiry: writes, for the primary only.
+    const write = cmd === 'gat' || cmd === 'gats'
+    await Promise.all([...groups].map(async ([s, g]) => {
+      const make = (cb: Callback<Array<Item | null>>): Command<Array<Item | null>> => new RetrievalCommand(encodeRetrieval(cmd, g.keys, exptime), g.keys, cb)
+      const items = write ? await this.run(this.writerOf(s), make) : await this.read(s, make)
       for (let j = 0; j < items.length; j++) out[g.at[j]] = items[j]
     }))
     return out
@@ -179,7 +229,7 @@ export class Client {
     const exptime = opts.exptime ?? 0
     this.checkInt('flags', flags, 0, 0xffffffff)
     this.checkInt('exptime', exptime, -0x80000000, 0x7fffffff)
-    const h = this.hostFor(k)
+    const h = this.writerOf(this.slotFor(k))
     const req = v.length < COPY_LIMIT
       ? encodeStorage(cmd, k, flags, exptime, v, cas)
       : [encodeStorageHeader(cmd, k, flags, exptime, v.length, cas), v, CRLF]
@@ -191,7 +241,7 @@ export class Client {
   /** true when deleted, false when there was nothing to delete. */
   async delete (key: string): Promise<boolean> {
     const k = this.key(key)
-    return await this.run<boolean>(this.hostFor(k), (cb) => new YesNoCommand(encodeDelete(k), 'DELETED', 'NOT_FOUND', cb))
+    return await this.run<boolean>(this.writerFor(k), (cb) => new YesNoCommand(encodeDelete(k), 'DELETED', 'NOT_FOUND', cb))
   }
 
   /** The new value (64-bit unsigned, wrapping as memcached does), or null when the key does not exist. */
@@ -208,14 +258,14 @@ export class Client {
     const d = typeof delta === 'bigint' ? delta : Number.isSafeInteger(delta) ? BigInt(delta) : -1n
     if (d < 0n || d >= 1n << 64n) throw new ClientError(ClientErrorCode.BadArgument, `${cmd} delta must be an unsigned 64-bit integer`)
     const k = this.key(key)
-    return await this.run<bigint | null>(this.hostFor(k), (cb) => new ArithCommand(encodeArith(cmd, k, d), cb))
+    return await this.run<bigint | null>(this.writerFor(k), (cb) => new ArithCommand(encodeArith(cmd, k, d), cb))
   }
 
   /** Sets a new exptime; false when the key does not exist. */
   async touch (key: string, exptime: number): Promise<boolean> {
     this.checkInt('exptime', exptime, -0x80000000, 0x7fffffff)
     const k = this.key(key)
-    return await this.run<boolean>(this.hostFor(k), (cb) => new YesNoCommand(encodeTouch(k, exptime), 'TOUCHED', 'NOT_FOUND', cb))
+    return await this.run<boolean>(this.writerFor(k), (cb) => new YesNoCommand(encodeTouch(k, exptime), 'TOUCHED', 'NOT_FOUND', cb))
   }
 
   // --- meta protocol ---
@@ -232,14 +282,19 @@ export class Client {
     if (cmd !== 'ms' && value !== null) throw new ClientError(ClientErrorCode.BadArgument, `${cmd} takes no value`)
     const k = this.key(key)
     const v = value === null ? null : typeof value === 'string' ? Buffer.from(value) : value
-    return await this.run<MetaReply>(this.hostFor(k), (cb) => new MetaCommand(encodeMeta(cmd, k, flags, v), cb))
+    const make = (cb: Callback<MetaReply>): Command<MetaReply> => new MetaCommand(encodeMeta(cmd, k, flags, v), cb)
+    const slot = this.slotFor(k)
+    return cmd === 'mg' && !flags.some(writesOnGet) ? await this.read(slot, make) : await this.run(this.writerOf(slot), make)
   }
 
   // --- every server ---
 
-  /** flush_all on every server (rejects if any fails). */
+  /** flush_all on every writer, i.e. every primary (rejects if any fails); replicas follow their master. */
   async flushAll (delaySec = 0): Promise<void> {
-    await Promise.all(this.hostsOrThrow().map(async (h) => await this.run<void>(h, (cb) => new OkCommand(encodeFlushAll(delaySec), cb))))
+    const writers = new Set<Host>()
+    for (const s of this.table.slots) if (s.writer !== null) writers.add(s.writer)
+    if (writers.size === 0) throw this.noServers()
+    await Promise.all([...writers].map(async (h) => await this.run<void>(h, (cb) => new OkCommand(encodeFlushAll(delaySec), cb))))
   }
 
   /** version of every server, by "host:port". */
@@ -262,37 +317,43 @@ export class Client {
     if (this.closed) return
     this.closed = true
     this.unsubscribe()
-    for (const h of this.hosts) this.retire(h)
-    this.hosts = []
-    this.router = null
+    for (const h of this.hosts.values()) h.retire()
+    this.hosts = new Map()
+    this.table = RouteTable.empty
     if (this.ownsSource) await this.source.close()
   }
 
   // --- internals ---
 
-  /** Builds the router for a new list; keeps connections to servers that stay. */
-  private apply (list: readonly ServerAddress[]): void {
+  /** A new server list: one slot per server; keeps the connections of servers that stay. */
+  private applyServers (list: readonly ServerAddress[]): void {
     if (this.closed) return
-    const old = new Map(this.hosts.map((h) => [h.id, h]))
-    const hosts = list.map((s) => {
+    this.swap((hostOf) => tableOfServers(list, { method: this.opts.hash, keyHash: this.opts.keyHash, hashTag: this.opts.hashTag }, hostOf))
+  }
+
+  /** A new shard list: writes follow the primaries (unless fenced), reads the copies. */
+  private applyShards (shards: readonly ShardInfo[]): void {
+    if (this.closed) return
+    this.swap((hostOf) => tableOfShards(shards, this.table, this.fence, hostOf))
+  }
+
+  /** Builds the next table; hosts it no longer uses are retired (their waiting requests fail with CLOSED). */
+  private swap (build: (hostOf: (s: ServerAddress) => Host) => RouteTable): void {
+    const old = this.hosts
+    const next = new Map<string, Host>()
+    const hostOf = (s: ServerAddress): Host => {
       const id = serverId(s)
-      const h = old.get(id)
-      if (h !== undefined) { old.delete(id); return h }
-      return new Host(id, new Connection({ ...this.opts, host: s.host, port: s.port }))
-    })
-    for (const h of old.values()) this.retire(h)
-    this.hosts = hosts
-    this.router = list.length === 0 ? null : this.buildRouter(list)
-  }
-
-  private buildRouter (list: readonly ServerAddress[]): Router {
-    return createRouter(list, { method: this.opts.hash, keyHash: this.opts.keyHash, hashTag: this.opts.hashTag })
-  }
-
-  private retire (h: Host): void {
-    if (h.probe !== null) clearInterval(h.probe)
-    h.probe = null
-    h.conn.close()
+      let h = next.get(id)
+      if (h === undefined) {
+        h = old.get(id) ?? new Host(id, new Connection({ ...this.opts, host: s.host, port: s.port }))
+        next.set(id, h)
+      }
+      return h
+    }
+    const table = build(hostOf)
+    this.hosts = next
+    this.table = table
+    for (const [id, h] of old) if (!next.has(id)) h.retire('closed: the server left the topology')
   }
 
   private key (key: string): Buffer {
@@ -306,20 +367,62 @@ export class Client {
     if (!Number.isInteger(v) || v < min || v > max) throw new ClientError(ClientErrorCode.BadArgument, `${what} must be an integer in [${min}, ${max}], got ${v}`)
   }
 
-  private hostFor (k: Buffer): Host {
-    if (this.router === null) throw this.noServers()
-    return this.hosts[this.router.serverOfBytes(k, 0, k.length)]
+  private slotFor (k: Buffer): Slot {
+    const s = this.table.slotOf(k)
+    if (s === null) throw this.noServers()
+    return s
+  }
+
+  private writerFor (k: Buffer): Host {
+    return this.writerOf(this.slotFor(k))
+  }
+
+  /** The slot's writer, or NO_PRIMARY (never sent, so retriable). Writes never go elsewhere. */
+  private writerOf (s: Slot): Host {
+    if (s.writer === null) throw new ClientError(ClientErrorCode.NoPrimary, s.noWriter, { retriable: true })
+    return s.writer
   }
 
   private hostsOrThrow (): Host[] {
-    if (this.hosts.length === 0) throw this.noServers()
-    return this.hosts
+    if (this.hosts.size === 0) throw this.noServers()
+    return [...this.hosts.values()]
   }
 
   private noServers (): ClientError {
     return this.closed
       ? new ClientError(ClientErrorCode.Closed, 'client is closed')
       : new ClientError(ClientErrorCode.NoServers, 'no servers to route to', { retriable: true })
+  }
+
+  /**
+   * A read on one of the slot's copies. A copy that fails at the connection level (or
+   * is marked down, or was retired by a topology change) is skipped and the next one
+   * tried, so the call fails only when every copy did: reads are idempotent, so sending
+   * one again cannot apply anything twice. Error replies are answers and are not retried.
+   */
+  private async read<T> (s: Slot, make: (cb: Callback<T>) => Command<T>): Promise<T> {
+    if (this.readFrom === 'master') return await this.run(this.writerOf(s), make)
+    if (s.copies.length === 0) {
+      throw new ClientError(ClientErrorCode.NoCopy, `shard ${s.id} has no live copy to read from`, { retriable: true })
+    }
+    const first = pickCopy(s.copies, null)!
+    try {
+      return await this.run(first, make)
+    } catch (err) {
+      if (s.copies.length === 1 || this.closed || !tryAnotherCopy(err)) throw err
+    }
+    // The slow path: a set of the copies tried is only made once one has failed.
+    const tried = new Set<Host>([first])
+    for (;;) {
+      const h = pickCopy(s.copies, tried)!
+      this.counters.readRetries++
+      try {
+        return await this.run(h, make)
+      } catch (err) {
+        tried.add(h)
+        if (tried.size === s.copies.length || this.closed || !tryAnotherCopy(err)) throw err
+      }
+    }
   }
 
   private async run<T> (h: Host, make: (cb: Callback<T>) => Command<T>): Promise<T> {
@@ -329,29 +432,26 @@ export class Client {
     return await new Promise<T>((resolve, reject) => {
       h.conn.send(make((err, result) => {
         if (err === null) {
-          h.failures = 0
+          h.succeeded()
           resolve(result as T)
         } else {
-          if (isHostFailure(err)) this.failed(h)
+          if (isHostFailure(err) && !this.closed) h.failed(this.failureThreshold, this.probeIntervalMs)
           reject(err)
         }
       }))
     })
   }
+}
 
-  private failed (h: Host): void {
-    h.failures++
-    if (h.down || h.failures < this.failureThreshold || this.closed) return
-    h.down = true
-    h.probe = setInterval(() => {
-      h.conn.send(new VersionCommand(encodeVersion(), (err) => {
-        if (err !== null || !h.down) return
-        h.down = false
-        h.failures = 0
-        if (h.probe !== null) clearInterval(h.probe)
-        h.probe = null
-      }))
-    }, this.probeIntervalMs)
-    h.probe.unref()
-  }
+/** mg flags that make a get a write (replicas refuse them): N vivify, R recache win token, T touch. */
+function writesOnGet (flag: string): boolean {
+  const c = flag.charCodeAt(0)
+  return c === 0x4e || c === 0x52 || c === 0x54
+}
+
+/** Failures that say nothing about the key, only about the copy: another copy may answer. */
+function tryAnotherCopy (err: unknown): boolean {
+  if (!(err instanceof ClientError)) return false
+  return isHostFailure(err) || err.code === ClientErrorCode.HostDown || err.code === ClientErrorCode.Closed ||
+    err.code === ClientErrorCode.QueueFull
 }

@@ -98,17 +98,17 @@ export class Connection implements TextResponseHandler {
     this.armTimer(cmd.deadline)
   }
 
-  /** Closes now: everything waiting or in flight fails with CLOSED. */
-  close (): void {
+  /** Closes now: everything waiting or in flight fails with CLOSED, `why` in its message. */
+  close (why = 'closed by the client'): void {
     if (this.stateValue === ConnState.Closed) return
     this.stateValue = ConnState.Closed
     this.clearTimers()
     const sock = this.socket
     this.socket = null
     if (sock !== null) sock.destroy()
-    const err = new ClientError(ClientErrorCode.Closed, `connection to ${this.server} closed by the client`, { server: this.server })
+    const err = new ClientError(ClientErrorCode.Closed, `connection to ${this.server} ${why}`, { server: this.server })
     for (const c of this.inflight.drain()) c.fail(err)
-    const unsent = new ClientError(ClientErrorCode.Closed, `connection to ${this.server} closed by the client`, { retriable: true, server: this.server })
+    const unsent = new ClientError(ClientErrorCode.Closed, `connection to ${this.server} ${why}`, { retriable: true, server: this.server })
     for (const c of this.offline.drain()) c.fail(unsent)
   }
 

@@ -31,6 +31,10 @@ export const ClientErrorCode = {
   Closed: 'MEMRING_ERR_CLIENT_CLOSED',
   /** The server list is empty. */
   NoServers: 'MEMRING_ERR_CLIENT_NO_SERVERS',
+  /** A write for a shard with no live master, or whose only master record has an epoch older than one seen before. */
+  NoPrimary: 'MEMRING_ERR_CLIENT_NO_PRIMARY',
+  /** A read for a shard none of whose copies is live (in the topology). */
+  NoCopy: 'MEMRING_ERR_CLIENT_NO_COPY',
 } as const
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode]
 

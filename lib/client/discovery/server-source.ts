@@ -1,8 +1,8 @@
 /**
  * Where the client's server list comes from. connection.ts only connects to what it is
  * given; a ServerSource says what that is and when it changes (STYLE §2: discovery is
- * separate from connections). Implementations: StaticServers (here), and a ZooKeeper
- * source in lib/cluster that watches the registry.
+ * separate from connections). Implementation: StaticServers. A memring cluster in
+ * ZooKeeper is a ShardSource instead (./shard-source.ts, ./zookeeper-shards.ts).
  *
  * Contract for implementations:
  *  - current() is an immutable snapshot; a change is a NEW array, never a mutation.

@@ -1,9 +1,17 @@
 /**
- * The client's small parts: the ring-buffer FIFO, the backoff policy, server lists.
+ * The client's small parts: the ring-buffer FIFO, the backoff policy, server lists, the
+ * epoch fence, the read balancer, and the shard route table against the proxy's ring.
  */
 import t from 'tap'
 import { Fifo, exponentialBackoff, noRetry, parseServerList, StaticServers, serverId } from '../index.js'
 import type { ServerAddress } from '../index.js'
+import { shardsOf } from '../index.js'
+import { EpochFence } from '../epoch-fence.js'
+import { pickCopy } from '../read-choice.js'
+import { RouteTable, tableOfShards } from '../route-table.js'
+import type { Host } from '../host.js'
+import { Topology, type HostRecord, type ShardRecord } from '../../cluster/index.js'
+import { shardRing } from '../../proxy/router.js'
 
 t.test('Fifo keeps order across growth and wrap-around', async (t) => {
   const q = new Fifo<number>(4)
@@ -60,4 +68,63 @@ t.test('StaticServers tells subscribers about a new list, and stops after unsubs
   s.set('c:3')
   t.equal(seen.length, 1)
   t.throws(() => { (s.current() as ServerAddress[]).push({ host: 'x', port: 1 }) }, TypeError, 'snapshots are frozen')
+})
+
+t.test('EpochFence: the highest epoch per shard admits; an older one never again', async (t) => {
+  const f = new EpochFence()
+  t.equal(f.admit('s1', 0), true, 'first seen')
+  t.equal(f.admit('s1', 2), true, 'newer')
+  t.equal(f.admit('s1', 2), true, 'same again')
+  t.equal(f.admit('s1', 1), false, 'older: deposed')
+  t.equal(f.highest('s1'), 2)
+  t.equal(f.admit('s2', 1), true, 'per shard')
+})
+
+t.test('pickCopy: fewest outstanding, down hosts last, tried ones skipped, ties spread', async (t) => {
+  // Only `down` and `pending` are read: plain objects stand in for Hosts here.
+  const h = (id: string, pending: number, down = false): Host => ({ id, pending, down }) as unknown as Host
+  const a = h('a', 3); const b = h('b', 1); const c = h('c', 0, true)
+  t.equal(pickCopy([a, b, c], null), b, 'least outstanding among hosts that are up')
+  t.equal(pickCopy([a, b, c], new Set([b])), a, 'a tried copy is skipped')
+  t.equal(pickCopy([a, b, c], new Set([a, b])), c, 'a down copy when nothing else is left')
+  t.equal(pickCopy([a, b, c], new Set([a, b, c])), null)
+  const idle = [h('x', 0), h('y', 0), h('z', 0)]
+  const count = new Map<unknown, number>()
+  let seed = 1
+  const random = (): number => { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
+  for (let i = 0; i < 3000; i++) { const p = pickCopy(idle, null, random); count.set(p, (count.get(p) ?? 0) + 1) }
+  t.ok(idle.every((x) => (count.get(x) ?? 0) > 800), `idle copies share ties: ${idle.map((x) => count.get(x)).join('/')}`)
+})
+
+t.test('tableOfShards places keys as memring-proxy does, and keeps the ring across a failover', async (t) => {
+  const rec = (shard: string, port: number, role: 'master' | 'replica', epoch: number): [string, HostRecord] => [`127.0.0.1:${port}`, {
+    host: '127.0.0.1', port, dc: '', shard, role, epoch, instance: '', pid: 0, startedAt: 0, updatedAt: 0, load: {},
+    repl: { master: '', historyId: '', seqno: 1, lagMs: 0, lagSeqno: 0, syncInProgress: false, replicas: 0 },
+  }]
+  const shardRecs: Array<[string, ShardRecord]> = [['a', { homeDc: null, weight: 1 }], ['b', { homeDc: null, weight: 3 }], ['c10', { homeDc: null, weight: 2 }], ['c2', { homeDc: null, weight: 1 }]]
+  const topo = Topology.build(shardRecs, [rec('a', 1, 'master', 0), rec('b', 2, 'master', 1), rec('b', 3, 'replica', 1), rec('c10', 4, 'master', 0)], 1)
+  const hosts = new Map<string, Host>()
+  const hostOf = (s: ServerAddress): Host => {
+    const id = serverId(s)
+    if (!hosts.has(id)) hosts.set(id, h2(id))
+    return hosts.get(id)!
+  }
+  const h2 = (id: string): Host => ({ id, pending: 0, down: false }) as unknown as Host
+  const table = tableOfShards(shardsOf(topo), RouteTable.empty, new EpochFence(), hostOf)
+  const proxyRing = shardRing(topo.shardIds.map((id) => topo.shards.get(id)!), false)!
+  let differ = 0
+  for (let i = 0; i < 20_000; i++) {
+    const k = Buffer.from(`key:${i}`)
+    if (table.slotOf(k)!.id !== topo.shardIds[proxyRing.serverOfBytes(k, 0, k.length)]) differ++
+  }
+  t.equal(differ, 0, '20,000 keys: same shard as lib/proxy/router.ts shardRing')
+  t.same(table.slots.map((s) => [s.id, s.writer?.id ?? null, s.copies.map((c) => c.id)]), [
+    ['a', '127.0.0.1:1', ['127.0.0.1:1']], ['b', '127.0.0.1:2', ['127.0.0.1:2', '127.0.0.1:3']],
+    ['c2', null, []], ['c10', '127.0.0.1:4', ['127.0.0.1:4']],
+  ], 'shard ids in numeric-aware order; writer and copies per shard')
+  // b's replica is promoted with a new epoch: writes move, the ring (and every key) stays.
+  const after = Topology.build(shardRecs, [rec('a', 1, 'master', 0), rec('b', 3, 'master', 2), rec('c10', 4, 'master', 0)], 2)
+  const next = tableOfShards(shardsOf(after), table, new EpochFence(), hostOf)
+  t.equal(next.ring, table.ring, 'the same ring object: no key moved')
+  t.equal(next.slots[1].writer?.id, '127.0.0.1:3')
 })
