@@ -29,12 +29,12 @@ const SHARDS = [['s1', { homeDc: null, weight: 1 }], ['s2', { homeDc: null, weig
 let version = 0
 function topo (...hosts: (readonly [string, HostRecord])[]): Topology { return Topology.build(SHARDS, hosts, ++version) }
 
-async function proxyOn (t: Test, first: Topology, readFrom: 'any' | 'master' = 'any'): Promise<{ proxy: MemringProxy, c: RawClient, keyOf: (shard: string) => (i: number) => string }> {
+async function proxyOn (t: Test, first: Topology, readFrom: 'any' | 'master' = 'any', timeoutMs = TIMEOUT_MS): Promise<{ proxy: MemringProxy, c: RawClient, keyOf: (shard: string) => (i: number) => string }> {
   const proxy = createProxy({
     port: 0,
     topology: { kind: 'given', topology: first },
     readFrom,
-    backend: { timeoutMs: TIMEOUT_MS, tkoThreshold: 3, probeMs: 50, probeMaxMs: 200 },
+    backend: { timeoutMs, tkoThreshold: 3, probeMs: 50, probeMaxMs: 200 },
   })
   await proxy.start()
   t.teardown(() => proxy.close())
@@ -221,6 +221,31 @@ t.test('equal loads take turns: sequential reads alternate over the copies', asy
   t.equal(sa.cmd_get, '20', 'master: half')
   t.equal(sb.cmd_get, '20', 'replica: half')
   t.equal((await proxyStats(c)).proxy_replica_reads, '20')
+})
+
+t.test('least outstanding requests: a copy holding a read gets no more until it answers', async (t) => {
+  const held = await startScriptedBackend(t)
+  const replica = await startServer(t)
+  const other = await startServer(t)
+  // A long timeout: the held read must stay in flight while the others are served.
+  const { c, keyOf, proxy } = await proxyOn(t, topo(rec(held, 's1', 'master', 0), rec(replica, 's1', 'replica', 0), rec(other, 's2', 'master', 0)), 'any', 30_000)
+  const k = keyOf('s1')
+  await fill(replica, Array.from({ length: 12 }, (_, i) => k(i)))
+  held.hold(['END'])
+  const first = await rawClient(t, proxy.port)
+  first.write(`get ${k(0)}\r\n`) // the first pick of the route: readers[0], the held master
+  const before = Number((await stats(replica.port)).cmd_get)
+  let n = 0
+  while (gets(held) === 0) { // the held get has reached the master (polled through real round trips)
+    t.same(await readAll(t, c, (i) => k(1 + i), 1), [])
+    if (++n > 50) break
+  }
+  t.equal(gets(held), 1, 'the master holds one read')
+  t.same(await readAll(t, c, (i) => k(1 + (i % 11)), 10), [], 'ten more reads all hit')
+  t.equal(Number((await stats(replica.port)).cmd_get) - before, n + 10, 'all of them went to the replica (round-robin would have sent half to the master)')
+  t.equal(gets(held), 1, 'the master got nothing more')
+  held.release()
+  t.same(await first.lines(1), ['END'], 'the held read is answered by the master it was on')
 })
 
 t.test('epoch fencing: a master older than an epoch seen for its shard gets no writes', async (t) => {
