@@ -13,7 +13,7 @@
  *        next copy when that one fails (as text's ReadForward). Everything else,
  *        gat/gatk included (they touch), is a WRITE: the shard's writer, never retried.
  *   noop, version, quit(q)   answered here, in order.
- *   flush(q), stat           fan out to every host; stats summed like text `stats`.
+ *   flush(q), stat           fan out to every shard writer; stats summed like text `stats`.
  *   unknown opcodes, verbosity, SASL (no auth through the proxy yet): UNKNOWN_COMMAND.
  *   bad lengths / invalid extras or key: as memcached, then close.
  * A shard with no live copy (or whose every copy failed): reads answer KEY_ENOENT

@@ -18,7 +18,7 @@
  *                           writes; quiet ones carry a trailing `mn` so framing never
  *                           waits on silence.
  *   mn, version, verbosity  answered here, in order.
- *   flush_all, stats        fan out to every host; replies combined (stats.ts).
+ *   flush_all, stats        fan out to every shard writer (not replicas); replies combined (stats.ts).
  *   noreply                 stripped before forwarding, the reply dropped, so the
  *                           backend connection always knows what comes back.
  *
