@@ -3,6 +3,7 @@
  * memring-proxy's command line -> ProxyOptions, pure and unit-tested:
  *   -p PORT [-l ADDR] (--zk HOSTS --cluster NAME [--dc NAME] | --servers HOST:PORT,...)
  *   [--conns-per-host N] [--timeout MS] [--tko-threshold N] [--zk-session-timeout MS] [-c N]
+ *   [--read-from any|master]
  */
 import { ClusterError, checkName, parseConnectString } from '../cluster/index.js'
 import type { ProxyOptions } from '../proxy/index.js'
@@ -20,6 +21,7 @@ export interface RawProxyOptions {
   tkoThreshold?: string
   zkSessionTimeout?: string
   connLimit?: string
+  readFrom?: string
   verbose?: number
 }
 
@@ -29,11 +31,14 @@ function int (flag: string, v: string, min: number, max: number): number {
   return n
 }
 
-export function proxyOptions (o: RawProxyOptions): Omit<ProxyOptions, 'log'> {
+/** What a command line can describe: a static list or ZooKeeper (never a given Topology). */
+export type CliProxyOptions = Omit<ProxyOptions, 'log' | 'topology'> & { topology: Exclude<ProxyOptions['topology'], { kind: 'given' }> }
+
+export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
   const hasZk = o.zk !== undefined
   const hasServers = o.servers !== undefined
   if (hasZk === hasServers) throw new ConfigError('give either --zk HOSTS --cluster NAME or --servers HOST:PORT,... (exactly one)')
-  let topology: ProxyOptions['topology']
+  let topology: CliProxyOptions['topology']
   try {
     if (hasZk) {
       if (o.cluster === undefined) throw new ConfigError('--zk needs --cluster NAME')
@@ -59,11 +64,14 @@ export function proxyOptions (o: RawProxyOptions): Omit<ProxyOptions, 'log'> {
     if (err instanceof ClusterError) throw new ConfigError(err.message)
     throw err
   }
+  const readFrom = o.readFrom === undefined ? 'any' : o.readFrom.trim()
+  if (readFrom !== 'any' && readFrom !== 'master') throw new ConfigError(`--read-from: '${o.readFrom}' is not 'any' or 'master'`)
   return {
     port: o.port === undefined ? 11211 : int('-p', o.port, 0, 65535),
     listen: o.listen ?? '127.0.0.1',
     topology,
     maxConns: o.connLimit === undefined ? 4096 : int('-c', o.connLimit, 1, 1 << 20),
+    readFrom,
     backend: {
       connsPerHost: o.connsPerHost === undefined ? 1 : int('--conns-per-host', o.connsPerHost, 1, 64),
       timeoutMs: o.timeout === undefined ? 1000 : int('--timeout', o.timeout, 10, 600_000),

@@ -174,6 +174,8 @@ export interface BinaryBackendRequest {
 
 /** What BackendHost needs from a binary connection (binary-backend.ts implements it). */
 export interface BinaryConnectionLike {
+  /** Requests in flight on this connection. */
+  readonly pending: number
   send (req: BinaryBackendRequest): void
   checkTimeout (now: number, timeoutMs: number): void
   close (): void
@@ -216,7 +218,13 @@ export class BackendHost {
   /** Marked down (TKO): requests fail fast until a probe succeeds. */
   get down (): boolean { return this.#down }
   get downSince (): number { return this.#downSince }
-  get pending (): number { let n = 0; for (const c of this.#conns) n += c.pending; return n }
+  /** Requests in flight to this host, text and binary (what read routing balances on). */
+  get pending (): number {
+    let n = 0
+    for (const c of this.#conns) n += c.pending
+    if (this.#binConns !== null) for (const c of this.#binConns) n += c.pending
+    return n
+  }
 
   /**
    * Send on the connection picked by `affinity` (the client connection id): one

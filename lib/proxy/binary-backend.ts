@@ -26,6 +26,8 @@ class BinaryBackendConnection implements BinaryConnectionLike {
 
   constructor (host: BackendHost) { this.#host = host }
 
+  get pending (): number { return this.#inflight.size }
+
   send (req: BinaryBackendRequest): void {
     if (this.#socket === null) this.#open()
     req.sentAt = Date.now()

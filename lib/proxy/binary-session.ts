@@ -9,12 +9,16 @@
  *        to the key's shard, always as the NON-quiet opcode so every request has a
  *        response to frame on; the quiet rule is applied here (getq drops a miss,
  *        setq & co drop a success) and the response carries the client's opcode.
+ *        get/getk (+q) are READS: the least loaded copy of the shard, sent again to the
+ *        next copy when that one fails (as text's ReadForward). Everything else,
+ *        gat/gatk included (they touch), is a WRITE: the shard's writer, never retried.
  *   noop, version, quit(q)   answered here, in order.
- *   flush(q), stat           fan out to every host; stats summed like text `stats`.
+ *   flush(q), stat           fan out to every shard writer; stats summed like text `stats`.
  *   unknown opcodes, verbosity, SASL (no auth through the proxy yet): UNKNOWN_COMMAND.
  *   bad lengths / invalid extras or key: as memcached, then close.
- * A shard with no live host: reads answer KEY_ENOENT (nothing for quiet gets), writes
- * answer 0x0086 "Temporary failure" with a reason in the body.
+ * A shard with no live copy (or whose every copy failed): reads answer KEY_ENOENT
+ * (nothing for quiet gets); a shard with no writer (none live, or fenced): writes answer
+ * 0x0086 "Temporary failure" with a reason in the body.
  */
 import type { ProtocolSession } from '../server/connection.js'
 import type { ConnControl } from '../server/context.js'
@@ -24,6 +28,7 @@ import { BinaryRequestParser, Next, Problem, type BinaryRequest, type BinaryRequ
 import { Status, ErrorBody } from '../../protocol/binary/status.js'
 import { FailReason, Reply, type BinaryBackendRequest } from './backend.js'
 import type { ProxyCore } from './core.js'
+import type { ShardRoute } from './router.js'
 import './binary-backend.js'
 
 const HEADER = 24
@@ -45,6 +50,7 @@ function response (opcode: number, status: number, opaque: number, value: Buffer
   return b
 }
 
+/** Retrievals: a failure answers as a miss. */
 const READS = new Set<number>([Opcode.Get, Opcode.GetK, Opcode.Gat, Opcode.GatK])
 const KEYED = new Set<number>([Opcode.Get, Opcode.GetK, Opcode.Gat, Opcode.GatK, Opcode.Set, Opcode.Add, Opcode.Replace,
   Opcode.Append, Opcode.Prepend, Opcode.Delete, Opcode.Increment, Opcode.Decrement, Opcode.Touch])
@@ -55,11 +61,27 @@ class BinSlot {
   finish (pieces: Buffer[], session: ProxyBinarySession): void { this.pieces = pieces; this.done = true; session.slotDone() }
 }
 
-/** One keyed request forwarded as its non-quiet opcode. */
+/**
+ * One keyed request forwarded as its non-quiet opcode. With a `route` it is a read that
+ * moves to the route's next copy when its backend fails (`tried`: bit i = readers[i]).
+ */
 class KeyedForward implements BinaryBackendRequest {
   sentAt = 0
+  tried = 0
   constructor (readonly wire: Buffer, readonly op: number, readonly quiet: boolean, readonly read: boolean,
-    readonly opaque: number, readonly slot: BinSlot, readonly session: ProxyBinarySession) {}
+    readonly opaque: number, readonly slot: BinSlot, readonly session: ProxyBinarySession, readonly route: ShardRoute | null) {}
+
+  /** A read's first attempt: the least loaded copy. False when the shard has none. */
+  start (affinity: number): boolean {
+    const route = this.route!
+    const i = route.pick(0)
+    if (i < 0) return false
+    this.tried = 1 << i
+    const h = route.readers[i]!
+    if (h !== route.writer) this.session.core.counters.proxy_replica_reads++
+    h.sendBinary(this, affinity)
+    return true
+  }
 
   onPacket (buf: Buffer, s: number, e: number): Reply {
     const status = buf.readUInt16BE(s + 6)
@@ -74,6 +96,16 @@ class KeyedForward implements BinaryBackendRequest {
   }
 
   onFail (reason: FailReason): void {
+    const route = this.route
+    if (route !== null) {
+      const i = route.pick(this.tried)
+      if (i >= 0) {
+        this.tried |= 1 << i
+        this.session.core.counters.proxy_read_retries++
+        route.readers[i]!.sendBinary(this, this.session.affinity)
+        return
+      }
+    }
     this.session.core.counters.proxy_failed_requests++
     this.slot.finish(failure(this.op, this.quiet, this.read, this.opaque, reason), this.session)
   }
@@ -81,7 +113,7 @@ class KeyedForward implements BinaryBackendRequest {
 
 function failure (op: number, quiet: boolean, read: boolean, opaque: number, reason: FailReason | 'no host'): Buffer[] {
   if (read) return quiet ? [] : [response(op, Status.KEY_ENOENT, opaque, ErrorBody[Status.KEY_ENOENT]!)]
-  const why = reason === 'no host' ? 'no live host for this key' : `backend ${reason}`
+  const why = reason === 'no host' ? 'no live master for this key' : `backend ${reason}`
   return [response(op, ETMPFAIL, opaque, Buffer.from(why))]
 }
 
@@ -126,7 +158,7 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
   #quitting = false
   #closed = false
   /** A keyed request waiting for its value: the wire being filled and where it goes. */
-  #pending: { wire: Buffer, req: KeyedForward | null, host: ReturnType<ProxyCore['router']['host']> } | null = null
+  #pending: { wire: Buffer, req: KeyedForward | null, shard: number } | null = null
 
   constructor (conn: ConnControl, core: ProxyCore) {
     this.#conn = conn
@@ -147,6 +179,8 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
   }
 
   close (): void { this.#closed = true }
+  /** Which backend connection of a host this client's requests use. */
+  get affinity (): number { return this.#conn.id }
   endInput (): boolean { this.#quitting = true; this.#drain(); return true }
 
   #slot (): BinSlot {
@@ -233,15 +267,16 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
       return Next.Swallow
     }
     const router = this.core.router
-    const host = router.host(router.shardIndexOf(req.buf, req.keyStart, req.keyEnd))
+    const shard = router.shardIndexOf(req.buf, req.keyStart, req.keyEnd)
     const read = READS.has(base)
     const slot = this.#slot()
-    const fwd = new KeyedForward(wire, op, quiet, read, opaque, slot, this)
+    const anyCopy = base === Opcode.Get || base === Opcode.GetK
+    const fwd = new KeyedForward(wire, op, quiet, read, opaque, slot, this, anyCopy ? router.route(shard) : null)
     if (req.valueLength > 0) {
-      this.#pending = { wire, req: fwd, host }
+      this.#pending = { wire, req: fwd, shard }
       return Next.Value
     }
-    this.#send(fwd, host)
+    this.#send(fwd, shard)
     return Next.Continue
   }
 
@@ -250,16 +285,19 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     this.#pending = null
     if (p === null || p.req === null) return
     value.copy(p.wire, p.wire.length - (e - s), s, e)
-    this.#send(p.req, p.host)
+    this.#send(p.req, p.shard)
   }
 
-  #send (fwd: KeyedForward, host: ReturnType<ProxyCore['router']['host']>): void {
-    if (host === null) {
-      this.core.counters.proxy_no_host++
-      fwd.slot.finish(failure(fwd.op, fwd.quiet, fwd.read, fwd.opaque, 'no host'), this)
-      return
+  #send (fwd: KeyedForward, shard: number): void {
+    if (fwd.route !== null) {
+      if (fwd.start(this.#conn.id)) return
+    } else {
+      const route = this.core.router.route(shard)
+      if (route.writer !== null) { route.writer.sendBinary(fwd, this.#conn.id); return }
+      if (route.fenced) this.core.counters.proxy_fenced_writes++
     }
-    host.sendBinary(fwd, this.#conn.id)
+    this.core.counters.proxy_no_host++
+    fwd.slot.finish(failure(fwd.op, fwd.quiet, fwd.read, fwd.opaque, 'no host'), this)
   }
 
   #flush (pkt: Buffer, op: number, quiet: boolean, opaque: number): void {

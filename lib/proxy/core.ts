@@ -11,10 +11,17 @@ export interface ProxyCounters {
   /** Requests whose backend failed (down, timeout, lost connection). */
   proxy_failed_requests: number
   proxy_topology_changes: number
+  /** Reads whose first copy was not the shard's writer (a replica, or any copy of a shard with no writer). */
+  proxy_replica_reads: number
+  /** Reads sent again to another copy after the copy they were on failed. */
+  proxy_read_retries: number
+  /** Writes refused because the shard's only live master has an older epoch than one seen (fenced). */
+  proxy_fenced_writes: number
 }
 
 export function newProxyCounters (): ProxyCounters {
-  return { proxy_requests: 0, proxy_get_keys: 0, proxy_split_gets: 0, proxy_no_host: 0, proxy_failed_requests: 0, proxy_topology_changes: 0 }
+  return { proxy_requests: 0, proxy_get_keys: 0, proxy_split_gets: 0, proxy_no_host: 0, proxy_failed_requests: 0, proxy_topology_changes: 0,
+    proxy_replica_reads: 0, proxy_read_retries: 0, proxy_fenced_writes: 0 }
 }
 
 export interface ProxyCore {

@@ -15,7 +15,7 @@ import type { ConnControl, ServerContext } from '../server/context.js'
 import { ServerStats } from '../server/stats.js'
 import { Topology, TopologyWatcher } from '../cluster/index.js'
 import { BackendPool, type BackendOptions } from './backend.js'
-import { Router } from './router.js'
+import { Router, type ReadFrom } from './router.js'
 import { newProxyCounters, type ProxyCore } from './core.js'
 import { ProxyTextSession } from './text-session.js'
 import { ProxyBinarySession } from './binary-session.js'
@@ -23,6 +23,11 @@ import { ProxyBinarySession } from './binary-session.js'
 export type TopologySource =
   | { kind: 'static', servers: readonly { host: string, port: number }[] }
   | { kind: 'zk', zk: string, cluster: string, dc?: string, sessionTimeoutMs?: number, connectTimeoutMs?: number }
+  /**
+   * A Topology the embedder builds (its own discovery, or a test's Topology.build()) and
+   * replaces with `proxy.router.update(next)`. Keys hash over shard ids, as with ZooKeeper.
+   */
+  | { kind: 'given', topology: Topology }
 
 export interface ProxyOptions {
   port: number
@@ -30,6 +35,8 @@ export interface ProxyOptions {
   listen?: string
   topology: TopologySource
   backend?: BackendOptions
+  /** Where reads go: `any` copy of the shard (default) or its `master` only (read-your-writes). */
+  readFrom?: ReadFrom
   maxConns?: number
   /** Requests one client may have in flight before we stop reading it. Default 1024. */
   maxPendingPerConn?: number
@@ -50,7 +57,7 @@ export interface MemringProxy {
 export function createProxy (opts: ProxyOptions): MemringProxy {
   const log = (opts.log ?? pino({ level: 'silent' })).child({ mod: 'proxy' })
   const pool = new BackendPool(opts.backend)
-  const router = new Router(pool, { staticLabels: opts.topology.kind === 'static' })
+  const router = new Router(pool, { staticLabels: opts.topology.kind === 'static', readFrom: opts.readFrom })
   const counters = newProxyCounters()
   const conns = new Set<Connection>()
   const stats = new ServerStats()
@@ -110,6 +117,8 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
       const src = opts.topology
       if (src.kind === 'static') {
         router.update(Topology.fromServers(src.servers))
+      } else if (src.kind === 'given') {
+        router.update(src.topology)
       } else {
         watcher = new TopologyWatcher({
           zk: src.zk, cluster: src.cluster, sessionTimeoutMs: src.sessionTimeoutMs, connectTimeoutMs: src.connectTimeoutMs, log: opts.log,

@@ -13,6 +13,8 @@
  *   Kind.Stats      STAT/ITEM/PREFIX lines up to END; any other line ends it
  */
 import { FailReason, Reply, type BackendRequest } from './backend.js'
+import type { ProxyCounters } from './core.js'
+import type { ShardRoute } from './router.js'
 
 export const Kind = { Line: 0, Meta: 1, MetaQuiet: 2, Values: 3, Stats: 4 } as const
 export type Kind = typeof Kind[keyof typeof Kind]
@@ -86,6 +88,52 @@ export class Forward implements BackendRequest {
     // Values and stats replies end with their terminator line; the sink decides what to keep.
     this.sink.onReply(this.pieces, this.tag)
     return Reply.Done
+  }
+}
+
+/**
+ * A read (get/gets/bget, mg without T or N, me) that may be served by any copy of its
+ * shard. On a backend failure (marked down, timeout, lost connection, bad reply) it is
+ * sent again, whole, to the next copy its route picks, within the same client request:
+ * the sink hears only the final outcome, and onFail only once every copy has failed.
+ * The same object travels from copy to copy (no allocation per hop but the reset
+ * reply list); its wire stays valid as for any Forward.
+ *
+ * Stats: proxy_replica_reads (first attempts that did not go to the writer),
+ * proxy_read_retries (each re-send to another copy).
+ */
+export class ReadForward extends Forward {
+  readonly route: ShardRoute
+  readonly affinity: number
+  readonly counters: ProxyCounters
+  /** Copies tried so far (bit i = route.readers[i]). */
+  tried = 0
+
+  constructor (wire: Buffer, kind: Kind, sink: ReplySink, tag: number, route: ShardRoute, affinity: number, counters: ProxyCounters) {
+    super(wire, kind, sink, tag)
+    this.route = route
+    this.affinity = affinity
+    this.counters = counters
+  }
+
+  /** Sends to the least loaded copy; false when the shard has no copy to read from. */
+  start (): boolean {
+    const i = this.route.pick(0)
+    if (i < 0) return false
+    this.tried = 1 << i
+    const h = this.route.readers[i]!
+    if (h !== this.route.writer) this.counters.proxy_replica_reads++
+    h.send(this, this.affinity)
+    return true
+  }
+
+  override onFail (reason: FailReason): void {
+    const i = this.route.pick(this.tried)
+    if (i < 0) { super.onFail(reason); return }
+    this.tried |= 1 << i
+    this.pieces = [] // a reply cut midway is thrown away: the next copy answers whole
+    this.counters.proxy_read_retries++
+    this.route.readers[i]!.send(this, this.affinity)
   }
 }
 

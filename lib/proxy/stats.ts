@@ -70,6 +70,8 @@ export function proxyStatsLines (core: ProxyCore): Buffer {
     ['topology_shards', r.shardCount],
     ['topology_hosts', r.topology.hosts.size],
     ['ring_builds', r.ringBuilds],
+    ['topology_fenced_shards', r.fencedShards],
+    ['read_from', r.readFrom],
     ['backends', hosts.length],
     ['backends_down', hosts.filter((h) => h.down).length],
   ]

@@ -4,14 +4,21 @@
  * server uses) with a routing handler instead of a store. Plugs into lib/server's
  * Connection as its text SessionFactory. Per request, see README.md for the table:
  *
- *   get/gets/gat/gats/bget  keys grouped per shard, one request per shard, hits merged
- *                           back in key order; a shard with no live host: misses.
+ *   get/gets/bget           keys grouped per shard, one request per shard, hits merged
+ *                           back in key order. READS: each shard part goes to the least
+ *                           loaded copy of its shard and moves to another copy when that
+ *                           one fails (ReadForward); every copy failed: misses.
+ *   gat/gats                split like get, but they touch: to each shard's writer only,
+ *                           never retried; a shard without a writer: misses.
  *   set/add/replace/append/prepend/cas, delete, incr/decr, touch
- *                           to the key's shard; no live host: SERVER_ERROR.
- *   mg/ms/md/ma/me          to the key's shard (base64 keys hashed decoded); quiet
- *                           ones carry a trailing `mn` so framing never waits on silence.
+ *                           WRITES: to the key's shard writer, never retried; no writer
+ *                           (none live, or fenced): SERVER_ERROR no live master.
+ *   mg/ms/md/ma/me          to the key's shard (base64 keys hashed decoded); `mg` without
+ *                           T or N and `me` are reads (any copy, retried), the rest are
+ *                           writes; quiet ones carry a trailing `mn` so framing never
+ *                           waits on silence.
  *   mn, version, verbosity  answered here, in order.
- *   flush_all, stats        fan out to every host; replies combined (stats.ts).
+ *   flush_all, stats        fan out to every shard writer (not replicas); replies combined (stats.ts).
  *   noreply                 stripped before forwarding, the reply dropped, so the
  *                           backend connection always knows what comes back.
  *
@@ -25,7 +32,7 @@ import { NO_DATA, TextRequestParser, type TextLine, type TextRequestHandler } fr
 import { Op } from '../../protocol/request.js'
 import { KEY_MAX_LENGTH } from '../../protocol/bytes.js'
 import { FailReason } from './backend.js'
-import { Forward, Kind, type ReplySink } from './requests.js'
+import { Forward, Kind, ReadForward, type ReplySink } from './requests.js'
 import type { ProxyCore } from './core.js'
 import { mergeStats, proxyStatsLines } from './stats.js'
 
@@ -45,7 +52,7 @@ const NOREPLY = Buffer.from('noreply')
 /** Why a write could not be done, as the client sees it. */
 function serverError (reason: FailReason | 'no host'): Buffer {
   switch (reason) {
-    case 'no host': return Buffer.from('SERVER_ERROR no live host for this key\r\n')
+    case 'no host': return Buffer.from('SERVER_ERROR no live master for this key\r\n')
     case FailReason.Down: return Buffer.from('SERVER_ERROR backend marked down\r\n')
     case FailReason.Timeout: return Buffer.from('SERVER_ERROR backend timeout\r\n')
     case FailReason.Protocol: return Buffer.from('SERVER_ERROR bad reply from backend\r\n')
@@ -238,8 +245,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   onLine (line: TextLine): number {
     this.core.counters.proxy_requests++
     switch (line.op) {
-      case Op.Get: case Op.Gets: case Op.Bget: return this.#retrieval(line, 1)
-      case Op.Gat: case Op.Gats: return line.ntokens < 3 ? this.#anyHost(line, Kind.Values) : this.#retrieval(line, 2)
+      case Op.Get: case Op.Gets: case Op.Bget: return this.#retrieval(line, 1, true)
+      case Op.Gat: case Op.Gats: return line.ntokens < 3 ? this.#anyHost(line, Kind.Values) : this.#retrieval(line, 2, false)
       case Op.Set: case Op.Add: case Op.Replace: case Op.Append: case Op.Prepend:
         return this.#storage(line, 5)
       case Op.Cas: return this.#storage(line, 6)
@@ -324,10 +331,9 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   #keyed (line: TextLine, kind: Kind): number {
     const noreply = this.#noreply(line)
     const shard = this.core.router.shardIndexOf(line.buf, line.tokS[1], line.tokE[1])
-    const host = this.core.router.host(shard)
+    const host = this.#writer(shard)
     const slot = noreply ? null : this.#slot(false)
     if (host === null) {
-      this.core.counters.proxy_no_host++
       slot?.onReply([serverError('no host')])
       return NO_DATA
     }
@@ -335,7 +341,33 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     return NO_DATA
   }
 
-  #retrieval (line: TextLine, firstKey: number): number {
+  /** Shard i's writer; null (counted: no host, and fenced when it is) when it has none. */
+  #writer (shard: number): ReturnType<ProxyCore['router']['host']> {
+    const route = this.core.router.route(shard)
+    if (route.writer !== null) return route.writer
+    this.core.counters.proxy_no_host++
+    if (route.fenced) this.core.counters.proxy_fenced_writes++
+    return null
+  }
+
+  /**
+   * A read of `shard` (any copy, retried on failure: ReadForward), or a retrieval that
+   * touches (`read` false: the writer only, as a write). False: nowhere to send it.
+   */
+  #fetch (shard: number, read: boolean, wire: Buffer, kind: Kind, sink: ReplySink, tag: number): boolean {
+    const router = this.core.router
+    if (read) {
+      if (new ReadForward(wire, kind, sink, tag, router.route(shard), this.#conn.id, this.core.counters).start()) return true
+      this.core.counters.proxy_no_host++
+      return false
+    }
+    const host = this.#writer(shard)
+    if (host === null) return false
+    host.send(new Forward(wire, kind, sink, tag), this.#conn.id)
+    return true
+  }
+
+  #retrieval (line: TextLine, firstKey: number, read: boolean): number {
     const buf = line.buf
     if (line.ntokens === firstKey + 1 && line.rest < 0) {
       // One key: no splitting, the request goes as it came.
@@ -344,9 +376,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       if (ke - ks > KEY_MAX_LENGTH) return this.#err(R.BAD_FORMAT)
       this.core.counters.proxy_get_keys++
       const slot = this.#slot(true)
-      const host = this.core.router.host(this.core.router.shardIndexOf(buf, ks, ke))
-      if (host === null) { this.core.counters.proxy_no_host++; slot.onFail(FailReason.Down); return NO_DATA }
-      host.send(new Forward(this.#wireLine(line, false), Kind.Values, slot), this.#conn.id)
+      if (!this.#fetch(this.core.router.shardIndexOf(buf, ks, ke), read, this.#wireLine(line, false), Kind.Values, slot, 0)) slot.onFail(FailReason.Down)
       return NO_DATA
     }
     // Keys: every space-separated word after the command (and gat's exptime), beyond
@@ -379,9 +409,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     const head = buf.subarray(line.tokS[0], line.tokS[firstKey])
     if (single) {
-      const host = router.host(first)
-      if (host === null) { this.core.counters.proxy_no_host++; slot.onFail(FailReason.Down); return NO_DATA }
-      host.send(new Forward(this.#wireLine(line, false), Kind.Values, slot), this.#conn.id)
+      if (!this.#fetch(first, read, this.#wireLine(line, false), Kind.Values, slot, 0)) slot.onFail(FailReason.Down)
       return NO_DATA
     }
     // Split: one request per shard, in first-seen order of shards.
@@ -396,8 +424,6 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     const merge = new MultiGet(slot, keys.map((k) => Buffer.from(k)), shardOf, order.length)
     order.forEach((s, tag) => {
-      const host = router.host(s)
-      if (host === null) { this.core.counters.proxy_no_host++; merge.onFail(FailReason.Down, tag); return }
       const list = keysOf.get(s)!
       let n = head.length + 2
       for (const k of list) n += k.length + 1
@@ -409,7 +435,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       }
       wire[o++] = 13
       wire[o++] = 10
-      host.send(new Forward(wire.subarray(0, o), Kind.Values, merge, tag), this.#conn.id)
+      // Each shard part is its own read: it fails over between its shard's copies alone.
+      if (!this.#fetch(s, read, wire.subarray(0, o), Kind.Values, merge, tag)) merge.onFail(FailReason.Down, tag)
     })
     return NO_DATA
   }
@@ -443,16 +470,21 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     if (line.ntokens < 2) return this.#anyHost(line, Kind.Meta)
     let quiet = false
     let base64 = false
+    let touches = false
     for (let i = withData ? 3 : 2; i < line.ntokens; i++) {
-      if (buf[line.tokS[i]] === 0x71 /* q */) quiet = true
-      else if (buf[line.tokS[i]] === 0x62 /* b */ && line.tokenLength(i) === 1) base64 = true
+      const f = buf[line.tokS[i]]
+      if (f === 0x71 /* q */) quiet = true
+      else if (f === 0x62 /* b */ && line.tokenLength(i) === 1) base64 = true
+      else if (f === 0x54 /* T touch */ || f === 0x4e /* N vivify */) touches = true
     }
     let shard: number
     if (base64) {
       const key = Buffer.from(buf.toString('latin1', line.tokS[1], line.tokE[1]), 'base64')
       shard = this.core.router.shardIndexOf(key, 0, key.length)
     } else shard = this.core.router.shardIndexOf(buf, line.tokS[1], line.tokE[1])
+    // Reply semantics (a failure is a miss) vs routing (mg T / mg N change the item: writer only).
     const read = line.op === Op.MetaGet || line.op === Op.MetaDebug
+    const anyCopy = read && !touches
     if (withData) {
       const vlen = line.ntokens >= 3 ? parseDigits(buf, line.tokS[2], line.tokE[2]) : -1
       if (vlen >= 0) {
@@ -463,10 +495,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       }
     }
     const slot = this.#slot(read, true)
-    const host = this.core.router.host(shard)
-    if (host === null) { this.core.counters.proxy_no_host++; this.#metaFail(slot, read, quiet); return NO_DATA }
     const wire = quiet ? Buffer.concat([this.#wireLine(line, false), MN_LINE]) : this.#wireLine(line, false)
-    host.send(new Forward(wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot), this.#conn.id)
+    if (!this.#fetch(shard, anyCopy, wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot, 0)) {
+      this.#metaFail(slot, read, quiet)
+    }
     return NO_DATA
   }
 
@@ -503,10 +535,9 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     this.#pendingBuf = null
     const slot = this.#pendingSlot
     const sink: ReplySink = slot ?? DISCARD
-    const host = this.core.router.host(this.#pendingShard)
+    const host = this.#writer(this.#pendingShard)
     this.#pendingSlot = null
     if (host === null) {
-      this.core.counters.proxy_no_host++
       if (slot !== null) slot.onReply([serverError('no host')])
       return
     }

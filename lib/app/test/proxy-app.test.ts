@@ -14,8 +14,9 @@ t.test('flags: exactly one topology source, validated', async (t) => {
   t.same(proxyOptions({ servers: 'a:1,b' }).topology, { kind: 'static', servers: [{ host: 'a', port: 1 }, { host: 'b', port: 11211 }] })
   t.match(proxyOptions({ zk: '127.0.0.1:2181', cluster: 'c', dc: 'east' }), {
     port: 11211, listen: '127.0.0.1', topology: { kind: 'zk', zk: '127.0.0.1:2181', cluster: 'c', dc: 'east', sessionTimeoutMs: 10000 },
-    backend: { connsPerHost: 1, timeoutMs: 1000, tkoThreshold: 3 },
+    backend: { connsPerHost: 1, timeoutMs: 1000, tkoThreshold: 3 }, readFrom: 'any',
   })
+  t.equal(proxyOptions({ servers: 'a:1', readFrom: 'master' }).readFrom, 'master')
   const bad: Array<[Parameters<typeof proxyOptions>[0], RegExp]> = [
     [{}, /either --zk HOSTS --cluster NAME or --servers/],
     [{ zk: 'a:1', servers: 'b:2' }, /exactly one/],
@@ -25,6 +26,7 @@ t.test('flags: exactly one topology source, validated', async (t) => {
     [{ servers: 'a:99999' }, /--servers: 'a:99999'/],
     [{ servers: 'a:1', timeout: 'x' }, /--timeout: 'x'/],
     [{ servers: 'a:1', port: '-1' }, /-p: '-1'/],
+    [{ servers: 'a:1', readFrom: 'replica' }, /--read-from: 'replica' is not 'any' or 'master'/],
   ]
   for (const [raw, msg] of bad) {
     const err = t.throws(() => proxyOptions(raw), { message: msg }, JSON.stringify(raw))
@@ -38,7 +40,7 @@ t.test('the memring-proxy binary', async (t) => {
   t.match(usage.stderr, /memring-proxy: give either --zk/)
   const help = spawnSync(process.execPath, [PROXY_BIN, '--help'], { encoding: 'utf8', timeout: 10000 })
   t.equal(help.status, 0)
-  for (const f of ['--zk', '--cluster', '--dc', '--servers', '--conns-per-host', '--timeout', '--tko-threshold']) t.match(help.stdout, f)
+  for (const f of ['--zk', '--cluster', '--dc', '--servers', '--conns-per-host', '--timeout', '--tko-threshold', '--read-from']) t.match(help.stdout, f)
   const dead = await freePort()
   const down = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--zk', `127.0.0.1:${dead}`, '--cluster', 'c', '--zk-session-timeout', '1000'], { encoding: 'utf8', timeout: 10000 })
   t.equal(down.status, 1)
