@@ -12,8 +12,9 @@
  *                        the version it read, so two winners of one epoch cannot exist.
  *
  * On a vacancy every candidate publishes its position (its node record: epoch, seqno,
- * whether it holds a complete copy), waits `settleMs` so the others' land too, reads the
- * shard's records and ranks them the same way:
+ * whether it holds a complete copy), waits until every candidate's record has changed
+ * since the vacancy (ZooKeeper zxids; at most `settleMs`), reads the shard's records and
+ * ranks them the same way:
  *   1. a hand-over target named by the old master (planned switchover), if live and in sync;
  *   2. else the in-sync candidates by (epoch, seqno) highest, then node id lowest;
  *   3. else, when no host of the shard holds a complete copy (a new shard, or every copy
@@ -38,7 +39,7 @@ import { pino, type Logger } from 'pino'
 import { ClusterError } from './errors.js'
 import {
   decodeHostRecord, decodeLeaderRecord, decodeMasterRecord, decodeSwitchoverRecord, encodeRecord,
-  leaderPath, masterPath, nodesPath, switchoverPath, type HostRecord, type SwitchoverRecord,
+  leaderPath, masterPath, nodesPath, shardPath, switchoverPath, type HostRecord, type SwitchoverRecord,
 } from './layout.js'
 import type { ZkOp, ZkSession } from './zk.js'
 
@@ -204,11 +205,21 @@ export class ShardElection extends EventEmitter {
     if (!this.#o.candidate) return
     this.counters.elections++
     await this.#o.publish()
-    await sleep(this.#settleMs)
-    if (this.#closed || !zk.healthy) return
-    const [master, sw, hosts] = await Promise.all([
-      zk.getData(this.#masterPath), zk.getData(this.#switchPath), this.#shardHosts(),
-    ])
+    // Settle: rank once every candidate has published after the vacancy (its record
+    // changed after the lease node went: mzxid past the shard node's pzxid), or after
+    // settleMs, whichever comes first.
+    const shardStat = await zk.exists(shardPath(this.#o.cluster, this.#o.shard))
+    const since = shardStat?.pzxid ?? 0n
+    const deadline = performance.now() + this.#settleMs
+    let hosts: HostRecord[]
+    for (;;) {
+      const seen = await this.#shardHosts()
+      hosts = seen.map((h) => h.rec)
+      if (this.#closed || !zk.healthy) return
+      if (seen.every((h) => h.rec.candidate !== true || h.mzxid > since) || performance.now() >= deadline) break
+      await sleep(Math.min(25, Math.max(1, deadline - performance.now())))
+    }
+    const [master, sw] = await Promise.all([zk.getData(this.#masterPath), zk.getData(this.#switchPath)])
     const switchover = sw === null ? null : decodeSwitchoverRecord(sw.data)
     const ranked = rankCandidates(hosts, switchover)
     const winner = ranked[0]
@@ -247,15 +258,16 @@ export class ShardElection extends EventEmitter {
   }
 
   /** The live host records of this shard, read fresh (not from a debounced snapshot). */
-  async #shardHosts (): Promise<HostRecord[]> {
+  async #shardHosts (): Promise<Array<{ rec: HostRecord, mzxid: bigint }>> {
     const zk = this.#o.session
     const dir = nodesPath(this.#o.cluster)
     const names = await zk.getChildren(dir) ?? []
     const recs = await Promise.all(names.map(async (n) => {
       const got = await zk.getData(`${dir}/${n}`)
-      return got === null ? null : decodeHostRecord(got.data)
+      const rec = got === null ? null : decodeHostRecord(got.data)
+      return rec === null || got === null ? null : { rec, mzxid: got.stat.mzxid }
     }))
-    return recs.filter((r): r is HostRecord => r !== null && r.shard === this.#o.shard)
+    return recs.filter((r): r is { rec: HostRecord, mzxid: bigint } => r !== null && r.rec.shard === this.#o.shard)
   }
 
   #becomeLeader (epoch: number, sentAt: number): void {
@@ -334,7 +346,7 @@ export class ShardElection extends EventEmitter {
 
   async #handOver (requested: string, version: number): Promise<void> {
     const zk = this.#o.session
-    const hosts = await this.#shardHosts()
+    const hosts = (await this.#shardHosts()).map((h) => h.rec)
     const ranked = rankCandidates(hosts.filter((h) => `${h.host}:${h.port}` !== this.#o.nodeId), null).filter((r) => r.inSync)
     const target = requested !== '' ? ranked.find((r) => r.node === requested) : ranked[0]
     const epoch = this.#epoch

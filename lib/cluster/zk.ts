@@ -22,7 +22,7 @@ import { ClusterError, ClusterErrorCode } from './errors.js'
 import './zk-frame-guard.js'
 
 // ---- the library's shape, as far as we use it (it ships no types) ----------
-interface LibStat { version: number, ephemeralOwner: Buffer, numChildren: number, mtime: Buffer }
+interface LibStat { version: number, ephemeralOwner: Buffer, numChildren: number, mtime: Buffer, mzxid: Buffer, pzxid: Buffer }
 interface LibEvent { type: number, path: string }
 interface LibError { code: number, name: string, message: string }
 type Cb<T> = (err: LibError | null, v: T) => void
@@ -74,6 +74,9 @@ export interface ZkStat {
   /** Session id (hex) owning an ephemeral node; '0000000000000000' for persistent ones. */
   ephemeralOwner: string
   numChildren: number
+  /** ZooKeeper's transaction id of the last change of the node's data, and of its child list. */
+  mzxid: bigint
+  pzxid: bigint
 }
 const RETRIABLE = new Set(['CONNECTION_LOSS', 'OPERATION_TIMEOUT', 'SESSION_EXPIRED'])
 
@@ -427,8 +430,12 @@ function wrap (watcher: ZkWatcher | undefined): Watcher | undefined {
   }
 }
 
+function zxid (b: Buffer | undefined): bigint {
+  return Buffer.isBuffer(b) && b.length === 8 ? b.readBigUInt64BE(0) : 0n
+}
+
 function toStat (s: LibStat): ZkStat {
-  return { version: s.version, ephemeralOwner: s.ephemeralOwner.toString('hex'), numChildren: s.numChildren }
+  return { version: s.version, ephemeralOwner: s.ephemeralOwner.toString('hex'), numChildren: s.numChildren, mzxid: zxid(s.mzxid), pzxid: zxid(s.pzxid) }
 }
 
 /**

@@ -4,7 +4,9 @@
  * flags, base64 keys, quiet mode, CAS tokens, modes, vivify, stale marks) with classic
  * commands on a handful of keys, so items pass through many states. Seeded and bounded;
  * a failure prints the seed, the step and the steps before it. Flags whose replies depend on
- * the 1 s clock (t, l) are left to the recorded scenarios.
+ * the 1 s clock (t, l) are left to the recorded scenarios; recache is R60, never R30: items
+ * live 30 s here, and "remaining TTL < 30" flips when each server's clock ticks its next
+ * second, which the two servers do at different moments (a failed run showed `W` on one).
  *
  * Counters (incr/decr/ma) get keys of their own that never carry visible read, stale or
  * win state (no h, N, R, I, no ms b): memcached 1.6.18 replaces an item instead of updating it in
@@ -26,13 +28,13 @@ const pick = <T>(a: T[]): T => a[rnd(a.length)]
 
 const KEYS = ['a', 'b', 'c', 'Yg==']
 const COUNTERS = ['n', 'bg=='] // 'bg==' is 'n' under b: counters stay apart from the other keys
-const MG = ['v', 'c', 'f', 's', 'k', 'h', 'q', 'u', 'O1', 'Oxy', 'T30', 'T0', 'N30', 'N0', 'R30', 'b', 'T-1', 'F3', 'C1', 'I', 'MS', 'z', 'Tx']
+const MG = ['v', 'c', 'f', 's', 'k', 'h', 'q', 'u', 'O1', 'Oxy', 'T30', 'T0', 'N30', 'N0', 'R60', 'b', 'T-1', 'F3', 'C1', 'I', 'MS', 'z', 'Tx']
 const MS = ['c', 'k', 'q', 'O9', 'T30', 'T0', 'F5', 'C1', 'C2', 'C3', 'C4', 'C0', 'I', 'ME', 'MA', 'MP', 'MR', 'MS', 'MX', 'b', 'N30', 'v']
 const MD = ['q', 'k', 'O7', 'C1', 'C2', 'C3', 'C5', 'I', 'T30', 'b', 'x']
 const MA = ['v', 'c', 'k', 'q', 'O5', 'N0', 'N30', 'J7', 'J18446744073709551615', 'D2', 'D18446744073709551615', 'MI', 'MD', 'M+', 'M-', 'C1', 'C4', 'T30', 'b']
 const VALUES = ['1', '9', '99', 'x', '', '18446744073709551615', '007', 'abc']
 /** Flags that give an item state memcached may drop on incr (see the header). */
-const STATEFUL = new Set(['h', 'N30', 'N0', 'R30', 'I'])
+const STATEFUL = new Set(['h', 'N30', 'N0', 'R60', 'I'])
 const STATELESS = (set: string[]): string[] => set.filter((f) => !STATEFUL.has(f))
 const MG_COUNTER = STATELESS(MG)
 const MS_COUNTER = STATELESS(MS).filter((f) => f !== 'b') // b marks the key binary, another such mark
