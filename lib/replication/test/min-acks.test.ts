@@ -6,7 +6,7 @@
 // of the master loses no acknowledged write once the replica is promoted.
 import t from 'tap'
 import type { Test } from 'tap'
-import { attachReplication } from '../../app/replication-app.js'
+import { attachReplication, replicationOptions } from '../../app/replication-app.js'
 import { silentLogger } from '../../log.js'
 import { HOLD_FAILED, HOLD_RELEASED, HOLD_WAITING } from '../../server/output.js'
 import { ACK_FAILED, ACK_RELEASED, ACK_WAITING } from '../min-acks.js'
@@ -76,6 +76,15 @@ async function roundTrips (c: RawClient, n: number): Promise<void> {
 
 t.test('the server\'s hold states and replication\'s are the same numbers', async (t) => {
   t.same([ACK_WAITING, ACK_RELEASED, ACK_FAILED], [HOLD_WAITING, HOLD_RELEASED, HOLD_FAILED])
+})
+
+t.test('the flags: defaults, values, and what is refused', async (t) => {
+  const d = replicationOptions({})
+  t.same([d.minReplicasToAck, d.minReplicasTimeoutMs], [0, 1000], 'default: asynchronous, 1000 ms')
+  const o = replicationOptions({ minReplicasToAck: '2', minReplicasTimeout: '250' })
+  t.same([o.minReplicasToAck, o.minReplicasTimeoutMs], [2, 250])
+  for (const bad of ['-1', '1.5', 'x', '17', '']) t.throws(() => replicationOptions({ minReplicasToAck: bad }), /--min-replicas-to-ack/, `N '${bad}'`)
+  for (const bad of ['0', '-5', '2.5', 'soon', '600001']) t.throws(() => replicationOptions({ minReplicasTimeout: bad }), /--min-replicas-timeout/, `timeout '${bad}'`)
 })
 
 t.test('N=1: every acknowledged write is on the replica when its reply arrives', async (t) => {
