@@ -251,6 +251,18 @@ t.test('N=1 under the mixed load of every command: nothing waits forever, the re
   t.equal(s.writes_waiting, '0')
   // Every write was acknowledged, so the replica holds all of them now (no catch-up wait).
   t.same(compareDigests(await digest(master.port, keys), await digest(replica.port, keys)), [], 'replica digest-equal')
+  // Requests arriving one byte at a time: a held reply's bracket stays open across chunks.
+  const c = await rawClient(t, master.port)
+  const cb = await rawClient(t, master.port)
+  const byteByByte = async (to: RawClient, req: Buffer): Promise<void> => {
+    for (const byte of req) { to.write(Buffer.from([byte])); await new Promise((resolve) => setImmediate(resolve)) }
+  }
+  await byteByByte(c, Buffer.from('set split 0 0 5\r\nhello\r\nms msplit 2 T0\r\nhi\r\nget split\r\n'))
+  t.equal(await c.until('END\r\n'), 'STORED\r\nHD\r\nVALUE split 0 5\r\nhello\r\nEND\r\n')
+  await byteByByte(cb, bin(0x01, 'bsplit', u32s(0, 0), Buffer.from('bin'), 5))
+  const r = await binReply(cb)
+  t.same([r.status, r.opaque], [0, 5], 'binary SET sent byte by byte: stored')
+  t.same(compareDigests(await digest(master.port, ['split', 'msplit', 'bsplit']), await digest(replica.port, ['split', 'msplit', 'bsplit'])), [], 'and on the replica')
 })
 
 t.test('kill -9 of the master after acknowledged writes: the promoted replica has every one', async (t) => {
