@@ -60,6 +60,8 @@ const program = new Command('memring')
   .addOption(new Option('--replica-of <host:port>', 'follow this master as a read-only replica (standalone; in a cluster use --role replica)').env('MEMRING_REPLICA_OF'))
   .addOption(new Option('--repl-backlog-size <size>', 'replication backlog kept for partial resyncs (bytes, or k/m/g suffix)').default(undefined, '64m').env('MEMRING_REPL_BACKLOG_SIZE'))
   .addOption(new Option('--repl-timeout <ms>', 'drop and re-establish a replication link silent this long').default(undefined, '5000').env('MEMRING_REPL_TIMEOUT'))
+  .addOption(new Option('--min-replicas-to-ack <n>', 'answer a write only once this many replicas have acknowledged it (0 = asynchronous)').default(undefined, '0').env('MEMRING_MIN_REPLICAS_TO_ACK'))
+  .addOption(new Option('--min-replicas-timeout <ms>', 'with --min-replicas-to-ack: how long a write waits for its acks before an error reply').default(undefined, '1000').env('MEMRING_MIN_REPLICAS_TIMEOUT'))
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 

@@ -14,6 +14,8 @@ export interface RawReplicationOptions {
   replicaOf?: string
   replBacklogSize?: string
   replTimeout?: string
+  minReplicasToAck?: string
+  minReplicasTimeout?: string
 }
 
 export interface ReplicationConfig {
@@ -22,6 +24,10 @@ export interface ReplicationConfig {
   backlogBytes: number
   /** --repl-timeout ms: a silent link is dropped and re-established. */
   timeoutMs: number
+  /** --min-replicas-to-ack N (0, the default: asynchronous replication). */
+  minReplicasToAck?: number
+  /** --min-replicas-timeout ms: how long a write's reply waits for its acks. */
+  minReplicasTimeoutMs?: number
 }
 
 /** A size in bytes with an optional k/m/g suffix (memcached's -I style). */
@@ -54,7 +60,21 @@ export function replicationOptions (o: RawReplicationOptions): ReplicationConfig
       throw new ConfigError(`--repl-timeout: '${o.replTimeout}' is not a number of milliseconds in [200, 600000]`)
     }
   }
-  return { replicaOf, backlogBytes, timeoutMs }
+  let minReplicasToAck = 0
+  if (o.minReplicasToAck !== undefined) {
+    minReplicasToAck = Number(o.minReplicasToAck)
+    if (!/^\d+$/.test(o.minReplicasToAck.trim()) || minReplicasToAck > 16) {
+      throw new ConfigError(`--min-replicas-to-ack: '${o.minReplicasToAck}' is not a number of replicas in [0, 16]`)
+    }
+  }
+  let minReplicasTimeoutMs = 1000
+  if (o.minReplicasTimeout !== undefined) {
+    minReplicasTimeoutMs = Number(o.minReplicasTimeout)
+    if (!Number.isInteger(minReplicasTimeoutMs) || minReplicasTimeoutMs < 1 || minReplicasTimeoutMs > 600_000) {
+      throw new ConfigError(`--min-replicas-timeout: '${o.minReplicasTimeout}' is not a number of milliseconds in [1, 600000]`)
+    }
+  }
+  return { replicaOf, backlogBytes, timeoutMs, minReplicasToAck, minReplicasTimeoutMs }
 }
 
 /**
@@ -66,7 +86,15 @@ export function attachReplication (server: MemringServer, cfg: ReplicationConfig
   const repl = new Replication({ store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, node, logger: log.child({ mod: 'replication' }) })
   ctx.upgrades.push({ word: 'repl', take: (socket, args) => repl.source.take(socket, args) })
   ctx.statsGroups.set('replication', () => repl.stats())
+  const minAcks = cfg.minReplicasToAck ?? 0
+  repl.acks.configure(minAcks, cfg.minReplicasTimeoutMs ?? 1000)
+  // --min-replicas-to-ack: a master answers writes once N replicas have them (the server's
+  // write gate); the log records from the start, so every write it takes has a seqno.
+  if (minAcks > 0) repl.activate()
   repl.onChange = () => {
+    ctx.writeGate = repl.role === 'master' && minAcks > 0 ? repl.acks : null
+    // A master that becomes a replica: writes still waiting get the timeout error.
+    if (repl.role === 'replica') repl.acks.failAll()
     if (repl.role === 'replica') {
       const m = repl.masterAddress
       const text = `read-only replica (master ${m === '' ? 'unknown' : m})`
@@ -77,5 +105,6 @@ export function attachReplication (server: MemringServer, cfg: ReplicationConfig
   }
   // A replica refuses writes from its first connection on; it dials its master once listening.
   if (cfg.replicaOf !== null) repl.standBy()
+  else repl.onChange()
   return repl
 }

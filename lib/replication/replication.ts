@@ -10,6 +10,7 @@
 import type { Logger } from 'pino'
 import type { SlabStore } from '../store/slab-store.js'
 import { ReplicationLog } from './log.js'
+import { MinAcks } from './min-acks.js'
 import { ReplicaLink } from './replica.js'
 import { ReplicationSource } from './source.js'
 
@@ -30,6 +31,8 @@ export class Replication {
   readonly log: ReplicationLog
   readonly source: ReplicationSource
   readonly link: ReplicaLink
+  /** --min-replicas-to-ack: the server's write gate on a master (wired by lib/app). */
+  readonly acks: MinAcks
   role: ReplicationRole = 'master'
   /** Called when role or master changes (the server's read-only line, ZooKeeper's record). */
   onChange: () => void = () => {}
@@ -45,6 +48,8 @@ export class Replication {
     this.link.on('synced', () => this.onChange())
     this.source.activate = () => this.activate()
     this.source.newerEpoch = (e) => { if (this.role === 'master') this.onNewerEpoch(e) }
+    this.acks = new MinAcks(this.log, this.source)
+    this.source.acksChanged = () => this.acks.update()
   }
 
   /** Epoch of this node's data: its own as master, its master's as replica. */
@@ -164,6 +169,7 @@ export class Replication {
       ['stale_epoch_refused', link.counters.stale_epoch],
       ['history', log.history.map((e) => `${e.id}:${e.start}`).join(',')],
     ]
+    rows.push(...this.acks.stats())
     let i = 0
     for (const r of this.source.replicas()) {
       rows.push([`replica${i++}`, `node=${r.node},remote=${r.remote},state=${r.state},acked_seqno=${r.ackedSeqno},lag_seqno=${r.lagSeqno},lag_ms=${r.lagMs}`])
@@ -172,6 +178,7 @@ export class Replication {
   }
 
   close (): void {
+    this.acks.failAll()
     this.link.close()
     this.source.close()
     this.o.store.mutations = null

@@ -65,6 +65,8 @@ export class ReplicationSource {
   activate: () => void = () => {}
   /** A replica named a newer epoch than ours: a newer master exists (we are deposed). */
   newerEpoch: (epoch: number) => void = () => {}
+  /** A replica acked, finished its full sync, attached or left (--min-replicas-to-ack counts). */
+  acksChanged: () => void = () => {}
 
   constructor (readonly store: SlabStore, readonly log: ReplicationLog, readonly logger: Logger, readonly timeoutMs = 5000) {}
 
@@ -147,6 +149,7 @@ export class ReplicationSource {
       if (listing.pos < listing.total) listing.expires = Date.now() + LISTING_KEEP_MS
       else this.listings.delete(listing.id)
     }
+    this.acksChanged()
     this.logger.info({ replica: s.node, acked: s.ackedSeqno }, 'replica detached')
   }
 
@@ -174,6 +177,8 @@ export class Sender {
   readonly remote: string
   ackedSeqno: number
   lastAckMs = Date.now()
+  /** Seqno of this stream's SNAP_END (-1: a partial resync, complete from the start). */
+  private syncEndSeq = -1
   private waiting = false
   private ended = false
   private scheduled = false
@@ -215,6 +220,20 @@ export class Sender {
   start (hello: Buffer): void {
     this.socket.write(hello)
     this.pump()
+    this.src.acksChanged()
+  }
+
+  /** In the stream with a complete copy (not mid full sync). */
+  get online (): boolean { return this.listing === null && !this.ended }
+
+  /**
+   * The seqno this replica is known to hold, for --min-replicas-to-ack: after a full sync
+   * only acks past its SNAP_END count (an ack of exactly that seqno may have been sent
+   * before the last listed items were applied).
+   */
+  get confirmedSeqno (): number {
+    if (!this.online) return 0
+    return this.syncEndSeq < 0 || this.ackedSeqno > this.syncEndSeq ? this.ackedSeqno : 0
   }
 
   lagMs (): number {
@@ -260,6 +279,8 @@ export class Sender {
     } else if (this.listBatch(l)) {
       this.listing = null
       this.src.listingDone(l)
+      this.syncEndSeq = log.seqno
+      this.src.acksChanged()
       if (!this.socket.write(encodeSnapEnd(log.seqno))) { this.waiting = true; return }
       this.src.logger.info({ replica: this.node, items: l.total, seq: log.seqno }, 'full sync listed')
       return
@@ -332,6 +353,7 @@ export class Sender {
   }
 
   private onAcks (chunk: Buffer): void {
+    const before = this.ackedSeqno
     const r = this.reader
     r.push(chunk)
     while (r.next()) {
@@ -340,6 +362,7 @@ export class Sender {
         this.ackedSeqno = readU64(r.buf, r.start)
       }
     }
+    if (this.ackedSeqno !== before) this.src.acksChanged()
     if (r.broken) this.destroy()
   }
 

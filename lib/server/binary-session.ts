@@ -23,7 +23,7 @@ import { StoreMode, StoreResult } from '../store/store.js'
 import { AUTHENTICATED, MAX_SASL_MECH_LEN, SASL_MECHS, SaslConversation, SaslResult, type PasswordCheck } from './auth-sasl.js'
 import { writeBinaryStats } from './binary-stats.js'
 import type { ProtocolSession, SessionFactory } from './connection.js'
-import type { ConnControl, ServerContext } from './context.js'
+import type { ConnControl, ServerContext, WriteGate } from './context.js'
 
 /** Values at least this large are copied into a Buffer of their own, not the staging chunk. */
 const OWN_BUFFER = 16 * 1024
@@ -139,12 +139,19 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
       this.error(req, Status.UNKNOWN_COMMAND, undefined, req.valueLength === 0)
       return Next.Swallow
     }
-    // A replica or a fenced master: writes are refused with "not my vbucket" (this node does
-    // not take them). readOnly may be a getter (the cluster's lease): read it once, writes only.
-    const ro = isWrite(req.op) ? this.ctx.readOnly : null
-    if (ro !== null) {
-      this.error(req, Status.NOT_MY_VBUCKET, ro.body, req.valueLength === 0)
-      return req.valueLength > 0 ? Next.Swallow : Next.Continue
+    if (isWrite(req.op)) {
+      // A replica or a fenced master: writes are refused with "not my vbucket" (this node
+      // does not take them); readOnly may be a getter (the cluster's lease): read it once,
+      // for writes only. --min-replicas-to-ack: refused with its own status when too few
+      // replicas are online; otherwise the write goes ahead and its reply waits for the
+      // acks (settle()).
+      const ctx = this.ctx
+      const ro = ctx.readOnly ?? (ctx.writeGate === null ? null : ctx.writeGate.refuse())
+      if (ro !== null) {
+        this.error(req, ro.status ?? Status.NOT_MY_VBUCKET, ro.body, req.valueLength === 0)
+        return req.valueLength > 0 ? Next.Swallow : Next.Continue
+      }
+      if (ctx.writeGate !== null) this.conn.out.holdBegin()
     }
     switch (req.op) {
       case Opcode.Get: case Opcode.GetK:
@@ -152,13 +159,17 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
         return Next.Continue
       case Opcode.Touch: case Opcode.Gat: case Opcode.GatK:
         this.getOrTouch(req, true)
+        this.settle(req)
         return Next.Continue
       case Opcode.Set: case Opcode.Add: case Opcode.Replace:
-      case Opcode.Append: case Opcode.Prepend:
-        return this.update(req)
-      case Opcode.Delete: this.delete(req); return Next.Continue
-      case Opcode.Increment: case Opcode.Decrement: this.counter(req); return Next.Continue
-      case Opcode.Flush: this.flush(req); return Next.Continue
+      case Opcode.Append: case Opcode.Prepend: {
+        const next = this.update(req)
+        if (next !== Next.Stream) this.settle(req)
+        return next
+      }
+      case Opcode.Delete: this.delete(req); this.settle(req); return Next.Continue
+      case Opcode.Increment: case Opcode.Decrement: this.counter(req); this.settle(req); return Next.Continue
+      case Opcode.Flush: this.flush(req); this.settle(req); return Next.Continue
       case Opcode.Noop:
         this.ok(req, 0)
         this.conn.out.commit() // memcached: NOOP forces the pipeline out
@@ -191,6 +202,21 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
 
   onValueEnd (req: BinaryRequest): void {
     this.completeUpdate(req)
+    this.settle(req)
+  }
+
+  /** A write's reply is queued: with a write gate it waits; the error it may become is built now. */
+  private settle (req: BinaryRequest): void {
+    const out = this.conn.out
+    if (!out.holding) return
+    const gate = this.ctx.writeGate
+    const hold = gate === null ? null : gate.hold()
+    let fail: Buffer | null = null
+    if (gate !== null && hold !== null) {
+      fail = Buffer.allocUnsafe(HEADER_LEN + gate.failBody.length)
+      writeError(fail, 0, req.opcode, gate.failStatus, req.opaque, gate.failBody)
+    }
+    out.holdEnd(hold, fail)
   }
 
   private versionBuf: Buffer | null = null

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net'
 import type { ConnControl, ServerContext } from './context.js'
-import { Output } from './output.js'
+import { Output, type HoldOwner } from './output.js'
 import { TextSession } from './text-session.js'
 
 /** A protocol's per-connection state machine. */
@@ -30,6 +30,8 @@ export type SessionFactory = (conn: ConnControl, ctx: ServerContext) => Protocol
 
 /** Output queued beyond this makes a connection stop parsing until the socket drains. */
 const OUT_HIGH_WATER = 1024 * 1024
+/** Held write replies (--min-replicas-to-ack) beyond this stop reading the socket until some settle. */
+const MAX_HELD = 4096
 
 let nextId = 1
 
@@ -42,7 +44,7 @@ class TextProtocol implements ProtocolSession {
   close (): void { this.session.close() }
 }
 
-export class Connection implements ConnControl {
+export class Connection implements ConnControl, HoldOwner {
   readonly id = nextId++
   readonly out = new Output()
   readonly remote: string
@@ -54,6 +56,8 @@ export class Connection implements ConnControl {
   /** The client half-closed while replies were held back (see the 'end' handler). */
   private inputEnded = false
   private destroyed = false
+  /** Reading is paused because too many replies are held (see MAX_HELD). */
+  private heldPause = false
 
   constructor (
     private readonly socket: Socket,
@@ -64,6 +68,7 @@ export class Connection implements ConnControl {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
     this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
     this.lastCmdSec = Math.floor(Date.now() / 1000)
+    this.out.owner = this
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.onDrain())
@@ -76,6 +81,8 @@ export class Connection implements ConnControl {
       // Requests read before the FIN but held back by backpressure are answered first, as
       // memcached does; onDrain ends the socket once they are.
       if (this.waitingDrain) { this.inputEnded = true; return }
+      // Replies held for replication acks: close once they are out (flush ends the socket).
+      if (this.out.gates !== null) { this.closing = true; return }
       this.socket.end()
     })
   }
@@ -111,10 +118,31 @@ export class Connection implements ConnControl {
     const before = this.out.bytesWritten
     const ok = this.out.flush(this.socket)
     this.ctx.stats.bytes_written += this.out.bytesWritten - before
-    if (this.closing) { this.socket.end(); return }
+    if (this.closing) {
+      // Held replies go out before the close (quit after a write waiting for its acks).
+      if (this.out.gates === null) this.socket.end()
+      return
+    }
     if (!ok && !this.waitingDrain) {
       this.waitingDrain = true
       this.socket.pause()
+    }
+    if (this.out.gates !== null || this.heldPause) this.checkHeld()
+  }
+
+  /** A held reply settled (HoldOwner): send what is no longer held. */
+  flushHeld (): void { this.flush() }
+
+  /** Stop reading while too many replies are held; read again once they settle. */
+  private checkHeld (): void {
+    const g = this.out.gates
+    const over = g !== null && (g.length > MAX_HELD || this.out.pendingBytes > OUT_HIGH_WATER)
+    if (over && !this.heldPause) {
+      this.heldPause = true
+      this.socket.pause()
+    } else if (!over && this.heldPause) {
+      this.heldPause = false
+      if (!this.waitingDrain) this.socket.resume()
     }
   }
 
@@ -139,8 +167,10 @@ export class Connection implements ConnControl {
     }
     this.flush()
     if (this.waitingDrain || this.destroyed) return
-    if (this.inputEnded) this.socket.end()
-    else this.socket.resume()
+    if (this.inputEnded) {
+      if (this.out.gates === null) this.socket.end()
+      else this.closing = true
+    } else if (!this.heldPause) this.socket.resume()
   }
 
   closeAfterWrite (): void { this.closing = true }

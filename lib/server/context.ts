@@ -6,7 +6,7 @@ import type { SlabStore } from '../store/slab-store.js'
 import type { ServerSettings } from './settings.js'
 import type { ServerStats } from './stats.js'
 import type { TextLine } from '../../protocol/text/request-parser.js'
-import type { Output } from './output.js'
+import type { Hold, Output } from './output.js'
 import type { Watchers } from './watchers.js'
 import type { Socket } from 'node:net'
 
@@ -41,6 +41,25 @@ export interface Upgrade {
 export interface ReadOnly {
   readonly line: Buffer
   readonly body: Buffer
+  /** Binary status of the refusal; default 0x0007 (not my vbucket: a replica). */
+  readonly status?: number
+}
+
+/**
+ * Client writes are answered only once something outside the server confirms them
+ * (replication's --min-replicas-to-ack). Every write command asks refuse() first (after
+ * ctx.readOnly), and calls hold() once it has been applied; its reply then waits in the connection's Output (later replies of that
+ * connection wait behind it; other connections do not).
+ */
+export interface WriteGate {
+  /** Before a write is applied: non-null refuses it (it is not applied) with this reply. */
+  refuse (): ReadOnly | null
+  /** The write just applied must be confirmed: a Hold to wait on, or null to answer now. */
+  hold (): Hold | null
+  /** Sent instead of a held reply whose hold failed: text/meta line, binary status and body. */
+  readonly failLine: Buffer
+  readonly failStatus: number
+  readonly failBody: Buffer
 }
 
 /** Meta commands (mg ms md ma mn me) plug into the text session through this. */
@@ -71,6 +90,8 @@ export interface ServerContext {
   upgrades: Upgrade[]
   /** Non-null while client writes must be refused (a replica). */
   readOnly: ReadOnly | null
+  /** Non-null while write replies must wait for a confirmation (--min-replicas-to-ack). */
+  writeGate: WriteGate | null
   /** Extra `stats <group>` groups plugged in by other areas (replication). */
   statsGroups: Map<string, () => Array<[string, string | number]>>
   /** A bug surfaced while handling a connection (logged by the server). */

@@ -49,11 +49,16 @@ export class MetaDispatcher implements MetaHandler {
     switch (line.op) {
       case Op.MetaGet:
         this.mget(conn.out, line, ctx)
+        settle(conn.out, ctx)
         conn.pauseInput() // stop reading if a client pipelines gets without reading replies
         return NO_DATA
-      case Op.MetaSet: return this.msetLine(conn.out, line, ctx)
-      case Op.MetaDelete: this.mdelete(conn.out, line, ctx); return NO_DATA
-      case Op.MetaArithmetic: this.marith(conn.out, line, ctx); return NO_DATA
+      case Op.MetaSet: {
+        const n = this.msetLine(conn.out, line, ctx)
+        if (n === NO_DATA || line.swallow) settle(conn.out, ctx)
+        return n
+      }
+      case Op.MetaDelete: this.mdelete(conn.out, line, ctx); settle(conn.out, ctx); return NO_DATA
+      case Op.MetaArithmetic: this.marith(conn.out, line, ctx); settle(conn.out, ctx); return NO_DATA
       case Op.MetaNoop:
         conn.out.bytes(Reply.MN)
         conn.out.commit() // memcached: mn forces the pipeline out (conn_mwrite)
@@ -64,7 +69,10 @@ export class MetaDispatcher implements MetaHandler {
   }
 
   onData (conn: ConnControl, line: TextLine, buf: Buffer, s: number, e: number, ctx: ServerContext): void {
-    if (line.op === Op.MetaSet) this.msetData(conn.out, line, buf, s, e, ctx)
+    if (line.op === Op.MetaSet) {
+      this.msetData(conn.out, line, buf, s, e, ctx)
+      settle(conn.out, ctx)
+    }
   }
 
   // ---- shared checks --------------------------------------------------------------------
@@ -105,7 +113,10 @@ export class MetaDispatcher implements MetaHandler {
     if (err !== FlagError.None) { out.bytes(flagErrorLine(err)); return }
     // A replica: mg that sets a TTL (T) or creates (N) is a write.
     // readOnly may be a getter (a cluster master's lease): only touch it for writes, once.
-    if ((f.upper & (U.T | U.N)) !== 0) { const ro = ctx.readOnly; if (ro !== null) { out.bytes(ro.line); return } }
+    if ((f.upper & (U.T | U.N)) !== 0) {
+      const ro = admitWrite(out, ctx)
+      if (ro !== null) { out.bytes(ro); return }
+    }
     const store = ctx.store
     const stats = ctx.stats
     const quiet = (f.lower & Lo.q) !== 0
@@ -217,7 +228,7 @@ export class MetaDispatcher implements MetaHandler {
     const vlen = cDataLength(line)
     if (vlen < 0) { out.bytes(MetaError.badFormat); return NO_DATA }
     // From here on memcached swallows the data block after an error.
-    const err = this.checkSet(line) ?? ctx.readOnly?.line ?? null
+    const err = this.checkSet(line) ?? admitWrite(out, ctx)
     if (err !== null) {
       out.bytes(err)
       line.swallow = true
@@ -338,7 +349,8 @@ export class MetaDispatcher implements MetaHandler {
     const pre = this.precheck(line, MetaError.tooManyFlags)
     if (pre !== null) { out.bytes(pre); return }
     if (this.preparse(line, 2) !== FlagError.None) { out.bytes(MetaError.invalidOrDuplicate); return }
-    { const ro = ctx.readOnly; if (ro !== null) { out.bytes(ro.line); return } }
+    const ro = admitWrite(out, ctx)
+    if (ro !== null) { out.bytes(ro); return }
     const f = this.f
     const b = this.line
     const lb = line.buf
@@ -397,7 +409,8 @@ export class MetaDispatcher implements MetaHandler {
       case 68: case 45: incr = false; break // D, -
       default: out.bytes(MetaError.maMode); return
     }
-    { const ro = ctx.readOnly; if (ro !== null) { out.bytes(ro.line); return } }
+    const ro = admitWrite(out, ctx)
+    if (ro !== null) { out.bytes(ro); return }
     const store = ctx.store
     const stats = ctx.stats
     const quiet = (f.lower & Lo.q) !== 0
@@ -531,6 +544,28 @@ export class MetaDispatcher implements MetaHandler {
     o = writeCrlf(b, o)
     out.range(b, 0, o)
   }
+}
+
+/**
+ * Before a write is applied: the line refusing it (a replica; a master short of replicas
+ * with --min-replicas-to-ack), or null. With a write gate, the reply's hold begins here.
+ */
+function admitWrite (out: Output, ctx: ServerContext): Buffer | null {
+  const ro = ctx.readOnly // may be a getter (a cluster master's lease): read once
+  if (ro !== null) return ro.line
+  const gate = ctx.writeGate
+  if (gate === null) return null
+  const r = gate.refuse()
+  if (r !== null) return r.line
+  out.holdBegin()
+  return null
+}
+
+/** A write's reply is queued: with a write gate (--min-replicas-to-ack) it waits for it. */
+function settle (out: Output, ctx: ServerContext): void {
+  if (!out.holding) return
+  const gate = ctx.writeGate
+  out.holdEnd(gate === null ? null : gate.hold(), gate === null ? null : gate.failLine)
 }
 
 /** " t<seconds left>", or " t-1" for an item that never expires (uint32 wrap as memcached). */

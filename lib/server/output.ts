@@ -24,6 +24,34 @@ class Staging {
 }
 const staging = new Staging()
 
+/** A held reply's state (see Hold). */
+export const HOLD_WAITING = 0
+export const HOLD_RELEASED = 1
+export const HOLD_FAILED = 2
+
+/**
+ * A write's reply that waits for something outside the server (replication's
+ * --min-replicas-to-ack): the Output keeps the reply, and everything queued after it, until
+ * state leaves HOLD_WAITING; on HOLD_FAILED the reply is replaced by the gate's error.
+ */
+export interface Hold {
+  state: number
+  /** Set by the Output holding the reply; the owner calls it once when state changes. */
+  wake: (() => void) | null
+}
+
+/** Who flushes an Output when one of its holds settles (the connection). */
+export interface HoldOwner { flushHeld (): void }
+
+/**
+ * Markers in the piece list around a held reply (zero-length, compared by identity): the
+ * k-th GATE_START belongs to gates[k]. flush() writes up to the first gate still waiting.
+ */
+const GATE_START = Buffer.alloc(0)
+const GATE_END = Buffer.alloc(0)
+interface Gate { hold: Hold | null, fail: Buffer | null }
+const NO_WAIT: Hold = { state: HOLD_RELEASED, wake: null }
+
 export interface Sink {
   write (b: Buffer): boolean
   cork (): void
@@ -38,6 +66,14 @@ export class Output {
   bytesWritten = 0
   private committed = 0
   private committedBytes = 0
+  /** Held replies in queue order (null: none, the usual case: flush() takes its fast path). */
+  gates: Gate[] | null = null
+  /** The gate opened by holdBegin() whose reply is being written (always gates' last). */
+  private open: Gate | null = null
+  /** Flushes this output when a hold settles (set by the connection). */
+  owner: HoldOwner | null = null
+  private wakeQueued = false
+  private wakeFn: (() => void) | null = null
 
   /** Reserve n bytes in staging for this output; returns the offset to write at. */
   private reserve (n: number): number {
@@ -135,7 +171,116 @@ export class Output {
   clear (): void {
     this.committed = 0
     this.committedBytes = 0
+    this.gates = null
+    this.open = null
     this.discard()
+  }
+
+  // ---- held replies (--min-replicas-to-ack) ---------------------------------------------
+
+  /** A write starts: its reply, written next, may have to wait (holdEnd decides). */
+  holdBegin (): void {
+    this.flushStagingToPieces()
+    const g: Gate = { hold: null, fail: null }
+    this.open = g
+    if (this.gates === null) this.gates = [g]
+    else this.gates.push(g)
+    this.pieces.push(GATE_START)
+  }
+
+  /** A write's reply is between holdBegin() and now. */
+  get holding (): boolean { return this.open !== null }
+
+  /**
+   * The write's reply is complete. hold null: send it in order, as usual. Otherwise it (and
+   * all that follows) waits until the hold settles; on HOLD_FAILED `fail` is sent instead
+   * (also when the reply was empty: noreply and quiet commands still get the error).
+   */
+  holdEnd (hold: Hold | null, fail: Buffer | null): void {
+    const g = this.open
+    if (g === null) return
+    this.open = null
+    this.flushStagingToPieces()
+    this.pieces.push(GATE_END)
+    if (hold === null) { g.hold = NO_WAIT; return }
+    g.hold = hold
+    g.fail = fail
+    if (this.wakeFn === null) {
+      // One flush per settled batch: holds released together wake the connection once.
+      const run = (): void => { this.wakeQueued = false; this.owner?.flushHeld() }
+      this.wakeFn = () => { if (!this.wakeQueued) { this.wakeQueued = true; queueMicrotask(run) } }
+    }
+    hold.wake = this.wakeFn
+  }
+
+  /** After discard() cut the piece list: keep markers and gates consistent. */
+  private repairGates (): void {
+    const gates = this.gates as Gate[]
+    const pieces = this.pieces
+    let starts = 0
+    let inside = false
+    for (let i = 0; i < pieces.length; i++) {
+      if (pieces[i] === GATE_START) { starts++; inside = true } else if (pieces[i] === GATE_END) inside = false
+    }
+    const open = this.open
+    const openKept = open !== null && starts === gates.length && inside
+    // A closed gate cut inside its reply: close it again (what is left of its reply stays held).
+    if (inside && !openKept) pieces.push(GATE_END)
+    gates.length = Math.min(starts, gates.length)
+    if (open !== null && !openKept) {
+      if (gates[gates.length - 1] === open) gates.length--
+      gates.push(open)
+      pieces.push(GATE_START)
+    }
+    if (gates.length === 0) this.gates = null
+  }
+
+  /** flush() while replies are held: writes up to the first gate still waiting. */
+  private flushGated (sink: Sink): boolean {
+    const pieces = this.pieces
+    const gates = this.gates as Gate[]
+    const n = pieces.length
+    const send: Buffer[] = []
+    let i = 0
+    let g = 0
+    let consumed = 0
+    let written = 0
+    while (i < n) {
+      const p = pieces[i]
+      if (p === GATE_START) {
+        const gate = gates[g]
+        const h = gate.hold
+        if (h === null || h.state === HOLD_WAITING) break
+        g++
+        i++
+        if (h.state === HOLD_FAILED) {
+          while (pieces[i] !== GATE_END) consumed += pieces[i++].length
+          const f = gate.fail as Buffer
+          send.push(f)
+          written += f.length
+        }
+        continue
+      }
+      if (p !== GATE_END) { send.push(p); consumed += p.length; written += p.length }
+      i++
+    }
+    if (i === 0) return true
+    pieces.splice(0, i)
+    gates.splice(0, g)
+    if (gates.length === 0) this.gates = null
+    this.pendingBytes -= consumed
+    this.bytesWritten += written
+    this.committed = Math.max(0, this.committed - i)
+    this.committedBytes = Math.max(0, this.committedBytes - consumed)
+    let ok = true
+    if (send.length === 1) {
+      ok = sink.write(send[0])
+    } else if (send.length > 1) {
+      sink.cork()
+      for (let k = 0; k < send.length; k++) ok = sink.write(send[k])
+      sink.uncork()
+    }
+    return ok
   }
 
   /** Drops everything queued since the last commit() or flush (memcached conn_release_items). */
@@ -144,6 +289,7 @@ export class Output {
     if (st.owner === this) { st.end = st.start; st.owner = null }
     this.pieces.length = this.committed
     this.pendingBytes = this.committedBytes
+    if (this.gates !== null) this.repairGates()
   }
 
   /** Writes everything queued to the sink. Returns false if the sink asks us to wait. */
@@ -154,6 +300,7 @@ export class Output {
       st.start = st.end
       st.owner = null
     }
+    if (this.gates !== null) return this.flushGated(sink)
     const pieces = this.pieces
     const n = pieces.length
     if (n === 0) return true

@@ -91,6 +91,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     connections: conns,
     upgrades: [],
     readOnly: null,
+    writeGate: null,
     statsGroups: new Map(),
     socketDetached: (s) => {
       detached.add(s)

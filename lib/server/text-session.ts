@@ -172,11 +172,11 @@ export class TextSession implements TextRequestHandler {
       case Op.Append: return this.update(line, StoreMode.Append)
       case Op.Prepend: return this.update(line, StoreMode.Prepend)
       case Op.Cas: return this.update(line, StoreMode.Cas)
-      case Op.Delete: this.delete(line); return NO_DATA
-      case Op.Incr: this.arith(line, true); return NO_DATA
-      case Op.Decr: this.arith(line, false); return NO_DATA
-      case Op.Touch: this.touch(line); return NO_DATA
-      case Op.FlushAll: this.flushAll(line); return NO_DATA
+      case Op.Delete: this.delete(line); this.settle(); return NO_DATA
+      case Op.Incr: this.arith(line, true); this.settle(); return NO_DATA
+      case Op.Decr: this.arith(line, false); this.settle(); return NO_DATA
+      case Op.Touch: this.touch(line); this.settle(); return NO_DATA
+      case Op.FlushAll: this.flushAll(line); this.settle(); return NO_DATA
       case Op.Stats: this.statsCmd(line); return NO_DATA
       case Op.Version: this.version(); return NO_DATA
       case Op.Verbosity: this.verbosity(line); return NO_DATA
@@ -232,14 +232,29 @@ export class TextSession implements TextRequestHandler {
     return true
   }
 
-  /** A replica refuses client writes: one error line, sent even with noreply (as memcached
-   *  sends errors). True when refused. */
+  /** A replica (or a master short of replicas) refuses client writes: one error line, sent
+   *  even with noreply (as memcached sends errors). True when refused. */
   private refused (): boolean {
-    const ro = this.ctx.readOnly
-    if (ro === null) return false
+    let ro = this.ctx.readOnly
+    if (ro === null) {
+      const gate = this.ctx.writeGate
+      if (gate === null) return false
+      // --min-replicas-to-ack: refused when too few replicas are online; otherwise the
+      // write goes ahead and its reply may have to wait (settle()).
+      ro = gate.refuse()
+      if (ro === null) { this.conn.out.holdBegin(); return false }
+    }
     this.noreply = false
     this.conn.out.bytes(ro.line)
     return true
+  }
+
+  /** A write's reply is queued: it waits for the write gate if there is one (see refused()). */
+  private settle (): void {
+    const out = this.conn.out
+    if (!out.holding) return
+    const gate = this.ctx.writeGate
+    out.holdEnd(gate === null ? null : gate.hold(), gate === null ? null : gate.failLine)
   }
 
   onData (line: TextLine, buf: Buffer, s: number, e: number): void {
@@ -248,6 +263,7 @@ export class TextSession implements TextRequestHandler {
       return
     }
     this.completeUpdate(buf, s, e)
+    this.settle()
   }
 
   // ---- retrieval ----------------------------------------------------------------------
@@ -291,6 +307,7 @@ export class TextSession implements TextRequestHandler {
         // with one error (process_get_command "fail_length").
         out.discard()
         out.bytes(R.BAD_FORMAT)
+        this.settle() // a gat: the keys before this one were touched
         return NO_DATA
       }
       const h = store.find(buf, p, q)
@@ -326,6 +343,7 @@ export class TextSession implements TextRequestHandler {
       p = q
     }
     out.bytes(R.END)
+    if (touch) this.settle()
     // memcached transmits after every get (conn_mwrite): these replies can no longer be culled.
     out.commit()
     this.sinceTransmit = 0
@@ -410,6 +428,7 @@ export class TextSession implements TextRequestHandler {
       }
       line.swallow = true
       this.noreply = false
+      this.settle()
       return vlen + 2
     }
     this.pendingItem = h

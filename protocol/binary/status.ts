@@ -18,6 +18,10 @@ export const Status = {
   AUTH_CONTINUE: 0x0021,
   UNKNOWN_COMMAND: 0x0081,
   ENOMEM: 0x0082,
+  /** "Internal error": memring's --min-replicas-to-ack timeout (applied here, acks missing). */
+  EINTERNAL: 0x0084,
+  /** "Temporary failure": memring's --min-replicas-to-ack refusal (too few replicas; not applied). */
+  ETMPFAIL: 0x0086,
 } as const
 export type Status = (typeof Status)[keyof typeof Status]
 
