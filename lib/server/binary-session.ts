@@ -23,7 +23,7 @@ import { StoreMode, StoreResult } from '../store/store.js'
 import { AUTHENTICATED, MAX_SASL_MECH_LEN, SASL_MECHS, SaslConversation, SaslResult, type PasswordCheck } from './auth-sasl.js'
 import { writeBinaryStats } from './binary-stats.js'
 import type { ProtocolSession, SessionFactory } from './connection.js'
-import type { ConnControl, ServerContext, WriteGate } from './context.js'
+import type { ConnControl, ServerContext } from './context.js'
 
 /** Values at least this large are copied into a Buffer of their own, not the staging chunk. */
 const OWN_BUFFER = 16 * 1024
