@@ -98,6 +98,15 @@ export interface FaultMeasures {
   directWrites: number
   staleReads: number
   survivorFullSyncs: number
+  /** Failed proxy operations in the window by result text (first 60 characters), most frequent first. */
+  errorKinds: Record<string, number>
+}
+
+/** Failed operations by result text (what the clients saw), most frequent first, at most `top`. */
+export function errorKinds (ops: readonly Op[], top = 6): Record<string, number> {
+  const n = new Map<string, number>()
+  for (const o of ops) if (o.result !== 'ok') { const k = `${o.kind === 'w' ? 'write' : 'read'} ${o.result.slice(0, 60)}`; n.set(k, (n.get(k) ?? 0) + 1) }
+  return Object.fromEntries([...n].sort((a, b) => b[1] - a[1]).slice(0, top))
 }
 
 export const seqOf = (v: string | null): number => {
@@ -217,6 +226,7 @@ export function measureFault (f: FaultRecord, index: number, ops: readonly Op[],
     directWrites: direct.length,
     staleReads: stale,
     survivorFullSyncs: f.survivorFullSyncs,
+    errorKinds: errorKinds(proxyOps),
   }
 }
 

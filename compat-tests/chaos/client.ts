@@ -125,6 +125,8 @@ async function main (): Promise<void> {
   let stopping = false
   process.on('message', (m) => { if (m === 'stop') stopping = true })
   process.on('SIGTERM', () => { stopping = true })
+  // The checker died without stopping us: stop (the log is of no use to anyone) rather than run on.
+  process.on('disconnect', () => process.exit(1))
   const conn = new Conn(a.port)
   const r = rng(a.seed)
   // The checker wrote every key once before clients start (placement probe): all are readable.

@@ -18,6 +18,7 @@ export interface RunReport {
   faults: FaultMeasures[]
   /** Read errors and lost writes outside the fault windows (before the first fault). */
   baselineReadErrors: number
+  baselineErrorKinds: Record<string, number>
   /** Lost acknowledged writes found by the final read-back, and keys it could not read. */
   finalLost: number
   finalUnread: number
@@ -51,7 +52,11 @@ export function goalTable (r: RunReport): string {
   for (const [name, goal, cell] of rows) out += `| ${name} | ${goal} | ${cols.map((k) => cell(by(k))).join(' | ')} |\n`
   out += `\nBefore the first fault: ${mark(r.baselineReadErrors > 0, `${r.baselineReadErrors} read errors`)}; ` +
     `final read-back: ${mark(r.finalLostIsGoal && (r.finalLost > 0 || r.finalUnread > 0), `${r.finalLost} acknowledged writes lost${r.finalUnread > 0 ? `, ${r.finalUnread} keys not read back` : ''}`)}.\n`
-  const notes = r.faults.filter((f) => f.note !== '' || !f.settled).map((f) => `- ${f.kind} #${f.rep}: ${f.settled ? '' : 'did not settle. '}${f.note}`)
+  const kinds = (k: Record<string, number>): string => Object.entries(k).map(([what, n]) => `${n} × ${what}`).join('; ')
+  const notes = r.faults.filter((f) => f.note !== '' || !f.settled || Object.keys(f.errorKinds).length > 0)
+    .map((f) => `- ${f.kind} #${f.rep}: ${f.settled ? '' : 'did not settle. '}${f.note}${f.note !== '' ? '. ' : ''}` +
+      `${Object.keys(f.errorKinds).length > 0 ? `Clients saw: ${kinds(f.errorKinds)}` : ''}`)
+  if (Object.keys(r.baselineErrorKinds).length > 0) notes.unshift(`- before the first fault, clients saw: ${kinds(r.baselineErrorKinds)}`)
   if (notes.length > 0) out += '\n' + notes.join('\n') + '\n'
   out += `\n${r.missed.length === 0 ? 'All goals met.' : `Goals missed: ${r.missed.join(', ')}.`}\n`
   return out

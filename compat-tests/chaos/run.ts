@@ -21,7 +21,7 @@ import { now } from '../../lib/testing/cluster-probe.js'
 import { digest } from '../../lib/testing/replication.js'
 import { repoRoot } from '../harness/targets.js'
 import { gitSha, machineInfo } from '../bench/proc.js'
-import { FAULTS, measureFault, lostWrites, opsFrom, summarize, type FaultKind, type FaultMeasures, type FaultRecord, type Op, type Readback } from './analyze.js'
+import { FAULTS, errorKinds, measureFault, lostWrites, opsFrom, summarize, type FaultKind, type FaultMeasures, type FaultRecord, type Op, type Readback } from './analyze.js'
 import type { OpRecord } from './client.js'
 import { ChaosCluster, FAULTED_SHARD, OTHER_SHARD, Teardowns, memringKnowsFlag, sleep } from './cluster.js'
 import { applyFault, type Target } from './nemesis.js'
@@ -183,7 +183,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
   const label = acks === null ? 'default' : `N=${acks}`
   const report: RunReport = {
     label, acks, possible: true, whyNot: '', sessionMs: o.sessionMs, staticRoles: o.staticRoles, summaries: [], faults: [],
-    baselineReadErrors: 0, finalLost: 0, finalUnread: 0, finalLostIsGoal: acks !== null && acks >= 1, startedAt: now(), endedAt: now(), missed: [],
+    baselineReadErrors: 0, baselineErrorKinds: {}, finalLost: 0, finalUnread: 0, finalLostIsGoal: acks !== null && acks >= 1, startedAt: now(), endedAt: now(), missed: [],
   }
   if (acks !== null && !await memringKnowsFlag('--min-replicas-to-ack')) {
     report.possible = false
@@ -284,7 +284,9 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
     const ends = [...records.map((r) => r.injectedAt).slice(1), stopAt]
     records.forEach((r, i) => { r.windowEnd = Math.max(r.injectedAt, ends[i]!) })
     const firstFault = records.find((r) => r.oldMaster !== null)?.injectedAt ?? stopAt
-    report.baselineReadErrors = ops.filter((x) => x.via === 'proxy' && x.kind === 'r' && x.s < firstFault && x.result !== 'ok').length
+    const baseline = ops.filter((x) => x.via === 'proxy' && x.s < firstFault)
+    report.baselineReadErrors = baseline.filter((x) => x.kind === 'r' && x.result !== 'ok').length
+    report.baselineErrorKinds = errorKinds(baseline)
     const shardOf = (k: string): string => shardOfKey.get(k) ?? FAULTED_SHARD
     report.faults = records.map((r, i) => r.oldMaster === null && r.note.startsWith('not run')
       ? notRun(r)
@@ -313,6 +315,7 @@ function notRun (r: FaultRecord): FaultMeasures {
     kind: r.kind, rep: r.rep, injected: false, settled: false, note: r.note, failoverMs: null, settleMs: null,
     readErrors: 0, reads: 0, writeUnavailableMs: 0, writesNeverRecovered: false, writes: 0, writesFailed: 0, otherShardWritesFailed: 0,
     lostWrites: 0, lostKeys: [], unreadKeys: -1, fencedWrites: 0, fencedAmbiguous: 0, directWrites: 0, staleReads: 0, survivorFullSyncs: 0,
+    errorKinds: {},
   }
 }
 
@@ -322,7 +325,10 @@ async function main (): Promise<void> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'memring-chaos-'))
   const results: RunResult[] = []
   let onSignal = false
+  // process.exit runs the 'exit' handlers of lib/testing, which kill every process we started
+  // (a signal's default action would leave hosts and ZooKeeper running).
   process.once('SIGINT', () => { onSignal = true; process.exit(130) })
+  process.once('SIGTERM', () => { onSignal = true; process.exit(143) })
   for (const acks of o.acks) {
     if (onSignal) break
     results.push(await runOnce(o, acks, logDir))
