@@ -90,8 +90,9 @@ class Conn {
     this.#sock = s
     this.#closed = false
     this.#buf = Buffer.alloc(0)
-    s.on('data', (d: Buffer) => { this.#buf = this.#buf.length === 0 ? d : Buffer.concat([this.#buf, d]); this.#wake?.() })
-    s.on('close', () => { this.#closed = true; this.#wake?.() })
+    // Events of a socket we already dropped (after a timeout) must not touch its successor.
+    s.on('data', (d: Buffer) => { if (this.#sock !== s) return; this.#buf = this.#buf.length === 0 ? d : Buffer.concat([this.#buf, d]); this.#wake?.() })
+    s.on('close', () => { if (this.#sock !== s) return; this.#closed = true; this.#wake?.() })
     s.on('error', () => {})
   }
 

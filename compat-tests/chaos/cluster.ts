@@ -138,39 +138,52 @@ export class ChaosCluster {
       '--cluster', this.o.name, '--zk-session-timeout', String(this.o.sessionMs)])
     this.td.teardown(() => this.proxy.kill())
     await this.proxy.start(this.o.waitMs)
-    if (!await this.settle(this.o.waitMs)) throw new Error(`the cluster did not settle after start within ${this.o.waitMs} ms`)
+    if (!await this.settle(this.o.waitMs)) throw new Error(`the cluster did not settle after start within ${this.o.waitMs} ms: ${this.lastUnsettled}`)
   }
 
   hostByAddress (address: string): Host | null {
     return this.s1.find((h) => h.address === address) ?? (this.s2.address === address ? this.s2 : null)
   }
 
+  /** Why the cluster is not settled yet ('' once it is), from the last check. */
+  lastUnsettled = ''
+
   /**
-   * s1 has one master (probe) that says so itself, and every other s1 host is registered as
-   * a replica of it, online, not syncing, at or past the master's seqno read just before.
+   * '' when s1 has one master (probe) that says so itself, and every other s1 host is
+   * registered as a replica of it, online, not syncing, at or past the master's seqno read
+   * just before (and s2 has a master); otherwise what is missing.
    */
-  async inSync (): Promise<boolean> {
+  async syncState (): Promise<string> {
     const m = this.probe.primary(FAULTED_SHARD)
-    if (m === null) return false
+    if (m === null) return 'no master of s1 in ZooKeeper'
     const recs = this.probe.shard(FAULTED_SHARD)
-    if (recs.length !== this.s1.length || recs.filter((r) => r.role === 'master').length !== 1) return false
+    if (recs.length !== this.s1.length) return `${recs.length} of ${this.s1.length} s1 hosts registered`
+    const masters = recs.filter((r) => r.role === 'master')
+    if (masters.length !== 1) return `${masters.length} s1 hosts registered as master (${masters.map((r) => `${r.host}:${r.port}@${r.epoch}`).join(', ')})`
     const mh = this.hostByAddress(`${m.host}:${m.port}`)
-    if (mh === null) return false
+    if (mh === null) return `master ${m.host}:${m.port} is not one of ours`
     const ms = await statsOf(mh.server.port, 'replication')
-    if (ms === null || ms.role !== 'master') return false
+    if (ms === null || ms.role !== 'master') return `master ${mh.address} says role ${ms?.role ?? '(no answer)'}`
     for (const h of this.s1) {
       if (h === mh) continue
       const rec = recs.find((r) => `${r.host}:${r.port}` === h.address)
-      if (rec === undefined || rec.role !== 'replica' || rec.repl?.syncInProgress === true) return false
       const rs = await statsOf(h.server.port, 'replication')
-      if (rs === null || rs.role !== 'replica' || rs.master !== mh.address || rs.master_link !== 'online' ||
-        rs.sync_in_progress !== '0' || Number(rs.seqno) < Number(ms.seqno)) return false
+      const says = rs === null
+        ? 'stats: no answer'
+        : `stats: role ${rs.role}, master ${rs.master}, link ${rs.master_link}, sync_in_progress ${rs.sync_in_progress}, seqno ${rs.seqno} (master's ${ms.seqno}), full_syncs ${rs.full_syncs}, sync_refused ${rs.sync_refused}`
+      const registered = rec === undefined ? 'not registered' : `registered as ${rec.role}${rec.repl?.syncInProgress === true ? ' mid sync' : ''} of ${rec.repl?.master ?? '?'}`
+      if (rec === undefined || rec.role !== 'replica' || rec.repl?.syncInProgress === true || rs === null ||
+        rs.role !== 'replica' || rs.master !== mh.address || rs.master_link !== 'online' || rs.sync_in_progress !== '0' || Number(rs.seqno) < Number(ms.seqno)) {
+        return `${h.address} ${registered}; ${says}`
+      }
     }
-    return this.probe.primary(OTHER_SHARD) !== null
+    return this.probe.primary(OTHER_SHARD) !== null ? '' : 'no master of s2'
   }
 
-  /** Waits (bounded) until inSync(); resolves with whether it got there. */
-  settle (timeoutMs: number): Promise<boolean> { return until(() => this.inSync(), timeoutMs, 50) }
+  /** Waits (bounded) until syncState() is ''; resolves with whether it got there. */
+  settle (timeoutMs: number): Promise<boolean> {
+    return until(async () => { this.lastUnsettled = await this.syncState(); return this.lastUnsettled === '' }, timeoutMs, 50)
+  }
 
   /** full_syncs of every s1 host that answers (stats replication). */
   async fullSyncs (): Promise<Map<string, { role: string, fullSyncs: number }>> {

@@ -19,6 +19,8 @@ export interface RunReport {
   /** Read errors and lost writes outside the fault windows (before the first fault). */
   baselineReadErrors: number
   baselineErrorKinds: Record<string, number>
+  /** What happened while setting up (not judged, but worth knowing). */
+  setupNotes: string[]
   /** Lost acknowledged writes found by the final read-back, and keys it could not read. */
   finalLost: number
   finalUnread: number
@@ -56,6 +58,7 @@ export function goalTable (r: RunReport): string {
   const notes = r.faults.filter((f) => f.note !== '' || !f.settled || Object.keys(f.errorKinds).length > 0)
     .map((f) => `- ${f.kind} #${f.rep}: ${f.settled ? '' : 'did not settle. '}${f.note}${f.note !== '' ? '. ' : ''}` +
       `${Object.keys(f.errorKinds).length > 0 ? `Clients saw: ${kinds(f.errorKinds)}` : ''}`)
+  for (const n of r.setupNotes) notes.unshift(`- set-up: ${n}`)
   if (Object.keys(r.baselineErrorKinds).length > 0) notes.unshift(`- before the first fault, clients saw: ${kinds(r.baselineErrorKinds)}`)
   if (notes.length > 0) out += '\n' + notes.join('\n') + '\n'
   out += `\n${r.missed.length === 0 ? 'All goals met.' : `Goals missed: ${r.missed.join(', ')}.`}\n`

@@ -128,23 +128,42 @@ class ClientProc {
   }
 }
 
-/** Pipelined `set ... noreply` of n items of 100 bytes, a `version` round trip per batch. */
-async function fill (port: number, n: number): Promise<void> {
-  const s = net.connect(port, '127.0.0.1')
-  await new Promise<void>((resolve, reject) => { s.once('connect', resolve); s.once('error', reject) })
-  let got = ''
-  let wake: (() => void) | null = null
-  s.on('data', (d: Buffer) => { got += d.toString('latin1'); wake?.() })
+/**
+ * Pipelined `set ... noreply` of n items of 100 bytes to s1's master, a `version` round
+ * trip per batch. The fill is set-up, not the subject: a batch that meets an error (the
+ * master lost its lease under the burst, say) is sent again to whoever is master once the
+ * shard settles. Resolves with the number of batches sent again.
+ */
+async function fill (c: ChaosCluster, n: number, boundMs: number): Promise<number> {
   const value = 'v'.repeat(100)
+  const deadline = now() + boundMs * 3
+  let retried = 0
   for (let i = 0; i < n; i += 2000) {
     let batch = ''
     for (let j = i; j < Math.min(n, i + 2000); j++) batch += `set fill:${j} 0 0 100 noreply\r\n${value}\r\n`
-    s.write(batch + 'version\r\n')
-    while (!got.includes('VERSION')) await new Promise<void>((resolve) => { wake = resolve })
-    if (got.includes('ERROR')) throw new Error(`fill: ${got.slice(0, 200)}`)
-    got = ''
+    for (;;) {
+      const m = c.probe.primary(FAULTED_SHARD)
+      const h = m === null ? null : c.hostByAddress(addressOf(m))
+      const reply = h === null ? 'no master' : await sendBatch(h.server.port, batch + 'version\r\n')
+      if (!reply.includes('ERROR') && reply.includes('VERSION')) break
+      if (now() > deadline) throw new Error(`fill: ${reply.split('\r\n')[0]}`)
+      retried++
+      await c.settle(boundMs)
+    }
   }
-  s.destroy()
+  return retried
+}
+
+function sendBatch (port: number, data: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1')
+    let got = ''
+    const done = (v: string): void => { clearTimeout(t); s.destroy(); resolve(v) }
+    const t = setTimeout(() => done(`timeout ${got.slice(0, 100)}`), 10_000)
+    s.on('connect', () => s.write(data))
+    s.on('data', (d: Buffer) => { got += d.toString('latin1'); if (got.includes('VERSION')) done(got) })
+    s.on('error', (e) => done(`error ${e.message}`))
+  })
 }
 
 /** One write through `port`, recorded like a client's. */
@@ -183,7 +202,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
   const label = acks === null ? 'default' : `N=${acks}`
   const report: RunReport = {
     label, acks, possible: true, whyNot: '', sessionMs: o.sessionMs, staticRoles: o.staticRoles, summaries: [], faults: [],
-    baselineReadErrors: 0, baselineErrorKinds: {}, finalLost: 0, finalUnread: 0, finalLostIsGoal: acks !== null && acks >= 1, startedAt: now(), endedAt: now(), missed: [],
+    baselineReadErrors: 0, baselineErrorKinds: {}, setupNotes: [], finalLost: 0, finalUnread: 0, finalLostIsGoal: acks !== null && acks >= 1, startedAt: now(), endedAt: now(), missed: [],
   }
   if (acks !== null && !await memringKnowsFlag('--min-replicas-to-ack')) {
     report.possible = false
@@ -199,12 +218,14 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
   try {
     say(`[${label}] starting ZooKeeper, 3 hosts of ${FAULTED_SHARD}, 1 of ${OTHER_SHARD}, the proxy`)
     await c.start()
-    const master = c.hostByAddress(addressOf(c.probe.primary(FAULTED_SHARD)!))!
     if (o.fill > 0) {
       say(`[${label}] filling ${FAULTED_SHARD} with ${o.fill} items (for the full-sync fault)`)
-      await fill(master.server.port, o.fill)
-      if (!await c.settle(o.settleMs)) throw new Error('replicas did not sync the filled store')
+      const retried = await fill(c, o.fill, o.settleMs)
+      if (retried > 0) say(`[${label}] fill: ${retried} batch(es) refused by the master and sent again once the shard settled`)
+      report.setupNotes.push(...(retried > 0 ? [`fill: ${retried} batch(es) of 2000 sets refused by the master (then sent again)`] : []))
+      if (!await c.settle(o.settleMs)) throw new Error(`replicas did not sync the filled store: ${c.lastUnsettled}`)
     }
+    const master = c.hostByAddress(addressOf(c.probe.primary(FAULTED_SHARD)!))!
     // Key placement, black-box: write every key once through the proxy, then look for it on s2's host.
     const clientKeys = Array.from({ length: o.clients }, (_, i) => Array.from({ length: o.keysPerClient }, (_, j) => `c${i}:${j}`))
     const directKeys = Array.from({ length: 20 }, (_, j) => `d:${j}`)
@@ -219,7 +240,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
     const keysOf = new Map<string, string[]>([[FAULTED_SHARD, []], [OTHER_SHARD, []]])
     for (const [k, s] of shardOfKey) keysOf.get(s)!.push(k)
     say(`[${label}] ${keysOf.get(FAULTED_SHARD)!.length} keys on ${FAULTED_SHARD} (${directKeys.length} of them direct), ${keysOf.get(OTHER_SHARD)!.length} on ${OTHER_SHARD}`)
-    if (!await c.settle(o.settleMs)) throw new Error('the cluster did not settle after the initial writes')
+    if (!await c.settle(o.settleMs)) throw new Error(`the cluster did not settle after the initial writes: ${c.lastUnsettled}`)
 
     report.startedAt = now()
     for (let i = 0; i < o.clients; i++) {
@@ -256,6 +277,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
         Object.assign(rec, { injected: applied.injected, note: applied.note, injectedAt: applied.injectedAt, liftedAt: applied.liftedAt, contAt: applied.contAt })
         const settled = await c.settle(Math.max(0, applied.injectedAt + o.settleMs - now()))
         rec.settledAt = settled ? now() : null
+        if (!settled) rec.note += `${rec.note !== '' ? '; ' : ''}not settled: ${c.lastUnsettled}`
         const seen = c.probe.newMasterSeen(FAULTED_SHARD, rec.oldEpoch, rec.injectedAt)
         if (seen !== null) Object.assign(rec, { newMaster: seen.address, newEpoch: seen.epoch, newMasterAt: seen.t })
         await sleep(500) // the direct writer keeps knocking on the old master after the new one settled
@@ -299,7 +321,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
     return { report, ops, records, events: c.probe.events }
   } catch (err) {
     report.possible = false
-    report.whyNot = `the run failed: ${(err as Error).message}`
+    report.whyNot = `the run failed: ${(err as Error).message.split('\n')[0]}`
     report.missed.push('run failed')
     return { report, ops, records, events: c.probe?.events ?? [] }
   } finally {
