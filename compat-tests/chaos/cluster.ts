@@ -27,6 +27,8 @@ export interface ClusterOptions {
   acks: number | null
   /** Bound for every wait on the cluster (start-up, settling). */
   waitMs: number
+  /** -v for the hosts (info-level logs: syncs, elections), kept with --keep-logs. */
+  hostVerbose?: boolean
 }
 
 export interface Host {
@@ -97,12 +99,28 @@ export class ChaosCluster {
   proxy!: ChildServer
   probe!: ClusterProbe
 
+  /** stderr (pino JSON lines) of every incarnation of every host, by address. */
+  readonly logs = new Map<string, string>()
+
   constructor (o: ClusterOptions, td: Teardowns) { this.o = o; this.td = td }
+
+  /** Keeps what a host logged so far (call before it is restarted, and at the end). */
+  keepLog (h: Host): void {
+    this.logs.set(h.address, (this.logs.get(h.address) ?? '') + h.server.stderr)
+    h.server.stderr = ''
+  }
+
+  /** Starts a host again at the same address with the same flags (empty: memory only). */
+  async restart (h: Host): Promise<void> {
+    this.keepLog(h)
+    await h.server.start(this.o.waitMs)
+  }
 
   #hostArgs (port: number, zk: string, shard: string, role: string | null, acks: boolean): string[] {
     return ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-m', String(this.o.memoryMb),
       '--zk', zk, '--cluster', this.o.name, '--shard', shard, '--zk-session-timeout', String(this.o.sessionMs),
       ...(role !== null ? ['--role', role] : []),
+      ...(this.o.hostVerbose === true ? ['-v'] : []),
       ...(acks && this.o.acks !== null ? ['--min-replicas-to-ack', String(this.o.acks)] : [])]
   }
 

@@ -56,7 +56,7 @@ export async function applyFault (kind: FaultKind, c: ChaosCluster, t: Target): 
       await exited
       await newMaster(c, t.epoch, injectedAt, s * 5)
       const liftedAt = now()
-      await h.server.start(c.o.waitMs)
+      await c.restart(h)
       return { injected: true, note: '', injectedAt, liftedAt, contAt: null, faulted: [h] }
     }
     case 'stop': {
@@ -97,7 +97,7 @@ export async function applyFault (kind: FaultKind, c: ChaosCluster, t: Target): 
       process.kill(pid, 'SIGKILL')
       const injectedAt = now()
       await exited
-      await h.server.start(c.o.waitMs)
+      await c.restart(h)
       const liftedAt = now()
       const stillThere = c.probe.hosts.has(h.address)
       await newMaster(c, t.epoch, injectedAt, s * 5)
@@ -113,7 +113,7 @@ export async function applyFault (kind: FaultKind, c: ChaosCluster, t: Target): 
       if (r === undefined) return { injected: false, note: 'no replica to kill', injectedAt: now(), liftedAt: now(), contAt: null, faulted: [] }
       const injectedAt = now()
       await r.server.kill('SIGKILL')
-      await r.server.start(c.o.waitMs)
+      await c.restart(r)
       let items = 0
       const caught = await until(async () => {
         const st = await statsOf(r.server.port, 'replication', 500)
@@ -128,7 +128,7 @@ export async function applyFault (kind: FaultKind, c: ChaosCluster, t: Target): 
         note = `killed mid full sync with ${items} items copied`
       } else note = 'never saw the restarted replica mid full sync (sync too short, or it did not sync): not injected'
       const liftedAt = now()
-      if (!r.server.running) await r.server.start(c.o.waitMs)
+      if (!r.server.running) await c.restart(r)
       return { injected: caught, note, injectedAt, liftedAt, contAt: null, faulted: [r] }
     }
   }

@@ -45,6 +45,7 @@ interface Options {
   settleMs: number
   out: string
   keepLogs: boolean
+  hostVerbose: boolean
   quick: boolean
 }
 
@@ -52,7 +53,7 @@ function usage (msg: string): never {
   process.stderr.write(`chaos: ${msg}
 usage: run.js [--quick] [--reps N] [--faults ${FAULTS.join(',')}] [--acks 1,0|default]
               [--static-roles] [--session-ms MS] [--memory MB] [--fill ITEMS] [--clients N]
-              [--keys N] [--rate OPS] [--settle-ms MS] [--out DIR] [--keep-logs]
+              [--keys N] [--rate OPS] [--settle-ms MS] [--out DIR] [--keep-logs] [--host-verbose]
 `)
   process.exit(2)
 }
@@ -60,7 +61,7 @@ usage: run.js [--quick] [--reps N] [--faults ${FAULTS.join(',')}] [--acks 1,0|de
 function parseArgs (argv: string[]): Options {
   const o: Options = {
     reps: 3, faults: [...FAULTS], acks: [1, 0], staticRoles: false, sessionMs: 2000, memoryMb: 256,
-    fill: 200_000, clients: 3, keysPerClient: 60, rate: 200, settleMs: 0, keepLogs: false, quick: false,
+    fill: 200_000, clients: 3, keysPerClient: 60, rate: 200, settleMs: 0, keepLogs: false, hostVerbose: false, quick: false,
     out: path.join(repoRoot, 'compat-tests', 'bench', 'results'),
   }
   for (let i = 0; i < argv.length; i++) {
@@ -87,6 +88,7 @@ function parseArgs (argv: string[]): Options {
       case '--settle-ms': o.settleMs = num(); break
       case '--out': o.out = path.resolve(val()); break
       case '--keep-logs': o.keepLogs = true; break
+      case '--host-verbose': o.hostVerbose = true; o.keepLogs = true; break
       case '-h': case '--help': usage('help')
       // falls through (usage exits)
       default: usage(`unknown argument ${a}`)
@@ -211,7 +213,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
     return { report, ops: [], records: [], events: [] }
   }
   const td = new Teardowns()
-  const c = new ChaosCluster({ name: `chaos${process.pid}`, sessionMs: o.sessionMs, memoryMb: o.memoryMb, staticRoles: o.staticRoles, acks, waitMs: o.settleMs }, td)
+  const c = new ChaosCluster({ name: `chaos${process.pid}`, sessionMs: o.sessionMs, memoryMb: o.memoryMb, staticRoles: o.staticRoles, acks, waitMs: o.settleMs, hostVerbose: o.hostVerbose }, td)
   const ops: Op[] = []
   const records: FaultRecord[] = []
   const clients: ClientProc[] = []
@@ -327,6 +329,10 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
   } finally {
     for (const x of clients) x.proc.kill('SIGKILL')
     await td.run()
+    if (o.keepLogs && c.s1.length > 0) {
+      for (const h of [...c.s1, ...(c.s2 !== undefined ? [c.s2] : [])]) c.keepLog(h)
+      for (const [addr, text] of c.logs) fs.writeFileSync(path.join(logDir, `${label}-host-${addr.replace(/[^0-9]+/g, '_')}.log`), text)
+    }
   }
 }
 
