@@ -138,14 +138,14 @@ export function lostWrites (ops: readonly Op[], rb: Readback): string[] {
 }
 
 /**
- * Stale reads inside [from, to): a read that returns a value older than (or misses) a
+ * Stale reads inside [from, to) (invoked at or after `from`, completed before `to`): a read that returns a value older than (or misses) a
  * value of its key that was acknowledged and then read back, both inside the window,
  * before this read was invoked.
  */
 export function staleReads (ops: readonly Op[], from: number, to: number): number {
   const acked = new Set<string>()
   for (const o of ops) if (o.kind === 'w' && o.result === 'ok' && o.s >= from && o.value !== null) acked.add(`${o.key}\u0000${o.value}`)
-  const reads = ops.filter((o) => o.kind === 'r' && o.via === 'proxy' && o.s >= from && o.s < to && (o.result === 'ok' || o.result === 'miss'))
+  const reads = ops.filter((o) => o.kind === 'r' && o.via === 'proxy' && o.s >= from && o.e < to && (o.result === 'ok' || o.result === 'miss'))
     .sort((a, b) => a.s - b.s)
   // confirmations in completion order; a read is judged against those completed before it began
   const confirms = reads.filter((o) => o.result === 'ok' && acked.has(`${o.key}\u0000${o.value}`)).sort((a, b) => a.e - b.e)
@@ -167,7 +167,9 @@ export function staleReads (ops: readonly Op[], from: number, to: number): numbe
 /** Measures of one fault. `shardOf` maps a key to its shard; `shard` is the faulted one. */
 export function measureFault (f: FaultRecord, index: number, ops: readonly Op[], shardOf: (k: string) => string, shard: string): FaultMeasures {
   const end = f.windowEnd
-  const inWin = (o: Op): boolean => o.s >= f.injectedAt && o.s < end
+  // Invoked after this fault and completed before the next one was injected: an operation
+  // that straddles the next injection may have failed because of the next fault.
+  const inWin = (o: Op): boolean => o.s >= f.injectedAt && o.e < end
   const proxyOps = ops.filter((o) => o.via === 'proxy' && inWin(o))
   const reads = proxyOps.filter((o) => o.kind === 'r')
   // A miss is a failed read: every key was written (and replicated) before clients started.

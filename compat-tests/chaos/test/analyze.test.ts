@@ -83,6 +83,10 @@ t.test('write unavailability: first failure to the first success after the last 
   t.ok(never.writesNeverRecovered)
   t.equal(never.writeUnavailableMs, 9000 - 1200, 'until the window ends')
   t.equal(measureFault(fault(), 0, [w('a', 'c0:1', 1100, 1101)], shardOf, 's1').writeUnavailableMs, 0)
+  // invoked just before the next fault, failed because of it: not this fault's
+  const straddle = measureFault(fault(), 0, [...ops, w('a', 'c0:8', 8999, 10000, 'timeout')], shardOf, 's1')
+  t.equal(straddle.writeUnavailableMs, 2650 - 1200, 'a write that straddles the next injection is not counted')
+  t.notOk(straddle.writesNeverRecovered)
 })
 
 t.test('read errors: errors, timeouts and misses inside the window', async (t) => {
