@@ -21,7 +21,8 @@ t.test('failover checker, quick run, --min-replicas-to-ack 1', { skip: zooKeeper
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }))
   const r = spawnSync(process.execPath, [RUN, '--quick', '--reps', '1', '--acks', '1', '--session-ms', String(SESSION_MS), '--out', out],
     { encoding: 'utf8', timeout: 250_000 })
-  t.comment(r.stdout.split('\n').filter((l) => l.startsWith('|') || l.startsWith('[')).join('\n'))
+  // the table, the progress lines and the notes (what clients saw, why a fault did not settle)
+  t.comment(r.stdout.split('\n').filter((l) => l.startsWith('|') || l.startsWith('[') || l.startsWith('- ')).join('\n'))
   t.not(r.status, 2, `arguments accepted: ${r.stderr}`)
   const json = JSON.parse(fs.readFileSync(path.join(out, 'chaos.json'), 'utf8')) as { runs: RunReport[] }
   t.equal(json.runs.length, 1)
