@@ -266,6 +266,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
         records.push(rec)
         if (stuck !== '' || target === null) {
           rec.note = stuck !== '' ? `not run: ${stuck}` : 'not run: no master of the shard'
+          rec.oldMaster = null // marks a fault that did not run (no window, no measures)
           say(`[${label}] ${kind} #${rep}: ${rec.note}`)
           continue
         }
@@ -312,7 +313,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
     report.baselineReadErrors = baseline.filter((x) => x.kind === 'r' && x.result !== 'ok').length
     report.baselineErrorKinds = errorKinds(baseline)
     const shardOf = (k: string): string => shardOfKey.get(k) ?? FAULTED_SHARD
-    report.faults = records.map((r, i) => r.oldMaster === null && r.note.startsWith('not run')
+    report.faults = records.map((r, i) => r.oldMaster === null
       ? notRun(r)
       : measureFault(r, i, ops, shardOf, FAULTED_SHARD))
     const goals = { unavailableMaxMs: o.sessionMs + 1000, lostIsGoal: report.finalLostIsGoal }
