@@ -249,7 +249,9 @@ export interface Goals {
 /** One row of the report: a fault kind over its repetitions. */
 export interface Summary {
   kind: FaultKind
+  /** Repetitions planned, and attempts made (more when an attempt was not injected). */
   reps: number
+  attempts: number
   injected: number
   settled: number
   readErrors: number
@@ -269,13 +271,20 @@ export interface Summary {
   missed: string[]
 }
 
-export function summarize (kind: FaultKind, ms: readonly FaultMeasures[], goals: Goals): Summary {
+/**
+ * One fault kind over its attempts. `planned` repetitions must each have been injected
+ * (a fault whose injection depends on timing, e.g. the restart inside the detection
+ * window, is attempted again); every attempt, injected or not, must settle and counts in
+ * every measure.
+ */
+export function summarize (kind: FaultKind, ms: readonly FaultMeasures[], goals: Goals, planned = ms.length): Summary {
   const sum = (f: (m: FaultMeasures) => number): number => ms.reduce((a, m) => a + f(m), 0)
   const un = ms.map((m) => m.writeUnavailableMs)
   const fo = ms.map((m) => m.failoverMs).filter((x): x is number => x !== null)
   const s: Summary = {
     kind,
-    reps: ms.length,
+    reps: planned,
+    attempts: ms.length,
     injected: ms.filter((m) => m.injected).length,
     settled: ms.filter((m) => m.settled).length,
     readErrors: sum((m) => m.readErrors),
@@ -292,9 +301,9 @@ export function summarize (kind: FaultKind, ms: readonly FaultMeasures[], goals:
     failoverP50Ms: fo.length > 0 ? quantile(fo, 0.5) : null,
     missed: [],
   }
-  if (s.reps === 0) s.missed.push('ran')
+  if (s.attempts === 0) s.missed.push('ran')
   if (s.injected < s.reps) s.missed.push('injected')
-  if (s.settled < s.reps) s.missed.push('settled')
+  if (s.settled < s.attempts) s.missed.push('settled')
   if (s.readErrors > 0) s.missed.push('readErrors')
   if (s.neverRecovered > 0 || s.unavailMaxMs >= goals.unavailableMaxMs) s.missed.push('writeUnavailability')
   if (goals.lostIsGoal && (s.lostWrites > 0 || s.unreadKeys > 0)) s.missed.push('lostWrites')

@@ -41,7 +41,8 @@ export function goalTable (r: RunReport): string {
   const by = (k: FaultKind): Summary => r.summaries.find((s) => s.kind === k)!
   const lostGoal = r.acks !== null && r.acks >= 1
   const rows: Array<[string, string, (s: Summary) => string]> = [
-    ['faults injected / settled (of reps)', 'all', (s) => mark(s.injected < s.reps || s.settled < s.reps, `${s.injected} / ${s.settled} of ${s.reps}`)],
+    ['faults injected / settled (of reps)', 'all', (s) => mark(s.injected < s.reps || s.settled < s.attempts,
+      `${s.injected} / ${s.settled} of ${s.reps}${s.attempts > s.reps ? ` (${s.attempts} attempts)` : ''}`)],
     ['read errors seen by clients', '0', (s) => mark(s.readErrors > 0, `${s.readErrors} of ${s.reads}`)],
     ['write unavailability p50 / max, ms', `< ${r.sessionMs + 1000}`, (s) => mark(s.missed.includes('writeUnavailability'), `${s.unavailP50Ms} / ${s.unavailMaxMs}${s.neverRecovered > 0 ? ' (not recovered)' : ''}`)],
     [`acknowledged writes later lost (${r.label})`, lostGoal ? '0' : 'reported', (s) => mark(lostGoal && (s.lostWrites > 0 || s.unreadKeys > 0), `${s.lostWrites}${s.unreadKeys > 0 ? ` (${s.unreadKeys} keys not read back)` : ''}`)],

@@ -255,7 +255,10 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
     let index = 0
     let stuck = ''
     for (const kind of o.faults) {
-      for (let rep = 1; rep <= o.reps; rep++, index++) {
+      // A fault whose injection depends on timing (restart inside the detection window, a
+      // replica caught mid sync) is attempted again, at most twice more per repetition;
+      // every attempt is measured.
+      for (let rep = 1, attempt = 1; rep <= o.reps; index++) {
         const m = c.probe.primary(FAULTED_SHARD)
         const target = m === null ? null : c.hostByAddress(addressOf(m))
         const rec: FaultRecord = {
@@ -268,6 +271,8 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
           rec.note = stuck !== '' ? `not run: ${stuck}` : 'not run: no master of the shard'
           rec.oldMaster = null // marks a fault that did not run (no window, no measures)
           say(`[${label}] ${kind} #${rep}: ${rec.note}`)
+          rep++
+          attempt = 1
           continue
         }
         const before = await c.fullSyncs()
@@ -298,6 +303,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
           `new master ${rec.newMaster ?? 'none'}${rec.newMasterAt !== null ? ` after ${Math.round(rec.newMasterAt - rec.injectedAt)} ms` : ''}; ` +
           `${settled ? `settled after ${Math.round(rec.settledAt! - rec.injectedAt)} ms` : `NOT settled within ${o.settleMs} ms`}`)
         if (!settled && c.probe.primary(FAULTED_SHARD) === null) stuck = `the shard had no master after ${kind} #${rep}`
+        if (applied.injected || attempt >= 3 || stuck !== '') { rep++; attempt = 1 } else attempt++
       }
     }
     const stopAt = now()
@@ -317,7 +323,7 @@ async function runOnce (o: Options, acks: number | null, logDir: string): Promis
       ? notRun(r)
       : measureFault(r, i, ops, shardOf, FAULTED_SHARD))
     const goals = { unavailableMaxMs: o.sessionMs + 1000, lostIsGoal: report.finalLostIsGoal }
-    report.summaries = o.faults.map((k) => summarize(k, report.faults.filter((f) => f.kind === k), goals))
+    report.summaries = o.faults.map((k) => summarize(k, report.faults.filter((f) => f.kind === k), goals, o.reps))
     for (const s of report.summaries) for (const m of s.missed) report.missed.push(`${s.kind}: ${m}`)
     if (report.baselineReadErrors > 0) report.missed.push('read errors before any fault')
     if (report.finalLostIsGoal && (report.finalLost > 0 || report.finalUnread > 0)) report.missed.push('final read-back: lost writes (or keys not read back)')

@@ -109,4 +109,9 @@ t.test('summaries miss exactly the goals that were missed', async (t) => {
   t.same(summarize('kill', [{ ...base, injected: false }], goals).missed, ['injected'])
   t.same(summarize('kill', [{ ...base, unreadKeys: 4 }], goals).missed, ['lostWrites'], 'keys not read back cannot pass as not lost')
   t.same(summarize('kill', [], goals).missed, ['ran'])
+  // a timing-dependent fault attempted again: the planned reps injected, every attempt settled
+  t.same(summarize('restart-fast', [{ ...base, injected: false }, base], goals, 1).missed, [])
+  t.same(summarize('restart-fast', [{ ...base, injected: false }, { ...base, injected: false }], goals, 1).missed, ['injected'])
+  t.same(summarize('restart-fast', [{ ...base, injected: false, settled: false }, base], goals, 1).missed, ['settled'], 'an attempt that did not settle still counts')
+  t.same(summarize('restart-fast', [{ ...base, injected: false, readErrors: 2 }, base], goals, 1).missed, ['readErrors'], 'so do its errors')
 })
