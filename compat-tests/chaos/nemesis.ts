@@ -92,12 +92,16 @@ export async function applyFault (kind: FaultKind, c: ChaosCluster, t: Target): 
     }
     case 'restart-fast': {
       // kill -9 and restart at once at the same address, empty: ZooKeeper still holds the
-      // old process's session (and its records) until the session times out.
+      // old process's session (and its records) until the session times out. The new
+      // process is spawned before the kill with its modules loaded (a cold Node start can
+      // take longer than the session on a loaded machine), and started once the old is gone.
+      const start = await h.server.prewarm(c.o.waitMs)
       const exited = h.server.exited()
       process.kill(pid, 'SIGKILL')
       const injectedAt = now()
       await exited
-      await c.restart(h)
+      c.keepLog(h)
+      await start()
       const liftedAt = now()
       const stillThere = c.probe.hosts.has(h.address)
       await newMaster(c, t.epoch, injectedAt, s * 5)
@@ -119,9 +123,9 @@ export async function applyFault (kind: FaultKind, c: ChaosCluster, t: Target): 
       const caught = await until(async () => {
         const st = await statsOf(r.server.port, 'replication', 500)
         if (st?.sync_in_progress !== '1') return false
-        // midway: some items have arrived, the sync is not over
+        // midway: a good part has arrived (the fill is 100k+ items), the sync is not over
         items = Number((await statsOf(r.server.port, '', 500))?.curr_items ?? 0)
-        return items > 0
+        return items >= 500
       }, s * 5, 5)
       let note = ''
       if (caught) {
