@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { ConfigError, serverSettings } from '../lib/app/config.js'
 import type { RawServerOptions } from '../lib/app/config.js'
 import { startServerApp } from '../lib/app/server-app.js'
+import { installTestHooks } from '../lib/app/test-hooks.js'
 import { clusterOptions } from '../lib/app/cluster-options.js'
 import type { RawClusterOptions } from '../lib/app/cluster-options.js'
 import { createLogger, levelForVerbosity } from '../lib/log.js'
@@ -150,6 +151,9 @@ async function main (): Promise<void> {
   }
   if (stopGraceful !== null) { closeApp(); return }
   const running = app
+  // MEMRING_TEST_HOOKS=1 only (fault-injection checker, compat-tests/chaos): SIGUSR2
+  // expires our ZooKeeper session server-side. Off and absent otherwise.
+  installTestHooks(() => running.registry !== null ? [running.registry.session] : [], log)
   process.on('SIGHUP', () => {
     // memcached reloads the -Y authfile on SIGHUP and keeps the old users if that fails.
     try { running.server.reloadAuth() } catch (err) { log.error({ err }, 'authfile reload failed; keeping the previous users') }
