@@ -24,8 +24,8 @@ export interface ClusterMembership {
   close (): Promise<void>
 }
 
-export async function joinCluster (cfg: ClusterConfig, server: MemringServer, log: Logger, repl: Replication | null = null): Promise<ClusterMembership> {
-  const advertise = advertiseFor(cfg, server.ctx.settings.listen, server.port)
+export async function joinCluster (cfg: ClusterConfig, server: MemringServer, log: Logger, repl: Replication | null = null, port = server.port): Promise<ClusterMembership> {
+  const advertise = advertiseFor(cfg, server.ctx.settings.listen, port)
   const self = `${advertise.host}:${advertise.port}`
   const candidate = repl !== null && (cfg.role === 'auto' || cfg.role === Role.Master)
   const replicates = repl !== null && cfg.role !== Role.Follower
@@ -79,6 +79,10 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
       void registry.refresh()
     })
     e.on('fenced', () => { void registry.refresh() })
+    // The master is gone: stop applying its stream before publishing our position, so the
+    // positions the election ranks stay put (a master that does not know yet that it was
+    // deposed must not feed one replica past the winner).
+    e.on('vacant', () => repl.unfollow())
     // A replica told us of a newer epoch: another master exists; stop taking writes now
     // (the election learns the rest from ZooKeeper).
     repl.onNewerEpoch = (epoch) => { log.warn({ epoch }, 'a replica has seen a newer epoch: this master is deposed') }

@@ -43,7 +43,7 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
   })
   const cluster = o.cluster ?? null
   const node = (): string => {
-    if (cluster !== null) { const a = advertiseFor(cluster, o.settings.listen, server.port); return `${a.host}:${a.port}` }
+    if (cluster !== null) { const a = advertiseFor(cluster, o.settings.listen, server.port || o.settings.port); return `${a.host}:${a.port}` }
     const specific = o.settings.listen.find((l) => l !== '0.0.0.0' && l !== '::' && /^[A-Za-z0-9.-]+$/.test(l))
     return `${specific ?? hostname()}:${server.port}`
   }
@@ -51,9 +51,27 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
   // A cluster host refuses writes from its first connection on, until its shard's election
   // makes it master (cluster-app.ts); a standalone host takes writes at once.
   if (cluster !== null && cluster.role !== 'follower') replication.standBy()
+  // In a cluster, a host with a fixed port joins before it listens: a process restarted at
+  // the address of one that just died must not answer reads (as an empty cache) while
+  // ZooKeeper still lists the dead one, whose session has not expired yet; until its own
+  // registration (which waits for that), proxies see the port closed and read elsewhere.
+  // With -p 0 the port is only known once listening.
+  const joinFirst = cluster !== null && o.settings.port !== 0
+  let membership: ClusterMembership | null = null
+  const join = async (): Promise<void> => {
+    try {
+      membership = await joinCluster(cluster!, server, log, replication, server.port || o.settings.port)
+    } catch (err) {
+      replication.close()
+      await server.close(0)
+      throw err
+    }
+  }
+  if (joinFirst) await join()
   try {
     await server.start()
   } catch (err) {
+    await (membership as ClusterMembership | null)?.close()
     replication.close()
     throw err
   }
@@ -61,23 +79,14 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
   log.info({ addresses: addrs, memoryLimitMb: o.settings.memoryLimitMb, maxConns: o.settings.maxConns }, 'memring listening')
   const replicaOf = o.replication?.replicaOf ?? null
   if (replicaOf !== null) replication.follow(replicaOf.host, replicaOf.port)
-  let membership: ClusterMembership | null = null
-  if (cluster !== null) {
-    try {
-      membership = await joinCluster(cluster, server, log, replication)
-    } catch (err) {
-      replication.close()
-      await server.close(0)
-      throw err
-    }
-  }
+  if (cluster !== null && !joinFirst) await join()
   return {
     server,
-    registry: membership?.registry ?? null,
+    registry: (membership as ClusterMembership | null)?.registry ?? null,
     replication,
     async close (deadlineMs = 1000) {
       // Leave the cluster first so proxies stop routing here before we stop serving.
-      await membership?.close()
+      await (membership as ClusterMembership | null)?.close()
       replication.close()
       await server.close(deadlineMs)
       log.info('memring stopped')

@@ -95,6 +95,9 @@ export class ShardElection extends EventEmitter {
   #switchPath: string
   #settleMs: number
   #leaseMs: number
+  #probeMs: number
+  /** A new master takes writes from this time on (see #becomeLeader). */
+  #writableFrom = 0
   #leading = false
   #epoch = 0
   #leaseUntil = 0
@@ -120,13 +123,20 @@ export class ShardElection extends EventEmitter {
     const session = o.session.sessionTimeoutMs
     this.#settleMs = o.settleMs ?? Math.min(500, Math.max(100, Math.floor(session / 10)))
     this.#leaseMs = Math.floor(session * 2 / 3)
+    this.#probeMs = Math.max(20, Math.min(250, Math.floor(session / 12)))
     o.session.on('session', this.#onNewSession)
     o.session.on('expired', this.#onExpired)
-    o.session.on('connected', this.#kick)
+    o.session.on('connected', this.#onConnected)
+    o.session.on('disconnected', this.#onAway)
+    o.session.on('suspect', this.#onAway)
   }
 
   /** This host holds the lease now: it may take writes. Cheap: one clock read. */
-  writable (): boolean { return this.#leading && !this.#handing && performance.now() < this.#leaseUntil }
+  writable (): boolean {
+    if (!this.#leading || this.#handing) return false
+    const now = performance.now()
+    return now < this.#leaseUntil && now >= this.#writableFrom
+  }
   get leading (): boolean { return this.#leading }
   get handingOver (): boolean { return this.#handing }
   /** The epoch this host leads, or the one it follows. */
@@ -146,6 +156,25 @@ export class ShardElection extends EventEmitter {
   }
 
   #onExpired = (): void => { if (this.#leading) this.#stepDown('zk session expired') }
+
+  /**
+   * The link to ZooKeeper dropped or went quiet: the lease lapses now, not when it runs out.
+   * A session closed on the server (an operator, or a client that joined it) drops our
+   * connection; the others may elect at once, so waiting for the lease to run out could
+   * overlap a new master. The same session coming back re-confirms the lease at once.
+   */
+  #onAway = (): void => {
+    if (!this.#leading || this.#leaseUntil === 0) return
+    this.#leaseUntil = 0
+    this.counters.lease_lapses++
+    this.#log.warn({ epoch: this.#epoch }, 'zk link lost: master lease dropped, writes refused until it is confirmed')
+    this.emit('fenced', 'zk link lost')
+  }
+
+  #onConnected = (): void => {
+    if (this.#leading) this.#probe?.()
+    this.#kick()
+  }
 
   /** Re-evaluate soon (coalesced, one evaluation at a time). */
   #kick = (): void => {
@@ -253,8 +282,15 @@ export class ShardElection extends EventEmitter {
       throw err
     }
     this.counters.wins++
-    this.#log.info({ epoch, seqno: me?.repl?.seqno ?? 0, ranked: ranked.slice(0, 4) }, 'elected master')
-    this.#becomeLeader(epoch, sent)
+    // Taking over from another host after an unplanned vacancy: that host may not know yet
+    // that its session is gone (a session closed on the server, rather than timed out); it
+    // learns at its next lease probe or when its link drops. Take writes only after one
+    // probe interval and a margin, so two masters never take writes at once. No wait after
+    // a planned hand-over (the old master released the lease itself) or on a new shard.
+    const takeover = prev !== null && prev.node !== this.#o.nodeId && !(switchover?.state === 'handed' && switchover.to === this.#o.nodeId)
+    const graceMs = takeover ? this.#probeMs + 100 : 0
+    this.#log.info({ epoch, seqno: me?.repl?.seqno ?? 0, graceMs, ranked: ranked.slice(0, 4) }, 'elected master')
+    this.#becomeLeader(epoch, sent, graceMs)
   }
 
   /** The live host records of this shard, read fresh (not from a debounced snapshot). */
@@ -270,7 +306,8 @@ export class ShardElection extends EventEmitter {
     return recs.filter((r): r is { rec: HostRecord, mzxid: bigint } => r !== null && r.rec.shard === this.#o.shard)
   }
 
-  #becomeLeader (epoch: number, sentAt: number): void {
+  #becomeLeader (epoch: number, sentAt: number, graceMs = 0): void {
+    this.#writableFrom = performance.now() + graceMs
     this.#leading = true
     this.#vacant = false
     this.#handing = false
@@ -289,23 +326,28 @@ export class ShardElection extends EventEmitter {
     this.#handing = false
     this.#leaseUntil = 0
     this.counters.step_downs++
+    this.#probe = null
     if (this.#leaseTimer !== null) { clearInterval(this.#leaseTimer); this.#leaseTimer = null }
     this.#log.warn({ why, epoch: this.#epoch }, 'no longer master: writes refused')
     this.emit('fenced', why)
   }
 
+  /** Runs one lease probe now (set while leading). */
+  #probe: (() => void) | null = null
+
   #armLease (): void {
     if (this.#leaseTimer !== null) clearInterval(this.#leaseTimer)
-    const every = Math.max(20, Math.floor(this.#o.session.sessionTimeoutMs / 6))
     let inFlight = false
     let lapsed = false
-    this.#leaseTimer = setInterval(() => {
+    const probe = (): void => {
       if (!this.#leading) return
       if (!lapsed && performance.now() >= this.#leaseUntil) {
         lapsed = true
-        this.counters.lease_lapses++
-        this.#log.warn({ epoch: this.#epoch }, 'master lease lapsed (ZooKeeper not confirming): writes refused')
-        this.emit('fenced', 'lease lapsed')
+        if (this.#leaseUntil !== 0) {
+          this.counters.lease_lapses++
+          this.#log.warn({ epoch: this.#epoch }, 'master lease lapsed (ZooKeeper not confirming): writes refused')
+          this.emit('fenced', 'lease lapsed')
+        }
       }
       if (inFlight) return
       inFlight = true
@@ -314,6 +356,8 @@ export class ShardElection extends EventEmitter {
       zk.exists(this.#leaderPath).then((stat) => {
         if (!this.#leading) return
         if (stat !== null && stat.ephemeralOwner === zk.sessionId) {
+          // Only a healthy link extends the lease (a reply racing a drop does not).
+          if (!zk.healthy) return
           this.#leaseUntil = Math.max(this.#leaseUntil, sent + this.#leaseMs)
           if (lapsed && performance.now() < this.#leaseUntil) {
             lapsed = false
@@ -325,7 +369,9 @@ export class ShardElection extends EventEmitter {
           this.#kick()
         }
       }, () => {}).finally(() => { inFlight = false })
-    }, every)
+    }
+    this.#probe = probe
+    this.#leaseTimer = setInterval(probe, this.#probeMs)
     this.#leaseTimer.unref()
   }
 
@@ -388,7 +434,9 @@ export class ShardElection extends EventEmitter {
     this.#leading = false
     this.#o.session.off('session', this.#onNewSession)
     this.#o.session.off('expired', this.#onExpired)
-    this.#o.session.off('connected', this.#kick)
+    this.#o.session.off('connected', this.#onConnected)
+    this.#o.session.off('disconnected', this.#onAway)
+    this.#o.session.off('suspect', this.#onAway)
   }
 }
 

@@ -259,8 +259,11 @@ export class ReplicaLink extends EventEmitter {
         this.cursor = h.cursor
         this.state = 'full_sync'
       } else {
+        // The master continues our own stream: what we hold is a complete copy up to our
+        // position (a former master rejoining, or a replica after a cut).
         this.counters.partial_syncs++
         this.state = 'online'
+        if (!this.inSync) { this.inSync = true; this.emit('synced') }
       }
       this.o.logger.info({ master: this.target, seq: h.seq, mode: h.mode === SyncMode.Resume ? 'resume' : 'partial' }, 'replication resumed')
     }

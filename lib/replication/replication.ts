@@ -34,6 +34,8 @@ export class Replication {
   /** --min-replicas-to-ack: the server's write gate on a master (wired by lib/app). */
   readonly acks: MinAcks
   role: ReplicationRole = 'master'
+  /** This node has led (lead()): its data is a complete copy, also once it follows again. */
+  private led = false
   /** Called when role or master changes (the server's read-only line, ZooKeeper's record). */
   onChange: () => void = () => {}
   /** A replica told this node of a newer epoch than its own: another master was elected. */
@@ -70,6 +72,8 @@ export class Replication {
    */
   follow (host: string, port: number, epoch = 0): void {
     if (epoch > this.link.minEpoch) this.link.minEpoch = epoch
+    // A master that steps down holds a complete copy at its position: it stays eligible.
+    if (this.role === 'master' && this.led) this.link.inSync = true
     if (this.role !== 'replica') {
       this.role = 'replica'
       this.o.store.mutations = null
@@ -78,8 +82,16 @@ export class Replication {
     this.onChange()
   }
 
+  /** Stop following (the shard's master is gone): keep the data, refuse writes, wait. */
+  unfollow (): void {
+    if (this.role !== 'replica' || this.link.target === null) return
+    this.link.setTarget(null)
+    this.onChange()
+  }
+
   /** A replica with no master to follow yet: writes refused, reads served. */
   standBy (): void {
+    if (this.role === 'master' && this.led) this.link.inSync = true
     if (this.role !== 'replica') {
       this.role = 'replica'
       this.o.store.mutations = null
@@ -99,6 +111,7 @@ export class Replication {
       return
     }
     this.log.epoch = epoch
+    this.led = true
     this.link.setTarget(null)
     this.role = 'master'
     this.log.newHistory()
