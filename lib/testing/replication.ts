@@ -73,14 +73,17 @@ export function compareDigests (a: Map<string, ItemView>, b: Map<string, ItemVie
   return diffs
 }
 
+const EMPTY = Buffer.alloc(0)
+
 /** Binary request frame (protocol_binary.h layout). */
-function bin (opcode: number, key: string, extras: Buffer, value: Buffer, cas = 0n): Buffer {
+export function bin (opcode: number, key: string, extras: Buffer = EMPTY, value: Buffer = EMPTY, opaque = 0, cas = 0n): Buffer {
   const k = Buffer.from(key, 'latin1')
   const h = Buffer.alloc(24)
   h[0] = 0x80; h[1] = opcode
   h.writeUInt16BE(k.length, 2)
   h[4] = extras.length
   h.writeUInt32BE(extras.length + k.length + value.length, 8)
+  h.writeUInt32BE(opaque, 12)
   h.writeBigUInt64BE(cas, 16)
   return Buffer.concat([h, extras, k, value])
 }

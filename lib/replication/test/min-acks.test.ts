@@ -12,7 +12,7 @@ import { HOLD_FAILED, HOLD_RELEASED, HOLD_WAITING } from '../../server/output.js
 import { ACK_FAILED, ACK_RELEASED, ACK_WAITING } from '../min-acks.js'
 import { startMemringProcess, type ChildServer } from '../../testing/memring-process.js'
 import { startRelay, type TcpRelay } from '../../testing/tcp-relay.js'
-import { compareDigests, digest, mixedLoad, stats } from '../../testing/replication.js'
+import { bin, compareDigests, digest, mixedLoad, stats } from '../../testing/replication.js'
 import { rawClient, type RawClient } from '../../testing/raw-client.js'
 import { startServer } from '../../testing/servers.js'
 import { waitFor } from '../../testing/wait-for.js'
@@ -45,17 +45,6 @@ async function pair (t: Test, masterArgs: string[] = [], replicaArgs: string[] =
 /** A frozen link that stays frozen: current connections and every redial. */
 function freeze (relay: TcpRelay): void { relay.blockNew(true); relay.freeze() }
 
-/** Binary request (protocol_binary.h layout). */
-function bin (opcode: number, key: string, extras: Buffer = Buffer.alloc(0), value: Buffer = Buffer.alloc(0), opaque = 0): Buffer {
-  const k = Buffer.from(key, 'latin1')
-  const h = Buffer.alloc(24)
-  h[0] = 0x80; h[1] = opcode
-  h.writeUInt16BE(k.length, 2)
-  h[4] = extras.length
-  h.writeUInt32BE(extras.length + k.length + value.length, 8)
-  h.writeUInt32BE(opaque, 12)
-  return Buffer.concat([h, extras, k, value])
-}
 const u32s = (...v: number[]): Buffer => { const b = Buffer.alloc(4 * v.length); v.forEach((x, i) => b.writeUInt32BE(x, 4 * i)); return b }
 const counterExt = (delta: number, initial: number, exp: number): Buffer => {
   const b = Buffer.alloc(20); b.writeBigUInt64BE(BigInt(delta), 0); b.writeBigUInt64BE(BigInt(initial), 8); b.writeUInt32BE(exp, 16); return b
