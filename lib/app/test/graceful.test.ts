@@ -6,9 +6,9 @@
 // the ZooKeeper node), never by how long it took.
 import t from 'tap'
 import net from 'node:net'
-import { startMemringProcess, type ChildServer } from '../../testing/memring-process.js'
+import { ChildServer, MEMRING_BIN, startMemringProcess } from '../../testing/memring-process.js'
 import { rawClient } from '../../testing/raw-client.js'
-import { startZooKeeper, zooKeeperAvailable } from '../../testing/zookeeper.js'
+import { freePort, startZooKeeper, zooKeeperAvailable } from '../../testing/zookeeper.js'
 import { ZkSession, nodePath } from '../../cluster/index.js'
 import { waitFor } from '../../testing/wait-for.js'
 
@@ -125,9 +125,15 @@ t.test('a stop during start-up (ZooKeeper registration pending) is acted on once
   await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { gate.close(); for (const s of held) s.destroy() })
   const gatePort = (gate.address() as net.AddressInfo).port
-  // startMemringProcess returns once the port accepts: memring listens before it joins.
-  const host = await startMemringProcess(t, ['-vv', '--zk', `127.0.0.1:${gatePort}`, '--cluster', 'g', '--shard', '0', '--zk-session-timeout', '10000'])
+  // With a fixed port memring joins before it listens (lib/app/server-app.ts), so the
+  // process is started without waiting for its port: it is held in the join.
+  const port = await freePort()
+  const host = new ChildServer(MEMRING_BIN, port, ['-p', String(port), '-l', '127.0.0.1', '-m', '32', '-U', '0',
+    '-vv', '--zk', `127.0.0.1:${gatePort}`, '--cluster', 'g', '--shard', '0', '--zk-session-timeout', '10000'])
+  t.teardown(() => host.kill())
+  const listening = host.start(60_000).then(() => true, () => false)
   await waitFor(() => held.length > 0, { what: 'memring to connect to ZooKeeper (through the gate)' })
+  t.notOk(await Promise.race([listening, new Promise((resolve) => setTimeout(() => resolve(false), 200))]), 'not listening while it joins')
   process.kill(host.pid!, 'SIGUSR1')
   await waitFor(() => /shutting down/.test(host.stderr), { what: 'memring to take the stop request' })
   t.equal(host.running, true, 'start-up is still pending: the stop waits for it')
@@ -138,6 +144,7 @@ t.test('a stop during start-up (ZooKeeper registration pending) is acted on once
   open = true
   for (const s of held.splice(0)) pipe(s)
   t.equal(await host.exited(), 0, 'exit code 0')
+  await listening
   t.ok(registered, 'start-up finished: the node was created (watch fired)')
   t.equal(await obs.exists(path), null, 'and removed at the stop, not left for the session to expire')
   t.match(host.stderr, /memring stopped/)
