@@ -96,8 +96,6 @@ export class ShardElection extends EventEmitter {
   #settleMs: number
   #leaseMs: number
   #probeMs: number
-  /** A new master takes writes from this time on (see #becomeLeader). */
-  #writableFrom = 0
   #leading = false
   #epoch = 0
   #leaseUntil = 0
@@ -134,8 +132,7 @@ export class ShardElection extends EventEmitter {
   /** This host holds the lease now: it may take writes. Cheap: one clock read. */
   writable (): boolean {
     if (!this.#leading || this.#handing) return false
-    const now = performance.now()
-    return now < this.#leaseUntil && now >= this.#writableFrom
+    return performance.now() < this.#leaseUntil
   }
   get leading (): boolean { return this.#leading }
   get handingOver (): boolean { return this.#handing }
@@ -282,15 +279,13 @@ export class ShardElection extends EventEmitter {
       throw err
     }
     this.counters.wins++
-    // Taking over from another host after an unplanned vacancy: that host may not know yet
-    // that its session is gone (a session closed on the server, rather than timed out); it
-    // learns at its next lease probe or when its link drops. Take writes only after one
-    // probe interval and a margin, so two masters never take writes at once. No wait after
-    // a planned hand-over (the old master released the lease itself) or on a new shard.
-    const takeover = prev !== null && prev.node !== this.#o.nodeId && !(switchover?.state === 'handed' && switchover.to === this.#o.nodeId)
-    const graceMs = takeover ? this.#probeMs + 100 : 0
-    this.#log.info({ epoch, seqno: me?.repl?.seqno ?? 0, graceMs, ranked: ranked.slice(0, 4) }, 'elected master')
-    this.#becomeLeader(epoch, sent, graceMs)
+    // No wait before taking writes: the old master's lease is already over. A session that
+    // timed out was silent for a whole session (the lease is 2/3); a session ended without
+    // a timeout was joined by another client with its credentials (the only way besides its
+    // own close), and ZooKeeper first closes the old connection (CLIENT_RECONNECT), on
+    // which the old master drops its lease (#onAway) before the session can be closed.
+    this.#log.info({ epoch, seqno: me?.repl?.seqno ?? 0, ranked: ranked.slice(0, 4) }, 'elected master')
+    this.#becomeLeader(epoch, sent)
   }
 
   /** The live host records of this shard, read fresh (not from a debounced snapshot). */
@@ -306,8 +301,7 @@ export class ShardElection extends EventEmitter {
     return recs.filter((r): r is { rec: HostRecord, mzxid: bigint } => r !== null && r.rec.shard === this.#o.shard)
   }
 
-  #becomeLeader (epoch: number, sentAt: number, graceMs = 0): void {
-    this.#writableFrom = performance.now() + graceMs
+  #becomeLeader (epoch: number, sentAt: number): void {
     this.#leading = true
     this.#vacant = false
     this.#handing = false
