@@ -101,14 +101,17 @@ export async function applyFault (kind: FaultKind, c: ChaosCluster, t: Target): 
       const injectedAt = now()
       await exited
       c.keepLog(h)
+      // The fault is the restart inside the window: judged when the new process starts, not
+      // when it listens (with a fixed port, memring listens only once it has registered,
+      // which waits for the old session to go: lib/app/server-app.ts).
+      const stillThere = c.probe.hosts.has(h.address)
       await start()
       const liftedAt = now()
-      const stillThere = c.probe.hosts.has(h.address)
       await newMaster(c, t.epoch, injectedAt, s * 5)
       return {
         // Slower than the session (a loaded machine): that is a plain kill + restart, not this fault.
         injected: stillThere,
-        note: stillThere ? 'restarted while ZooKeeper still listed the old process' : 'not injected: the old record was already gone when the restarted process listened',
+        note: stillThere ? 'restarted while ZooKeeper still listed the old process' : 'not injected: the old record was already gone when the restarted process started',
         injectedAt, liftedAt, contAt: null, faulted: [h],
       }
     }
