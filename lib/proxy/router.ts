@@ -2,11 +2,14 @@
 /**
  * Router: key -> shard -> host, over the current Topology.
  *
- *   key -> shard   ketama (lib/ring, MD5, 160 points per weight unit) over the
- *                  shard ids. With a static --servers list every server is a shard
- *                  labelled like libmemcached labels it (host, or host:port when the
- *                  port is not 11211), so the proxy places keys exactly as a
- *                  libmemcached ketama client over the same list would.
+ *   key -> shard   the placement method (`--hash`, lib/ring/router.ts; default
+ *                  ketama: MD5, 160 points per weight unit) over the shard ids, built
+ *                  by lib/ring's createShardRouter as the Node client builds it. With
+ *                  a static --servers list every server is a shard labelled as the
+ *                  client library of that method labels it (ketama: host, or
+ *                  host:port when the port is not 11211; ketama-twemproxy: its name
+ *                  when it has one), via createRouter, so the proxy places keys
+ *                  exactly as a libmemcached / twemproxy over the same list.
  *   shard -> host  a ShardRoute per shard:
  *                  writer   the shard's primary (its master), unless FENCED: its epoch
  *                           is older than the highest epoch this router has seen for
@@ -27,7 +30,7 @@
  * in flight keep the ShardRoute they started with (its hosts may be closed by then:
  * they fail fast and the request moves on).
  */
-import { KetamaRing, ketamaLabel } from '../ring/index.js'
+import { createRouter, createShardRouter, ketamaLabel, placementKey, type Router as Ring, type RouterOptions } from '../ring/index.js'
 import { Topology, type HostEntry, type ShardEntry } from '../cluster/index.js'
 import type { BackendHost, BackendPool } from './backend.js'
 
@@ -97,32 +100,43 @@ export class Router {
   readonly pool: BackendPool
   readonly readFrom: ReadFrom
   #topology: Topology = Topology.empty
-  #ring: KetamaRing | null = null
+  #ring: Ring | null = null
   #ringKey = ''
   #shards: ShardEntry[] = []
   #routes: ShardRoute[] = []
-  #staticLabels: boolean
+  /** A static --servers list (config order = ring order; null in a cluster). */
+  readonly statics: readonly StaticServer[] | null
+  /** The placement method (--hash, --key-hash, --hash-tag). */
+  readonly placement: RouterOptions
   /** Highest epoch seen per shard id; never lowered. */
   #seen = new Map<string, number>()
   /** Times the ring was rebuilt (shard list or weights changed). */
   ringBuilds = 0
 
-  constructor (pool: BackendPool, opts: { staticLabels?: boolean, readFrom?: ReadFrom } = {}) {
+  /**
+   * `statics`: the proxy serves this static list (Topology.fromServers of it): shards keep
+   * the list's order (jump's index, ketama's tie order) and are labelled as clients label
+   * them. `placement`: the --hash method (default ketama).
+   */
+  constructor (pool: BackendPool, opts: { statics?: readonly StaticServer[], readFrom?: ReadFrom, placement?: RouterOptions } = {}) {
     this.pool = pool
-    this.#staticLabels = opts.staticLabels ?? false
+    this.statics = opts.statics === undefined ? null : [...opts.statics]
+    this.placement = opts.placement ?? {}
     this.readFrom = opts.readFrom ?? 'any'
   }
 
   get topology (): Topology { return this.#topology }
+  /** The ring keys are placed by now (null: no shards). */
+  get ring (): Ring | null { return this.#ring }
   get shardCount (): number { return this.#shards.length }
   /** Shards whose only live master is fenced right now. */
   get fencedShards (): number { let n = 0; for (const r of this.#routes) if (r.fenced) n++; return n }
 
   update (topo: Topology): void {
-    const shards = topo.shardIds.map((id) => topo.shards.get(id)!)
-    const ringKey = shards.map((s) => `${s.id}*${s.weight}`).join(',')
+    const shards = orderedShards(topo, this.statics)
+    const ringKey = placementKey(shards, this.placement)
     if (ringKey !== this.#ringKey) {
-      this.#ring = shardRing(shards, this.#staticLabels)
+      this.#ring = ringOf(shards, this.statics, this.placement)
       this.#ringKey = ringKey
       this.ringBuilds++
     }
@@ -170,14 +184,49 @@ export class Router {
   }
 }
 
-/** The label a shard's ketama points are hashed from (see the header). */
-export function shardLabel (s: ShardEntry, staticLabels: boolean): string {
-  if (!staticLabels || s.primary === null) return s.id
-  return ketamaLabel(s.primary.host, s.primary.port)
+/** A server of a static --servers list (or of a twemproxy pool). */
+export interface StaticServer {
+  readonly host: string
+  readonly port: number
+  /** Default 1. */
+  readonly weight?: number
+  /** A twemproxy server name: hashed instead of the address by ketama-twemproxy. */
+  readonly name?: string
 }
 
-/** The ring keys hash over: one entry per shard, in Topology.shardIds order. */
-export function shardRing (shards: readonly ShardEntry[], staticLabels: boolean): KetamaRing | null {
-  if (shards.length === 0) return null
-  return new KetamaRing(shards.map((s) => ({ label: shardLabel(s, staticLabels), weight: Math.max(1, Math.round(s.weight)) })))
+/** The shard id Topology.fromServers gives a static server. */
+export function staticShardId (s: StaticServer): string {
+  return `${s.host}:${s.port}`
+}
+
+/**
+ * The label a static server's ketama points are hashed from: its twemproxy name
+ * (ketama-twemproxy), else as libmemcached labels it (host, or host:port when the port
+ * is not 11211). In a cluster the label is the shard id.
+ */
+export function staticLabel (s: StaticServer, placement: RouterOptions = {}): string {
+  if (placement.method === 'ketama-twemproxy' && s.name !== undefined) return s.name
+  return ketamaLabel(s.host, s.port)
+}
+
+/** A cluster's ring: the shard ids, in Topology.shardIds order (lib/client builds the same). */
+export function shardRing (shards: readonly ShardEntry[], placement: RouterOptions = {}): Ring | null {
+  return shards.length === 0 ? null : createShardRouter(shards, placement)
+}
+
+/** A static list's ring: placed as a client of `placement` over the same list would. */
+export function staticRing (servers: readonly StaticServer[], placement: RouterOptions = {}): Ring | null {
+  return servers.length === 0 ? null : createRouter(servers, placement)
+}
+
+/** The shards keys hash over, in ring order: a static list's order, else Topology.shardIds. */
+export function orderedShards (topo: Topology, statics: readonly StaticServer[] | null): ShardEntry[] {
+  return statics === null
+    ? topo.shardIds.map((id) => topo.shards.get(id)!)
+    : statics.map((s) => topo.shards.get(staticShardId(s))).filter((s) => s !== undefined)
+}
+
+/** The ring over orderedShards(): what Router and `memringctl route` both place keys by. */
+export function ringOf (shards: readonly ShardEntry[], statics: readonly StaticServer[] | null, placement: RouterOptions): Ring | null {
+  return statics === null || shards.length !== statics.length ? shardRing(shards, placement) : staticRing(statics, placement)
 }

@@ -15,4 +15,7 @@ export {
 } from './ketama-ring.js'
 export { jumpHash, JumpRouter } from './jump.js'
 export { BoundedLoads, DEFAULT_BALANCE_FACTOR } from './bounded-load.js'
-export { createRouter, HashMethod, type RouterOptions } from './router.js'
+export {
+  createRouter, createShardRouter, checkRouterOptions, placementKey, HashMethod, HASH_METHODS, KEY_HASHES,
+  type RouterOptions, type ShardPlace,
+} from './router.js'

@@ -128,7 +128,7 @@ export class Topology {
    * A static topology from a `--servers HOST:PORT,...` list: each server is its own
    * shard, named by its address (weights 1).
    */
-  static fromServers (servers: readonly { host: string, port: number }[]): Topology {
+  static fromServers (servers: readonly { host: string, port: number, weight?: number }[]): Topology {
     const hosts: [string, HostRecord][] = servers.map((s) => {
       const id = `${s.host}:${s.port}`
       return [id, {
@@ -136,7 +136,7 @@ export class Topology {
         instance: '', pid: 0, startedAt: 0, updatedAt: 0, load: {},
       }]
     })
-    return Topology.build(hosts.map(([id]) => [id, { homeDc: null, weight: 1 }] as const), hosts, 0)
+    return Topology.build(hosts.map(([id], i) => [id, { homeDc: null, weight: servers[i]!.weight ?? 1 }] as const), hosts, 0)
   }
 
   /** Host ids present here and not in `prev`, and the reverse. */
