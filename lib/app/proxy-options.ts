@@ -28,6 +28,7 @@ export interface RawProxyOptions {
   hash?: string
   keyHash?: string
   hashTag?: string
+  boundedLoad?: string
   twemproxyConfig?: string
   pool?: string
   verbose?: number
@@ -80,6 +81,12 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     throw err
   }
   const placement = placementOptions(o)
+  let boundedLoad = 0
+  if (o.boundedLoad !== undefined && o.boundedLoad.trim() !== 'off') {
+    boundedLoad = Number(o.boundedLoad.trim())
+    if (!/^\d+(\.\d+)?$/.test(o.boundedLoad.trim()) || !(boundedLoad > 1) || boundedLoad > 100) throw new ConfigError(`--bounded-load: '${o.boundedLoad}' is not a number in (1, 100] (or off)`)
+    if (placement.method === HashMethod.Jump) throw new ConfigError('--bounded-load: bounded loads walk a ketama continuum; --hash jump has none')
+  }
   const readFrom = o.readFrom === undefined ? 'any' : o.readFrom.trim()
   if (readFrom !== 'any' && readFrom !== 'master') throw new ConfigError(`--read-from: '${o.readFrom}' is not 'any' or 'master'`)
   return {
@@ -89,6 +96,7 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     maxConns: o.connLimit === undefined ? 4096 : int('-c', o.connLimit, 1, 1 << 20),
     readFrom,
     placement,
+    boundedLoad,
     backend: {
       connsPerHost: o.connsPerHost === undefined ? 1 : int('--conns-per-host', o.connsPerHost, 1, 64),
       timeoutMs: o.timeout === undefined ? 1000 : int('--timeout', o.timeout, 10, 600_000),

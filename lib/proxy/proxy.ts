@@ -45,6 +45,8 @@ export interface ProxyOptions {
    * shard ids (as lib/client does).
    */
   placement?: RouterOptions
+  /** --bounded-load c (> 1; 0 or absent: off): bounded loads over the ketama continuum (router.ts). */
+  boundedLoad?: number
   /** listen(2) backlog (twemproxy `backlog:`); default Node's 511. */
   backlog?: number
   maxConns?: number
@@ -67,7 +69,7 @@ export interface MemringProxy {
 export function createProxy (opts: ProxyOptions): MemringProxy {
   const log = (opts.log ?? pino({ level: 'silent' })).child({ mod: 'proxy' })
   const pool = new BackendPool(opts.backend)
-  const router = new Router(pool, { statics: opts.topology.kind === 'static' ? opts.topology.servers : undefined, readFrom: opts.readFrom, placement: opts.placement })
+  const router = new Router(pool, { statics: opts.topology.kind === 'static' ? opts.topology.servers : undefined, readFrom: opts.readFrom, placement: opts.placement, boundedLoad: opts.boundedLoad })
   const counters = newProxyCounters()
   const conns = new Set<Connection>()
   const stats = new ServerStats()

@@ -30,12 +30,20 @@
  * in flight keep the ShardRoute they started with (its hosts may be closed by then:
  * they fail fast and the request moves on).
  */
-import { createRouter, createShardRouter, ketamaLabel, placementKey, type Router as Ring, type RouterOptions } from '../ring/index.js'
+import { boundedOwner, createRouter, createShardRouter, KetamaRing, ketamaLabel, placementKey, type Router as Ring, type RouterOptions } from '../ring/index.js'
 import { Topology, type HostEntry, type ShardEntry } from '../cluster/index.js'
 import type { BackendHost, BackendPool } from './backend.js'
 
 /** Where reads go: any copy (default), or the master only (read-your-writes). */
 export type ReadFrom = 'any' | 'master'
+
+/**
+ * --bounded-load: a shard with fewer requests in flight than this is never over its bound.
+ * With few requests in flight the bound ceil(c * (m + 1) / n) is 1 or 2, and keys would
+ * leave any shard holding one request (a miss each, for a cache); see
+ * lib/ring/bench/bounded-zipf.bench.ts for what it costs and saves.
+ */
+export const BOUNDED_MIN_LOAD = 8
 
 /** Copies beyond this many are not read from (a request's tried set is one 31-bit mask). */
 const MAX_COPIES = 31
@@ -112,14 +120,25 @@ export class Router {
   #seen = new Map<string, number>()
   /** Times the ring was rebuilt (shard list or weights changed). */
   ringBuilds = 0
+  /** --bounded-load c (0: off): see shardIndexOf(). */
+  readonly boundedLoad: number
+  /** Keys placed off their ketama owner because it was over its bound. */
+  boundedMoves = 0
+  /** Per shard: its weight on the ring (0 without points), and scratch for loads. */
+  #weights = new Float64Array(0)
+  #totalWeight = 0
+  #loads = new Float64Array(0)
 
   /**
    * `statics`: the proxy serves this static list (Topology.fromServers of it): shards keep
    * the list's order (jump's index, ketama's tie order) and are labelled as clients label
    * them. `placement`: the --hash method (default ketama).
    */
-  constructor (pool: BackendPool, opts: { statics?: readonly StaticServer[], readFrom?: ReadFrom, placement?: RouterOptions } = {}) {
+  constructor (pool: BackendPool, opts: { statics?: readonly StaticServer[], readFrom?: ReadFrom, placement?: RouterOptions, boundedLoad?: number } = {}) {
     this.pool = pool
+    this.boundedLoad = opts.boundedLoad ?? 0
+    if (this.boundedLoad !== 0 && !(this.boundedLoad > 1 && Number.isFinite(this.boundedLoad))) throw new RangeError(`bounded load factor must be > 1, got ${this.boundedLoad}`)
+    if (this.boundedLoad !== 0 && opts.placement?.method === 'jump') throw new RangeError('bounded loads walk a ketama continuum; jump has none')
     this.statics = opts.statics === undefined ? null : [...opts.statics]
     this.placement = opts.placement ?? {}
     this.readFrom = opts.readFrom ?? 'any'
@@ -137,6 +156,16 @@ export class Router {
     const ringKey = placementKey(shards, this.placement)
     if (ringKey !== this.#ringKey) {
       this.#ring = ringOf(shards, this.statics, this.placement)
+      const r = this.#ring
+      this.#weights = new Float64Array(shards.length)
+      this.#loads = new Float64Array(shards.length)
+      this.#totalWeight = 0
+      if (r instanceof KetamaRing) {
+        for (let i = 0; i < shards.length; i++) {
+          this.#weights[i] = r.continuum.pointCounts[i] === 0 ? 0 : Math.max(1, Math.round(shards[i]!.weight))
+          this.#totalWeight += this.#weights[i]!
+        }
+      }
       this.#ringKey = ringKey
       this.ringBuilds++
     }
@@ -166,7 +195,36 @@ export class Router {
   /** Shard index of key bytes buf[s, e); -1 when there are no shards. */
   shardIndexOf (buf: Uint8Array, s: number, e: number): number {
     const ring = this.#ring
-    return ring === null ? -1 : ring.serverOfBytes(buf, s, e)
+    if (ring === null) return -1
+    if (this.boundedLoad === 0 || !(ring instanceof KetamaRing) || ring.size === 1) return ring.serverOfBytes(buf, s, e)
+    return this.#bounded(ring, ring.hashOfBytes(buf, s, e))
+  }
+
+  /**
+   * --bounded-load c: the key goes to the first shard clockwise from its ketama point whose
+   * load is under ceil(c * (total + 1) * w / W). Load = the requests this proxy has in
+   * flight to the shard's copies (BackendHost.pending, summed): exact, local, free to read,
+   * and it rises exactly when a server falls behind (a hot key, a slow or dying host), while
+   * a decayed request rate would also move keys off a server that keeps up, costing misses
+   * for nothing. With every shard under its bound (an idle or evenly loaded proxy) this is
+   * plain ketama, and so is any shard with fewer than BOUNDED_MIN_LOAD in flight. Allocates
+   * nothing; costs one pass over the shards' copies per keyed request (opt-in).
+   */
+  #bounded (ring: KetamaRing, hash: number): number {
+    const loads = this.#loads
+    let total = 0
+    for (let i = 0; i < this.#routes.length; i++) {
+      const r = this.#routes[i]!
+      let l = 0
+      for (let j = 0; j < r.readers.length; j++) l += r.readers[j]!.pending
+      if (r.writer !== null && r.readers[0] !== r.writer) l += r.writer.pending
+      loads[i] = l
+      total += l
+    }
+    const home = ring.continuum.serverFor(hash)
+    const at = boundedOwner(ring.continuum, hash, this.boundedLoad, loads, this.#weights, total, this.#totalWeight, BOUNDED_MIN_LOAD)
+    if (at !== home) this.boundedMoves++
+    return at
   }
 
   shard (i: number): ShardEntry { return this.#shards[i]! }

@@ -75,6 +75,8 @@ export function proxyStatsLines (core: ProxyCore): Buffer {
     ['read_from', r.readFrom],
     ['hash', r.placement.method ?? 'ketama'],
     ['key_hash', keyHashName(r.placement)],
+    ['bounded_load', r.boundedLoad === 0 ? 'off' : r.boundedLoad],
+    ['proxy_bounded_moves', r.boundedMoves],
     ['hash_tag', r.placement.hashTag === undefined || r.placement.hashTag === '' ? '-' : r.placement.hashTag],
     ['backends', hosts.length],
     ['backends_down', hosts.filter((h) => h.down).length],

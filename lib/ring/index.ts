@@ -14,7 +14,7 @@ export {
   type Router, type KetamaRingOptions, type HostPort, type TwemproxyServer, type TwemproxyOptions,
 } from './ketama-ring.js'
 export { jumpHash, JumpRouter } from './jump.js'
-export { BoundedLoads, DEFAULT_BALANCE_FACTOR } from './bounded-load.js'
+export { BoundedLoads, boundedOwner, DEFAULT_BALANCE_FACTOR } from './bounded-load.js'
 export {
   createRouter, createShardRouter, checkRouterOptions, placementKey, HashMethod, HASH_METHODS, KEY_HASHES,
   type RouterOptions, type ShardPlace,
