@@ -8,7 +8,7 @@
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../lib/app/config.js'
 import { placementOptions, proxyOptions } from '../lib/app/proxy-options.js'
-import { explainRoute, failover, formatTopology, readTopology, routeKeys, type CtlSource } from '../lib/app/ctl-app.js'
+import { clusterPlacement, explainRoute, failover, formatTopology, readTopology, routeKeys, setClusterPlacement, type CtlSource } from '../lib/app/ctl-app.js'
 
 interface Src { zk?: string, cluster?: string, servers?: string }
 interface RouteOpts extends Src { hash?: string, keyHash?: string, hashTag?: string, explain?: boolean }
@@ -62,6 +62,31 @@ withSource(program.command('route')
       ? keys.map((k) => explainRoute(topo, src, k, placement)).join('\n')
       : routeKeys(topo, src, keys, placement)
     if (text !== '') process.stdout.write(text + '\n')
+  })
+
+const config = program.command('config').description('the cluster\'s settings in ZooKeeper (/config): the hashing method every proxy and client uses')
+config.command('show', { isDefault: true })
+  .description('print the cluster\'s placement setting')
+  .requiredOption('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...]')
+  .requiredOption('--cluster <name>', 'cluster name')
+  .action(async (o: Src) => {
+    const src = source(o)
+    process.stdout.write(clusterPlacement(await readTopology(src)) + '\n')
+  })
+config.command('set')
+  .description('set the cluster\'s hashing method (every proxy and client follows it; keys move: prints how many, applies only with --yes)')
+  .requiredOption('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...]')
+  .requiredOption('--cluster <name>', 'cluster name')
+  .requiredOption('--hash <method>', 'ketama, ketama-twemproxy, ketama-unweighted or jump')
+  .option('--key-hash <hash>', 'key hash for ketama-twemproxy / ketama-unweighted')
+  .option('--hash-tag <xy>', 'hash tag, e.g. "{}"')
+  .option('--yes', 'apply it (without: print the warning only, change nothing, exit 1)')
+  .action(async (o: RouteOpts & { yes?: boolean }) => {
+    const src = source(o)
+    if (src.kind !== 'zk') throw new ConfigError('config set needs --zk and --cluster')
+    const r = await setClusterPlacement(src.zk, src.cluster, placementOptions(o), o.yes === true)
+    process.stdout.write(r.text + '\n')
+    if (!r.applied) process.exitCode = 1
   })
 
 program.command('failover')

@@ -4,15 +4,17 @@
  *   topology  shards, their hosts, roles and DCs, as ZooKeeper has them now
  *   route KEY... which host each key's writes go to (`KEY HOST:PORT` per line), or with
  *             --explain which shard and host and why (hash, ring point, label)
+ *   config    the cluster's /config placement setting; `config set` changes it, after
+ *             saying how many keys move
  *   failover  a planned master switchover of one shard (lib/cluster/election.ts)
  * The first two read one snapshot (a TopologyWatcher started and closed) or a --servers list.
  */
 import {
-  ClusterError, ClusterErrorCode, Topology, TopologyWatcher, ZkSession, decodeLeaderRecord, decodeMasterRecord,
+  ClusterError, ClusterErrorCode, Topology, TopologyWatcher, ZkSession, decodeLeaderRecord, decodeMasterRecord, configPath, encodeClusterConfig,
   encodeRecord, leaderPath, masterPath, switchoverPath, type ReplRecord,
 } from '../cluster/index.js'
 import { orderedShards, ringOf, staticLabel, type StaticServer } from '../proxy/index.js'
-import { JumpRouter, KetamaRing, type RouterOptions } from '../ring/index.js'
+import { JumpRouter, KetamaRing, placementFromSetting, type RouterOptions } from '../ring/index.js'
 
 export type CtlSource =
   | { kind: 'zk', zk: string, cluster: string, connectTimeoutMs?: number }
@@ -107,6 +109,64 @@ export function explainRoute (topo: Topology, src: CtlSource, key: string, place
       : `  host    ${s.primary.address} (master, dc ${s.primary.dc === '' ? '-' : s.primary.dc}, epoch ${s.primary.epoch})`,
   )
   return lines.join('\n')
+}
+
+/** "ketama", "ketama-twemproxy key-hash murmur hash-tag {}" ... */
+export function placementText (p: RouterOptions): string {
+  return [p.method ?? 'ketama', ...(p.keyHash === undefined ? [] : [`key-hash ${p.keyHash}`]), ...(p.hashTag === undefined ? [] : [`hash-tag ${p.hashTag}`])].join(' ')
+}
+
+/** Share of `n` sample keys (`key:<i>`) that change shard between two placements of `topo`. */
+export function movedShare (topo: Topology, from: RouterOptions, to: RouterOptions, n = 100_000): number {
+  const shards = orderedShards(topo, null)
+  const a = ringOf(shards, null, from)
+  const b = ringOf(shards, null, to)
+  if (a === null || b === null) return 0
+  let moved = 0
+  const buf = Buffer.alloc(32)
+  for (let i = 0; i < n; i++) {
+    const len = buf.write(`key:${i}`, 'latin1')
+    if (a.serverOfBytes(buf, 0, len) !== b.serverOfBytes(buf, 0, len)) moved++
+  }
+  return moved / n
+}
+
+/** The placement a cluster's /config sets now (with its source), as proxies and clients read it. */
+export function clusterPlacement (topo: Topology): string {
+  const { placement, source } = placementFromSetting(topo.config, {})
+  if (source === 'options') return 'no cluster setting: each proxy and client uses its own --hash (default ketama)'
+  if (source === 'cluster-invalid') return `INVALID setting ${JSON.stringify(topo.config)}: proxies and clients use their own --hash`
+  return `hash ${placementText(placement)}`
+}
+
+/**
+ * Sets the cluster's placement in /config. Every proxy and client of the cluster switches
+ * at its next snapshot, and keys change shard: the text says how many (of 100,000 sample
+ * keys). Without `apply`, nothing is written (the warning and how to apply).
+ */
+export async function setClusterPlacement (zk: string, cluster: string, to: RouterOptions, apply: boolean): Promise<{ text: string, applied: boolean }> {
+  const topo = await readTopology({ kind: 'zk', zk, cluster })
+  const from = placementFromSetting(topo.config, {}).placement
+  const share = movedShare(topo, from, to)
+  const warn = `WARNING: changing cluster ${cluster}'s hash from "${placementText(from)}" to "${placementText(to)}" moves ` +
+    `${(share * 100).toFixed(1)}% of keys to another shard (measured on 100,000 sample keys over its ${topo.shardIds.length} shards): ` +
+    'they miss until written again, and the values left on their old shards are not reachable any more.'
+  if (!apply) return { text: `${warn}
+not changed: run again with --yes to apply`, applied: false }
+  const session = new ZkSession({ connect: zk, sessionTimeoutMs: 4000, connectTimeoutMs: 5000 })
+  await session.start()
+  try {
+    const path = configPath(cluster)
+    const data = encodeClusterConfig({ hash: to.method ?? 'ketama', ...(to.keyHash === undefined ? {} : { keyHash: to.keyHash }), ...(to.hashTag === undefined ? {} : { hashTag: to.hashTag }) })
+    if (await session.exists(path) === null) {
+      await session.ensurePath(path.slice(0, path.lastIndexOf('/')))
+      await session.create(path, data)
+    } else await session.setData(path, data)
+  } finally {
+    await session.close()
+  }
+  return { text: `${warn}
+changed: cluster ${cluster} now places keys by ${placementText(to)}`, applied: true }
 }
 
 /**

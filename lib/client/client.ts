@@ -15,7 +15,7 @@
  * storm elsewhere and stale reads after it returns are worse than failing fast.
  * Topology changes come from the ServerSource or ShardSource instead.
  */
-import { checkRouterOptions, type HashMethod, type KeyHash, type RouterOptions } from '../ring/index.js'
+import { checkRouterOptions, placementFromSetting, type HashMethod, type KeyHash, type RouterOptions } from '../ring/index.js'
 import {
   checkKey, encodeRetrieval, encodeStorage, encodeStorageHeader, encodeDelete, encodeArith, encodeTouch,
   encodeFlushAll, encodeVersion, encodeStats, encodeMeta, checkMetaFlag, CRLF, type StorageCommand, type MetaCommandName,
@@ -336,7 +336,9 @@ export class Client {
   /** A new shard list: writes follow the primaries (unless fenced), reads the copies. */
   private applyShards (shards: readonly ShardInfo[]): void {
     if (this.closed) return
-    this.swap((hostOf) => tableOfShards(shards, this.table, this.fence, hostOf, this.placement))
+    const src = this.source as ShardSource
+    const { placement } = placementFromSetting(src.setting?.() ?? {}, this.placement)
+    this.swap((hostOf) => tableOfShards(shards, this.table, this.fence, hostOf, placement))
   }
 
   /** Builds the next table; hosts it no longer uses are retired (their waiting requests fail with CLOSED). */

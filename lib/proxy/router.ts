@@ -30,7 +30,7 @@
  * in flight keep the ShardRoute they started with (its hosts may be closed by then:
  * they fail fast and the request moves on).
  */
-import { boundedOwner, createRouter, createShardRouter, KetamaRing, ketamaLabel, placementKey, type Router as Ring, type RouterOptions } from '../ring/index.js'
+import { boundedOwner, createRouter, createShardRouter, KetamaRing, ketamaLabel, placementFromSetting, placementKey, type PlacementSource, type Router as Ring, type RouterOptions } from '../ring/index.js'
 import { Topology, type HostEntry, type ShardEntry } from '../cluster/index.js'
 import type { BackendHost, BackendPool } from './backend.js'
 
@@ -114,8 +114,10 @@ export class Router {
   #routes: ShardRoute[] = []
   /** A static --servers list (config order = ring order; null in a cluster). */
   readonly statics: readonly StaticServer[] | null
-  /** The placement method (--hash, --key-hash, --hash-tag). */
-  readonly placement: RouterOptions
+  /** The placement method from the flags (--hash, --key-hash, --hash-tag). */
+  readonly ownPlacement: RouterOptions
+  #placement: RouterOptions
+  #placementSource: PlacementSource = 'options'
   /** Highest epoch seen per shard id; never lowered. */
   #seen = new Map<string, number>()
   /** Times the ring was rebuilt (shard list or weights changed). */
@@ -140,11 +142,20 @@ export class Router {
     if (this.boundedLoad !== 0 && !(this.boundedLoad > 1 && Number.isFinite(this.boundedLoad))) throw new RangeError(`bounded load factor must be > 1, got ${this.boundedLoad}`)
     if (this.boundedLoad !== 0 && opts.placement?.method === 'jump') throw new RangeError('bounded loads walk a ketama continuum; jump has none')
     this.statics = opts.statics === undefined ? null : [...opts.statics]
-    this.placement = opts.placement ?? {}
+    this.ownPlacement = opts.placement ?? {}
+    this.#placement = this.ownPlacement
     this.readFrom = opts.readFrom ?? 'any'
   }
 
   get topology (): Topology { return this.#topology }
+  /**
+   * The placement in force: a cluster's /config setting (ZooKeeper `hash`, `keyHash`,
+   * `hashTag`) when it names a method, so every proxy and client of the cluster agrees;
+   * else the flags. A static list always uses the flags.
+   */
+  get placement (): RouterOptions { return this.#placement }
+  /** `options` (flags), `cluster` (/config), or `cluster-invalid` (a /config we could not use: flags in force). */
+  get placementSource (): PlacementSource { return this.#placementSource }
   /** The ring keys are placed by now (null: no shards). */
   get ring (): Ring | null { return this.#ring }
   get shardCount (): number { return this.#shards.length }
@@ -153,6 +164,11 @@ export class Router {
 
   update (topo: Topology): void {
     const shards = orderedShards(topo, this.statics)
+    if (this.statics === null) {
+      const { placement, source } = placementFromSetting(topo.config, this.ownPlacement)
+      this.#placement = this.boundedLoad !== 0 && placement.method === 'jump' ? this.ownPlacement : placement
+      this.#placementSource = this.#placement === placement ? source : 'cluster-invalid'
+    }
     const ringKey = placementKey(shards, this.placement)
     if (ringKey !== this.#ringKey) {
       this.#ring = ringOf(shards, this.statics, this.placement)

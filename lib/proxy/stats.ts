@@ -74,6 +74,7 @@ export function proxyStatsLines (core: ProxyCore): Buffer {
     ['topology_fenced_shards', r.fencedShards],
     ['read_from', r.readFrom],
     ['hash', r.placement.method ?? 'ketama'],
+    ['hash_source', r.placementSource],
     ['key_hash', keyHashName(r.placement)],
     ['bounded_load', r.boundedLoad === 0 ? 'off' : r.boundedLoad],
     ['proxy_bounded_moves', r.boundedMoves],

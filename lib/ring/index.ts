@@ -16,6 +16,6 @@ export {
 export { jumpHash, JumpRouter } from './jump.js'
 export { BoundedLoads, boundedOwner, DEFAULT_BALANCE_FACTOR } from './bounded-load.js'
 export {
-  createRouter, createShardRouter, checkRouterOptions, placementKey, HashMethod, HASH_METHODS, KEY_HASHES,
-  type RouterOptions, type ShardPlace,
+  createRouter, createShardRouter, checkRouterOptions, placementKey, placementFromSetting, HashMethod, HASH_METHODS, KEY_HASHES,
+  type RouterOptions, type ShardPlace, type PlacementSource,
 } from './router.js'

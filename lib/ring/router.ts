@@ -94,3 +94,23 @@ export function placementKey (shards: readonly ShardPlace[], opts: RouterOptions
   return `${opts.method ?? HashMethod.Ketama}/${opts.keyHash ?? ''}/${opts.hashTag ?? ''}/${opts.pointRounding ?? ''}|` +
     shards.map((s) => `${s.id}*${Math.max(1, Math.round(s.weight))}`).join(',')
 }
+
+/** Where a placement came from: the process's own options, or the cluster's setting. */
+export type PlacementSource = 'options' | 'cluster' | 'cluster-invalid'
+
+/**
+ * The placement a cluster setting (`hash`, `keyHash`, `hashTag` as strings, e.g. from
+ * ZooKeeper's /config) asks for, or `fallback` (the process's own options) when the
+ * setting names no method or an invalid one ('cluster-invalid': the caller reports it).
+ * The proxy and the client both call this, so they follow the same setting alike.
+ */
+export function placementFromSetting (setting: { readonly hash?: string, readonly keyHash?: string, readonly hashTag?: string },
+  fallback: RouterOptions): { placement: RouterOptions, source: PlacementSource } {
+  if (setting.hash === undefined) return { placement: fallback, source: 'options' }
+  try {
+    const p = checkRouterOptions({ method: setting.hash as HashMethod, keyHash: setting.keyHash as KeyHash | undefined, hashTag: setting.hashTag === '' ? undefined : setting.hashTag })
+    return { placement: p, source: 'cluster' }
+  } catch {
+    return { placement: fallback, source: 'cluster-invalid' }
+  }
+}
