@@ -85,7 +85,7 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
   if (o.boundedLoad !== undefined && o.boundedLoad.trim() !== 'off') {
     boundedLoad = Number(o.boundedLoad.trim())
     if (!/^\d+(\.\d+)?$/.test(o.boundedLoad.trim()) || !(boundedLoad > 1) || boundedLoad > 100) throw new ConfigError(`--bounded-load: '${o.boundedLoad}' is not a number in (1, 100] (or off)`)
-    if (placement.method === HashMethod.Jump) throw new ConfigError('--bounded-load: bounded loads walk a ketama continuum; --hash jump has none')
+    if (placement.method === HashMethod.Jump || placement.method === HashMethod.Ch3) throw new ConfigError(`--bounded-load: bounded loads walk a ketama continuum; --hash ${placement.method} has none`)
   }
   const readFrom = o.readFrom === undefined ? 'any' : o.readFrom.trim()
   if (readFrom !== 'any' && readFrom !== 'master') throw new ConfigError(`--read-from: '${o.readFrom}' is not 'any' or 'master'`)

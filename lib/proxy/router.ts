@@ -140,7 +140,7 @@ export class Router {
     this.pool = pool
     this.boundedLoad = opts.boundedLoad ?? 0
     if (this.boundedLoad !== 0 && !(this.boundedLoad > 1 && Number.isFinite(this.boundedLoad))) throw new RangeError(`bounded load factor must be > 1, got ${this.boundedLoad}`)
-    if (this.boundedLoad !== 0 && opts.placement?.method === 'jump') throw new RangeError('bounded loads walk a ketama continuum; jump has none')
+    if (this.boundedLoad !== 0 && (opts.placement?.method === 'jump' || opts.placement?.method === 'ch3')) throw new RangeError('bounded loads walk a ketama continuum; jump and ch3 have none')
     this.statics = opts.statics === undefined ? null : [...opts.statics]
     this.ownPlacement = opts.placement ?? {}
     this.#placement = this.ownPlacement
@@ -166,7 +166,7 @@ export class Router {
     const shards = orderedShards(topo, this.statics)
     if (this.statics === null) {
       const { placement, source } = placementFromSetting(topo.config, this.ownPlacement)
-      this.#placement = this.boundedLoad !== 0 && placement.method === 'jump' ? this.ownPlacement : placement
+      this.#placement = this.boundedLoad !== 0 && (placement.method === 'jump' || placement.method === 'ch3') ? this.ownPlacement : placement
       this.#placementSource = this.#placement === placement ? source : 'cluster-invalid'
     }
     const ringKey = placementKey(shards, this.placement)

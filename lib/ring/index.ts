@@ -14,6 +14,7 @@ export {
   type Router, type KetamaRingOptions, type HostPort, type TwemproxyServer, type TwemproxyOptions,
 } from './ketama-ring.js'
 export { jumpHash, JumpRouter } from './jump.js'
+export { furcHash, Ch3Router, FURC_MAX_POOL } from './furc.js'
 export { BoundedLoads, boundedOwner, DEFAULT_BALANCE_FACTOR } from './bounded-load.js'
 export {
   createRouter, createShardRouter, checkRouterOptions, placementKey, placementFromSetting, HashMethod, HASH_METHODS, KEY_HASHES,

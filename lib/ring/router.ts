@@ -5,6 +5,7 @@
 import { KetamaRing, libmemcachedKetama, libmemcachedKetamaUnweighted, twemproxyKetama, type Router, type TwemproxyServer } from './ketama-ring.js'
 import { ketamaLabel, MEMCACHED_DEFAULT_PORT, PointRounding } from './ketama.js'
 import { JumpRouter } from './jump.js'
+import { Ch3Router } from './furc.js'
 import { KeyHash } from './key-hash.js'
 
 export const HashMethod = {
@@ -16,6 +17,8 @@ export const HashMethod = {
   KetamaUnweighted: 'ketama-unweighted',
   /** jump hash over the list order (index = shard). */
   Jump: 'jump',
+  /** mcrouter's Ch3 (furc hash) over the list order; weights must be 1. */
+  Ch3: 'ch3',
 } as const
 export type HashMethod = (typeof HashMethod)[keyof typeof HashMethod]
 
@@ -45,6 +48,9 @@ export function createRouter (servers: readonly TwemproxyServer[], opts: RouterO
       return libmemcachedKetamaUnweighted(servers, opts.keyHash)
     case HashMethod.Jump:
       return new JumpRouter(servers.length)
+    case HashMethod.Ch3:
+      if (servers.some((x) => (x.weight ?? 1) !== 1)) throw new RangeError('ch3 takes no weights (mcrouter\'s WeightedCh3 is not implemented)')
+      return new Ch3Router(servers.length)
     default:
       throw new RangeError(`unknown hash method ${String(method)}; one of ${Object.values(HashMethod).join(', ')}`)
   }
@@ -62,12 +68,12 @@ export function checkRouterOptions (opts: RouterOptions): RouterOptions {
   if (opts.keyHash !== undefined) {
     if (!KEY_HASHES.includes(opts.keyHash)) throw new RangeError(`unknown key hash '${String(opts.keyHash)}'; one of ${KEY_HASHES.join(', ')}`)
     if (method !== HashMethod.KetamaTwemproxy && method !== HashMethod.KetamaUnweighted) {
-      throw new RangeError(`a key hash applies to ketama-twemproxy and ketama-unweighted; ${method} hashes keys with MD5`)
+      throw new RangeError(`a key hash applies to ketama-twemproxy and ketama-unweighted; ${method} hashes keys with ${method === HashMethod.Ch3 ? 'MurmurHash64A' : 'MD5'}`)
     }
   }
   if (opts.hashTag !== undefined && opts.hashTag !== '') {
     if ([...opts.hashTag].length !== 2) throw new RangeError(`hash tag '${opts.hashTag}' must be two characters, e.g. "{}"`)
-    if (method === HashMethod.Jump || method === HashMethod.KetamaUnweighted) throw new RangeError(`${method} takes no hash tag`)
+    if (method === HashMethod.Jump || method === HashMethod.KetamaUnweighted || method === HashMethod.Ch3) throw new RangeError(`${method} takes no hash tag`)
   }
   return opts
 }

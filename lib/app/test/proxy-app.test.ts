@@ -37,7 +37,7 @@ t.test('flags: exactly one topology source, validated', async (t) => {
     [{ servers: 'a:1', boundedLoad: '1.25', hash: 'jump' }, /--bounded-load: bounded loads walk a ketama continuum; --hash jump has none/],
     [{ servers: 'a:1:0' }, /--servers: 'a:1:0' is not HOST\[:PORT\[:WEIGHT\]\]/],
     [{ servers: 'a:1,a:1:2' }, /--servers: a server is listed twice/],
-    [{ servers: 'a:1', hash: 'rendezvous' }, /--hash: 'rendezvous' is not one of ketama, ketama-twemproxy, ketama-unweighted, jump/],
+    [{ servers: 'a:1', hash: 'rendezvous' }, /--hash: 'rendezvous' is not one of ketama, ketama-twemproxy, ketama-unweighted, jump, ch3/],
     [{ servers: 'a:1', hash: 'ketama-twemproxy', keyHash: 'hsieh' }, /--key-hash: 'hsieh' is not one of md5, fnv1a_64/],
     [{ servers: 'a:1', keyHash: 'murmur' }, /--key-hash: a key hash applies to ketama-twemproxy and ketama-unweighted; ketama hashes keys with MD5/],
     [{ servers: 'a:1', hash: 'jump', hashTag: '{}' }, /--hash-tag: jump takes no hash tag/],
@@ -59,7 +59,7 @@ t.test('the memring-proxy binary', async (t) => {
   t.match(help.stdout, /memcached text,\s+meta\s+and\s+binary\s+protocols/, 'the help names all three protocols')
   const badHash = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--servers', 'a:1', '--hash', 'maglev'], { encoding: 'utf8', timeout: 10000 })
   t.equal(badHash.status, 2, 'an unknown --hash exits 2')
-  t.match(badHash.stderr, /argument 'maglev' is invalid. Allowed choices are ketama, ketama-twemproxy, ketama-unweighted, jump/)
+  t.match(badHash.stderr, /argument 'maglev' is invalid. Allowed choices are ketama, ketama-twemproxy, ketama-unweighted, jump, ch3/)
   const dead = await freePort()
   const down = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--zk', `127.0.0.1:${dead}`, '--cluster', 'c', '--zk-session-timeout', '1000'], { encoding: 'utf8', timeout: 10000 })
   t.equal(down.status, 1)
