@@ -11,6 +11,7 @@ import type { ProxyOptions } from '../proxy/index.js'
 import { ConfigError } from './config.js'
 import { checkRouterOptions, HashMethod, HASH_METHODS, KEY_HASHES, type KeyHash, type RouterOptions } from '../ring/index.js'
 import { parseTwemproxyConfig, selectPools } from './twemproxy-config.js'
+import { parseMcrouterConfig } from './mcrouter-config.js'
 
 export interface RawProxyOptions {
   port?: string
@@ -30,6 +31,7 @@ export interface RawProxyOptions {
   hashTag?: string
   boundedLoad?: string
   twemproxyConfig?: string
+  mcrouterConfig?: string
   pool?: string
   verbose?: number
 }
@@ -130,6 +132,7 @@ export function placementOptions (o: { hash?: string, keyHash?: string, hashTag?
  * placement flags and --servers/--zk cannot be combined with it (the file decides).
  */
 export function proxyConfigs (o: RawProxyOptions, readText: (path: string) => string): CliProxyOptions[] {
+  if (o.mcrouterConfig !== undefined) return [mcrouterOptions(o, readText)]
   if (o.twemproxyConfig === undefined) {
     if (o.pool !== undefined) throw new ConfigError('--pool goes with --twemproxy-config')
     return [proxyOptions(o)]
@@ -175,4 +178,25 @@ export function proxyConfigs (o: RawProxyOptions, readText: (path: string) => st
       },
     }
   })
+}
+
+/**
+ * --mcrouter-config FILE: one PoolRoute with Ch3 hashing, served as a static list placed by
+ * ch3 (mcrouter-config.ts says what is refused). mcrouter takes its port on its command
+ * line, so -p is required here.
+ */
+function mcrouterOptions (o: RawProxyOptions, readText: (path: string) => string): CliProxyOptions {
+  for (const [flag, v] of [['--twemproxy-config', o.twemproxyConfig], ['--pool', o.pool], ['--zk', o.zk], ['--servers', o.servers], ['--cluster', o.cluster], ['--dc', o.dc], ['--hash', o.hash], ['--key-hash', o.keyHash], ['--hash-tag', o.hashTag]] as const) {
+    if (v !== undefined) throw new ConfigError(`${flag} cannot be combined with --mcrouter-config (the route in the file says where keys go)`)
+  }
+  if (o.port === undefined) throw new ConfigError('--mcrouter-config needs -p PORT (mcrouter takes its port on the command line, not in the file)')
+  let text: string
+  try {
+    text = readText(o.mcrouterConfig!)
+  } catch (err) {
+    throw new ConfigError(`--mcrouter-config: cannot read ${o.mcrouterConfig}: ${(err as Error).message}`)
+  }
+  const plan = parseMcrouterConfig(text)
+  const base = proxyOptions({ ...o, mcrouterConfig: undefined, servers: plan.servers.map((s) => `${s.host}:${s.port}`).join(','), hash: HashMethod.Ch3 })
+  return { ...base, pool: plan.pool, topology: { kind: 'static', servers: plan.servers } }
 }
