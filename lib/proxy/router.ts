@@ -244,6 +244,11 @@ export class Router {
   }
 
   shard (i: number): ShardEntry { return this.#shards[i]! }
+  /**
+   * The router's index of a shard id (-1: none). A static list keeps its own order, so this
+   * is not Topology.shardIds' index there.
+   */
+  shardIndexById (id: string): number { return this.#shards.findIndex((s) => s.id === id) }
   /** Shard i's route (an empty one for i < 0: no shards). */
   route (i: number): ShardRoute { return i < 0 ? NO_ROUTE : this.#routes[i] ?? NO_ROUTE }
   /** The host writes go to for shard i (null: no live master, or only a fenced one). */
