@@ -1,26 +1,35 @@
 #!/usr/bin/env node
 /**
  * memring-proxy: the routing sidecar. Clients talk to it as to one memcached; it
- * routes every key to its shard, learning the shards from ZooKeeper (--zk) or from a
- * static list (--servers). Options can also come from MEMRING_PROXY_* variables.
+ * routes every key to its shard, learning the shards from ZooKeeper (--zk), from a
+ * static list (--servers), or from a twemproxy config (--twemproxy-config: one proxy per
+ * pool, placed as nutcracker places). Options can also come from MEMRING_PROXY_* variables.
  */
+import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Option } from 'commander'
 import { ConfigError } from '../lib/app/config.js'
-import { proxyOptions, type RawProxyOptions } from '../lib/app/proxy-options.js'
+import { proxyConfigs, type RawProxyOptions } from '../lib/app/proxy-options.js'
 import { startProxyApp, type ProxyApp } from '../lib/app/proxy-app.js'
 import { createLogger, levelForVerbosity } from '../lib/log.js'
 
 const increase = (_v: string, prev = 0): number => prev + 1
 
 const program = new Command('memring-proxy')
-  .description('routing sidecar for a memring cluster (memcached text and meta protocols)')
+  .description('routing sidecar for a memring cluster, or for memcached servers (memcached text, meta and binary protocols)')
   .helpOption('-h, --help', 'print this help and exit')
-  .addOption(new Option('-p, --port <num>', 'TCP port to listen on (0 = any free port)').default('11211').env('MEMRING_PROXY_PORT'))
-  .addOption(new Option('-l, --listen <addr>', 'address to listen on').default('127.0.0.1').env('MEMRING_PROXY_LISTEN'))
+  .addOption(new Option('-p, --port <num>', 'TCP port to listen on (0 = any free port; default 11211, or the pool\'s listen: with --twemproxy-config)').env('MEMRING_PROXY_PORT'))
+  .addOption(new Option('-l, --listen <addr>', 'address to listen on (default 127.0.0.1, or the pool\'s listen:)').env('MEMRING_PROXY_LISTEN'))
   .addOption(new Option('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...] to learn the topology from').env('MEMRING_PROXY_ZK'))
   .addOption(new Option('--cluster <name>', 'cluster name (with --zk)').env('MEMRING_PROXY_CLUSTER'))
   .addOption(new Option('--dc <name>', 'this proxy\'s datacenter (with --zk)').env('MEMRING_PROXY_DC'))
-  .addOption(new Option('--servers <list>', 'static HOST[:PORT],... list instead of ZooKeeper (each server is a shard; libmemcached ketama placement)').env('MEMRING_PROXY_SERVERS'))
+  .addOption(new Option('--servers <list>', 'static HOST[:PORT[:WEIGHT]],... list instead of ZooKeeper (each server is a shard, placed by --hash as that client places it)').env('MEMRING_PROXY_SERVERS'))
+  .addOption(new Option('--hash <method>', 'key placement: ketama (libmemcached, MD5), ketama-twemproxy (twemproxy; --key-hash, --hash-tag), ketama-unweighted (libmemcached MEMCACHED_BEHAVIOR_KETAMA alone), jump (jump hash over the list order / shard ids), ch3 (mcrouter\'s furc hash over the list order)').choices(['ketama', 'ketama-twemproxy', 'ketama-unweighted', 'jump', 'ch3']).env('MEMRING_PROXY_HASH'))
+  .addOption(new Option('--key-hash <hash>', 'key hash for ketama-twemproxy (default fnv1a_64) or ketama-unweighted (default one_at_a_time): md5, fnv1a_64, fnv1_64, fnv1a_32, fnv1_32, one_at_a_time, crc32a, murmur').env('MEMRING_PROXY_KEY_HASH'))
+  .addOption(new Option('--hash-tag <xy>', 'two characters, e.g. "{}": only the part of a key between them is hashed (ketama, ketama-twemproxy)').env('MEMRING_PROXY_HASH_TAG'))
+  .addOption(new Option('--bounded-load <c>', 'bounded loads (off by default): a key whose ketama shard has more than c times its share of the requests in flight goes to the next shard clockwise that has not; e.g. 1.25').env('MEMRING_PROXY_BOUNDED_LOAD'))
+  .addOption(new Option('--twemproxy-config <file>', 'serve the pools of a twemproxy (nutcracker) YAML config with twemproxy\'s placement, instead of --zk/--servers'))
+  .addOption(new Option('--mcrouter-config <file>', 'serve the PoolRoute of an mcrouter JSON config with mcrouter\'s Ch3 placement, instead of --zk/--servers (needs -p)'))
+  .addOption(new Option('--pool <name>', 'with --twemproxy-config: serve this pool only (default: every pool, each on its listen: address)'))
   .addOption(new Option('--conns-per-host <num>', 'pipelined connections per backend host').default('1'))
   .addOption(new Option('--timeout <ms>', 'backend request timeout').default('1000'))
   .addOption(new Option('--tko-threshold <num>', 'consecutive backend failures that mark a host down').default('3'))
@@ -39,9 +48,9 @@ async function main (): Promise<void> {
     throw err
   }
   const raw = program.opts() as RawProxyOptions
-  let opts
+  let configs
   try {
-    opts = proxyOptions(raw)
+    configs = proxyConfigs(raw, (path) => readFileSync(path, 'utf8'))
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`memring-proxy: ${err.message}\nTry 'memring-proxy --help' for more information.\n`)
@@ -50,17 +59,23 @@ async function main (): Promise<void> {
     throw err
   }
   const log = createLogger(levelForVerbosity(raw.verbose ?? 0))
-  let app: ProxyApp
+  const apps: ProxyApp[] = []
+  const closeAll = async (): Promise<void> => { await Promise.all(apps.map(async (a) => await a.close())) }
+  let opts = configs[0]!
   try {
-    app = await startProxyApp(opts, log)
+    for (const c of configs) {
+      opts = c
+      apps.push(await startProxyApp(c, c.pool === undefined ? log : log.child({ pool: c.pool })))
+    }
   } catch (err) {
+    await closeAll()
     const e = err as NodeJS.ErrnoException
     if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_CLUSTER_')) {
       process.stderr.write(`memring-proxy: cannot read the cluster topology: ${e.message}\n`)
       process.exit(1)
     }
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-      process.stderr.write(`memring-proxy: failed to listen on port ${opts.port}: ${e.message}\n`)
+      process.stderr.write(`memring-proxy: failed to listen on port ${opts.port}${opts.pool === undefined ? '' : ` (pool ${opts.pool})`}: ${e.message}\n`)
       process.exit(71)
     }
     throw err
@@ -68,7 +83,7 @@ async function main (): Promise<void> {
   const stop = (why: string): void => {
     log.info({ why }, 'shutting down')
     setTimeout(() => process.exit(0), 2000).unref()
-    void app.close().then(() => process.exit(0))
+    void closeAll().then(() => process.exit(0))
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))

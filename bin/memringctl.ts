@@ -1,15 +1,23 @@
 #!/usr/bin/env node
 /**
  * memringctl: operator tool. `topology` prints shards, hosts, roles and DCs;
- * `route KEY` prints where a key goes and why. Reads ZooKeeper (--zk, --cluster)
+ * `route KEY...` prints `KEY HOST:PORT` per key (`-` reads keys from standard input, one
+ * a line), or with --explain where each goes and why. Reads ZooKeeper (--zk, --cluster)
  * or a static --servers list (the placement memring-proxy --servers uses).
  */
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../lib/app/config.js'
-import { proxyOptions } from '../lib/app/proxy-options.js'
-import { explainRoute, failover, formatTopology, readTopology, type CtlSource } from '../lib/app/ctl-app.js'
+import { placementOptions, proxyOptions } from '../lib/app/proxy-options.js'
+import { clusterPlacement, explainRoute, failover, formatTopology, readTopology, routeKeys, setClusterPlacement, type CtlSource } from '../lib/app/ctl-app.js'
 
 interface Src { zk?: string, cluster?: string, servers?: string }
+interface RouteOpts extends Src { hash?: string, keyHash?: string, hashTag?: string, explain?: boolean }
+
+async function readStdinKeys (): Promise<string[]> {
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8').split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '')
+}
 
 function source (o: Src): CtlSource {
   // Same validation as memring-proxy's flags.
@@ -37,10 +45,48 @@ withSource(program.command('topology').description('print shards, hosts, roles a
     process.stdout.write(formatTopology(await readTopology(src), title(src)) + '\n')
   })
 
-withSource(program.command('route').argument('<key>', 'the key').description('print where a key routes and why'))
-  .action(async (key: string, o: Src) => {
+withSource(program.command('route')
+  .argument('<key...>', 'keys (- reads more keys from standard input, one a line)')
+  .description('print KEY HOST:PORT for each key: the host its writes go to (--explain: the steps that decide it)')
+  .option('--hash <method>', 'ketama (default), ketama-twemproxy, ketama-unweighted or jump, as memring-proxy --hash')
+  .option('--key-hash <hash>', 'key hash for ketama-twemproxy / ketama-unweighted, as memring-proxy --key-hash')
+  .option('--hash-tag <xy>', 'hash tag, e.g. "{}", as memring-proxy --hash-tag')
+  .option('--explain', 'print the hash, ring point, shard and host of each key'))
+  .action(async (args: string[], o: RouteOpts) => {
     const src = source(o)
-    process.stdout.write(explainRoute(await readTopology(src), key, src.kind === 'static') + '\n')
+    const placement = placementOptions(o)
+    const keys: string[] = []
+    for (const a of args) keys.push(...(a === '-' ? await readStdinKeys() : [a]))
+    const topo = await readTopology(src)
+    const text = o.explain === true
+      ? keys.map((k) => explainRoute(topo, src, k, placement)).join('\n')
+      : routeKeys(topo, src, keys, placement)
+    if (text !== '') process.stdout.write(text + '\n')
+  })
+
+const config = program.command('config').description('the cluster\'s settings in ZooKeeper (/config): the hashing method every proxy and client uses')
+config.command('show', { isDefault: true })
+  .description('print the cluster\'s placement setting')
+  .requiredOption('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...]')
+  .requiredOption('--cluster <name>', 'cluster name')
+  .action(async (o: Src) => {
+    const src = source(o)
+    process.stdout.write(clusterPlacement(await readTopology(src)) + '\n')
+  })
+config.command('set')
+  .description('set the cluster\'s hashing method (every proxy and client follows it; keys move: prints how many, applies only with --yes)')
+  .requiredOption('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...]')
+  .requiredOption('--cluster <name>', 'cluster name')
+  .requiredOption('--hash <method>', 'ketama, ketama-twemproxy, ketama-unweighted or jump')
+  .option('--key-hash <hash>', 'key hash for ketama-twemproxy / ketama-unweighted')
+  .option('--hash-tag <xy>', 'hash tag, e.g. "{}"')
+  .option('--yes', 'apply it (without: print the warning only, change nothing, exit 1)')
+  .action(async (o: RouteOpts & { yes?: boolean }) => {
+    const src = source(o)
+    if (src.kind !== 'zk') throw new ConfigError('config set needs --zk and --cluster')
+    const r = await setClusterPlacement(src.zk, src.cluster, placementOptions(o), o.yes === true)
+    process.stdout.write(r.text + '\n')
+    if (!r.applied) process.exitCode = 1
   })
 
 program.command('failover')

@@ -2,19 +2,23 @@
 /**
  * memringctl's commands, as functions that return text (bin/memringctl.ts prints it):
  *   topology  shards, their hosts, roles and DCs, as ZooKeeper has them now
- *   route KEY which shard and host a key goes to, and why (hash, ring point, label)
+ *   route KEY... which host each key's writes go to (`KEY HOST:PORT` per line), or with
+ *             --explain which shard and host and why (hash, ring point, label)
+ *   config    the cluster's /config placement setting; `config set` changes it, after
+ *             saying how many keys move
  *   failover  a planned master switchover of one shard (lib/cluster/election.ts)
  * The first two read one snapshot (a TopologyWatcher started and closed) or a --servers list.
  */
 import {
-  ClusterError, ClusterErrorCode, Topology, TopologyWatcher, ZkSession, decodeLeaderRecord, decodeMasterRecord,
-  encodeRecord, leaderPath, masterPath, switchoverPath, type ReplRecord, type ShardEntry,
+  ClusterError, ClusterErrorCode, Topology, TopologyWatcher, ZkSession, decodeLeaderRecord, decodeMasterRecord, configPath, encodeClusterConfig,
+  encodeRecord, leaderPath, masterPath, switchoverPath, type ReplRecord,
 } from '../cluster/index.js'
-import { shardLabel, shardRing } from '../proxy/index.js'
+import { orderedShards, ringOf, staticLabel, type StaticServer } from '../proxy/index.js'
+import { JumpRouter, KetamaRing, placementFromSetting, type RouterOptions } from '../ring/index.js'
 
 export type CtlSource =
   | { kind: 'zk', zk: string, cluster: string, connectTimeoutMs?: number }
-  | { kind: 'static', servers: { host: string, port: number }[] }
+  | { kind: 'static', servers: StaticServer[] }
 
 export async function readTopology (src: CtlSource): Promise<Topology> {
   if (src.kind === 'static') return Topology.fromServers(src.servers)
@@ -50,28 +54,119 @@ function loadText (load: Readonly<Record<string, number>>): string {
   return parts.length === 0 ? '' : `  ${parts.join(' ')}`
 }
 
-/** Where `key` routes in `topo`, with the steps that decide it. */
-export function explainRoute (topo: Topology, key: string, staticLabels: boolean): string {
-  const shards: ShardEntry[] = topo.shardIds.map((id) => topo.shards.get(id)!)
-  const ring = shardRing(shards, staticLabels)
+/** The static list of a source, or null for a cluster (what the proxy's Router takes). */
+function staticsOf (src: CtlSource): StaticServer[] | null {
+  return src.kind === 'static' ? src.servers : null
+}
+
+/**
+ * `KEY HOST:PORT` per key: the host each key's writes go to, placed exactly as
+ * memring-proxy with the same source and placement flags places it (the same
+ * orderedShards/ringOf). A shard with no live master prints `-` as its host.
+ */
+export function routeKeys (topo: Topology, src: CtlSource, keys: readonly string[], placement: RouterOptions = {}): string {
+  const shards = orderedShards(topo, staticsOf(src))
+  const ring = ringOf(shards, staticsOf(src), placement)
+  const out: string[] = []
+  for (const key of keys) {
+    if (ring === null) { out.push(`${key} -`); continue }
+    const bytes = Buffer.from(key, 'utf8')
+    const s = shards[ring.serverOfBytes(bytes, 0, bytes.length)]!
+    out.push(`${key} ${s.primary?.address ?? '-'}`)
+  }
+  return out.join('\n')
+}
+
+/** Where `key` routes, with the steps that decide it. */
+export function explainRoute (topo: Topology, src: CtlSource, key: string, placement: RouterOptions = {}): string {
+  const statics = staticsOf(src)
+  const shards = orderedShards(topo, statics)
+  const ring = ringOf(shards, statics, placement)
   if (ring === null) return `key "${key}": no shards in the topology`
   const bytes = Buffer.from(key, 'utf8')
-  const hash = ring.hashOfBytes(bytes, 0, bytes.length) >>> 0
   const idx = ring.serverOfBytes(bytes, 0, bytes.length)
-  const point = ring.continuum.points[ring.continuum.pointIndex(hash)]!
   const s = shards[idx]!
-  const lines = [
-    `key "${key}" (${bytes.length} bytes)`,
-    `  hash    md5 -> 0x${hash.toString(16).padStart(8, '0')}`,
-    shards.length === 1
-      ? '  ring    one shard: no hashing needed'
-      : `  ring    first point >= hash: 0x${point.toString(16).padStart(8, '0')} of ${ring.continuum.points.length} points, label "${shardLabel(s, staticLabels)}"`,
+  const method = placement.method ?? 'ketama'
+  const lines = [`key "${key}" (${bytes.length} bytes)`]
+  if (ring instanceof KetamaRing) {
+    const hash = ring.hashOfBytes(bytes, 0, bytes.length) >>> 0
+    const point = ring.continuum.points[ring.continuum.pointIndex(hash)]!
+    const keyHash = placement.keyHash ?? (method === 'ketama-twemproxy' ? 'fnv1a_64' : method === 'ketama-unweighted' ? 'one_at_a_time' : 'md5')
+    const label = statics === null ? s.id : staticLabel(statics[idx]!, placement)
+    lines.push(
+      `  method  ${method}${placement.hashTag === undefined ? '' : `, hash tag "${placement.hashTag}"`}`,
+      `  hash    ${keyHash} -> 0x${hash.toString(16).padStart(8, '0')}`,
+      shards.length === 1
+        ? '  ring    one shard: no hashing needed'
+        : `  ring    first point >= hash: 0x${point.toString(16).padStart(8, '0')} of ${ring.continuum.points.length} points, label "${label}"`)
+  } else if (ring instanceof JumpRouter) {
+    lines.push(`  method  jump: md5 of the key (64 bits) -> bucket ${idx} of ${ring.size} (${statics === null ? 'shard ids in order' : 'list order'})`)
+  }
+  lines.push(
     `  shard   ${s.id} (weight ${s.weight})`,
     s.primary === null
       ? '  host    none: no live master, so reads miss and writes answer SERVER_ERROR'
       : `  host    ${s.primary.address} (master, dc ${s.primary.dc === '' ? '-' : s.primary.dc}, epoch ${s.primary.epoch})`,
-  ]
+  )
   return lines.join('\n')
+}
+
+/** "ketama", "ketama-twemproxy key-hash murmur hash-tag {}" ... */
+export function placementText (p: RouterOptions): string {
+  return [p.method ?? 'ketama', ...(p.keyHash === undefined ? [] : [`key-hash ${p.keyHash}`]), ...(p.hashTag === undefined ? [] : [`hash-tag ${p.hashTag}`])].join(' ')
+}
+
+/** Share of `n` sample keys (`key:<i>`) that change shard between two placements of `topo`. */
+export function movedShare (topo: Topology, from: RouterOptions, to: RouterOptions, n = 100_000): number {
+  const shards = orderedShards(topo, null)
+  const a = ringOf(shards, null, from)
+  const b = ringOf(shards, null, to)
+  if (a === null || b === null) return 0
+  let moved = 0
+  const buf = Buffer.alloc(32)
+  for (let i = 0; i < n; i++) {
+    const len = buf.write(`key:${i}`, 'latin1')
+    if (a.serverOfBytes(buf, 0, len) !== b.serverOfBytes(buf, 0, len)) moved++
+  }
+  return moved / n
+}
+
+/** The placement a cluster's /config sets now (with its source), as proxies and clients read it. */
+export function clusterPlacement (topo: Topology): string {
+  const { placement, source } = placementFromSetting(topo.config, {})
+  if (source === 'options') return 'no cluster setting: each proxy and client uses its own --hash (default ketama)'
+  if (source === 'cluster-invalid') return `INVALID setting ${JSON.stringify(topo.config)}: proxies and clients use their own --hash`
+  return `hash ${placementText(placement)}`
+}
+
+/**
+ * Sets the cluster's placement in /config. Every proxy and client of the cluster switches
+ * at its next snapshot, and keys change shard: the text says how many (of 100,000 sample
+ * keys). Without `apply`, nothing is written (the warning and how to apply).
+ */
+export async function setClusterPlacement (zk: string, cluster: string, to: RouterOptions, apply: boolean): Promise<{ text: string, applied: boolean }> {
+  const topo = await readTopology({ kind: 'zk', zk, cluster })
+  const from = placementFromSetting(topo.config, {}).placement
+  const share = movedShare(topo, from, to)
+  const warn = `WARNING: changing cluster ${cluster}'s hash from "${placementText(from)}" to "${placementText(to)}" moves ` +
+    `${(share * 100).toFixed(1)}% of keys to another shard (measured on 100,000 sample keys over its ${topo.shardIds.length} shards): ` +
+    'they miss until written again, and the values left on their old shards are not reachable any more.'
+  if (!apply) return { text: `${warn}
+not changed: run again with --yes to apply`, applied: false }
+  const session = new ZkSession({ connect: zk, sessionTimeoutMs: 4000, connectTimeoutMs: 5000 })
+  await session.start()
+  try {
+    const path = configPath(cluster)
+    const data = encodeClusterConfig({ hash: to.method ?? 'ketama', ...(to.keyHash === undefined ? {} : { keyHash: to.keyHash }), ...(to.hashTag === undefined ? {} : { hashTag: to.hashTag }) })
+    if (await session.exists(path) === null) {
+      await session.ensurePath(path.slice(0, path.lastIndexOf('/')))
+      await session.create(path, data)
+    } else await session.setData(path, data)
+  } finally {
+    await session.close()
+  }
+  return { text: `${warn}
+changed: cluster ${cluster} now places keys by ${placementText(to)}`, applied: true }
 }
 
 /**

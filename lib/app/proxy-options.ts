@@ -3,11 +3,15 @@
  * memring-proxy's command line -> ProxyOptions, pure and unit-tested:
  *   -p PORT [-l ADDR] (--zk HOSTS --cluster NAME [--dc NAME] | --servers HOST:PORT,...)
  *   [--conns-per-host N] [--timeout MS] [--tko-threshold N] [--zk-session-timeout MS] [-c N]
- *   [--read-from any|master]
+ *   [--read-from any|master] [--hash METHOD] [--key-hash HASH] [--hash-tag XY]
+ * or --twemproxy-config FILE [--pool NAME] instead of --zk/--servers (twemproxy-config.ts).
  */
 import { ClusterError, checkName, parseConnectString } from '../cluster/index.js'
 import type { ProxyOptions } from '../proxy/index.js'
 import { ConfigError } from './config.js'
+import { checkRouterOptions, HashMethod, HASH_METHODS, KEY_HASHES, type KeyHash, type RouterOptions } from '../ring/index.js'
+import { parseTwemproxyConfig, selectPools } from './twemproxy-config.js'
+import { parseMcrouterConfig } from './mcrouter-config.js'
 
 export interface RawProxyOptions {
   port?: string
@@ -22,6 +26,13 @@ export interface RawProxyOptions {
   zkSessionTimeout?: string
   connLimit?: string
   readFrom?: string
+  hash?: string
+  keyHash?: string
+  hashTag?: string
+  boundedLoad?: string
+  twemproxyConfig?: string
+  mcrouterConfig?: string
+  pool?: string
   verbose?: number
 }
 
@@ -32,7 +43,11 @@ function int (flag: string, v: string, min: number, max: number): number {
 }
 
 /** What a command line can describe: a static list or ZooKeeper (never a given Topology). */
-export type CliProxyOptions = Omit<ProxyOptions, 'log' | 'topology'> & { topology: Exclude<ProxyOptions['topology'], { kind: 'given' }> }
+export type CliProxyOptions = Omit<ProxyOptions, 'log' | 'topology'> & {
+  topology: Exclude<ProxyOptions['topology'], { kind: 'given' }>
+  /** The twemproxy pool this proxy serves (--twemproxy-config). */
+  pool?: string
+}
 
 export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
   const hasZk = o.zk !== undefined
@@ -52,17 +67,27 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     } else {
       if (o.cluster !== undefined || o.dc !== undefined) throw new ConfigError('--cluster and --dc go with --zk, not --servers')
       const servers = o.servers!.split(',').map((x) => x.trim()).filter((x) => x !== '').map((item) => {
-        const m = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(item)
+        const m = /^([A-Za-z0-9.-]+)(?::(\d{1,5})(?::(\d{1,9}))?)?$/.exec(item)
         const port = m?.[2] === undefined ? 11211 : Number(m[2])
-        if (m === null || port < 1 || port > 65535) throw new ConfigError(`--servers: '${item}' is not HOST[:PORT]`)
-        return { host: m[1]!, port }
+        const weight = m?.[3] === undefined ? 1 : Number(m[3])
+        if (m === null || port < 1 || port > 65535 || weight < 1) throw new ConfigError(`--servers: '${item}' is not HOST[:PORT[:WEIGHT]] (weight an integer >= 1)`)
+        return { host: m[1]!, port, weight }
       })
+      const ids = new Set(servers.map((s) => `${s.host}:${s.port}`))
+      if (ids.size !== servers.length) throw new ConfigError('--servers: a server is listed twice')
       if (servers.length === 0) throw new ConfigError('--servers: no server given')
       topology = { kind: 'static', servers }
     }
   } catch (err) {
     if (err instanceof ClusterError) throw new ConfigError(err.message)
     throw err
+  }
+  const placement = placementOptions(o)
+  let boundedLoad = 0
+  if (o.boundedLoad !== undefined && o.boundedLoad.trim() !== 'off') {
+    boundedLoad = Number(o.boundedLoad.trim())
+    if (!/^\d+(\.\d+)?$/.test(o.boundedLoad.trim()) || !(boundedLoad > 1) || boundedLoad > 100) throw new ConfigError(`--bounded-load: '${o.boundedLoad}' is not a number in (1, 100] (or off)`)
+    if (placement.method === HashMethod.Jump || placement.method === HashMethod.Ch3) throw new ConfigError(`--bounded-load: bounded loads walk a ketama continuum; --hash ${placement.method} has none`)
   }
   const readFrom = o.readFrom === undefined ? 'any' : o.readFrom.trim()
   if (readFrom !== 'any' && readFrom !== 'master') throw new ConfigError(`--read-from: '${o.readFrom}' is not 'any' or 'master'`)
@@ -72,10 +97,106 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     topology,
     maxConns: o.connLimit === undefined ? 4096 : int('-c', o.connLimit, 1, 1 << 20),
     readFrom,
+    placement,
+    boundedLoad,
     backend: {
       connsPerHost: o.connsPerHost === undefined ? 1 : int('--conns-per-host', o.connsPerHost, 1, 64),
       timeoutMs: o.timeout === undefined ? 1000 : int('--timeout', o.timeout, 10, 600_000),
       tkoThreshold: o.tkoThreshold === undefined ? 3 : int('--tko-threshold', o.tkoThreshold, 1, 1000),
     },
   }
+}
+
+/**
+ * --hash, --key-hash, --hash-tag -> lib/ring RouterOptions (shared by memring-proxy and
+ * memringctl route, so both place keys alike).
+ */
+export function placementOptions (o: { hash?: string, keyHash?: string, hashTag?: string }): RouterOptions {
+  const method = (o.hash ?? HashMethod.Ketama).trim() as HashMethod
+  if (!HASH_METHODS.includes(method)) throw new ConfigError(`--hash: '${o.hash}' is not one of ${HASH_METHODS.join(', ')}`)
+  const keyHash = o.keyHash === undefined ? undefined : o.keyHash.trim() as KeyHash
+  if (keyHash !== undefined && !KEY_HASHES.includes(keyHash)) throw new ConfigError(`--key-hash: '${o.keyHash}' is not one of ${KEY_HASHES.join(', ')}`)
+  const opts: RouterOptions = { method, keyHash, hashTag: o.hashTag === '' ? undefined : o.hashTag }
+  try {
+    return checkRouterOptions(opts)
+  } catch (err) {
+    if (err instanceof RangeError) throw new ConfigError(`${o.hashTag !== undefined && /tag/.test(err.message) ? '--hash-tag' : '--key-hash'}: ${err.message}`)
+    throw err
+  }
+}
+
+/**
+ * Every proxy the command line asks for: one, or with --twemproxy-config one per pool
+ * served (all the file's pools, or --pool NAME). `readText` reads the config file.
+ * -p/-l given with a twemproxy config override the pool's `listen:` (one pool only);
+ * placement flags and --servers/--zk cannot be combined with it (the file decides).
+ */
+export function proxyConfigs (o: RawProxyOptions, readText: (path: string) => string): CliProxyOptions[] {
+  if (o.mcrouterConfig !== undefined) return [mcrouterOptions(o, readText)]
+  if (o.twemproxyConfig === undefined) {
+    if (o.pool !== undefined) throw new ConfigError('--pool goes with --twemproxy-config')
+    return [proxyOptions(o)]
+  }
+  for (const [flag, v] of [['--zk', o.zk], ['--servers', o.servers], ['--cluster', o.cluster], ['--dc', o.dc], ['--hash', o.hash], ['--key-hash', o.keyHash], ['--hash-tag', o.hashTag]] as const) {
+    if (v !== undefined) throw new ConfigError(`${flag} cannot be combined with --twemproxy-config (the pool in the file says where keys go)`)
+  }
+  let text: string
+  try {
+    text = readText(o.twemproxyConfig)
+  } catch (err) {
+    throw new ConfigError(`--twemproxy-config: cannot read ${o.twemproxyConfig}: ${(err as Error).message}`)
+  }
+  const pools = selectPools(parseTwemproxyConfig(text), o.pool)
+  if (pools.length > 1 && (o.port !== undefined || o.listen !== undefined)) {
+    throw new ConfigError(`-p/-l override one pool's listen address; the file has ${pools.length} pools: add --pool NAME`)
+  }
+  return pools.map((p) => {
+    const base = proxyOptions({
+      ...o,
+      twemproxyConfig: undefined,
+      pool: undefined,
+      servers: p.servers.map((s) => `${s.host}:${s.port}:${s.weight ?? 1}`).join(','),
+      port: o.port ?? String(p.listenPort),
+      listen: o.listen ?? p.listenHost,
+      hash: HashMethod.KetamaTwemproxy,
+      keyHash: p.keyHash,
+      hashTag: p.hashTag,
+      timeout: p.timeoutMs === undefined ? o.timeout : String(p.timeoutMs),
+      tkoThreshold: p.serverFailureLimit === undefined ? o.tkoThreshold : String(p.serverFailureLimit),
+      connsPerHost: p.serverConnections === undefined ? o.connsPerHost : String(p.serverConnections),
+      connLimit: p.clientConnections === undefined ? o.connLimit : String(p.clientConnections === 0 ? 1 << 20 : p.clientConnections),
+    })
+    return {
+      ...base,
+      pool: p.name,
+      // the names are kept (--servers has no syntax for them)
+      topology: { kind: 'static', servers: p.servers },
+      backlog: p.backlog,
+      backend: {
+        ...base.backend,
+        ...(p.serverRetryTimeoutMs === undefined ? {} : { probeMs: Math.min(100, p.serverRetryTimeoutMs), probeMaxMs: p.serverRetryTimeoutMs }),
+      },
+    }
+  })
+}
+
+/**
+ * --mcrouter-config FILE: one PoolRoute with Ch3 hashing, served as a static list placed by
+ * ch3 (mcrouter-config.ts says what is refused). mcrouter takes its port on its command
+ * line, so -p is required here.
+ */
+function mcrouterOptions (o: RawProxyOptions, readText: (path: string) => string): CliProxyOptions {
+  for (const [flag, v] of [['--twemproxy-config', o.twemproxyConfig], ['--pool', o.pool], ['--zk', o.zk], ['--servers', o.servers], ['--cluster', o.cluster], ['--dc', o.dc], ['--hash', o.hash], ['--key-hash', o.keyHash], ['--hash-tag', o.hashTag]] as const) {
+    if (v !== undefined) throw new ConfigError(`${flag} cannot be combined with --mcrouter-config (the route in the file says where keys go)`)
+  }
+  if (o.port === undefined) throw new ConfigError('--mcrouter-config needs -p PORT (mcrouter takes its port on the command line, not in the file)')
+  let text: string
+  try {
+    text = readText(o.mcrouterConfig!)
+  } catch (err) {
+    throw new ConfigError(`--mcrouter-config: cannot read ${o.mcrouterConfig}: ${(err as Error).message}`)
+  }
+  const plan = parseMcrouterConfig(text)
+  const base = proxyOptions({ ...o, mcrouterConfig: undefined, servers: plan.servers.map((s) => `${s.host}:${s.port}`).join(','), hash: HashMethod.Ch3 })
+  return { ...base, pool: plan.pool, topology: { kind: 'static', servers: plan.servers } }
 }

@@ -15,7 +15,7 @@
  * storm elsewhere and stale reads after it returns are worse than failing fast.
  * Topology changes come from the ServerSource or ShardSource instead.
  */
-import type { HashMethod, KeyHash } from '../ring/index.js'
+import { checkRouterOptions, placementFromSetting, type HashMethod, type KeyHash, type RouterOptions } from '../ring/index.js'
 import {
   checkKey, encodeRetrieval, encodeStorage, encodeStorageHeader, encodeDelete, encodeArith, encodeTouch,
   encodeFlushAll, encodeVersion, encodeStats, encodeMeta, checkMetaFlag, CRLF, type StorageCommand, type MetaCommandName,
@@ -41,9 +41,11 @@ export interface ClientOptions extends Omit<ConnectionOptions, 'host' | 'port'> 
    */
   readonly servers: string | readonly ServerAddress[] | ServerSource | ShardSource
   /**
-   * Server lists only (a ShardSource hashes as memring-proxy does, and refuses these):
-   * ketama: libmemcached's libketama-compatible placement (default);
-   * ketama-twemproxy: twemproxy's (names, `keyHash`, `hashTag`); jump: jump hash over list order.
+   * key -> server (a list) or shard (a ShardSource), through lib/ring/router.ts as
+   * memring-proxy --hash: ketama: libmemcached's libketama-compatible placement (default);
+   * ketama-twemproxy: twemproxy's (names, `keyHash`, `hashTag`); ketama-unweighted:
+   * libmemcached's MEMCACHED_BEHAVIOR_KETAMA alone; jump: jump hash over list order. With a
+   * ShardSource, give the method the cluster's proxies use (shard ids are hashed).
    */
   readonly hash?: HashMethod
   /** Key hash for ketama-twemproxy (default fnv1a_64, twemproxy's default). */
@@ -94,6 +96,7 @@ export class Client {
   private readonly ownsSource: boolean
   private readonly unsubscribe: () => void
   private readonly opts: ClientOptions
+  private readonly placement: RouterOptions
   private readonly failureThreshold: number
   private readonly probeIntervalMs: number
   private readonly readFrom: ReadFrom
@@ -105,6 +108,7 @@ export class Client {
 
   constructor (opts: ClientOptions) {
     this.opts = opts
+    this.placement = { method: opts.hash, keyHash: opts.keyHash, hashTag: opts.hashTag }
     this.failureThreshold = opts.failureThreshold ?? 3
     this.probeIntervalMs = opts.probeIntervalMs ?? 1000
     this.readFrom = opts.readFrom ?? 'any'
@@ -112,9 +116,7 @@ export class Client {
     const s = opts.servers
     this.ownsSource = typeof s === 'string' || Array.isArray(s)
     if (isShardSource(s)) {
-      if (opts.hash !== undefined || opts.keyHash !== undefined || opts.hashTag !== undefined) {
-        throw new RangeError('hash, keyHash and hashTag apply to server lists; a shard source hashes keys as memring-proxy does')
-      }
+      checkRouterOptions(this.placement)
       this.source = s
       this.applyShards(s.current())
       this.unsubscribe = s.subscribe((shards) => this.applyShards(shards))
@@ -328,13 +330,15 @@ export class Client {
   /** A new server list: one slot per server; keeps the connections of servers that stay. */
   private applyServers (list: readonly ServerAddress[]): void {
     if (this.closed) return
-    this.swap((hostOf) => tableOfServers(list, { method: this.opts.hash, keyHash: this.opts.keyHash, hashTag: this.opts.hashTag }, hostOf))
+    this.swap((hostOf) => tableOfServers(list, this.placement, hostOf))
   }
 
   /** A new shard list: writes follow the primaries (unless fenced), reads the copies. */
   private applyShards (shards: readonly ShardInfo[]): void {
     if (this.closed) return
-    this.swap((hostOf) => tableOfShards(shards, this.table, this.fence, hostOf))
+    const src = this.source as ShardSource
+    const { placement } = placementFromSetting(src.setting?.() ?? {}, this.placement)
+    this.swap((hostOf) => tableOfShards(shards, this.table, this.fence, hostOf, placement))
   }
 
   /** Builds the next table; hosts it no longer uses are retired (their waiting requests fail with CLOSED). */

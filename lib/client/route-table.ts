@@ -4,16 +4,17 @@
  *
  *   from a ServerSource  every server is a slot with one copy; the ring is whichever
  *                        lib/ring router `hash` names (libmemcached / twemproxy / jump).
- *   from a ShardSource   slots are shards; the ring is ketama (MD5, 160 points per
- *                        weight unit) over the shard ids with their weights, exactly as
+ *   from a ShardSource   slots are shards; the ring is the `hash` method (default
+ *                        ketama: MD5, 160 points per weight unit) over the shard ids with
+ *                        their weights, built by lib/ring's createShardRouter exactly as
  *                        memring-proxy builds it (lib/proxy/router.ts shardRing), so a
  *                        key goes to the same shard through either. The ring is reused
- *                        while the shard ids and weights stay: a failover moves no key.
+ *                        while the shard ids, weights and method stay: a failover moves no key.
  *
  * The client swaps the whole table on each snapshot; a call routes on the table it
  * started with.
  */
-import { createRouter, KetamaRing, type Router, type RouterOptions } from '../ring/index.js'
+import { createRouter, createShardRouter, placementKey, type Router, type RouterOptions } from '../ring/index.js'
 import type { EpochFence } from './epoch-fence.js'
 import type { Host } from './host.js'
 import { serverId, type ServerAddress } from './discovery/server-source.js'
@@ -55,13 +56,13 @@ export function tableOfServers (list: readonly ServerAddress[], opts: RouterOpti
 }
 
 /** A shard list: one slot per shard, the ring as memring-proxy's. */
-export function tableOfShards (shards: readonly ShardInfo[], prev: RouteTable, fence: EpochFence, hostOf: (s: ServerAddress) => Host): RouteTable {
+export function tableOfShards (shards: readonly ShardInfo[], prev: RouteTable, fence: EpochFence, hostOf: (s: ServerAddress) => Host,
+  placement: RouterOptions = {}): RouteTable {
   if (shards.length === 0) return RouteTable.empty
-  const weights = shards.map((s) => Math.max(1, Math.round(s.weight)))
-  const ringKey = shards.map((s, i) => `${s.id}*${weights[i]}`).join(',')
+  const ringKey = placementKey(shards, placement)
   const ring = ringKey === prev.ringKey && prev.ring !== null
     ? prev.ring
-    : new KetamaRing(shards.map((s, i) => ({ label: s.id, weight: weights[i] })))
+    : createShardRouter(shards, placement)
   const slots = shards.map((s): Slot => {
     if (s.primary !== null && !fence.admit(s.id, s.epoch)) {
       // A deposed master: neither writes nor reads; the replicas still serve.

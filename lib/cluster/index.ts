@@ -2,7 +2,7 @@
 export { ClusterError, ClusterErrorCode } from './errors.js'
 export { ZkSession, parseConnectString, type ZkSessionOptions, type ZkSessionState, type ZkStat, type ZkEvent, type ZkOp } from './zk.js'
 export {
-  Role, checkName, clusterRoot, nodesPath, shardsPath, nodePath, shardPath, nodeIdOf, masterPath, leaderPath, switchoverPath,
+  Role, checkName, clusterRoot, nodesPath, shardsPath, configPath, encodeClusterConfig, decodeClusterConfig, type ClusterConfig, nodePath, shardPath, nodeIdOf, masterPath, leaderPath, switchoverPath,
   decodeHostRecord, decodeShardRecord, decodeMasterRecord, decodeLeaderRecord, decodeSwitchoverRecord, encodeRecord,
   type HostRecord, type ShardRecord, type LoadFigures, type ReplRecord, type MasterRecord, type LeaderRecord, type SwitchoverRecord, type ConfiguredRole,
 } from './layout.js'

@@ -10,7 +10,8 @@
  *   /shards/<shard>/leader   EPHEMERAL   LeaderRecord: the master's lease, in its session; gone
  *                                        (session expired, host died) = the shard elects
  *   /shards/<shard>/switchover PERSISTENT SwitchoverRecord: a planned hand-over in progress
- *   /config            PERSISTENT  cluster settings (not read yet)
+ *   /config            PERSISTENT  ClusterConfig: cluster settings every proxy and client
+ *                                  follows (the placement method: hash, keyHash, hashTag)
  */
 import { ClusterError, ClusterErrorCode } from './errors.js'
 
@@ -107,6 +108,7 @@ export function checkName (what: string, value: string): string {
 export function clusterRoot (cluster: string): string { return `/memring/${checkName('--cluster', cluster)}` }
 export function nodesPath (cluster: string): string { return `${clusterRoot(cluster)}/nodes` }
 export function shardsPath (cluster: string): string { return `${clusterRoot(cluster)}/shards` }
+export function configPath (cluster: string): string { return `${clusterRoot(cluster)}/config` }
 export function nodePath (cluster: string, nodeId: string): string { return `${nodesPath(cluster)}/${nodeId}` }
 export function shardPath (cluster: string, shard: string): string { return `${shardsPath(cluster)}/${checkName('--shard', shard)}` }
 
@@ -208,4 +210,32 @@ export function decodeSwitchoverRecord (data: Buffer | null): SwitchoverRecord |
     state: o.state === 'handed' ? 'handed' : 'requested',
     at: count(o.at),
   }
+}
+
+/**
+ * /config: cluster settings. `hash` (with `keyHash`, `hashTag`) is the placement method
+ * every memring-proxy and lib/client of the cluster uses (lib/ring/router.ts names); an
+ * absent field leaves the proxy's or client's own option in force. Written by
+ * `memringctl config set`. Strings only here: lib/ring validates the names.
+ */
+export interface ClusterConfig {
+  hash?: string
+  keyHash?: string
+  hashTag?: string
+}
+
+export function encodeClusterConfig (c: ClusterConfig): Buffer { return Buffer.from(JSON.stringify(c)) }
+
+/** Parse /config data; unknown or malformed fields are dropped (never crash on a bad record). */
+export function decodeClusterConfig (data: Buffer | null): ClusterConfig {
+  if (data === null || data.length === 0) return {}
+  let v: unknown
+  try { v = JSON.parse(data.toString('utf8')) } catch { return {} }
+  if (typeof v !== 'object' || v === null) return {}
+  const o = v as Record<string, unknown>
+  const out: ClusterConfig = {}
+  if (typeof o.hash === 'string') out.hash = o.hash
+  if (typeof o.keyHash === 'string') out.keyHash = o.keyHash
+  if (typeof o.hashTag === 'string') out.hashTag = o.hashTag
+  return out
 }

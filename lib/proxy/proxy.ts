@@ -15,13 +15,15 @@ import type { ConnControl, ServerContext } from '../server/context.js'
 import { ServerStats } from '../server/stats.js'
 import { Topology, TopologyWatcher } from '../cluster/index.js'
 import { BackendPool, type BackendOptions } from './backend.js'
-import { Router, type ReadFrom } from './router.js'
+import { Router, type ReadFrom, type StaticServer } from './router.js'
+import type { RouterOptions } from '../ring/index.js'
 import { newProxyCounters, type ProxyCore } from './core.js'
 import { ProxyTextSession } from './text-session.js'
 import { ProxyBinarySession } from './binary-session.js'
 
 export type TopologySource =
-  | { kind: 'static', servers: readonly { host: string, port: number }[] }
+  /** A fixed list; each server is a shard, placed as a client of `placement` over the list would. */
+  | { kind: 'static', servers: readonly StaticServer[] }
   | { kind: 'zk', zk: string, cluster: string, dc?: string, sessionTimeoutMs?: number, connectTimeoutMs?: number }
   /**
    * A Topology the embedder builds (its own discovery, or a test's Topology.build()) and
@@ -37,6 +39,16 @@ export interface ProxyOptions {
   backend?: BackendOptions
   /** Where reads go: `any` copy of the shard (default) or its `master` only (read-your-writes). */
   readFrom?: ReadFrom
+  /**
+   * key -> shard: the hashing method (lib/ring/router.ts; default ketama, libmemcached's).
+   * Static lists are labelled as that method's client labels servers; a cluster hashes
+   * shard ids (as lib/client does).
+   */
+  placement?: RouterOptions
+  /** --bounded-load c (> 1; 0 or absent: off): bounded loads over the ketama continuum (router.ts). */
+  boundedLoad?: number
+  /** listen(2) backlog (twemproxy `backlog:`); default Node's 511. */
+  backlog?: number
   maxConns?: number
   /** Requests one client may have in flight before we stop reading it. Default 1024. */
   maxPendingPerConn?: number
@@ -57,7 +69,7 @@ export interface MemringProxy {
 export function createProxy (opts: ProxyOptions): MemringProxy {
   const log = (opts.log ?? pino({ level: 'silent' })).child({ mod: 'proxy' })
   const pool = new BackendPool(opts.backend)
-  const router = new Router(pool, { staticLabels: opts.topology.kind === 'static', readFrom: opts.readFrom })
+  const router = new Router(pool, { statics: opts.topology.kind === 'static' ? opts.topology.servers : undefined, readFrom: opts.readFrom, placement: opts.placement, boundedLoad: opts.boundedLoad })
   const counters = newProxyCounters()
   const conns = new Set<Connection>()
   const stats = new ServerStats()
@@ -132,7 +144,7 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
       const l = net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
       await new Promise<void>((resolve, reject) => {
         l.once('error', reject)
-        l.listen({ port: opts.port, host: opts.listen ?? '127.0.0.1' }, () => { l.off('error', reject); resolve() })
+        l.listen({ port: opts.port, host: opts.listen ?? '127.0.0.1', backlog: opts.backlog }, () => { l.off('error', reject); resolve() })
       })
       listener = l
       log.info({ port: proxy.port, shards: router.shardCount }, 'memring-proxy listening')

@@ -2,11 +2,14 @@
 /**
  * Router: key -> shard -> host, over the current Topology.
  *
- *   key -> shard   ketama (lib/ring, MD5, 160 points per weight unit) over the
- *                  shard ids. With a static --servers list every server is a shard
- *                  labelled like libmemcached labels it (host, or host:port when the
- *                  port is not 11211), so the proxy places keys exactly as a
- *                  libmemcached ketama client over the same list would.
+ *   key -> shard   the placement method (`--hash`, lib/ring/router.ts; default
+ *                  ketama: MD5, 160 points per weight unit) over the shard ids, built
+ *                  by lib/ring's createShardRouter as the Node client builds it. With
+ *                  a static --servers list every server is a shard labelled as the
+ *                  client library of that method labels it (ketama: host, or
+ *                  host:port when the port is not 11211; ketama-twemproxy: its name
+ *                  when it has one), via createRouter, so the proxy places keys
+ *                  exactly as a libmemcached / twemproxy over the same list.
  *   shard -> host  a ShardRoute per shard:
  *                  writer   the shard's primary (its master), unless FENCED: its epoch
  *                           is older than the highest epoch this router has seen for
@@ -27,12 +30,20 @@
  * in flight keep the ShardRoute they started with (its hosts may be closed by then:
  * they fail fast and the request moves on).
  */
-import { KetamaRing, ketamaLabel } from '../ring/index.js'
+import { boundedOwner, createRouter, createShardRouter, KetamaRing, ketamaLabel, placementFromSetting, placementKey, type PlacementSource, type Router as Ring, type RouterOptions } from '../ring/index.js'
 import { Topology, type HostEntry, type ShardEntry } from '../cluster/index.js'
 import type { BackendHost, BackendPool } from './backend.js'
 
 /** Where reads go: any copy (default), or the master only (read-your-writes). */
 export type ReadFrom = 'any' | 'master'
+
+/**
+ * --bounded-load: a shard with fewer requests in flight than this is never over its bound.
+ * With few requests in flight the bound ceil(c * (m + 1) / n) is 1 or 2, and keys would
+ * leave any shard holding one request (a miss each, for a cache); see
+ * lib/ring/bench/bounded-zipf.bench.ts for what it costs and saves.
+ */
+export const BOUNDED_MIN_LOAD = 8
 
 /** Copies beyond this many are not read from (a request's tried set is one 31-bit mask). */
 const MAX_COPIES = 31
@@ -97,32 +108,80 @@ export class Router {
   readonly pool: BackendPool
   readonly readFrom: ReadFrom
   #topology: Topology = Topology.empty
-  #ring: KetamaRing | null = null
+  #ring: Ring | null = null
   #ringKey = ''
   #shards: ShardEntry[] = []
   #routes: ShardRoute[] = []
-  #staticLabels: boolean
+  /** A static --servers list (config order = ring order; null in a cluster). */
+  readonly statics: readonly StaticServer[] | null
+  /** The placement method from the flags (--hash, --key-hash, --hash-tag). */
+  readonly ownPlacement: RouterOptions
+  #placement: RouterOptions
+  #placementSource: PlacementSource = 'options'
   /** Highest epoch seen per shard id; never lowered. */
   #seen = new Map<string, number>()
   /** Times the ring was rebuilt (shard list or weights changed). */
   ringBuilds = 0
+  /** --bounded-load c (0: off): see shardIndexOf(). */
+  readonly boundedLoad: number
+  /** Keys placed off their ketama owner because it was over its bound. */
+  boundedMoves = 0
+  /** Per shard: its weight on the ring (0 without points), and scratch for loads. */
+  #weights = new Float64Array(0)
+  #totalWeight = 0
+  #loads = new Float64Array(0)
 
-  constructor (pool: BackendPool, opts: { staticLabels?: boolean, readFrom?: ReadFrom } = {}) {
+  /**
+   * `statics`: the proxy serves this static list (Topology.fromServers of it): shards keep
+   * the list's order (jump's index, ketama's tie order) and are labelled as clients label
+   * them. `placement`: the --hash method (default ketama).
+   */
+  constructor (pool: BackendPool, opts: { statics?: readonly StaticServer[], readFrom?: ReadFrom, placement?: RouterOptions, boundedLoad?: number } = {}) {
     this.pool = pool
-    this.#staticLabels = opts.staticLabels ?? false
+    this.boundedLoad = opts.boundedLoad ?? 0
+    if (this.boundedLoad !== 0 && !(this.boundedLoad > 1 && Number.isFinite(this.boundedLoad))) throw new RangeError(`bounded load factor must be > 1, got ${this.boundedLoad}`)
+    if (this.boundedLoad !== 0 && (opts.placement?.method === 'jump' || opts.placement?.method === 'ch3')) throw new RangeError('bounded loads walk a ketama continuum; jump and ch3 have none')
+    this.statics = opts.statics === undefined ? null : [...opts.statics]
+    this.ownPlacement = opts.placement ?? {}
+    this.#placement = this.ownPlacement
     this.readFrom = opts.readFrom ?? 'any'
   }
 
   get topology (): Topology { return this.#topology }
+  /**
+   * The placement in force: a cluster's /config setting (ZooKeeper `hash`, `keyHash`,
+   * `hashTag`) when it names a method, so every proxy and client of the cluster agrees;
+   * else the flags. A static list always uses the flags.
+   */
+  get placement (): RouterOptions { return this.#placement }
+  /** `options` (flags), `cluster` (/config), or `cluster-invalid` (a /config we could not use: flags in force). */
+  get placementSource (): PlacementSource { return this.#placementSource }
+  /** The ring keys are placed by now (null: no shards). */
+  get ring (): Ring | null { return this.#ring }
   get shardCount (): number { return this.#shards.length }
   /** Shards whose only live master is fenced right now. */
   get fencedShards (): number { let n = 0; for (const r of this.#routes) if (r.fenced) n++; return n }
 
   update (topo: Topology): void {
-    const shards = topo.shardIds.map((id) => topo.shards.get(id)!)
-    const ringKey = shards.map((s) => `${s.id}*${s.weight}`).join(',')
+    const shards = orderedShards(topo, this.statics)
+    if (this.statics === null) {
+      const { placement, source } = placementFromSetting(topo.config, this.ownPlacement)
+      this.#placement = this.boundedLoad !== 0 && (placement.method === 'jump' || placement.method === 'ch3') ? this.ownPlacement : placement
+      this.#placementSource = this.#placement === placement ? source : 'cluster-invalid'
+    }
+    const ringKey = placementKey(shards, this.placement)
     if (ringKey !== this.#ringKey) {
-      this.#ring = shardRing(shards, this.#staticLabels)
+      this.#ring = ringOf(shards, this.statics, this.placement)
+      const r = this.#ring
+      this.#weights = new Float64Array(shards.length)
+      this.#loads = new Float64Array(shards.length)
+      this.#totalWeight = 0
+      if (r instanceof KetamaRing) {
+        for (let i = 0; i < shards.length; i++) {
+          this.#weights[i] = r.continuum.pointCounts[i] === 0 ? 0 : Math.max(1, Math.round(shards[i]!.weight))
+          this.#totalWeight += this.#weights[i]!
+        }
+      }
       this.#ringKey = ringKey
       this.ringBuilds++
     }
@@ -152,10 +211,44 @@ export class Router {
   /** Shard index of key bytes buf[s, e); -1 when there are no shards. */
   shardIndexOf (buf: Uint8Array, s: number, e: number): number {
     const ring = this.#ring
-    return ring === null ? -1 : ring.serverOfBytes(buf, s, e)
+    if (ring === null) return -1
+    if (this.boundedLoad === 0 || !(ring instanceof KetamaRing) || ring.size === 1) return ring.serverOfBytes(buf, s, e)
+    return this.#bounded(ring, ring.hashOfBytes(buf, s, e))
+  }
+
+  /**
+   * --bounded-load c: the key goes to the first shard clockwise from its ketama point whose
+   * load is under ceil(c * (total + 1) * w / W). Load = the requests this proxy has in
+   * flight to the shard's copies (BackendHost.pending, summed): exact, local, free to read,
+   * and it rises exactly when a server falls behind (a hot key, a slow or dying host), while
+   * a decayed request rate would also move keys off a server that keeps up, costing misses
+   * for nothing. With every shard under its bound (an idle or evenly loaded proxy) this is
+   * plain ketama, and so is any shard with fewer than BOUNDED_MIN_LOAD in flight. Allocates
+   * nothing; costs one pass over the shards' copies per keyed request (opt-in).
+   */
+  #bounded (ring: KetamaRing, hash: number): number {
+    const loads = this.#loads
+    let total = 0
+    for (let i = 0; i < this.#routes.length; i++) {
+      const r = this.#routes[i]!
+      let l = 0
+      for (let j = 0; j < r.readers.length; j++) l += r.readers[j]!.pending
+      if (r.writer !== null && r.readers[0] !== r.writer) l += r.writer.pending
+      loads[i] = l
+      total += l
+    }
+    const home = ring.continuum.serverFor(hash)
+    const at = boundedOwner(ring.continuum, hash, this.boundedLoad, loads, this.#weights, total, this.#totalWeight, BOUNDED_MIN_LOAD)
+    if (at !== home) this.boundedMoves++
+    return at
   }
 
   shard (i: number): ShardEntry { return this.#shards[i]! }
+  /**
+   * The router's index of a shard id (-1: none). A static list keeps its own order, so this
+   * is not Topology.shardIds' index there.
+   */
+  shardIndexById (id: string): number { return this.#shards.findIndex((s) => s.id === id) }
   /** Shard i's route (an empty one for i < 0: no shards). */
   route (i: number): ShardRoute { return i < 0 ? NO_ROUTE : this.#routes[i] ?? NO_ROUTE }
   /** The host writes go to for shard i (null: no live master, or only a fenced one). */
@@ -170,14 +263,49 @@ export class Router {
   }
 }
 
-/** The label a shard's ketama points are hashed from (see the header). */
-export function shardLabel (s: ShardEntry, staticLabels: boolean): string {
-  if (!staticLabels || s.primary === null) return s.id
-  return ketamaLabel(s.primary.host, s.primary.port)
+/** A server of a static --servers list (or of a twemproxy pool). */
+export interface StaticServer {
+  readonly host: string
+  readonly port: number
+  /** Default 1. */
+  readonly weight?: number
+  /** A twemproxy server name: hashed instead of the address by ketama-twemproxy. */
+  readonly name?: string
 }
 
-/** The ring keys hash over: one entry per shard, in Topology.shardIds order. */
-export function shardRing (shards: readonly ShardEntry[], staticLabels: boolean): KetamaRing | null {
-  if (shards.length === 0) return null
-  return new KetamaRing(shards.map((s) => ({ label: shardLabel(s, staticLabels), weight: Math.max(1, Math.round(s.weight)) })))
+/** The shard id Topology.fromServers gives a static server. */
+export function staticShardId (s: StaticServer): string {
+  return `${s.host}:${s.port}`
+}
+
+/**
+ * The label a static server's ketama points are hashed from: its twemproxy name
+ * (ketama-twemproxy), else as libmemcached labels it (host, or host:port when the port
+ * is not 11211). In a cluster the label is the shard id.
+ */
+export function staticLabel (s: StaticServer, placement: RouterOptions = {}): string {
+  if (placement.method === 'ketama-twemproxy' && s.name !== undefined) return s.name
+  return ketamaLabel(s.host, s.port)
+}
+
+/** A cluster's ring: the shard ids, in Topology.shardIds order (lib/client builds the same). */
+export function shardRing (shards: readonly ShardEntry[], placement: RouterOptions = {}): Ring | null {
+  return shards.length === 0 ? null : createShardRouter(shards, placement)
+}
+
+/** A static list's ring: placed as a client of `placement` over the same list would. */
+export function staticRing (servers: readonly StaticServer[], placement: RouterOptions = {}): Ring | null {
+  return servers.length === 0 ? null : createRouter(servers, placement)
+}
+
+/** The shards keys hash over, in ring order: a static list's order, else Topology.shardIds. */
+export function orderedShards (topo: Topology, statics: readonly StaticServer[] | null): ShardEntry[] {
+  return statics === null
+    ? topo.shardIds.map((id) => topo.shards.get(id)!)
+    : statics.map((s) => topo.shards.get(staticShardId(s))).filter((s) => s !== undefined)
+}
+
+/** The ring over orderedShards(): what Router and `memringctl route` both place keys by. */
+export function ringOf (shards: readonly ShardEntry[], statics: readonly StaticServer[] | null, placement: RouterOptions): Ring | null {
+  return statics === null || shards.length !== statics.length ? shardRing(shards, placement) : staticRing(statics, placement)
 }

@@ -10,6 +10,7 @@
  * error line of any host, or RESET/OK replies, pass through as they are.
  */
 import type { ProxyCore } from './core.js'
+import type { RouterOptions } from '../ring/index.js'
 
 const OWN = new Set(['pid', 'uptime', 'time', 'version', 'libevent', 'pointer_size', 'curr_connections', 'total_connections'])
 const FIRST = new Set([
@@ -72,8 +73,24 @@ export function proxyStatsLines (core: ProxyCore): Buffer {
     ['ring_builds', r.ringBuilds],
     ['topology_fenced_shards', r.fencedShards],
     ['read_from', r.readFrom],
+    ['hash', r.placement.method ?? 'ketama'],
+    ['hash_source', r.placementSource],
+    ['key_hash', keyHashName(r.placement)],
+    ['bounded_load', r.boundedLoad === 0 ? 'off' : r.boundedLoad],
+    ['proxy_bounded_moves', r.boundedMoves],
+    ['hash_tag', r.placement.hashTag === undefined || r.placement.hashTag === '' ? '-' : r.placement.hashTag],
     ['backends', hosts.length],
     ['backends_down', hosts.filter((h) => h.down).length],
   ]
   return Buffer.from(lines.map(([k, v]) => `STAT ${k} ${v}\r\n`).join('') + 'END\r\n', 'latin1')
+}
+
+/** The key hash the placement uses, as `--key-hash` names it. */
+function keyHashName (p: RouterOptions): string {
+  if (p.keyHash !== undefined) return p.keyHash
+  switch (p.method ?? 'ketama') {
+    case 'ketama-twemproxy': return 'fnv1a_64'
+    case 'ketama-unweighted': return 'one_at_a_time'
+    default: return 'md5'
+  }
 }

@@ -78,3 +78,28 @@ export class BoundedLoads {
     this.total--
   }
 }
+
+/**
+ * Bounded loads over loads measured elsewhere (memring-proxy: the requests it has in
+ * flight to each shard): the owner of `hash` is the first server clockwise from it whose
+ * load is under max(minLoad, ceil(c * (total + 1) * w_i / W)), counting the request being
+ * placed. When every server is under its bound (an idle or evenly loaded system) the answer
+ * is the plain ketama owner, so placement only moves while a server is over c times its
+ * share. `minLoad`: with few requests in flight the paper's bound is 1 or 2, and any server
+ * holding one request would shed keys (for a cache, a miss each); below minLoad nothing
+ * moves. Allocates nothing. `weights[i]` must be 0 for a server without points.
+ */
+export function boundedOwner (ring: KetamaContinuum, hash: number, c: number, loads: ArrayLike<number>,
+  weights: ArrayLike<number>, totalLoad: number, totalWeight: number, minLoad = 0): number {
+  const { points, owners } = ring
+  const start = ring.pointIndex(hash)
+  const npoints = points.length
+  const scale = c * (totalLoad + 1) / totalWeight
+  for (let k = 0; k < npoints; k++) {
+    let i = start + k
+    if (i >= npoints) i -= npoints
+    const s = owners[i]
+    if (loads[s] < minLoad || loads[s] < Math.ceil(scale * weights[s])) return s
+  }
+  return owners[start]
+}

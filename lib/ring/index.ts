@@ -14,5 +14,9 @@ export {
   type Router, type KetamaRingOptions, type HostPort, type TwemproxyServer, type TwemproxyOptions,
 } from './ketama-ring.js'
 export { jumpHash, JumpRouter } from './jump.js'
-export { BoundedLoads, DEFAULT_BALANCE_FACTOR } from './bounded-load.js'
-export { createRouter, HashMethod, type RouterOptions } from './router.js'
+export { furcHash, Ch3Router, FURC_MAX_POOL } from './furc.js'
+export { BoundedLoads, boundedOwner, DEFAULT_BALANCE_FACTOR } from './bounded-load.js'
+export {
+  createRouter, createShardRouter, checkRouterOptions, placementKey, placementFromSetting, HashMethod, HASH_METHODS, KEY_HASHES,
+  type RouterOptions, type ShardPlace, type PlacementSource,
+} from './router.js'

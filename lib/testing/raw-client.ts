@@ -72,6 +72,9 @@ export class RawClient {
     return out
   }
 
+  /** Everything received so far, kept (a look, not a read). */
+  buffered (): Buffer { return this.buf }
+
   /** Everything received so far (and forgets it). */
   drainNow (): Buffer {
     const out = this.buf

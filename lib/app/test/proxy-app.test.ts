@@ -11,7 +11,12 @@ import { startServer } from '../../testing/servers.js'
 import { exchange } from '../../testing/raw-client.js'
 
 t.test('flags: exactly one topology source, validated', async (t) => {
-  t.same(proxyOptions({ servers: 'a:1,b' }).topology, { kind: 'static', servers: [{ host: 'a', port: 1 }, { host: 'b', port: 11211 }] })
+  t.same(proxyOptions({ servers: 'a:1,b,c:3:5' }).topology, { kind: 'static', servers: [{ host: 'a', port: 1, weight: 1 }, { host: 'b', port: 11211, weight: 1 }, { host: 'c', port: 3, weight: 5 }] })
+  t.same(proxyOptions({ servers: 'a:1' }).placement, { method: 'ketama', keyHash: undefined, hashTag: undefined }, 'default placement: libmemcached ketama')
+  t.same(proxyOptions({ servers: 'a:1', hash: 'ketama-twemproxy', keyHash: 'murmur', hashTag: '{}' }).placement, { method: 'ketama-twemproxy', keyHash: 'murmur', hashTag: '{}' })
+  t.equal(proxyOptions({ servers: 'a:1' }).boundedLoad, 0, 'bounded loads off by default')
+  t.equal(proxyOptions({ servers: 'a:1', boundedLoad: '1.25' }).boundedLoad, 1.25)
+  t.same(proxyOptions({ servers: 'a:1', hash: 'jump' }).placement, { method: 'jump', keyHash: undefined, hashTag: undefined })
   t.match(proxyOptions({ zk: '127.0.0.1:2181', cluster: 'c', dc: 'east' }), {
     port: 11211, listen: '127.0.0.1', topology: { kind: 'zk', zk: '127.0.0.1:2181', cluster: 'c', dc: 'east', sessionTimeoutMs: 10000 },
     backend: { connsPerHost: 1, timeoutMs: 1000, tkoThreshold: 3 }, readFrom: 'any',
@@ -27,6 +32,16 @@ t.test('flags: exactly one topology source, validated', async (t) => {
     [{ servers: 'a:1', timeout: 'x' }, /--timeout: 'x'/],
     [{ servers: 'a:1', port: '-1' }, /-p: '-1'/],
     [{ servers: 'a:1', readFrom: 'replica' }, /--read-from: 'replica' is not 'any' or 'master'/],
+    [{ servers: 'a:1', boundedLoad: '1' }, /--bounded-load: '1' is not a number in \(1, 100\]/],
+    [{ servers: 'a:1', boundedLoad: 'x' }, /--bounded-load: 'x'/],
+    [{ servers: 'a:1', boundedLoad: '1.25', hash: 'jump' }, /--bounded-load: bounded loads walk a ketama continuum; --hash jump has none/],
+    [{ servers: 'a:1:0' }, /--servers: 'a:1:0' is not HOST\[:PORT\[:WEIGHT\]\]/],
+    [{ servers: 'a:1,a:1:2' }, /--servers: a server is listed twice/],
+    [{ servers: 'a:1', hash: 'rendezvous' }, /--hash: 'rendezvous' is not one of ketama, ketama-twemproxy, ketama-unweighted, jump, ch3/],
+    [{ servers: 'a:1', hash: 'ketama-twemproxy', keyHash: 'hsieh' }, /--key-hash: 'hsieh' is not one of md5, fnv1a_64/],
+    [{ servers: 'a:1', keyHash: 'murmur' }, /--key-hash: a key hash applies to ketama-twemproxy and ketama-unweighted; ketama hashes keys with MD5/],
+    [{ servers: 'a:1', hash: 'jump', hashTag: '{}' }, /--hash-tag: jump takes no hash tag/],
+    [{ servers: 'a:1', hash: 'ketama-twemproxy', hashTag: '{' }, /--hash-tag: hash tag '\{' must be two characters/],
   ]
   for (const [raw, msg] of bad) {
     const err = t.throws(() => proxyOptions(raw), { message: msg }, JSON.stringify(raw))
@@ -40,7 +55,11 @@ t.test('the memring-proxy binary', async (t) => {
   t.match(usage.stderr, /memring-proxy: give either --zk/)
   const help = spawnSync(process.execPath, [PROXY_BIN, '--help'], { encoding: 'utf8', timeout: 10000 })
   t.equal(help.status, 0)
-  for (const f of ['--zk', '--cluster', '--dc', '--servers', '--conns-per-host', '--timeout', '--tko-threshold', '--read-from']) t.match(help.stdout, f)
+  for (const f of ['--zk', '--cluster', '--dc', '--servers', '--conns-per-host', '--timeout', '--tko-threshold', '--read-from', '--hash', '--key-hash', '--hash-tag', '--twemproxy-config', '--pool', '--bounded-load']) t.match(help.stdout, f)
+  t.match(help.stdout, /memcached text,\s+meta\s+and\s+binary\s+protocols/, 'the help names all three protocols')
+  const badHash = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--servers', 'a:1', '--hash', 'maglev'], { encoding: 'utf8', timeout: 10000 })
+  t.equal(badHash.status, 2, 'an unknown --hash exits 2')
+  t.match(badHash.stderr, /argument 'maglev' is invalid. Allowed choices are ketama, ketama-twemproxy, ketama-unweighted, jump, ch3/)
   const dead = await freePort()
   const down = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--zk', `127.0.0.1:${dead}`, '--cluster', 'c', '--zk-session-timeout', '1000'], { encoding: 'utf8', timeout: 10000 })
   t.equal(down.status, 1)

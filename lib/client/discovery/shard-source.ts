@@ -37,6 +37,12 @@ export interface ShardSource {
   subscribe (listener: ShardListener): () => void
   /** True while the source cannot confirm its snapshot (e.g. ZooKeeper away): routing goes on with it. */
   readonly stale: boolean
+  /**
+   * The cluster's placement setting, if it has one (ZooKeeper /config: `hash`, `keyHash`,
+   * `hashTag`): it overrides the client's `hash` options, as it does memring-proxy's flags.
+   * Read at every snapshot; a change of it alone is a new snapshot.
+   */
+  setting? (): { readonly hash?: string, readonly keyHash?: string, readonly hashTag?: string }
   close (): Promise<void>
 }
 

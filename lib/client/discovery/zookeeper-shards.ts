@@ -67,6 +67,8 @@ export class ZooKeeperShards implements ShardSource {
   }
 
   current (): readonly ShardInfo[] { return this.#shards }
+  /** The cluster's /config placement setting ({} when none). */
+  setting (): { readonly hash?: string, readonly keyHash?: string, readonly hashTag?: string } { return this.watcher.current.config }
   get stale (): boolean { return this.watcher.stale }
   /** The full snapshot behind current() (roles, DCs, load figures). */
   get topology (): Topology { return this.watcher.current }

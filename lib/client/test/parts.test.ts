@@ -10,6 +10,7 @@ import { EpochFence } from '../epoch-fence.js'
 import { pickCopy } from '../read-choice.js'
 import { RouteTable, tableOfShards } from '../route-table.js'
 import type { Host } from '../host.js'
+import type { RouterOptions } from '../../ring/index.js'
 import { Topology, type HostRecord, type ShardRecord } from '../../cluster/index.js'
 import { shardRing } from '../../proxy/router.js'
 
@@ -111,13 +112,32 @@ t.test('tableOfShards places keys as memring-proxy does, and keeps the ring acro
   }
   const h2 = (id: string): Host => ({ id, pending: 0, down: false }) as unknown as Host
   const table = tableOfShards(shardsOf(topo), RouteTable.empty, new EpochFence(), hostOf)
-  const proxyRing = shardRing(topo.shardIds.map((id) => topo.shards.get(id)!), false)!
+  const proxyRing = shardRing(topo.shardIds.map((id) => topo.shards.get(id)!))!
   let differ = 0
   for (let i = 0; i < 20_000; i++) {
     const k = Buffer.from(`key:${i}`)
     if (table.slotOf(k)!.id !== topo.shardIds[proxyRing.serverOfBytes(k, 0, k.length)]) differ++
   }
   t.equal(differ, 0, '20,000 keys: same shard as lib/proxy/router.ts shardRing')
+  // every --hash method: the client's table and the proxy's ring agree, and the methods differ
+  const placements: RouterOptions[] = [
+    { method: 'ketama-twemproxy', keyHash: 'murmur', hashTag: '{}' }, { method: 'ketama-twemproxy' }, { method: 'jump' },
+    { method: 'ketama', hashTag: '{}' },
+  ]
+  const unweighted = Topology.build(shardRecs.map(([id]) => [id, { homeDc: null, weight: 1 }] as [string, ShardRecord]), [rec('a', 1, 'master', 0)], 1)
+  for (const [p, tp] of [...placements.map((p) => [p, topo] as const), [{ method: 'ketama-unweighted', keyHash: 'md5' } as RouterOptions, unweighted] as const]) {
+    const tab = tableOfShards(shardsOf(tp), RouteTable.empty, new EpochFence(), hostOf, p)
+    const ring = shardRing(tp.shardIds.map((id) => tp.shards.get(id)!), p)!
+    let diff = 0
+    let vsKetama = 0
+    for (let i = 0; i < 20_000; i++) {
+      const k = Buffer.from(`key:{${i % 1000}}:${i}`)
+      if (tab.slotOf(k)!.id !== tp.shardIds[ring.serverOfBytes(k, 0, k.length)]) diff++
+      if (tab.slotOf(k)!.id !== table.slotOf(k)!.id) vsKetama++
+    }
+    t.equal(diff, 0, `${JSON.stringify(p)}: 20,000 keys on the same shard as the proxy's ring`)
+    t.ok(vsKetama > 1000, `${JSON.stringify(p)}: places differently from the default ketama (${vsKetama} of 20,000 differ)`)
+  }
   t.same(table.slots.map((s) => [s.id, s.writer?.id ?? null, s.copies.map((c) => c.id)]), [
     ['a', '127.0.0.1:1', ['127.0.0.1:1']], ['b', '127.0.0.1:2', ['127.0.0.1:2', '127.0.0.1:3']],
     ['c2', null, []], ['c10', '127.0.0.1:4', ['127.0.0.1:4']],

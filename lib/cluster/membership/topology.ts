@@ -9,7 +9,7 @@
  * Pure code: no ZooKeeper, no sockets. The watcher (./watcher.ts) and the static
  * `--servers` list (fromServers) both produce Topology objects.
  */
-import type { HostRecord, LoadFigures, ReplRecord, Role, ShardRecord } from '../layout.js'
+import type { ClusterConfig, HostRecord, LoadFigures, ReplRecord, Role, ShardRecord } from '../layout.js'
 
 export interface HostEntry {
   readonly nodeId: string
@@ -60,8 +60,12 @@ export class Topology {
   readonly fingerprint: string
   readonly builtAt: number
 
-  private constructor (version: number, shards: Map<string, ShardEntry>, hosts: Map<string, HostEntry>, fingerprint: string) {
+  /** The cluster's /config settings ({} when none, and for a static list). */
+  readonly config: Readonly<ClusterConfig>
+
+  private constructor (version: number, shards: Map<string, ShardEntry>, hosts: Map<string, HostEntry>, fingerprint: string, config: ClusterConfig) {
     this.version = version
+    this.config = Object.freeze({ ...config })
     this.shards = shards
     this.hosts = hosts
     this.shardIds = Object.freeze([...shards.keys()])
@@ -76,7 +80,7 @@ export class Topology {
    * Build a snapshot. `shards` are the persistent shard records (id -> record);
    * a host whose shard has no record still creates its shard (weight 1).
    */
-  static build (shards: Iterable<readonly [string, ShardRecord]>, hosts: Iterable<readonly [string, HostRecord]>, version: number): Topology {
+  static build (shards: Iterable<readonly [string, ShardRecord]>, hosts: Iterable<readonly [string, HostRecord]>, version: number, config: ClusterConfig = {}): Topology {
     const shardRecs = new Map<string, ShardRecord>(shards)
     const byShard = new Map<string, HostEntry[]>()
     const hostMap = new Map<string, HostEntry>()
@@ -121,14 +125,16 @@ export class Topology {
       }))
       fp.push(`${id}*${rec.weight}@${rec.homeDc ?? ''}=${primary?.address ?? '-'}[${all.map((h) => `${h.address}/${h.role}/${h.dc}/${h.epoch}${isReadableReplica(h) ? '/r' : ''}`).join(',')}]`)
     }
-    return new Topology(version, shardMap, hostMap, fp.join(';'))
+    // the placement settings route too: a change is a new fingerprint
+    fp.push(`config=${config.hash ?? ''}/${config.keyHash ?? ''}/${config.hashTag ?? ''}`)
+    return new Topology(version, shardMap, hostMap, fp.join(';'), config)
   }
 
   /**
    * A static topology from a `--servers HOST:PORT,...` list: each server is its own
    * shard, named by its address (weights 1).
    */
-  static fromServers (servers: readonly { host: string, port: number }[]): Topology {
+  static fromServers (servers: readonly { host: string, port: number, weight?: number }[]): Topology {
     const hosts: [string, HostRecord][] = servers.map((s) => {
       const id = `${s.host}:${s.port}`
       return [id, {
@@ -136,7 +142,7 @@ export class Topology {
         instance: '', pid: 0, startedAt: 0, updatedAt: 0, load: {},
       }]
     })
-    return Topology.build(hosts.map(([id]) => [id, { homeDc: null, weight: 1 }] as const), hosts, 0)
+    return Topology.build(hosts.map(([id], i) => [id, { homeDc: null, weight: servers[i]!.weight ?? 1 }] as const), hosts, 0)
   }
 
   /** Host ids present here and not in `prev`, and the reverse. */

@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { pino, type Logger } from 'pino'
-import { decodeHostRecord, decodeShardRecord, nodesPath, shardsPath, type HostRecord, type ShardRecord } from '../layout.js'
+import { configPath, decodeClusterConfig, decodeHostRecord, decodeShardRecord, nodesPath, shardsPath, type ClusterConfig, type HostRecord, type ShardRecord } from '../layout.js'
 import { ZkSession, type ZkEvent } from '../zk.js'
 import { Topology } from './topology.js'
 
@@ -39,6 +39,8 @@ export class TopologyWatcher extends EventEmitter {
   #ownSession: boolean
   #nodesDir: string
   #shardsDir: string
+  #configPath: string
+  #config: ClusterConfig = {}
   #debounceMs: number
   #maxDelayMs: number
   #log: Logger
@@ -58,6 +60,7 @@ export class TopologyWatcher extends EventEmitter {
     super()
     this.#nodesDir = nodesPath(opts.cluster)
     this.#shardsDir = shardsPath(opts.cluster)
+    this.#configPath = configPath(opts.cluster)
     this.#debounceMs = opts.debounceMs ?? 50
     this.#maxDelayMs = opts.maxDelayMs ?? 500
     this.#log = (opts.log ?? pino({ level: 'silent' })).child({ mod: 'topology', cluster: opts.cluster })
@@ -104,7 +107,7 @@ export class TopologyWatcher extends EventEmitter {
   async #readAll (gen: number, full: boolean): Promise<void> {
     try {
       this.counters.fullReads++
-      await Promise.all([this.#listNodes(gen, full), this.#listShards(gen, full)])
+      await Promise.all([this.#listNodes(gen, full), this.#listShards(gen, full), full || !this.#armed.has(this.#configPath) ? this.#readConfig(gen) : null])
       if (gen !== this.#gen || this.#closed) return
       if (this.#stale) {
         this.#stale = false
@@ -172,6 +175,27 @@ export class TopologyWatcher extends EventEmitter {
     this.#shards.set(id, decodeShardRecord(got.data))
   }
 
+  /** /config (cluster settings); absent: {} and an exists watch, to learn when it is written. */
+  async #readConfig (gen: number): Promise<void> {
+    const path = this.#configPath
+    this.#armed.add(path)
+    this.counters.reads++
+    const got = await this.session.getData(path, (ev) => this.#onConfigEvent(gen, ev))
+    if (gen !== this.#gen) return
+    if (got === null) {
+      this.#config = {}
+      const st = await this.session.exists(path, (ev) => this.#onConfigEvent(gen, ev))
+      if (st !== null && gen === this.#gen) await this.#readConfig(gen)
+      return
+    }
+    this.#config = decodeClusterConfig(got.data)
+  }
+
+  #onConfigEvent (gen: number, _ev: ZkEvent): void {
+    if (gen !== this.#gen || this.#closed) return
+    this.#readConfig(gen).then(() => this.#schedule(gen), (err) => this.#failed(gen, err))
+  }
+
   // ---- watch callbacks: re-arm by reading again, then debounce a snapshot ----------
   #onNodesEvent (gen: number, _ev: ZkEvent): void {
     if (gen !== this.#gen || this.#closed) return
@@ -231,7 +255,7 @@ export class TopologyWatcher extends EventEmitter {
     this.#firstPendingAt = 0
     if (this.#closed) return
     const prev = this.#current
-    const next = Topology.build(this.#shards, this.#hosts, prev.version + 1)
+    const next = Topology.build(this.#shards, this.#hosts, prev.version + 1, this.#config)
     this.#current = next
     this.counters.snapshots++
     if (next.fingerprint !== prev.fingerprint) {

@@ -107,7 +107,7 @@ t.test('a dead shard: get misses, set answers 0x0086, a quiet get says nothing',
   const dead = await startScriptedBackend(t)
   const proxy = await proxyOver(t, [{ host: '127.0.0.1', port: good.port }, { host: '127.0.0.1', port: dead.port }])
   dead.refuse()
-  const deadShard = proxy.router.topology.shardIds.indexOf(dead.address)
+  const deadShard = proxy.router.shardIndexById(dead.address)
   let key = ''
   for (let i = 0; key === ''; i++) if (proxy.router.shardIndexOf(Buffer.from(`d${i}`), 0, `d${i}`.length) === deadShard) key = `d${i}`
   const c = await rawClient(t, proxy.port)

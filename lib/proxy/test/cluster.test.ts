@@ -73,7 +73,11 @@ t.test('three hosts in ZooKeeper behind the proxy', { skip: zooKeeperAvailable()
     t.match(topo.stdout, /cluster px at .*: 3 shards, 3 hosts/)
     for (const h of hosts) t.match(topo.stdout, new RegExp(`master +${h.address.replace(/\./g, '\\.')} `))
     const key = keysOf[2]![0]!
-    const route = spawnSync(process.execPath, [CTL, 'route', key, '--zk', zk.connectString, '--cluster', 'px'], { encoding: 'utf8', timeout: 15000 })
+    const plain = spawnSync(process.execPath, [CTL, 'route', key, '-', '--zk', zk.connectString, '--cluster', 'px'],
+      { encoding: 'utf8', timeout: 15000, input: `${keysOf[0]![0]}\n${keysOf[1]![0]}\n` })
+    t.equal(plain.status, 0, plain.stderr)
+    t.equal(plain.stdout, `${key} ${hosts[2]!.address}\n${keysOf[0]![0]} ${hosts[0]!.address}\n${keysOf[1]![0]} ${hosts[1]!.address}\n`, 'KEY HOST:PORT per key, stdin keys after -')
+    const route = spawnSync(process.execPath, [CTL, 'route', key, '--explain', '--zk', zk.connectString, '--cluster', 'px'], { encoding: 'utf8', timeout: 15000 })
     t.equal(route.status, 0, route.stderr)
     t.match(route.stdout, /hash +md5 -> 0x[0-9a-f]{8}/)
     t.match(route.stdout, /shard +2 /)

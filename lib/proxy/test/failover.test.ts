@@ -22,7 +22,7 @@ async function setup (t: Parameters<typeof rawClient>[0]): Promise<{ proxy: Memr
   await proxy.start()
   t.teardown(() => proxy.close())
   const c = await rawClient(t as Parameters<typeof rawClient>[0], proxy.port)
-  const badShard = proxy.router.topology.shardIds.indexOf(bad.address)
+  const badShard = proxy.router.shardIndexById(bad.address)
   const keysOn = (want: boolean) => {
     const list: string[] = []
     for (let i = 0; list.length < 50; i++) {

@@ -6,7 +6,7 @@
  */
 import bintrees from 'bintrees'
 import {
-  libmemcachedKetama, twemproxyKetama, JumpRouter, BoundedLoads, KetamaContinuum, ketamaLabel, md5, md5Word,
+  libmemcachedKetama, twemproxyKetama, JumpRouter, Ch3Router, BoundedLoads, KetamaContinuum, ketamaLabel, md5, md5Word,
 } from '../index.js'
 
 const quick = process.argv.includes('--quick')
@@ -51,6 +51,10 @@ rows.push(['ketama 100 hosts libmemcached, Buffer key (md5 + search)', fmt(measu
 rows.push(['ketama 100 hosts twemproxy, string key (fnv1a_64 + search)', fmt(measure(N, (i) => tw.serverOf(keys[i & 4095])))])
 rows.push(['jump 100 shards, 64-bit key given', fmt(measure(N * 5, (i) => jump.shardOf64(hashes[i & 0xffff], hashes[(i + 1) & 0xffff])))])
 rows.push(['jump 100 shards, string key (md5 + jump)', fmt(measure(N, (i) => jump.serverOf(keys[i & 4095])))])
+{
+  const ch3 = new Ch3Router(100)
+  rows.push(['ch3 100 servers, Buffer key (murmur64A + furc)', fmt(measure(N, (i) => { const b = keyBufs[i & 4095]; return ch3.serverOfBytes(b, 0, b.length) }))])
+}
 {
   const bl = new BoundedLoads(lm.continuum, 1.25)
   rows.push(['bounded loads c=1.25, place (hash given)', fmt(measure(N, (i) => bl.place(hashes[i & 0xffff])))])
