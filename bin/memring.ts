@@ -46,6 +46,7 @@ const program = new Command('memring')
   .addOption(new Option('-u, --user <name>', 'accepted for compatibility (memring does not change user)'))
   .addOption(new Option('-P, --pidfile <file>', 'write the process id to this file'))
   .addOption(new Option('-k, --lock-memory', 'accepted for compatibility'))
+  .addOption(new Option('-D, --prefix-delimiter <char>', 'stats detail: key prefix delimiter (default ":"); turns detail collection on').env('MEMRING_PREFIX_DELIMITER'))
   .addOption(new Option('-d, --daemon', 'not supported: run under a supervisor'))
   .addOption(new Option('-s, --unix-socket <path>', 'not supported yet'))
   // Cluster membership (lib/cluster; see lib/app/cluster-options.ts).

@@ -37,6 +37,7 @@ export interface RawServerOptions {
   lockMemory?: boolean
   daemon?: boolean
   unixSocket?: string
+  prefixDelimiter?: string
 }
 
 export { ConfigError }
@@ -107,6 +108,12 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     if (s.protocol === 'binary') throw new ConfigError('ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.')
     if (s.udpPort !== 0) throw new ConfigError('Cannot use UDP with ascii authentication enabled (-U 0 to disable)')
     s.authFile = o.authFile
+  }
+  if (o.prefixDelimiter !== undefined) {
+    // memcached -D: the first character is the delimiter, and detail collection starts on.
+    if (o.prefixDelimiter.length === 0) throw new ConfigError('No delimiter specified')
+    s.prefixDelimiter = String.fromCharCode(Buffer.from(o.prefixDelimiter, 'utf8')[0]) // a byte, as optarg[0]
+    s.detailEnabled = true
   }
   if (o.daemon === true) throw new ConfigError('-d: memring does not daemonize; run it under a supervisor (systemd, docker)')
   if (o.unixSocket !== undefined) throw new ConfigError('-s: unix sockets are not supported yet')

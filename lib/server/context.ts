@@ -8,6 +8,7 @@ import type { ServerStats } from './stats.js'
 import type { TextLine } from '../../protocol/text/request-parser.js'
 import type { Output } from './output.js'
 import type { Watchers } from './watchers.js'
+import type { PrefixStats } from './prefix-stats.js'
 import type { Socket } from 'node:net'
 
 /** A connection as the dispatchers see it. */
@@ -57,6 +58,8 @@ export interface ServerContext {
   /** Unix seconds when the server started (stats uptime). */
   startedAtSec: number
   meta: MetaHandler | null
+  /** `stats detail`: per key prefix counts (prefix-stats.ts). */
+  prefixStats: PrefixStats
   /** `watch` connections and the log lines they are sent (watchers.ts). */
   watchers: Watchers
   /** Called by `shutdown` (with -A) and signals. */

@@ -17,6 +17,7 @@ import { Watchers } from './watchers.js'
 import { defaultSettings } from './settings.js'
 import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
+import { PrefixStats } from './prefix-stats.js'
 
 export interface ServerOptions {
   settings?: Partial<ServerSettings>
@@ -84,6 +85,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     // Meta commands are part of the text protocol: on unless a caller plugs in its own.
     meta: opts.meta === undefined ? new MetaDispatcher() : opts.meta,
     watchers: new Watchers(store, settings.watcherLogbufSize),
+    prefixStats: new PrefixStats(settings.prefixDelimiter.charCodeAt(0), settings.detailEnabled),
     requestShutdown: (graceful) => {
       if (opts.onShutdownRequest !== undefined) opts.onShutdownRequest(graceful)
       else void server.close(graceful ? 5000 : 0)

@@ -294,6 +294,7 @@ export class TextSession implements TextRequestHandler {
         return NO_DATA
       }
       const h = store.find(buf, p, q)
+      if (this.ctx.prefixStats.enabled) this.ctx.prefixStats.recordGet(buf, p, q, h !== 0)
       if (h !== 0) {
         const c = store.clsid(h)
         if (touch) {
@@ -390,6 +391,8 @@ export class TextSession implements TextRequestHandler {
       cas = Number(c)
     }
     if (vlen < 0 || vlen > 0x7fffffff - 2) { this.reply(R.BAD_FORMAT); return NO_DATA }
+    // memcached counts the set here, before the item is allocated (so also when too large).
+    if (this.ctx.prefixStats.enabled) this.ctx.prefixStats.recordSet(buf, ks, ke)
     if (this.refused()) { line.swallow = true; return vlen + 2 }
     const store = this.ctx.store
     const h = store.alloc(buf, ks, ke, flags, store.relExptime(exptime), vlen)
@@ -462,6 +465,7 @@ export class TextSession implements TextRequestHandler {
     const ks = line.tokS[1]
     const ke = line.tokE[1]
     if (ke - ks > KEY_MAX_LENGTH) { this.reply(R.BAD_FORMAT); return }
+    if (this.ctx.prefixStats.enabled) this.ctx.prefixStats.recordDelete(buf, ks, ke)
     if (this.refused()) return
     const store = this.ctx.store
     const h = store.find(buf, ks, ke)
@@ -708,12 +712,14 @@ export class TextSession implements TextRequestHandler {
       case 'reset':
         this.ctx.stats.reset()
         this.ctx.store.resetStats()
+        this.ctx.prefixStats.clear()
         this.reply(R.RESET)
         return
       case 'detail':
         if (n < 3) { this.reply(R.DETAIL_USAGE); return }
-        if (same(buf, line.tokS[2], line.tokE[2], W_ON) || same(buf, line.tokS[2], line.tokE[2], W_OFF)) { this.reply(R.OK); return }
-        if (same(buf, line.tokS[2], line.tokE[2], W_DUMP)) { out.bytes(R.END); return }
+        if (same(buf, line.tokS[2], line.tokE[2], W_ON)) { this.ctx.prefixStats.enabled = true; this.reply(R.OK); return }
+        if (same(buf, line.tokS[2], line.tokE[2], W_OFF)) { this.ctx.prefixStats.enabled = false; this.reply(R.OK); return }
+        if (same(buf, line.tokS[2], line.tokE[2], W_DUMP)) { out.bytes(Buffer.from(this.ctx.prefixStats.dump(), 'latin1')); return }
         this.reply(R.DETAIL_USAGE)
         return
       case 'settings': case 'items': case 'slabs': case 'sizes': case 'conns':
