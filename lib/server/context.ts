@@ -25,6 +25,8 @@ export interface ConnControl {
   flush (): void
   /** memcached-style state; 'conn_mwrite' while the socket is full (used by watchers). */
   state? (): string
+  /** The socket is full: output waits for 'drain' (then the session's resume() runs). */
+  congested? (): boolean
   /** Hands the socket over (see Upgrade): the connection forgets it; null if already gone. */
   detach? (): Socket | null
 }

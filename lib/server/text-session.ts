@@ -16,6 +16,7 @@ import type { ConnControl, ServerContext } from './context.js'
 import { writeStats } from './stats-report.js'
 import { lruCommand } from './text-lru.js'
 import { LogFlag, streamFlag } from './watchers.js'
+import { MC_MAX_CLASSES, MetaDump, cachedump, metadumpClasses } from './dumps.js'
 
 const R = {
   STORED: Buffer.from('STORED\r\n'),
@@ -75,6 +76,9 @@ export class TextSession implements TextRequestHandler {
   private yielded = false
   /** Keys of a multiget stopped by backpressure (a copy), with its options. */
   private rest: Buffer | null = null
+  /** A running `lru_crawler metadump` (dumps.ts); input waits while it runs. */
+  private dump: MetaDump | null = null
+  private endAfterDump = false
   private restCas = false
   private restTouch = false
   private restExptime = 0
@@ -110,6 +114,7 @@ export class TextSession implements TextRequestHandler {
   /** The socket drained: finish a multiget stopped mid-line, then go on parsing. */
   resume (): void {
     if (this.watching) { this.ctx.watchers.drained(this.conn); return }
+    if (this.dump !== null) { this.dump.resume(); return }
     if (this.ctx.watchers.active) this.ctx.watchers.cfd = this.conn.id
     this.yielded = false
     const rest = this.rest
@@ -123,9 +128,17 @@ export class TextSession implements TextRequestHandler {
     this.parser.resume()
   }
 
+  /** The client half-closed: a running dump finishes first (see lruCrawler). */
+  endInput (): boolean {
+    if (this.dump === null) return false
+    this.endAfterDump = true
+    return true
+  }
+
   /** The connection is going away: release an item allocated for a data block not yet read. */
   close (): void {
     if (this.watching) this.ctx.watchers.remove(this.conn)
+    if (this.dump !== null) { this.dump.stop(); this.dump = null }
     if (this.pendingItem > 0) { this.ctx.store.free(this.pendingItem); this.pendingItem = 0 }
     this.rest = null
     this.parser.halt()
@@ -653,7 +666,21 @@ export class TextSession implements TextRequestHandler {
       this.reply(R.OK)
     } else if (n === 3 && sub(W_METADUMP)) {
       if (!settings.lruCrawler) { this.replyAscii('CLIENT_ERROR lru crawler disabled'); return }
-      this.replyAscii('ERROR metadump not allowed')
+      // memcached hands the connection to its crawler, so replies still queued would be
+      // overtaken by the dump: it refuses instead.
+      if (this.conn.out.pendingBytes > 0) { this.replyAscii('ERROR cannot pipeline other commands before metadump'); return }
+      const classes = metadumpClasses(buf.toString('latin1', line.tokS[2], line.tokE[2]))
+      if (classes === null) { this.replyAscii('BADCLASS invalid class id'); return }
+      // Input after the command waits in the parser until the dump has ended.
+      this.parser.pause()
+      this.dump = new MetaDump(this.ctx, this.conn, classes, () => {
+        this.dump = null
+        this.resume()
+        // The client half-closed during the dump: close once everything is out, as
+        // memcached's crawler finishes its dump before the connection goes.
+        if (this.endAfterDump) { this.conn.closeAfterWrite(); this.conn.flush() }
+      })
+      this.dump.start()
     } else if (n === 3 && sub(W_TOCRAWL)) {
       const v = parseU32(buf, line.tokS[2], line.tokE[2])
       if (v < 0) { this.reply(R.BAD_FORMAT); return }
@@ -725,10 +752,15 @@ export class TextSession implements TextRequestHandler {
       case 'settings': case 'items': case 'slabs': case 'sizes': case 'conns':
         writeStats(out, this.ctx, name)
         return
-      case 'cachedump':
+      case 'cachedump': {
         if (n < 4) { this.reply(R.STATS_BAD); return }
-        writeStats(out, this.ctx, 'cachedump')
+        const id = parseU32(buf, line.tokS[2], line.tokE[2])
+        const limit = parseU32(buf, line.tokS[3], line.tokE[3])
+        if (id < 0 || limit < 0) { this.reply(R.BAD_FORMAT); return }
+        if (id >= MC_MAX_CLASSES) { this.replyAscii('CLIENT_ERROR Illegal slab id'); return }
+        out.bytes(cachedump(this.ctx.store, id, limit))
         return
+      }
       default:
         if (this.ctx.statsGroups.has(name)) { writeStats(out, this.ctx, name); return }
         this.reply(R.ERROR)

@@ -13,7 +13,7 @@ import { hashKey } from './hash.js'
 import { HashIndex } from './hash-index.js'
 import {
   F_ACTIVE, F_ALLOCATED, F_CHAINED, F_CONT, F_FETCHED, F_KEY_BINARY, F_LINKED, F_STALE, F_TOKEN_SENT,
-  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_OWNER, W_TIME,
+  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_NEXT, W_OWNER, W_TIME,
   byteOf, pageOf, wordOf,
 } from './layout.js'
 import { FetchStatus } from './events.js'
@@ -876,6 +876,22 @@ export class SlabStore implements Store {
     const f = this.iflags(h)
     return (f & F_LINKED) !== 0 && (f & F_CONT) === 0
   }
+
+  // ---- debug dumps (stats cachedump, lru_crawler metadump) -----------------------------
+
+  /** Newest item of segment seg (SEG_HOT/WARM/COLD) of class c, or 0. */
+  lruHead (c: number, seg: number): number { return this.lru.head[c * 3 + seg] }
+  /** The next older item in h's LRU segment, or 0. */
+  lruNext (h: number): number { return this.u32(h)[wordOf(h) + W_NEXT] }
+  /** Expired or flushed but not yet reclaimed, as memcached's crawler judges it for a dump
+   *  (crawler_metadump_eval: expired strictly before now). */
+  isDead (h: number): boolean {
+    const e = this.exptime(h)
+    return (e !== 0 && e < this.clock.now()) || this.isFlushed(h)
+  }
+
+  /** Unix time of store time 0 (absolute times in dumps are store time + this). */
+  get processStarted (): number { return this.clock.processStarted }
 
   /** The flush_all watermarks (see flush()). */
   get flushState (): { oldestLive: number, oldestCas: number } { return { oldestLive: this.oldestLive, oldestCas: this.oldestCas } }
