@@ -38,6 +38,7 @@ export interface RawServerOptions {
   daemon?: boolean
   unixSocket?: string
   prefixDelimiter?: string
+  unixMask?: string
 }
 
 export { ConfigError }
@@ -116,7 +117,15 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     s.detailEnabled = true
   }
   if (o.daemon === true) throw new ConfigError('-d: memring does not daemonize; run it under a supervisor (systemd, docker)')
-  if (o.unixSocket !== undefined) throw new ConfigError('-s: unix sockets are not supported yet')
+  if (o.unixSocket !== undefined) {
+    if (o.unixSocket === '') throw new ConfigError('-s: a socket path is required')
+    s.unixSocket = o.unixSocket
+  }
+  if (o.unixMask !== undefined) {
+    // memcached reads -a with strtol(optarg, NULL, 8).
+    if (!/^[0-7]+$/.test(o.unixMask.trim())) throw new ConfigError(`-a: '${o.unixMask}' is not an octal mask`)
+    s.unixMask = parseInt(o.unixMask.trim(), 8) & 0o777
+  }
   if (s.hashPowerInit > 30) s.hashPowerInit = 30
   return s
 }

@@ -18,6 +18,7 @@ import { defaultSettings } from './settings.js'
 import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
 import { PrefixStats } from './prefix-stats.js'
+import { listenUnix } from './unix-listen.js'
 
 export interface ServerOptions {
   settings?: Partial<ServerSettings>
@@ -177,6 +178,17 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       return out
     },
     async start () {
+      if (settings.unixSocket !== '') {
+        // memcached -s: the unix socket only (no TCP); a stale socket file is replaced,
+        // anything else at the path is an error; the file gets the -a permission bits.
+        const l = net.createServer({ allowHalfOpen: true }, onConnection)
+        l.maxConnections = Infinity
+        await listenUnix(l, settings.unixSocket, settings.unixMask, settings.tcpBacklog)
+        listeners.push(l)
+        settings.port = 0
+        background()
+        return
+      }
       const hosts = settings.listen.length > 0 ? settings.listen : [undefined]
       let port = settings.port
       for (const spec of hosts) {
