@@ -92,11 +92,15 @@ export default suite('text/documented-divergences', 'text', [
       return true
     }, 5000, 100)
   }),
-  // Formerly D4 (memring answered ERROR metadump not allowed): now the same on every target.
-  test('lru_crawler metadump all lists the item', async (ctx) => {
+  // Formerly D4 (memring answered ERROR metadump not allowed): now only the proxy does (P4).
+  test('P4 lru_crawler metadump all', async (ctx) => {
     knownServer(ctx)
     const c = await ctx.conn()
     await c.req('set mdk 0 0 1\r\nx\r\n', 'STORED\r\n')
+    if (diverges('P4', ctx.target)) {
+      await c.req('lru_crawler metadump all\r\n', 'ERROR metadump not allowed\r\n')
+      return
+    }
     c.send('lru_crawler metadump all\r\n')
     const r = (await c.readUntil('END\r\n', 5000)).toString('latin1')
     // One line per item, URL-encoded key, ended by a bare \n; only END has \r\n.
