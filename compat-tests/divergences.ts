@@ -21,11 +21,10 @@ export interface Divergence {
 export const divergences: Divergence[] = [
   { id: 'D1', targets: ['memring', 'proxy'], summary: '-U PORT is accepted but UDP is not served (TCP is)', pinnedBy: 'text/documented-divergences: D1 -U PORT: accepted, TCP served, UDP only on memcached' },
   { id: 'D2', targets: ['memring', 'proxy'], summary: 'a get line over 8 MiB without a newline closes the connection', pinnedBy: 'text/documented-divergences: D2 a get line over 8 MiB without a newline' },
-  { id: 'D3', targets: ['memring', 'proxy'], summary: 'stats cachedump answers just END', pinnedBy: 'text/documented-divergences: D3 stats cachedump 1 1' },
-  { id: 'D4', targets: ['memring', 'proxy'], summary: 'lru_crawler metadump answers ERROR metadump not allowed', pinnedBy: 'text/documented-divergences: D4 lru_crawler metadump all' },
   { id: 'P1', targets: ['proxy'], summary: 'stats numbers are summed over the hosts (limit_maxbytes, curr_items, ...); stats settings is the first host\'s except maxbytes, summed', pinnedBy: 'text/stats: stats: format and the usual fields' },
   { id: 'P2', targets: ['proxy'], summary: 'stats conns lists the proxy\'s backend connections, not the client\'s', pinnedBy: 'text/stats: stats sizes, stats conns, unknown group' },
   { id: 'P3', targets: ['proxy'], summary: '-m is per host: a cluster of N hosts keeps about N times the items before evicting', pinnedBy: 'text/server-flags: -m 8: writing 4x the memory evicts old items, counts them, never errors' },
+  { id: 'P4', targets: ['proxy'], summary: 'lru_crawler metadump answers ERROR metadump not allowed (a dump spans hosts)', pinnedBy: 'text/documented-divergences: P4 lru_crawler metadump all' },
 ]
 
 /** True when the target answers as divergence `id` documents (false: as memcached). */

@@ -37,6 +37,8 @@ export interface RawServerOptions {
   lockMemory?: boolean
   daemon?: boolean
   unixSocket?: string
+  prefixDelimiter?: string
+  unixMask?: string
 }
 
 export { ConfigError }
@@ -108,8 +110,22 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     if (s.udpPort !== 0) throw new ConfigError('Cannot use UDP with ascii authentication enabled (-U 0 to disable)')
     s.authFile = o.authFile
   }
+  if (o.prefixDelimiter !== undefined) {
+    // memcached -D: the first character is the delimiter, and detail collection starts on.
+    if (o.prefixDelimiter.length === 0) throw new ConfigError('No delimiter specified')
+    s.prefixDelimiter = String.fromCharCode(Buffer.from(o.prefixDelimiter, 'utf8')[0]) // a byte, as optarg[0]
+    s.detailEnabled = true
+  }
   if (o.daemon === true) throw new ConfigError('-d: memring does not daemonize; run it under a supervisor (systemd, docker)')
-  if (o.unixSocket !== undefined) throw new ConfigError('-s: unix sockets are not supported yet')
+  if (o.unixSocket !== undefined) {
+    if (o.unixSocket === '') throw new ConfigError('-s: a socket path is required')
+    s.unixSocket = o.unixSocket
+  }
+  if (o.unixMask !== undefined) {
+    // memcached reads -a with strtol(optarg, NULL, 8).
+    if (!/^[0-7]+$/.test(o.unixMask.trim())) throw new ConfigError(`-a: '${o.unixMask}' is not an octal mask`)
+    s.unixMask = parseInt(o.unixMask.trim(), 8) & 0o777
+  }
   if (s.hashPowerInit > 30) s.hashPowerInit = 30
   return s
 }

@@ -16,6 +16,8 @@ import { parseMcrouterConfig } from './mcrouter-config.js'
 export interface RawProxyOptions {
   port?: string
   listen?: string
+  unixSocket?: string
+  unixMask?: string
   zk?: string
   cluster?: string
   dc?: string
@@ -40,6 +42,12 @@ function int (flag: string, v: string, min: number, max: number): number {
   const n = Number(v.trim())
   if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new ConfigError(`${flag}: '${v}' is not an integer in [${min}, ${max}]`)
   return n
+}
+
+/** memring -a / memcached -a: an octal permission mask. */
+function octal (v: string): number {
+  if (!/^[0-7]+$/.test(v.trim())) throw new ConfigError(`-a: '${v}' is not an octal mask`)
+  return parseInt(v.trim(), 8) & 0o777
 }
 
 /** What a command line can describe: a static list or ZooKeeper (never a given Topology). */
@@ -94,6 +102,8 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
   return {
     port: o.port === undefined ? 11211 : int('-p', o.port, 0, 65535),
     listen: o.listen ?? '127.0.0.1',
+    ...(o.unixSocket !== undefined ? { unixSocket: o.unixSocket } : {}),
+    ...(o.unixMask !== undefined ? { unixMask: octal(o.unixMask) } : {}),
     topology,
     maxConns: o.connLimit === undefined ? 4096 : int('-c', o.connLimit, 1, 1 << 20),
     readFrom,

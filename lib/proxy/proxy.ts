@@ -13,6 +13,7 @@ import { pino, type Logger } from 'pino'
 import { Connection } from '../server/connection.js'
 import type { ConnControl, ServerContext } from '../server/context.js'
 import { ServerStats } from '../server/stats.js'
+import { listenUnix } from '../server/unix-listen.js'
 import { Topology, TopologyWatcher } from '../cluster/index.js'
 import { BackendPool, type BackendOptions } from './backend.js'
 import { Router, type ReadFrom, type StaticServer } from './router.js'
@@ -35,6 +36,9 @@ export interface ProxyOptions {
   port: number
   /** Address to listen on. Default 127.0.0.1. */
   listen?: string
+  /** -s: listen on this unix socket instead of TCP; -a: its permission bits (0700). */
+  unixSocket?: string
+  unixMask?: number
   topology: TopologySource
   backend?: BackendOptions
   /** Where reads go: `any` copy of the shard (default) or its `master` only (read-your-writes). */
@@ -142,10 +146,14 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
       // allowHalfOpen: a client that half-closes still gets the replies in progress
       // (Connection ends the socket itself, see ProtocolSession.endInput).
       const l = net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
-      await new Promise<void>((resolve, reject) => {
-        l.once('error', reject)
-        l.listen({ port: opts.port, host: opts.listen ?? '127.0.0.1', backlog: opts.backlog }, () => { l.off('error', reject); resolve() })
-      })
+      if (opts.unixSocket !== undefined && opts.unixSocket !== '') {
+        await listenUnix(l, opts.unixSocket, opts.unixMask ?? 0o700) // -s: the socket only
+      } else {
+        await new Promise<void>((resolve, reject) => {
+          l.once('error', reject)
+          l.listen({ port: opts.port, host: opts.listen ?? '127.0.0.1', backlog: opts.backlog }, () => { l.off('error', reject); resolve() })
+        })
+      }
       listener = l
       log.info({ port: proxy.port, shards: router.shardCount }, 'memring-proxy listening')
     },

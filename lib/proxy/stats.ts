@@ -22,6 +22,7 @@ const FIRST = new Set([
 const SUMMED_SETTINGS = new Set(['maxbytes'])
 
 export function mergeStats (replies: (Buffer[] | null)[], core: ProxyCore, group = ''): Buffer[] {
+  if (group === 'cachedump' || group === 'detail') return mergeDumps(replies, group === 'detail')
   const settings = group === 'settings'
   const values = new Map<string, string>()
   for (const r of replies) {
@@ -93,4 +94,35 @@ function keyHashName (p: RouterOptions): string {
     case 'ketama-unweighted': return 'one_at_a_time'
     default: return 'md5'
   }
+}
+
+const PREFIX_LINE = /^PREFIX (.*) get (\d+) hit (\d+) set (\d+) del (\d+)$/
+
+/**
+ * `stats cachedump`: every host's ITEM lines, host by host, then END. `stats detail dump`:
+ * one PREFIX line per prefix with the hosts' counts summed (first host's order first).
+ * Any other reply (OK, an error) is the first host's.
+ */
+function mergeDumps (replies: (Buffer[] | null)[], sumPrefixes: boolean): Buffer[] {
+  const items: Buffer[] = []
+  const prefixes = new Map<string, bigint[]>()
+  for (const r of replies) {
+    if (r === null) continue
+    for (const piece of r) {
+      const line = piece.toString('latin1', 0, piece.length - 2)
+      if (line === 'END') continue
+      const m = sumPrefixes ? PREFIX_LINE.exec(line) : null
+      if (m !== null) {
+        const had = prefixes.get(m[1]) ?? [0n, 0n, 0n, 0n]
+        prefixes.set(m[1], had.map((v, i) => v + BigInt(m[i + 2])))
+      } else if (!sumPrefixes && line.startsWith('ITEM ')) {
+        items.push(piece)
+      } else {
+        return [piece]
+      }
+    }
+  }
+  for (const [p, [g, h, st, d]] of prefixes) items.push(Buffer.from(`PREFIX ${p} get ${g} hit ${h} set ${st} del ${d}\r\n`, 'latin1'))
+  items.push(Buffer.from('END\r\n'))
+  return items
 }

@@ -148,6 +148,8 @@ class FanOut implements ReplySink {
   #finish (): void { if (this.slot !== null) this.slot.onReply(this.combine(this.#replies)) }
 }
 
+const METADUMP_REFUSED = Buffer.from('ERROR metadump not allowed\r\n')
+
 export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   readonly parser: TextRequestParser
   readonly core: ProxyCore
@@ -260,7 +262,12 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       // memcached's token counts for these are checked before noreply is looked at.
       case Op.Verbosity: case Op.CacheMemlimit:
         return line.ntokens === 2 || line.ntokens === 3 ? this.#adminFanOut(line) : this.#err(R.ERROR)
-      case Op.LruCrawler: case Op.Slabs: case Op.Lru:
+      case Op.LruCrawler:
+        // A metadump streams every item of a host: it spans hosts and is not one reply line.
+        // Dump each host directly (compat-tests/README.md, P4).
+        if (line.ntokens >= 2 && line.buf.toString('latin1', line.tokS[1], line.tokE[1]) === 'metadump') return this.#err(METADUMP_REFUSED)
+        return this.#adminFanOut(line)
+      case Op.Slabs: case Op.Lru:
         return this.#adminFanOut(line)
       case Op.Quit: this.#quitting = true; this.parser.halt(); return NO_DATA
       case Op.Shutdown: this.#local(R.SHUTDOWN_DISABLED); return NO_DATA

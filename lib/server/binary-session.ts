@@ -236,6 +236,8 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
     const ks = req.keyStart
     const ke = req.keyEnd
     const h = store.find(buf, ks, ke)
+    // memcached process_bin_get_or_touch counts GET and TOUCH/GAT alike as prefix gets.
+    if (ctx.prefixStats.enabled) ctx.prefixStats.recordGet(buf, ks, ke, h !== 0)
     if (h === 0) {
       if (touch) { stats.cmd_touch++; stats.touch_misses++ } else { stats.cmd_get++; stats.get_misses++ }
       if (req.quiet) return
@@ -285,6 +287,8 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
     const appending = req.op === Opcode.Append || req.op === Opcode.Prepend
     const flags = appending ? 0 : req.extU32(0)
     const exptime = appending ? 0 : store.relExptime(req.extU32(4))
+    const ps = this.ctx.prefixStats
+    if (ps.enabled) ps.recordSet(buf, ks, ke)
     const h = store.alloc(buf, ks, ke, flags, exptime, vlen)
     if (h < 0) {
       if (h === -StoreResult.TooLarge) {
@@ -348,6 +352,8 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
   /** memcached process_bin_delete: a non-zero header CAS must match. */
   private delete (req: BinaryRequest): void {
     const store = this.ctx.store
+    const ps = this.ctx.prefixStats
+    if (ps.enabled) ps.recordDelete(req.buf, req.keyStart, req.keyEnd)
     const h = store.find(req.buf, req.keyStart, req.keyEnd)
     if (h === 0) {
       this.ctx.stats.delete_misses++

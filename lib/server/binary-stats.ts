@@ -49,13 +49,15 @@ export function writeBinaryStats (out: Output, ctx: ServerContext, req: BinaryRe
   } else if (startsWith(buf, s, e, 'reset')) {
     ctx.stats.reset()
     ctx.store.resetStats()
+    ctx.prefixStats.clear()
   } else if (startsWith(buf, s, e, 'settings')) {
     list = rows(ctx, 'settings')
   } else if (startsWith(buf, s, e, 'detail')) {
-    if (startsWith(buf, s + 6, e, ' dump')) {
-      // Per-prefix detail is not collected; the dump is memcached's empty one.
-      list = [['detailed', 'END\r\n']]
-    } else if (!startsWith(buf, s + 6, e, ' on') && !startsWith(buf, s + 6, e, ' off')) {
+    // memcached: the dump is one stat named "detailed" holding the text dump (END included).
+    if (startsWith(buf, s + 6, e, ' dump')) list = [['detailed', ctx.prefixStats.dump()]]
+    else if (startsWith(buf, s + 6, e, ' on')) ctx.prefixStats.enabled = true
+    else if (startsWith(buf, s + 6, e, ' off')) ctx.prefixStats.enabled = false
+    else {
       notFound(out, req)
       return true
     }

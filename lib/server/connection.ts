@@ -42,6 +42,7 @@ class TextProtocol implements ProtocolSession {
   pause (): void { this.session.pause() }
   resume (): void { this.session.resume() }
   close (): void { this.session.close() }
+  endInput (): boolean { return this.session.endInput() }
 }
 
 export class Connection implements ConnControl, HoldOwner {
@@ -174,6 +175,8 @@ export class Connection implements ConnControl, HoldOwner {
   }
 
   closeAfterWrite (): void { this.closing = true }
+
+  congested (): boolean { return this.waitingDrain }
 
   /** Hands the socket to another owner (an Upgrade): replies queued so far go first. */
   detach (): Socket | null {

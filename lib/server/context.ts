@@ -8,6 +8,7 @@ import type { ServerStats } from './stats.js'
 import type { TextLine } from '../../protocol/text/request-parser.js'
 import type { Hold, Output } from './output.js'
 import type { Watchers } from './watchers.js'
+import type { PrefixStats } from './prefix-stats.js'
 import type { Socket } from 'node:net'
 
 /** A connection as the dispatchers see it. */
@@ -24,6 +25,8 @@ export interface ConnControl {
   flush (): void
   /** memcached-style state; 'conn_mwrite' while the socket is full (used by watchers). */
   state? (): string
+  /** The socket is full: output waits for 'drain' (then the session's resume() runs). */
+  congested? (): boolean
   /** Hands the socket over (see Upgrade): the connection forgets it; null if already gone. */
   detach? (): Socket | null
 }
@@ -76,6 +79,8 @@ export interface ServerContext {
   /** Unix seconds when the server started (stats uptime). */
   startedAtSec: number
   meta: MetaHandler | null
+  /** `stats detail`: per key prefix counts (prefix-stats.ts). */
+  prefixStats: PrefixStats
   /** `watch` connections and the log lines they are sent (watchers.ts). */
   watchers: Watchers
   /** Called by `shutdown` (with -A) and signals. */

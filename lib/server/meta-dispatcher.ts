@@ -31,12 +31,11 @@ import { StoreMode, StoreResult } from '../store/store.js'
 import type { SlabStore } from '../store/slab-store.js'
 import type { ConnControl, MetaHandler, ServerContext } from './context.js'
 import type { Output } from './output.js'
+import { mcClassFor, mcItemSize } from './mc-item.js'
 
 const CH = { k: 107, c: 99, s: 115, t: 116, f: 102, l: 108, h: 104, O: 79, N: 78, R: 82, T: 84, W: 87, X: 88, Z: 90 } as const
 /** Values smaller than this are copied into the reply staging chunk, larger get their own Buffer. */
 const SMALL_VALUE = 16 * 1024
-/** memcached's sizeof(item) (64-bit, with CAS), for me's size= field. */
-const MC_ITEM_HEADER = 48
 const INT32_MAX = 0x7fffffff
 
 export class MetaDispatcher implements MetaHandler {
@@ -536,8 +535,7 @@ export class MetaDispatcher implements MetaHandler {
     o = writeAscii(b, o, store.fetched(h) ? ' fetch=yes cls=' : ' fetch=no cls=')
     // Class and size as memcached would account this item (its item header, CAS, key NUL,
     // flags suffix, CRLF), so the line matches memcached's for the same -n/-f/-I.
-    const flags = store.flags(h)
-    const size = MC_ITEM_HEADER + (store.useCas ? 8 : 0) + nk + 1 + (flags !== 0 ? 4 : 0) + store.nbytes(h) + 2
+    const size = mcItemSize(store, h, nk)
     o = writeUint(b, o, mcClassFor(store, size))
     o = writeAscii(b, o, ' size=')
     o = writeUint(b, o, size)
@@ -613,8 +611,4 @@ function u64Len (v: bigint): number {
 
 /** The slab class memcached would report for an item of `size` bytes: an item larger than
  *  a chunk is chained and memcached reports its header's class, the largest one. */
-function mcClassFor (store: SlabStore, size: number): number {
-  const c = store.slabs.classFor(size)
-  return c === 0 ? store.slabs.largest : c
-}
 

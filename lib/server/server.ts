@@ -17,6 +17,8 @@ import { Watchers } from './watchers.js'
 import { defaultSettings } from './settings.js'
 import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
+import { PrefixStats } from './prefix-stats.js'
+import { listenUnix } from './unix-listen.js'
 
 export interface ServerOptions {
   settings?: Partial<ServerSettings>
@@ -84,6 +86,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     // Meta commands are part of the text protocol: on unless a caller plugs in its own.
     meta: opts.meta === undefined ? new MetaDispatcher() : opts.meta,
     watchers: new Watchers(store, settings.watcherLogbufSize),
+    prefixStats: new PrefixStats(settings.prefixDelimiter.charCodeAt(0), settings.detailEnabled),
     requestShutdown: (graceful) => {
       if (opts.onShutdownRequest !== undefined) opts.onShutdownRequest(graceful)
       else void server.close(graceful ? 5000 : 0)
@@ -176,6 +179,17 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       return out
     },
     async start () {
+      if (settings.unixSocket !== '') {
+        // memcached -s: the unix socket only (no TCP); a stale socket file is replaced,
+        // anything else at the path is an error; the file gets the -a permission bits.
+        const l = net.createServer({ allowHalfOpen: true }, onConnection)
+        l.maxConnections = Infinity
+        await listenUnix(l, settings.unixSocket, settings.unixMask, settings.tcpBacklog)
+        listeners.push(l)
+        settings.port = 0
+        background()
+        return
+      }
       const hosts = settings.listen.length > 0 ? settings.listen : [undefined]
       let port = settings.port
       for (const spec of hosts) {

@@ -38,6 +38,10 @@ export interface ServerSettings {
   sasl: boolean // -S (binary SASL PLAIN; see auth-setup.ts)
   saslPwdb: string // --sasl-pwdb ('' = $MEMCACHED_SASL_PWDB)
   authFile: string // -Y (ASCII auth; '' = off)
+  unixSocket: string // -s: listen on this unix socket only ('' = TCP)
+  unixMask: number // -a: the socket file's permission bits (memcached's default 0700)
+  prefixDelimiter: string // -D: one character, the `stats detail` prefix delimiter
+  detailEnabled: boolean // `stats detail on` at start (memcached -D turns it on)
   // `lru mode|tune|temp_ttl` (memcached settings of the same names; see text-lru.ts), also
   // set at start-up by -o lru_maintainer, no_lru_maintainer, hot_lru_pct, warm_lru_pct,
   // hot_max_factor, warm_max_factor and temporary_ttl (lib/app/config.ts)
@@ -88,6 +92,10 @@ export function defaultSettings (): ServerSettings {
     sasl: false,
     saslPwdb: '',
     authFile: '',
+    unixSocket: '',
+    unixMask: 0o700,
+    prefixDelimiter: ':',
+    detailEnabled: false,
     lruSegmented: true,
     hotLruPct: 20,
     warmLruPct: 40,

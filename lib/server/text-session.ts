@@ -16,6 +16,7 @@ import type { ConnControl, ServerContext } from './context.js'
 import { writeStats } from './stats-report.js'
 import { lruCommand } from './text-lru.js'
 import { LogFlag, streamFlag } from './watchers.js'
+import { MC_MAX_CLASSES, MetaDump, cachedump, metadumpClasses } from './dumps.js'
 
 const R = {
   STORED: Buffer.from('STORED\r\n'),
@@ -75,6 +76,9 @@ export class TextSession implements TextRequestHandler {
   private yielded = false
   /** Keys of a multiget stopped by backpressure (a copy), with its options. */
   private rest: Buffer | null = null
+  /** A running `lru_crawler metadump` (dumps.ts); input waits while it runs. */
+  private dump: MetaDump | null = null
+  private endAfterDump = false
   private restCas = false
   private restTouch = false
   private restExptime = 0
@@ -110,6 +114,7 @@ export class TextSession implements TextRequestHandler {
   /** The socket drained: finish a multiget stopped mid-line, then go on parsing. */
   resume (): void {
     if (this.watching) { this.ctx.watchers.drained(this.conn); return }
+    if (this.dump !== null) { this.dump.resume(); return }
     if (this.ctx.watchers.active) this.ctx.watchers.cfd = this.conn.id
     this.yielded = false
     const rest = this.rest
@@ -123,9 +128,17 @@ export class TextSession implements TextRequestHandler {
     this.parser.resume()
   }
 
+  /** The client half-closed: a running dump finishes first (see lruCrawler). */
+  endInput (): boolean {
+    if (this.dump === null) return false
+    this.endAfterDump = true
+    return true
+  }
+
   /** The connection is going away: release an item allocated for a data block not yet read. */
   close (): void {
     if (this.watching) this.ctx.watchers.remove(this.conn)
+    if (this.dump !== null) { this.dump.stop(); this.dump = null }
     if (this.pendingItem > 0) { this.ctx.store.free(this.pendingItem); this.pendingItem = 0 }
     this.rest = null
     this.parser.halt()
@@ -311,6 +324,7 @@ export class TextSession implements TextRequestHandler {
         return NO_DATA
       }
       const h = store.find(buf, p, q)
+      if (this.ctx.prefixStats.enabled) this.ctx.prefixStats.recordGet(buf, p, q, h !== 0)
       if (h !== 0) {
         const c = store.clsid(h)
         if (touch) {
@@ -408,6 +422,8 @@ export class TextSession implements TextRequestHandler {
       cas = Number(c)
     }
     if (vlen < 0 || vlen > 0x7fffffff - 2) { this.reply(R.BAD_FORMAT); return NO_DATA }
+    // memcached counts the set here, before the item is allocated (so also when too large).
+    if (this.ctx.prefixStats.enabled) this.ctx.prefixStats.recordSet(buf, ks, ke)
     if (this.refused()) { line.swallow = true; return vlen + 2 }
     const store = this.ctx.store
     const h = store.alloc(buf, ks, ke, flags, store.relExptime(exptime), vlen)
@@ -481,6 +497,7 @@ export class TextSession implements TextRequestHandler {
     const ks = line.tokS[1]
     const ke = line.tokE[1]
     if (ke - ks > KEY_MAX_LENGTH) { this.reply(R.BAD_FORMAT); return }
+    if (this.ctx.prefixStats.enabled) this.ctx.prefixStats.recordDelete(buf, ks, ke)
     if (this.refused()) return
     const store = this.ctx.store
     const h = store.find(buf, ks, ke)
@@ -668,7 +685,21 @@ export class TextSession implements TextRequestHandler {
       this.reply(R.OK)
     } else if (n === 3 && sub(W_METADUMP)) {
       if (!settings.lruCrawler) { this.replyAscii('CLIENT_ERROR lru crawler disabled'); return }
-      this.replyAscii('ERROR metadump not allowed')
+      // memcached hands the connection to its crawler, so replies still queued would be
+      // overtaken by the dump: it refuses instead.
+      if (this.conn.out.pendingBytes > 0) { this.replyAscii('ERROR cannot pipeline other commands before metadump'); return }
+      const classes = metadumpClasses(buf.toString('latin1', line.tokS[2], line.tokE[2]))
+      if (classes === null) { this.replyAscii('BADCLASS invalid class id'); return }
+      // Input after the command waits in the parser until the dump has ended.
+      this.parser.pause()
+      this.dump = new MetaDump(this.ctx, this.conn, classes, () => {
+        this.dump = null
+        this.resume()
+        // The client half-closed during the dump: close once everything is out, as
+        // memcached's crawler finishes its dump before the connection goes.
+        if (this.endAfterDump) { this.conn.closeAfterWrite(); this.conn.flush() }
+      })
+      this.dump.start()
     } else if (n === 3 && sub(W_TOCRAWL)) {
       const v = parseU32(buf, line.tokS[2], line.tokE[2])
       if (v < 0) { this.reply(R.BAD_FORMAT); return }
@@ -727,21 +758,28 @@ export class TextSession implements TextRequestHandler {
       case 'reset':
         this.ctx.stats.reset()
         this.ctx.store.resetStats()
+        this.ctx.prefixStats.clear()
         this.reply(R.RESET)
         return
       case 'detail':
         if (n < 3) { this.reply(R.DETAIL_USAGE); return }
-        if (same(buf, line.tokS[2], line.tokE[2], W_ON) || same(buf, line.tokS[2], line.tokE[2], W_OFF)) { this.reply(R.OK); return }
-        if (same(buf, line.tokS[2], line.tokE[2], W_DUMP)) { out.bytes(R.END); return }
+        if (same(buf, line.tokS[2], line.tokE[2], W_ON)) { this.ctx.prefixStats.enabled = true; this.reply(R.OK); return }
+        if (same(buf, line.tokS[2], line.tokE[2], W_OFF)) { this.ctx.prefixStats.enabled = false; this.reply(R.OK); return }
+        if (same(buf, line.tokS[2], line.tokE[2], W_DUMP)) { out.bytes(Buffer.from(this.ctx.prefixStats.dump(), 'latin1')); return }
         this.reply(R.DETAIL_USAGE)
         return
       case 'settings': case 'items': case 'slabs': case 'sizes': case 'conns':
         writeStats(out, this.ctx, name)
         return
-      case 'cachedump':
+      case 'cachedump': {
         if (n < 4) { this.reply(R.STATS_BAD); return }
-        writeStats(out, this.ctx, 'cachedump')
+        const id = parseU32(buf, line.tokS[2], line.tokE[2])
+        const limit = parseU32(buf, line.tokS[3], line.tokE[3])
+        if (id < 0 || limit < 0) { this.reply(R.BAD_FORMAT); return }
+        if (id >= MC_MAX_CLASSES) { this.replyAscii('CLIENT_ERROR Illegal slab id'); return }
+        out.bytes(cachedump(this.ctx.store, id, limit))
         return
+      }
       default:
         if (this.ctx.statsGroups.has(name)) { writeStats(out, this.ctx, name); return }
         this.reply(R.ERROR)

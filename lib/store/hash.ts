@@ -1,9 +1,10 @@
 /**
  * MurmurHash3 x86 32-bit (Austin Appleby, public domain algorithm) over key bytes.
- * Server-internal: only the hash index uses it, so its choice never reaches the wire.
+ * Server-internal: the hash index uses it, so its choice never reaches the wire. With seed 0
+ * it is memcached's default `hash()` (murmur3), which orders `stats detail dump`.
  */
-export function hashKey (key: Uint8Array, s: number, e: number): number {
-  let h = 0x9747b28c
+export function hashKey (key: Uint8Array, s: number, e: number, seed = 0x9747b28c): number {
+  let h = seed
   const n = e - s
   const blocks = s + (n & ~3)
   let i = s

@@ -13,7 +13,7 @@ import { hashKey } from './hash.js'
 import { HashIndex } from './hash-index.js'
 import {
   F_ACTIVE, F_ALLOCATED, F_CHAINED, F_CONT, F_FETCHED, F_KEY_BINARY, F_LINKED, F_STALE, F_TOKEN_SENT,
-  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_OWNER, W_TIME,
+  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_NEXT, W_OWNER, W_TIME,
   byteOf, pageOf, wordOf,
 } from './layout.js'
 import { FetchStatus } from './events.js'
@@ -28,6 +28,7 @@ export const ITEM_UPDATE_INTERVAL = 60
 /** memcached's sizeof(item) on 64-bit Linux; used only for its item-size limit formula. */
 const MC_ITEM_HEADER = 48
 const U64_MAX = (1n << 64n) - 1n
+const I64_MAX = (1n << 63n) - 1n
 /** Idle-time buckets (seconds) of a full-sync listing's order; items idle longer share the last. */
 const RECENCY_BUCKETS = 4096
 /** How many tail items an allocation looks at before giving up on eviction. */
@@ -876,6 +877,22 @@ export class SlabStore implements Store {
     return (f & F_LINKED) !== 0 && (f & F_CONT) === 0
   }
 
+  // ---- debug dumps (stats cachedump, lru_crawler metadump) -----------------------------
+
+  /** Newest item of segment seg (SEG_HOT/WARM/COLD) of class c, or 0. */
+  lruHead (c: number, seg: number): number { return this.lru.head[c * 3 + seg] }
+  /** The next older item in h's LRU segment, or 0. */
+  lruNext (h: number): number { return this.u32(h)[wordOf(h) + W_NEXT] }
+  /** Expired or flushed but not yet reclaimed, as memcached's crawler judges it for a dump
+   *  (crawler_metadump_eval: expired strictly before now). */
+  isDead (h: number): boolean {
+    const e = this.exptime(h)
+    return (e !== 0 && e < this.clock.now()) || this.isFlushed(h)
+  }
+
+  /** Unix time of store time 0 (absolute times in dumps are store time + this). */
+  get processStarted (): number { return this.clock.processStarted }
+
   /** The flush_all watermarks (see flush()). */
   get flushState (): { oldestLive: number, oldestCas: number } { return { oldestLive: this.oldestLive, oldestCas: this.oldestCas } }
 
@@ -1030,7 +1047,12 @@ export class SlabStore implements Store {
 }
 
 /** memcached safe_strtoull over a stored value: digits with optional leading space/sign and
- *  trailing whitespace (the stored "\r\n" in memcached; padding spaces after a decr). */
+ *  trailing whitespace (the stored "\r\n" in memcached; padding spaces after a decr) or a
+ *  NUL (strtoull stops there and safe_strtoull accepts it, so `1\0x` is 1). A result of
+ *  2^63 or more is refused when a '-' comes before the value's first NUL: memcached
+ *  searches the C string for one (strchr). Without a NUL its search runs past the value
+ *  into whatever memory follows, so there memring looks only inside the value (README,
+ *  documented differences). */
 function parseValueU64 (v: Buffer): bigint {
   let i = 0
   const e = v.length
@@ -1049,11 +1071,12 @@ function parseValueU64 (v: Buffer): bigint {
   }
   if (i === ds) return -1n
   // memcached's value always ends in "\r\n", so end-of-value counts as whitespace.
-  if (i < e && !(v[i] === 32 || (v[i] >= 9 && v[i] <= 13))) return -1n
-  if (neg) {
-    const r = (U64_MAX + 1n - mag) & U64_MAX
-    if (r > (1n << 63n) - 1n) return -1n
-    return r
+  if (i < e && !(v[i] === 0 || v[i] === 32 || (v[i] >= 9 && v[i] <= 13))) return -1n
+  const r = neg ? (U64_MAX + 1n - mag) & U64_MAX : mag
+  if (r > I64_MAX) {
+    const nul = v.indexOf(0)
+    const minus = v.indexOf(45)
+    if (minus !== -1 && (nul === -1 || minus < nul)) return -1n
   }
-  return mag
+  return r
 }

@@ -5,7 +5,12 @@
  *   Line ──(handler.onLine returns n >= 0)──► Data (n bytes, delivered or swallowed) ──► Line
  *
  * Lines end at LF; one CR before it is dropped when the line is longer than one byte
- * (memcached try_read_command_ascii), so bare "\n" endings work. A line is split into at
+ * (memcached try_read_command_ascii), so bare "\n" endings work. A NUL byte ends the line
+ * for everything after framing: memcached writes a NUL over the line ending and tokenizes
+ * a C string (strlen), so `set k 0 0 5\0junk` is `set k 0 0 5`. The NUL is found with one
+ * native search per input buffer, repeated only past a NUL already used, so lines without
+ * one cost a compare each (a byte test in the tokenizer loop measured 20-30% slower on
+ * pipelined gets; protocol/text/bench/request-parser.bench.ts). A line is split into at
  * most 23 space-separated tokens (memcached tokenize_command; only ' ' separates); longer
  * lines leave `rest` pointing at the unsplit remainder (multigets walk it).
  *
@@ -102,6 +107,10 @@ export class TextRequestParser {
 
   private run (buf: Buffer, off: number): void {
     const len = buf.length
+    // First NUL at or after the current line in buf; -2 = not searched yet, -1 = none left.
+    // Each search starts past the previous hit, so a buffer is scanned at most once overall.
+    // Local to this call: the caller may reuse a chunk's memory after push() returns.
+    let nul = -2
     while (off < len) {
       if (this.halted) return
       if (this.paused) { this.pending = buf.subarray(off); return }
@@ -114,7 +123,8 @@ export class TextRequestParser {
         this.keepPartialLine(buf, off)
         return
       }
-      off = this.onLineBytes(buf, off, lf)
+      if (nul !== -1 && nul < off) nul = buf.indexOf(0, off)
+      off = this.onLineBytes(buf, off, lf, nul)
     }
   }
 
@@ -175,9 +185,10 @@ export class TextRequestParser {
     return buf[p + 3] === SP || (buf[p + 3] === 115 && buf[p + 4] === SP)
   }
 
-  private onLineBytes (buf: Buffer, off: number, lf: number): number {
+  private onLineBytes (buf: Buffer, off: number, lf: number, nul: number): number {
     let end = lf
     if (end - off > 1 && buf[end - 1] === CR) end--
+    if (nul !== -1 && nul < end) end = nul // the C string ends here (see the file comment)
     const line = this.line
     line.buf = buf
     line.start = off

@@ -75,6 +75,17 @@ const fixtures: Array<{ name: string, input: string, expect: string[], swallow?:
     input: 'ms key 3 T0\r\nabc\r\nmn\r\n',
     expect: [`line op=${Op.MetaSet} [ms|key|3|T0]`, 'data "abc\\r\\n"', `line op=${Op.MetaNoop} [mn]`],
   },
+  {
+    name: 'a NUL ends the line (memcached tokenizes a C string); NULs in data blocks do not',
+    input: 'set k 0 0 3\0junk 9\r\na\0b\r\nget a\0 b\r\n\0get c\r\nmn\0x\r\nget d\r\n',
+    expect: [`line op=${Op.Set} [set|k|0|0|3]`, 'data "a\\u0000b\\r\\n"', `line op=${Op.Get} [get|a]`, `line op=${Op.Unknown} []`,
+      `line op=${Op.MetaNoop} [mn]`, `line op=${Op.Get} [get|d]`],
+  },
+  {
+    name: 'a NUL in the unsplit rest of a long multiget ends it',
+    input: 'get ' + Array.from({ length: 25 }, (_, i) => `k${i}`).join(' ') + '\0 k99\r\nget x\0\r\n',
+    expect: [`line op=${Op.Get} [get|${Array.from({ length: 22 }, (_, i) => `k${i}`).join('|')}] rest=k22 k23 k24`, `line op=${Op.Get} [get|x]`],
+  },
 ]
 
 for (const f of fixtures) {
