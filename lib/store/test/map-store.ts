@@ -258,14 +258,18 @@ export class MapStore implements Store {
   }
 }
 
-/** strtoull as memcached's safe_strtoull uses it: optional leading whitespace and sign,
- *  digits, then whitespace or the end (the stored value ends with "\r\n" in memcached). */
+/** strtoull as memcached's safe_strtoull uses it, on the value as a C string: optional
+ *  leading whitespace and sign, digits, then whitespace, a NUL or the end (the stored value
+ *  ends with "\r\n" in memcached); a result above 2^63 - 1 is refused when the C string
+ *  (the value up to its first NUL) holds a '-' anywhere (safe_strtoull's strchr). */
 function parseNumber (v: Buffer): bigint | null {
-  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)(?:[ \t\n\v\f\r]|$)/.exec(v.toString('latin1'))
+  const s = v.toString('latin1')
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)(?:[ \t\n\v\f\r\0]|$)/.exec(s)
   if (m === null) return null
   const mag = BigInt(m[2])
   if (mag > U64_MAX) return null
-  if (m[1] !== '-') return mag
-  const r = ((U64_MAX + 1n) - mag) & U64_MAX
-  return r > I64_MAX ? null : r
+  const r = m[1] === '-' ? ((U64_MAX + 1n) - mag) & U64_MAX : mag
+  if (r <= I64_MAX) return r
+  const nul = s.indexOf('\0')
+  return (nul === -1 ? s : s.slice(0, nul)).includes('-') ? null : r
 }
