@@ -18,7 +18,7 @@ import { proxyConfigs } from '../proxy-options.js'
 import { ConfigError } from '../config.js'
 import { ChildServer, PROXY_BIN } from '../../testing/memring-process.js'
 import { makeKeys, prng } from '../../ring/test/keys.js'
-import { startMemcached, freePort, canBind, canConnect, waitFor, RawText, type Proc } from '../../ring/test/procs.js'
+import { startPlacementBackends, freePort, canConnect, waitFor, RawText } from '../../ring/test/procs.js'
 
 const haveNutcracker = spawnSync('nutcracker', ['--version']).status === 0
 const haveMemcached = spawnSync('memcached', ['--version']).status === 0
@@ -179,15 +179,8 @@ async function stop (child: ChildProcess): Promise<void> {
 }
 
 t.test('drop-in for nutcracker: same file, same ports, same servers, every key where twemproxy put it', { skip }, async (t) => {
-  const backends: Proc[] = []
-  for (let i = 0; i < 12; i++) backends.push(await startMemcached(t))
-  let host11211 = ''
-  for (let i = 0; i < 50 && host11211 === ''; i++) {
-    const h = `127.0.${1 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`
-    if (await canBind(h, 11211)) host11211 = h
-  }
+  const { backends, host11211 } = await startPlacementBackends(t)
   t.not(host11211, '', 'found a loopback address with port 11211 free')
-  backends.push(await startMemcached(t, host11211, 11211))
 
   const ports = await Promise.all(POOLS.map(async () => await freePort()))
   const yaml = POOLS.map((p, i) => [

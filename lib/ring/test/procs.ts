@@ -82,6 +82,23 @@ export async function startMemcached (t: Tap, host = '127.0.0.1', port = 0): Pro
 }
 
 /** nutcracker with this YAML config; `ports` are the pool listen ports to wait for. */
+/**
+ * The backends of the twemproxy placement tests: 12 memcached on 127.0.0.1 and one on port
+ * 11211 of another loopback address (twemproxy names a server on 11211 without its port).
+ * Empty host11211 when no loopback address had 11211 free (the caller asserts it).
+ */
+export async function startPlacementBackends (t: Tap): Promise<{ backends: Proc[], host11211: string }> {
+  const backends: Proc[] = []
+  for (let i = 0; i < 12; i++) backends.push(await startMemcached(t))
+  let host11211 = ''
+  for (let i = 0; i < 50 && host11211 === ''; i++) {
+    const h = `127.0.${1 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`
+    if (await canBind(h, 11211)) host11211 = h
+  }
+  if (host11211 !== '') backends.push(await startMemcached(t, host11211, 11211))
+  return { backends, host11211 }
+}
+
 export async function startNutcracker (t: Tap, yaml: string, ports: number[]): Promise<ChildProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'memring-nc-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))

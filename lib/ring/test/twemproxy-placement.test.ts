@@ -9,7 +9,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { twemproxyKetama, type KeyHash, type TwemproxyServer } from '../index.js'
 import { makeKeys, prng } from './keys.js'
-import { startMemcached, startNutcracker, freePort, canBind, RawText, type Proc } from './procs.js'
+import { startNutcracker, startPlacementBackends, freePort, RawText } from './procs.js'
 
 const haveNutcracker = spawnSync('nutcracker', ['--version']).status === 0
 const haveMemcached = spawnSync('memcached', ['--version']).status === 0
@@ -41,15 +41,8 @@ const KEYS = 10000
 
 t.test('twemproxy ketama placement', { skip }, async (t) => {
   // 12 backends on 127.0.0.1 and one on port 11211 of another loopback address
-  const backends: Proc[] = []
-  for (let i = 0; i < 12; i++) backends.push(await startMemcached(t))
-  let host11211 = ''
-  for (let i = 0; i < 50 && host11211 === ''; i++) {
-    const h = `127.0.${1 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`
-    if (await canBind(h, 11211)) host11211 = h
-  }
+  const { backends, host11211 } = await startPlacementBackends(t)
   t.not(host11211, '', 'found a loopback address with port 11211 free')
-  backends.push(await startMemcached(t, host11211, 11211))
 
   const listen = await Promise.all(POOLS.map(async () => await freePort()))
   const yaml = POOLS.map((p, i) => [

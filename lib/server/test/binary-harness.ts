@@ -112,6 +112,13 @@ export function exchange (port: number, script: Buffer, timeoutMs = 10000): Prom
 }
 
 /** Splits a response stream into packets plus any trailing bytes that are not one. */
+/** The same script (text, or bytes) sent to memcached and memring: both replies, as latin1. */
+export async function both (mc: number, mr: number, script: string | Buffer): Promise<[string, string]> {
+  const data = typeof script === 'string' ? Buffer.from(script, 'latin1') : script
+  const [x, y] = await Promise.all([exchange(mc, data), exchange(mr, data)])
+  return [x.bytes.toString('latin1'), y.bytes.toString('latin1')]
+}
+
 export function packets (bytes: Buffer): { list: BinaryResponse[], trailing: Buffer } {
   const list: BinaryResponse[] = []
   let off = 0

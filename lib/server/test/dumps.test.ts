@@ -17,17 +17,12 @@ import { rng as prng, testSeeds } from '../../testing/seeds.js'
 import { serverSettings } from '../../app/config.js'
 import { encodeRequest, storeExtras } from '../../../protocol/binary/request-encoder.js'
 import { Opcode } from '../../../protocol/binary/opcodes.js'
-import { exchange } from './binary-harness.js'
+import { both, exchange } from './binary-harness.js'
 
 const SEEDS = testSeeds('DIFF_SEED', [20261205, 31])
 const skip = haveMemcached() ? false : 'memcached not installed'
 const b = (s: string): Buffer => Buffer.from(s, 'latin1')
 
-async function both (mc: number, mr: number, script: string | Buffer): Promise<[string, string]> {
-  const data = typeof script === 'string' ? b(script) : script
-  const [x, y] = await Promise.all([exchange(mc, data), exchange(mr, data)])
-  return [x.bytes.toString('latin1'), y.bytes.toString('latin1')]
-}
 
 /** Items over several classes; TTLs relative (1000 s), absolute (far future) or none. */
 function fill (seed: number, n: number): string {

@@ -14,17 +14,12 @@ import { rng as prng, testSeeds } from '../../testing/seeds.js'
 import { serverSettings } from '../../app/config.js'
 import { encodeRequest, counterExtras, expiryExtras, storeExtras } from '../../../protocol/binary/request-encoder.js'
 import { Opcode } from '../../../protocol/binary/opcodes.js'
-import { exchange, packets } from './binary-harness.js'
+import { both, exchange, packets } from './binary-harness.js'
 
 const SEEDS = testSeeds('DIFF_SEED', [20261205, 4242])
 const skip = haveMemcached() ? false : 'memcached not installed'
 const b = (s: string): Buffer => Buffer.from(s, 'latin1')
 
-async function both (mc: number, mr: number, script: string | Buffer): Promise<[string, string]> {
-  const data = typeof script === 'string' ? b(script) : script
-  const [x, y] = await Promise.all([exchange(mc, data), exchange(mr, data)])
-  return [x.bytes.toString('latin1'), y.bytes.toString('latin1')]
-}
 
 /** Keys over many prefixes (so buckets collide and chains form), some without a delimiter. */
 function keys (seed: number, delim: string): string[] {
