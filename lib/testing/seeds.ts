@@ -31,3 +31,12 @@ export function rng (seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
+
+/** Seeded choices for random test generators: extend it and add the domain's picks. */
+export class Picker {
+  protected readonly rnd: () => number
+  constructor (seed: number) { this.rnd = rng(seed) }
+  int (n: number): number { return Math.floor(this.rnd() * n) }
+  pick<T> (a: readonly T[]): T { return a[this.int(a.length)] as T }
+  chance (p: number): boolean { return this.rnd() < p }
+}

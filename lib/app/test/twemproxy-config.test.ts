@@ -18,7 +18,7 @@ import { proxyConfigs } from '../proxy-options.js'
 import { ConfigError } from '../config.js'
 import { ChildServer, PROXY_BIN } from '../../testing/memring-process.js'
 import { makeKeys, prng } from '../../ring/test/keys.js'
-import { startPlacementBackends, freePort, canConnect, waitFor, RawText } from '../../ring/test/procs.js'
+import { poolYaml, startPlacementBackends, freePort, type TestPool, canConnect, waitFor, RawText } from '../../ring/test/procs.js'
 
 const haveNutcracker = spawnSync('nutcracker', ['--version']).status === 0
 const haveMemcached = spawnSync('memcached', ['--version']).status === 0
@@ -125,7 +125,7 @@ t.test('what memring-proxy cannot honour is an error naming it', async (t) => {
   t.match(missing.stderr, /--twemproxy-config: cannot read .*none.yml/)
 })
 
-interface Pool { name: string, hash?: string, hashTag?: string, extra?: string[], servers: Array<[number, number, string?]> }
+type Pool = TestPool
 const rnd = prng(21)
 const POOLS: Pool[] = [
   { name: 'default_hash', servers: [[0, 1], [1, 1], [2, 1], [3, 1], [12, 1]] },
@@ -183,16 +183,7 @@ t.test('drop-in for nutcracker: same file, same ports, same servers, every key w
   t.not(host11211, '', 'found a loopback address with port 11211 free')
 
   const ports = await Promise.all(POOLS.map(async () => await freePort()))
-  const yaml = POOLS.map((p, i) => [
-    `${p.name}:`,
-    `  listen: 127.0.0.1:${ports[i]}`,
-    ...(p.hash !== undefined ? [`  hash: ${p.hash}`] : []),
-    ...(p.hashTag !== undefined ? [`  hash_tag: "${p.hashTag}"`] : []),
-    '  distribution: ketama',
-    ...(p.extra ?? []).map((l) => `  ${l}`),
-    '  servers:',
-    ...p.servers.map(([b, w, name]) => `   - ${backends[b]!.host}:${backends[b]!.port}:${w}${name !== undefined ? ' ' + name : ''}`),
-  ].join('\n')).join('\n') + '\n'
+  const yaml = poolYaml(POOLS, ports, backends)
   const dir = mkdtempSync(join(tmpdir(), 'memring-twem-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const conf = join(dir, 'nutcracker.yml')

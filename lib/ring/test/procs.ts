@@ -99,6 +99,23 @@ export async function startPlacementBackends (t: Tap): Promise<{ backends: Proc[
   return { backends, host11211 }
 }
 
+/** A twemproxy pool as the placement tests describe it: backend index, weight, name. */
+export interface TestPool { name: string, hash?: string, hashTag?: string, extra?: string[], servers: Array<[number, number, string?]> }
+
+/** nutcracker.yml for `pools`, pool i listening on 127.0.0.1:listen[i], ketama, with `common` lines in every pool. */
+export function poolYaml (pools: readonly TestPool[], listen: readonly number[], backends: readonly Proc[], common: readonly string[] = []): string {
+  return pools.map((p, i) => [
+    `${p.name}:`,
+    `  listen: 127.0.0.1:${listen[i]}`,
+    ...(p.hash !== undefined ? [`  hash: ${p.hash}`] : []),
+    ...(p.hashTag !== undefined ? [`  hash_tag: "${p.hashTag}"`] : []),
+    '  distribution: ketama',
+    ...[...common, ...(p.extra ?? [])].map((l) => `  ${l}`),
+    '  servers:',
+    ...p.servers.map(([b, w, name]) => `   - ${backends[b]!.host}:${backends[b]!.port}:${w}${name !== undefined ? ' ' + name : ''}`),
+  ].join('\n')).join('\n') + '\n'
+}
+
 export async function startNutcracker (t: Tap, yaml: string, ports: number[]): Promise<ChildProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'memring-nc-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))

@@ -9,7 +9,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { twemproxyKetama, type KeyHash, type TwemproxyServer } from '../index.js'
 import { makeKeys, prng } from './keys.js'
-import { startNutcracker, startPlacementBackends, freePort, RawText } from './procs.js'
+import { poolYaml, startNutcracker, startPlacementBackends, freePort, RawText } from './procs.js'
 
 const haveNutcracker = spawnSync('nutcracker', ['--version']).status === 0
 const haveMemcached = spawnSync('memcached', ['--version']).status === 0
@@ -45,17 +45,7 @@ t.test('twemproxy ketama placement', { skip }, async (t) => {
   t.not(host11211, '', 'found a loopback address with port 11211 free')
 
   const listen = await Promise.all(POOLS.map(async () => await freePort()))
-  const yaml = POOLS.map((p, i) => [
-    `${p.name}:`,
-    `  listen: 127.0.0.1:${listen[i]}`,
-    ...(p.hash !== undefined ? [`  hash: ${p.hash}`] : []),
-    ...(p.hashTag !== undefined ? [`  hash_tag: "${p.hashTag}"`] : []),
-    '  distribution: ketama',
-    '  auto_eject_hosts: false',
-    '  timeout: 5000',
-    '  servers:',
-    ...p.servers.map(([b, w, name]) => `   - ${backends[b].host}:${backends[b].port}:${w}${name !== undefined ? ' ' + name : ''}`),
-  ].join('\n')).join('\n') + '\n'
+  const yaml = poolYaml(POOLS, listen, backends, ['auto_eject_hosts: false', 'timeout: 5000'])
   await startNutcracker(t, yaml, listen)
 
   const direct = await Promise.all(backends.map(async (b) => await RawText.open(t, b.host, b.port)))

@@ -17,7 +17,7 @@ import { haveMemcached, startMemcached } from '../../testing/memcached.js'
 import { rawClient } from '../../testing/raw-client.js'
 import type { RawClient } from '../../testing/raw-client.js'
 import { startServer } from '../../testing/servers.js'
-import { rng as prng, testSeeds } from '../../testing/seeds.js'
+import { Picker, testSeeds } from '../../testing/seeds.js'
 
 const SEEDS = testSeeds('DIFF_SEED', [20261205, 77, 31337])
 const STREAMS = Number(process.env.DIFF_STREAMS ?? 12_000)
@@ -42,12 +42,7 @@ function normalize (reply: string): string {
   }).replace(/(VALUE \S+ \d+ \d+(?: \d+)?\r\n)([ +\-0-9]*?) +\r\n/g, '$1$2\r\n')
 }
 
-class Gen {
-  private readonly rnd: () => number
-  constructor (seed: number) { this.rnd = prng(seed) }
-  int (n: number): number { return Math.floor(this.rnd() * n) }
-  pick<T> (a: readonly T[]): T { return a[this.int(a.length)] }
-  chance (p: number): boolean { return this.rnd() < p }
+class Gen extends Picker {
 
   key (): string {
     if (this.chance(0.03)) return 'k'.repeat(this.pick([250, 251]))

@@ -17,7 +17,7 @@
 import t from 'tap'
 import { haveMemcached, startMemcached } from '../../testing/memcached.js'
 import { startServer } from '../../testing/servers.js'
-import { rng as prng, testSeeds } from '../../testing/seeds.js'
+import { Picker, testSeeds } from '../../testing/seeds.js'
 import { encodeRequest, counterExtras, expiryExtras, storeExtras } from '../../../protocol/binary/request-encoder.js'
 import { Opcode } from '../../../protocol/binary/opcodes.js'
 import { exchange, normalize as normalizeBinaryCas, packets } from './binary-harness.js'
@@ -93,12 +93,7 @@ t.test('binary INCREMENT/DECREMENT on NUL-terminated numbers, keys with NUL, STA
 })
 
 /** Random commands of one protocol, with NULs and big numbers everywhere. */
-class Gen {
-  private readonly rnd: () => number
-  constructor (seed: number) { this.rnd = prng(seed) }
-  int (n: number): number { return Math.floor(this.rnd() * n) }
-  pick<T> (a: readonly T[]): T { return a[this.int(a.length)] }
-  chance (p: number): boolean { return this.rnd() < p }
+class Gen extends Picker {
 
   key (): string { return this.pick(['a', 'b', 'num', 'n2', 'big']) }
   /** No '-' (file comment). */
