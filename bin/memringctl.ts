@@ -25,6 +25,11 @@ function source (o: Src): CtlSource {
   return t.kind === 'zk' ? { kind: 'zk', zk: t.zk, cluster: t.cluster } : { kind: 'static', servers: [...t.servers] }
 }
 
+function dcName (dc: string): string {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(dc)) throw new ConfigError(`--dc: '${dc}' must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with . or -)`)
+  return dc
+}
+
 function title (src: CtlSource): string {
   return src.kind === 'zk' ? `cluster ${src.cluster} at ${src.zk}` : `static servers ${src.servers.map((s) => `${s.host}:${s.port}`).join(',')}`
 }
@@ -100,6 +105,20 @@ program.command('failover')
     const src = source({ zk: o.zk, cluster: o.cluster })
     if (src.kind !== 'zk') throw new ConfigError('failover needs --zk and --cluster')
     process.stdout.write(await failover(src.zk, src.cluster, o.shard, o.to ?? '', Number(o.timeout)) + '\n')
+  })
+
+program.command('promote')
+  .description('move a shard\'s home DC: a follower there becomes master (epoch bump), the old DC follows; no acknowledged write is lost')
+  .requiredOption('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...]')
+  .requiredOption('--cluster <name>', 'cluster name')
+  .requiredOption('--shard <id>', 'the shard')
+  .requiredOption('--dc <name>', 'the new home DC')
+  .option('--to <host:port>', 'the host of that DC to make master (default: the most up-to-date in-sync one streaming from the master)')
+  .option('--timeout <ms>', 'give up after this long (the home DC is moved back)', '15000')
+  .action(async (o: { zk: string, cluster: string, shard: string, dc: string, to?: string, timeout: string }) => {
+    const src = source({ zk: o.zk, cluster: o.cluster })
+    if (src.kind !== 'zk') throw new ConfigError('promote needs --zk and --cluster')
+    process.stdout.write(await failover(src.zk, src.cluster, o.shard, o.to ?? '', Number(o.timeout), dcName(o.dc)) + '\n')
   })
 
 program.parseAsync(process.argv).catch((err: unknown) => {

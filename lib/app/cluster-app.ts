@@ -8,11 +8,15 @@
  *   master without the lease   SERVER_ERROR not master: ... (fenced; see lib/cluster/election.ts)
  *   replica                    SERVER_ERROR read-only replica (master HOST:PORT)
  *
- * Roles (--role): auto (default; `master` is the same) runs for master; replica follows and
- * is never elected; follower (other DCs) does not replicate yet.
+ * Roles (--role) and DCs (--dc): lib/cluster/dc-roles.ts. In the shard's home DC, auto
+ * (default; `master` is the same) runs for master and replica follows, never elected; in
+ * any other DC every host is a follower: it streams the shard's writes (the DC's head from
+ * the master across the WAN, the others chained from the head), serves reads there, and is
+ * never elected until `memringctl promote` makes its DC the home.
  */
 import type { Logger } from '../log.js'
-import { Registry, Role, ShardElection } from '../cluster/index.js'
+import { Registry, Role, ShardElection, TopologyWatcher } from '../cluster/index.js'
+import { chooseUpstream, inHomeDc } from '../cluster/dc-roles.js'
 import type { Replication } from '../replication/replication.js'
 import type { MemringServer } from '../server/server.js'
 import type { ReadOnly } from '../server/context.js'
@@ -21,19 +25,21 @@ import { advertiseFor, type ClusterConfig } from './cluster-options.js'
 export interface ClusterMembership {
   registry: Registry
   election: ShardElection | null
+  /** The cluster's hosts (a follower picks its DC's head from them); null without replication. */
+  watcher: TopologyWatcher | null
   close (): Promise<void>
 }
 
 export async function joinCluster (cfg: ClusterConfig, server: MemringServer, log: Logger, repl: Replication | null = null, port = server.port): Promise<ClusterMembership> {
   const advertise = advertiseFor(cfg, server.ctx.settings.listen, port)
   const self = `${advertise.host}:${advertise.port}`
-  const candidate = repl !== null && (cfg.role === 'auto' || cfg.role === Role.Master)
-  const replicates = repl !== null && cfg.role !== Role.Follower
   let election: ShardElection | null = null
+  let watcher: TopologyWatcher | null = null
+  const dc = cfg.dc ?? ''
   const role = (): Role => {
-    if (cfg.role === Role.Follower) return Role.Follower
     if (repl === null) return Role.Master
-    return election !== null && election.leading && repl.role === 'master' ? Role.Master : Role.Replica
+    if (election !== null && election.leading && repl.role === 'master') return Role.Master
+    return inHomeDc(cfg.role, dc, election?.homeDc ?? null) ? Role.Replica : Role.Follower
   }
   const registry = new Registry({
     zk: cfg.zk,
@@ -42,7 +48,8 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     dc: cfg.dc,
     role,
     epoch: () => repl?.epoch ?? 0,
-    candidate,
+    candidate: () => election?.candidate ?? false,
+    claimHomeDc: cfg.role !== Role.Follower,
     advertise,
     sessionTimeoutMs: cfg.sessionTimeoutMs,
     load: () => {
@@ -59,35 +66,50 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     ...(repl !== null ? { repl: () => { const { role: _r, ...rest } = repl.summary(); return rest } } : {}),
     log,
   })
-  if (repl !== null && replicates) {
+  if (repl !== null) {
     const e = new ShardElection({
       session: registry.session,
       cluster: cfg.cluster,
       shard: cfg.shard,
       nodeId: self,
       instance: registry.instance,
-      candidate,
+      role: cfg.role,
+      dc,
       publish: () => registry.refresh(),
       handOver: (target) => caughtUp(repl, target, Math.max(2000, cfg.sessionTimeoutMs)),
       log,
     })
     election = e
     e.on('lead', (epoch: number) => { repl.lead(epoch); void registry.refresh() })
-    e.on('follow', (node: string, epoch: number) => {
-      const i = node.lastIndexOf(':')
-      repl.follow(node.slice(0, i), Number(node.slice(i + 1)), epoch)
+    // Where this host streams from: the master, or (in another DC) its DC's head.
+    const w = new TopologyWatcher({ zk: registry.session, cluster: cfg.cluster, log })
+    watcher = w
+    let upstream = ''
+    const follow = (): void => {
+      if (e.leading || e.master === '') return
+      const members = w.current.shards.get(cfg.shard)?.hosts ?? []
+      const next = chooseUpstream({ nodeId: self, dc }, e.master, members, e.homeDc)
+      if (next === upstream && repl.role === 'replica' && repl.link.target !== null) { repl.link.minEpoch = Math.max(repl.link.minEpoch, e.epoch); return }
+      if (next !== upstream) log.info({ upstream: next, master: e.master, dc }, next === e.master ? 'streaming from the shard master' : 'chaining from this DC\'s head')
+      upstream = next
+      const i = next.lastIndexOf(':')
+      repl.follow(next.slice(0, i), Number(next.slice(i + 1)), e.epoch)
       void registry.refresh()
-    })
+    }
+    e.on('follow', follow)
+    e.on('lead', () => { upstream = '' })
+    w.on('change', follow)
+    e.on('home', () => { void registry.refresh() })
     e.on('fenced', () => { void registry.refresh() })
     // The master is gone: stop applying its stream before publishing our position, so the
     // positions the election ranks stay put (a master that does not know yet that it was
     // deposed must not feed one replica past the winner).
-    e.on('vacant', () => repl.unfollow())
+    e.on('vacant', () => { if (e.candidate) { upstream = ''; repl.unfollow() } })
     // A replica told us of a newer epoch: another master exists; stop taking writes now
     // (the election learns the rest from ZooKeeper).
     repl.onNewerEpoch = (epoch) => { log.warn({ epoch }, 'a replica has seen a newer epoch: this master is deposed') }
     fenceWrites(server, repl, e, cfg.shard)
-    registry.on('registered', () => e.start())
+    registry.on('registered', () => { e.start(); void w.start().catch(() => {}) })
     const before = repl.onChange
     repl.onChange = () => { before(); void registry.refresh() }
   }
@@ -96,14 +118,17 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     if (election !== null) await firstDecision(election, Math.min(5000, cfg.sessionTimeoutMs))
   } catch (err) {
     election?.close()
+    await watcher?.close()
     await registry.close()
     throw err
   }
   return {
     registry,
     election,
+    watcher,
     async close () {
       election?.close()
+      await watcher?.close()
       await registry.close()
     },
   }

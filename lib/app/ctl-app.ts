@@ -7,12 +7,14 @@
  *   config    the cluster's /config placement setting; `config set` changes it, after
  *             saying how many keys move
  *   failover  a planned master switchover of one shard (lib/cluster/election.ts)
+ *   promote   the same, moving the shard's home DC (lib/cluster/dc-roles.ts)
  * The first two read one snapshot (a TopologyWatcher started and closed) or a --servers list.
  */
 import {
   ClusterError, ClusterErrorCode, Topology, TopologyWatcher, ZkSession, decodeLeaderRecord, decodeMasterRecord, configPath, encodeClusterConfig,
   encodeRecord, leaderPath, masterPath, switchoverPath, type ReplRecord,
 } from '../cluster/index.js'
+import { decodeShardRecord, shardPath, type ShardRecord } from '../cluster/layout.js'
 import { orderedShards, ringOf, staticLabel, type StaticServer } from '../proxy/index.js'
 import { JumpRouter, KetamaRing, placementFromSetting, type RouterOptions } from '../ring/index.js'
 
@@ -176,9 +178,19 @@ changed: cluster ${cluster} now places keys by ${placementText(to)}`, applied: t
  * lost. Resolves with a report once a new epoch is in ZooKeeper; rejects when the master
  * refuses or nothing happens within timeoutMs.
  */
-export async function failover (zk: string, cluster: string, shard: string, to: string, timeoutMs = 15_000): Promise<string> {
+export async function failover (zk: string, cluster: string, shard: string, to: string, timeoutMs = 15_000, dc: string | null = null): Promise<string> {
   const session = new ZkSession({ connect: zk, sessionTimeoutMs: 4000, connectTimeoutMs: 5000 })
   await session.start()
+  // a promote moves the home DC in the same multi as the request, and moves it back if
+  // the master refuses or gives up (its DC stays the home: it stays the master)
+  let movedFrom: { rec: ShardRecord } | null = null
+  const restoreHome = async (): Promise<void> => {
+    if (movedFrom === null) return
+    const cur = await session.getData(shardPath(cluster, shard))
+    if (cur !== null && decodeShardRecord(cur.data).homeDc === dc) {
+      await session.setData(shardPath(cluster, shard), encodeRecord(movedFrom.rec), cur.stat.version).catch(() => {})
+    }
+  }
   try {
     const leader = await session.getData(leaderPath(cluster, shard))
     const before = decodeLeaderRecord(leader?.data ?? null)
@@ -186,28 +198,43 @@ export async function failover (zk: string, cluster: string, shard: string, to: 
     if (to !== '' && to === before.node) throw new ClusterError(ClusterErrorCode.BadConfig, `${to} is already the master of shard ${shard}`)
     const started = Date.now()
     const path = switchoverPath(cluster, shard)
-    const req = encodeRecord({ to, epoch: before.epoch, state: 'requested', at: started })
+    const req = encodeRecord({ to, epoch: before.epoch, state: 'requested', at: started, ...(dc === null ? {} : { dc }) })
     try {
-      await session.create(path, req)
+      if (dc === null) {
+        await session.create(path, req)
+      } else {
+        const node = await session.getData(shardPath(cluster, shard))
+        if (node === null) throw new ClusterError(ClusterErrorCode.BadConfig, `shard ${shard} does not exist in cluster ${cluster}`)
+        const rec = decodeShardRecord(node.data)
+        if (rec.homeDc === dc) throw new ClusterError(ClusterErrorCode.BadConfig, `dc ${dc} is already the home DC of shard ${shard}`)
+        await session.multi([
+          { op: 'setData', path: shardPath(cluster, shard), data: encodeRecord({ ...rec, homeDc: dc }), version: node.stat.version },
+          { op: 'create', path, data: req },
+        ])
+        movedFrom = { rec }
+      }
     } catch (err) {
       if (!(err instanceof ClusterError) || err.zkCode !== 'NODE_EXISTS') throw err
       throw new ClusterError(ClusterErrorCode.BadConfig, `a switchover of shard ${shard} is already in progress (${path})`)
     }
+    const what = dc === null ? '' : ` in dc ${dc}`
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 20))
       const m = decodeMasterRecord((await session.getData(masterPath(cluster, shard)))?.data ?? null)
       if (m !== null && m.epoch > before.epoch) {
-        return `shard ${shard}: master ${before.node} (epoch ${before.epoch}) -> ${m.node} (epoch ${m.epoch}) in ${Date.now() - started} ms, at seqno ${m.seqno}`
+        return `shard ${shard}: master ${before.node} (epoch ${before.epoch}) -> ${m.node}${what} (epoch ${m.epoch}) in ${Date.now() - started} ms, at seqno ${m.seqno}`
       }
       const pending = await session.exists(path)
       if (pending === null && (m === null || m.epoch === before.epoch)) {
         const l = decodeLeaderRecord((await session.getData(leaderPath(cluster, shard)))?.data ?? null)
         if (l !== null && l.epoch === before.epoch) {
-          throw new ClusterError(ClusterErrorCode.BadConfig, `shard ${shard}: the master refused or abandoned the switchover (no in-sync replica${to === '' ? '' : ` named ${to}`}, or it did not catch up in time); see its log`)
+          await restoreHome()
+          throw new ClusterError(ClusterErrorCode.BadConfig, `shard ${shard}: the master refused or abandoned the switchover (no in-sync ${dc === null ? 'replica' : 'copy'}${to === '' ? '' : ` named ${to}`}${what}, or it did not catch up in time); see its log`)
         }
       }
       if (Date.now() - started > timeoutMs) {
         await session.remove(path).catch(() => false)
+        await restoreHome()
         throw new ClusterError(ClusterErrorCode.Timeout, `shard ${shard}: no new master within ${timeoutMs} ms; the request was withdrawn`)
       }
     }

@@ -50,7 +50,7 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
   const replication = attachReplication(server, o.replication ?? { replicaOf: null, backlogBytes: 64 * 1024 * 1024, timeoutMs: 5000 }, node, log)
   // A cluster host refuses writes from its first connection on, until its shard's election
   // makes it master (cluster-app.ts); a standalone host takes writes at once.
-  if (cluster !== null && cluster.role !== 'follower') replication.standBy()
+  if (cluster !== null) replication.standBy()
   // In a cluster, a host with a fixed port joins before it listens: a process restarted at
   // the address of one that just died must not answer reads (as an empty cache) while
   // ZooKeeper still lists the dead one, whose session has not expired yet; until its own

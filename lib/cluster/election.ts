@@ -30,7 +30,7 @@
  * timeout wakes up with an expired lease: times come from performance.now(), and no reply
  * that arrives late can extend it, since the lease counts from when its probe was sent).
  *
- * Events: 'lead' (epoch), 'follow' (node, epoch), 'vacant' (), 'fenced' (why),
+ * Events: 'lead' (epoch), 'follow' (node, epoch), 'vacant' (), 'fenced' (why), 'home' (homeDc),
  * 'handed' (node: a planned hand-over released the lease to it).
  */
 import { EventEmitter } from 'node:events'
@@ -38,9 +38,10 @@ import { performance } from 'node:perf_hooks'
 import { pino, type Logger } from 'pino'
 import { ClusterError } from './errors.js'
 import {
-  decodeHostRecord, decodeLeaderRecord, decodeMasterRecord, decodeSwitchoverRecord, encodeRecord,
-  leaderPath, masterPath, nodesPath, shardPath, switchoverPath, type HostRecord, type SwitchoverRecord,
+  decodeHostRecord, decodeLeaderRecord, decodeMasterRecord, decodeShardRecord, decodeSwitchoverRecord, encodeRecord,
+  leaderPath, masterPath, nodesPath, shardPath, switchoverPath, type ConfiguredRole, type HostRecord, type SwitchoverRecord,
 } from './layout.js'
+import { isCandidate } from './dc-roles.js'
 import type { ZkOp, ZkSession } from './zk.js'
 
 export interface ElectionOptions {
@@ -50,8 +51,12 @@ export interface ElectionOptions {
   shard: string
   nodeId: string
   instance: string
-  /** May win (--role auto); false: only follows. */
-  candidate: boolean
+  /**
+   * --role and --dc: whether this host may win depends on the shard's home DC
+   * (./dc-roles.ts), read from /shards/<s> at every evaluation and watched.
+   */
+  role: ConfiguredRole
+  dc: string
   /** Write this host's node record now (its fresh position). */
   publish: () => Promise<void>
   /**
@@ -68,15 +73,18 @@ export interface Ranked { node: string, epoch: number, seqno: number, inSync: bo
 
 /** The election's ranking of a shard's live hosts (pure; see the header). */
 export function rankCandidates (hosts: readonly HostRecord[], switchover: SwitchoverRecord | null): Ranked[] {
-  const all: Ranked[] = hosts.filter((h) => h.candidate === true).map((h) => ({
+  // A hand-over target counts even before its record says candidate (a promote to another
+  // DC names a follower whose candidacy starts with the new home DC).
+  const handedTo = switchover !== null && switchover.state === 'handed' ? switchover.to : null
+  const all: Ranked[] = hosts.filter((h) => h.candidate === true || `${h.host}:${h.port}` === handedTo).map((h) => ({
     node: `${h.host}:${h.port}`,
     epoch: h.epoch,
     seqno: h.repl?.seqno ?? 0,
     inSync: h.repl !== undefined && !h.repl.syncInProgress,
   }))
   const inSync = all.filter((r) => r.inSync).sort((a, b) => b.epoch - a.epoch || b.seqno - a.seqno || cmp(a.node, b.node))
-  if (switchover !== null && switchover.state === 'handed') {
-    const i = inSync.findIndex((r) => r.node === switchover.to)
+  if (handedTo !== null) {
+    const i = inSync.findIndex((r) => r.node === handedTo)
     if (i > 0) inSync.unshift(...inSync.splice(i, 1))
   }
   const anyCopy = hosts.some((h) => h.repl !== undefined && !h.repl.syncInProgress)
@@ -110,6 +118,8 @@ export class ShardElection extends EventEmitter {
   /** The master we last told our owner to follow. */
   #following = ''
   #followingEpoch = -1
+  #homeDc: string | null = null
+  #candidate = false
 
   constructor (o: ElectionOptions) {
     super()
@@ -139,6 +149,10 @@ export class ShardElection extends EventEmitter {
   /** The epoch this host leads, or the one it follows. */
   get epoch (): number { return this.#leading ? this.#epoch : Math.max(0, this.#followingEpoch) }
   get master (): string { return this.#leading ? this.#o.nodeId : this.#following }
+  /** The shard's home DC as last read (null: none recorded). */
+  get homeDc (): string | null { return this.#homeDc }
+  /** This host may be elected now (its DC is the shard's home; ./dc-roles.ts). */
+  get candidate (): boolean { return this.#candidate }
 
   /** Begin (call once registered; registration events kick it again). */
   start (): void {
@@ -196,6 +210,17 @@ export class ShardElection extends EventEmitter {
   async #evaluate (): Promise<void> {
     const zk = this.#o.session
     if (this.#closed || !zk.healthy) return
+    // The home DC decides candidacy: watched, so a promote re-evaluates at once.
+    const shardNode = await zk.getData(shardPath(this.#o.cluster, this.#o.shard), this.#kick)
+    const homeDc = decodeShardRecord(shardNode?.data ?? null).homeDc
+    const candidate = isCandidate(this.#o.role, this.#o.dc, homeDc)
+    if (homeDc !== this.#homeDc || candidate !== this.#candidate) {
+      this.#homeDc = homeDc
+      this.#candidate = candidate
+      this.#log.info({ homeDc, candidate }, 'home DC of the shard')
+      this.emit('home', homeDc)
+      await this.#o.publish()
+    }
     const leader = await zk.getData(this.#leaderPath, this.#kick)
     if (this.#closed) return
     if (leader !== null) {
@@ -228,14 +253,13 @@ export class ShardElection extends EventEmitter {
       this.#log.warn({ last: this.#following }, 'shard has no master: electing')
       this.emit('vacant')
     }
-    if (!this.#o.candidate) return
+    if (!this.#candidate && !(await this.#handedToMe())) return
     this.counters.elections++
     await this.#o.publish()
     // Settle: rank once every candidate has published after the vacancy (its record
     // changed after the lease node went: mzxid past the shard node's pzxid), or after
     // settleMs, whichever comes first.
-    const shardStat = await zk.exists(shardPath(this.#o.cluster, this.#o.shard))
-    const since = shardStat?.pzxid ?? 0n
+    const since = shardNode?.stat.pzxid ?? 0n
     const deadline = performance.now() + this.#settleMs
     let hosts: HostRecord[]
     for (;;) {
@@ -286,6 +310,13 @@ export class ShardElection extends EventEmitter {
     // which the old master drops its lease (#onAway) before the session can be closed.
     this.#log.info({ epoch, seqno: me?.repl?.seqno ?? 0, ranked: ranked.slice(0, 4) }, 'elected master')
     this.#becomeLeader(epoch, sent)
+  }
+
+  /** A planned hand-over (a promote to this host's DC) named this host. */
+  async #handedToMe (): Promise<boolean> {
+    const sw = await this.#o.session.getData(this.#switchPath)
+    const rec = sw === null ? null : decodeSwitchoverRecord(sw.data)
+    return rec !== null && rec.state === 'handed' && rec.to === this.#o.nodeId
   }
 
   /** The live host records of this shard, read fresh (not from a debounced snapshot). */
@@ -380,14 +411,21 @@ export class ShardElection extends EventEmitter {
       if (got === null || !this.#leading || this.#handing) return
       const sw = decodeSwitchoverRecord(got.data)
       if (sw === null || sw.state !== 'requested') return
-      await this.#handOver(sw.to, got.stat.version)
+      await this.#handOver(sw.to, got.stat.version, sw.dc ?? null)
     }).catch(() => {})
   }
 
-  async #handOver (requested: string, version: number): Promise<void> {
+  async #handOver (requested: string, version: number, dc: string | null): Promise<void> {
     const zk = this.#o.session
-    const hosts = (await this.#shardHosts()).map((h) => h.rec)
-    const ranked = rankCandidates(hosts.filter((h) => `${h.host}:${h.port}` !== this.#o.nodeId), null).filter((r) => r.inSync)
+    const hosts = (await this.#shardHosts()).map((h) => h.rec).filter((h) => `${h.host}:${h.port}` !== this.#o.nodeId)
+    // A promote (dc set) moves the shard to that DC: its hosts are not candidates yet, so
+    // rank them all, those streaming straight from this master first (the DC's head: only
+    // a direct stream lets this master see the target catch up).
+    const ranked = dc === null
+      ? rankCandidates(hosts, null).filter((r) => r.inSync)
+      : rankCandidates(hosts.filter((h) => h.dc === dc && h.role !== 'master').map((h) => ({ ...h, candidate: true })), null)
+        .filter((r) => r.inSync)
+        .sort((a, b) => Number(this.#direct(hosts, b.node)) - Number(this.#direct(hosts, a.node)))
     const target = requested !== '' ? ranked.find((r) => r.node === requested) : ranked[0]
     const epoch = this.#epoch
     if (target === undefined) {
@@ -407,7 +445,7 @@ export class ShardElection extends EventEmitter {
     }
     try {
       await zk.multi([
-        { op: 'setData', path: this.#switchPath, data: encodeRecord({ to: target.node, epoch, state: 'handed', at: Date.now() }), version },
+        { op: 'setData', path: this.#switchPath, data: encodeRecord({ to: target.node, epoch, state: 'handed', at: Date.now(), ...(dc === null ? {} : { dc }) }), version },
         { op: 'remove', path: this.#leaderPath, version: -1 },
       ])
     } catch (err) {
@@ -419,6 +457,10 @@ export class ShardElection extends EventEmitter {
     this.emit('handed', target.node)
     this.#stepDown(`handed over to ${target.node}`)
     this.#kick()
+  }
+
+  #direct (hosts: readonly HostRecord[], node: string): boolean {
+    return hosts.some((h) => `${h.host}:${h.port}` === node && h.repl?.master === this.#o.nodeId)
   }
 
   close (): void {

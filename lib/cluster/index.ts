@@ -8,7 +8,7 @@ export {
 } from './layout.js'
 export { ShardElection, rankCandidates, type ElectionOptions, type Ranked } from './election.js'
 export { Registry, type RegistryOptions, type RegistryState } from './registry.js'
-export { Topology, isReadableReplica, type HostEntry, type ShardEntry } from './membership/topology.js'
+export { Topology, isReadableFollower, isReadableReplica, type HostEntry, type ShardEntry } from './membership/topology.js'
 export { TopologyWatcher, type TopologyWatcherOptions } from './membership/watcher.js'
 // Test-only (lib/app/test-hooks.ts, MEMRING_TEST_HOOKS=1): expire a session server-side.
 export { expireSession } from './zk.js'

@@ -86,6 +86,8 @@ export interface SwitchoverRecord {
   /** 'requested' by memringctl; 'handed' once the master released the lease to `to`. */
   state: 'requested' | 'handed'
   at: number
+  /** A promote: the shard's new home DC (`to` is then chosen among that DC's hosts). */
+  dc?: string
 }
 
 /** /shards/<shard> data. */
@@ -209,6 +211,7 @@ export function decodeSwitchoverRecord (data: Buffer | null): SwitchoverRecord |
     epoch: count(o.epoch),
     state: o.state === 'handed' ? 'handed' : 'requested',
     at: count(o.at),
+    ...(typeof o.dc === 'string' && NAME.test(o.dc) ? { dc: o.dc } : {}),
   }
 }
 

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { pino, type Logger } from 'pino'
 import { ClusterError, ClusterErrorCode } from './errors.js'
 import {
-  checkName, decodeHostRecord, encodeRecord, nodeIdOf, nodePath, nodesPath, shardPath, shardsPath,
+  checkName, decodeHostRecord, decodeShardRecord, encodeRecord, nodeIdOf, nodePath, nodesPath, shardPath, shardsPath,
   Role, type HostRecord, type LoadFigures, type ReplRecord,
 } from './layout.js'
 import { ZkSession } from './zk.js'
@@ -36,8 +36,13 @@ export interface RegistryOptions {
   /** The role published; a function when it changes (an elected master). */
   role?: Role | (() => Role)
   epoch?: number | (() => number)
-  /** May be elected master (published for the shard's election). */
-  candidate?: boolean
+  /** May be elected master (published for the shard's election); a function when it changes. */
+  candidate?: boolean | (() => boolean)
+  /**
+   * Record `dc` as the shard's home DC when none is recorded yet (default true; a
+   * `--role follower` host never claims: its DC is not the home until a promote).
+   */
+  claimHomeDc?: boolean
   sessionTimeoutMs?: number
   /** start() fails after this long without a session. Default: the session timeout. */
   connectTimeoutMs?: number
@@ -133,7 +138,7 @@ export class Registry extends EventEmitter {
       shard: this.#opts.shard,
       role: typeof this.#opts.role === 'function' ? this.#opts.role() : this.#opts.role ?? Role.Master,
       epoch: typeof this.#opts.epoch === 'function' ? this.#opts.epoch() : this.#opts.epoch ?? 0,
-      ...(this.#opts.candidate === true ? { candidate: true } : {}),
+      ...((typeof this.#opts.candidate === 'function' ? this.#opts.candidate() : this.#opts.candidate) === true ? { candidate: true } : {}),
       instance: this.instance,
       pid: process.pid,
       startedAt: this.#startedAt,
@@ -194,10 +199,20 @@ export class Registry extends EventEmitter {
       await this.session.ensurePath(nodesPath(o.cluster))
       await this.session.ensurePath(shardsPath(o.cluster))
       const shard = shardPath(o.cluster, o.shard)
-      if (await this.session.exists(shard) === null) {
+      const claim = o.claimHomeDc !== false && o.dc !== undefined && o.dc !== '' ? o.dc : null
+      const existing = await this.session.getData(shard)
+      if (existing === null) {
         try {
-          await this.session.create(shard, encodeRecord({ homeDc: o.dc === undefined || o.dc === '' ? null : o.dc, weight: 1 }))
+          await this.session.create(shard, encodeRecord({ homeDc: claim, weight: 1 }))
         } catch (err) { if (!(err instanceof ClusterError) || err.zkCode !== 'NODE_EXISTS') throw err }
+      } else if (claim !== null) {
+        const rec = decodeShardRecord(existing.data)
+        if (rec.homeDc === null) {
+          // first home-DC host of a shard a follower created: conditional, a racing claim wins
+          await this.session.setData(shard, encodeRecord({ ...rec, homeDc: claim }), existing.stat.version).catch((err: unknown) => {
+            if (!(err instanceof ClusterError) || err.zkCode !== 'BAD_VERSION') throw err
+          })
+        }
       }
       for (;;) {
         if (gen !== this.#gen) return

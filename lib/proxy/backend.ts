@@ -21,6 +21,7 @@ import { connect, type Socket } from 'node:net'
 import { TextResponseParser, type TextResponseHandler } from '../../protocol/text/response-parser.js'
 import { Fifo } from '../client/index.js'
 import { WriteBatch } from './write-batch.js'
+import { wanRoute } from '../wan-map.js'
 
 export const FailReason = {
   /** The host is marked down (TKO) or has no live connection. */
@@ -102,7 +103,7 @@ class BackendConnection implements TextResponseHandler {
 
   #open (): void {
     const h = this.#host
-    const sock = connect({ host: h.host, port: h.port })
+    const sock = connect(wanRoute(h.host, h.port))
     sock.setNoDelay(true)
     this.#socket = sock
     this.#connected = false
@@ -292,7 +293,7 @@ export class BackendHost {
 
   /** One `version` round trip on a fresh socket; success brings the host back. */
   #probe (): void {
-    const sock = connect({ host: this.host, port: this.port })
+    const sock = connect(wanRoute(this.host, this.port))
     let done = false
     const finish = (ok: boolean): void => {
       if (done) return

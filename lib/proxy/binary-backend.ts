@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net'
 import { Fifo } from '../client/index.js'
 import { WriteBatch } from './write-batch.js'
 import { BackendHost, FailReason, Reply, setBinaryConnectionFactory, type BinaryBackendRequest, type BinaryConnectionLike } from './backend.js'
+import { wanRoute } from '../wan-map.js'
 
 const HEADER = 24
 
@@ -37,7 +38,7 @@ class BinaryBackendConnection implements BinaryConnectionLike {
 
   #open (): void {
     const h = this.#host
-    const sock = connect({ host: h.host, port: h.port })
+    const sock = connect(wanRoute(h.host, h.port))
     sock.setNoDelay(true)
     this.#socket = sock
     this.#connected = false

@@ -73,7 +73,7 @@ export interface MemringProxy {
 export function createProxy (opts: ProxyOptions): MemringProxy {
   const log = (opts.log ?? pino({ level: 'silent' })).child({ mod: 'proxy' })
   const pool = new BackendPool(opts.backend)
-  const router = new Router(pool, { statics: opts.topology.kind === 'static' ? opts.topology.servers : undefined, readFrom: opts.readFrom, placement: opts.placement, boundedLoad: opts.boundedLoad })
+  const router = new Router(pool, { statics: opts.topology.kind === 'static' ? opts.topology.servers : undefined, readFrom: opts.readFrom, placement: opts.placement, boundedLoad: opts.boundedLoad, dc: opts.topology.kind === 'zk' ? opts.topology.dc ?? null : null })
   const counters = newProxyCounters()
   const conns = new Set<Connection>()
   const stats = new ServerStats()

@@ -17,9 +17,12 @@
  *                           ZooKeeper yet). A fenced shard has no writer until a master
  *                           with epoch >= seen appears.
  *                  readers  the copies reads may go to (ShardEntry.copies: the primary,
- *                           then replicas holding a complete copy). `--read-from master`:
- *                           the writer only. Copies at the seen epoch come first; older
- *                           ones are a last resort (see pick()).
+ *                           then replicas holding a complete copy; with `--dc D` also the
+ *                           followers of D holding one). `--read-from master`: the writer
+ *                           only. With `--dc D`, copies in D come first, wherever the
+ *                           master is: a read crosses the WAN only when D has no live
+ *                           copy. Then copies at the seen epoch before older ones; each
+ *                           reader's class is in `rank` (see pick()).
  *
  * Epochs seen per shard only grow: the highest HostEntry.epoch of any host of the
  * shard (a master publishes its own, a replica the epoch of the master it follows).
@@ -31,7 +34,7 @@
  * they fail fast and the request moves on).
  */
 import { boundedOwner, createRouter, createShardRouter, KetamaRing, ketamaLabel, placementFromSetting, placementKey, type PlacementSource, type Router as Ring, type RouterOptions } from '../ring/index.js'
-import { Topology, type HostEntry, type ShardEntry } from '../cluster/index.js'
+import { Topology, isReadableFollower, type HostEntry, type ShardEntry } from '../cluster/index.js'
 import type { BackendHost, BackendPool } from './backend.js'
 
 /** Where reads go: any copy (default), or the master only (read-your-writes). */
@@ -55,18 +58,26 @@ export class ShardRoute {
   readonly writer: BackendHost | null
   /** True when the shard's primary exists but is fenced (older epoch than seen). */
   readonly fenced: boolean
-  /** The copies reads may go to: `fresh` copies at the seen epoch first, then older ones. */
+  /** The copies reads may go to, best class first (see `rank`). */
   readonly readers: readonly BackendHost[]
-  readonly fresh: number
+  /** Per reader: 2 when it is in another DC than --dc, + 1 when its epoch is older than seen. */
+  readonly rank: Uint8Array
+  /** Readers in this proxy's DC (all of them without --dc); pick() counts local and remote reads. */
+  readonly local: number
+  readonly counts: ReadCounts
   /** Rotates the starting point of pick(), so equal loads take turns. */
   #turn = 0
 
-  constructor (id: string, writer: BackendHost | null, fenced: boolean, readers: BackendHost[], fresh: number) {
+  constructor (id: string, writer: BackendHost | null, fenced: boolean, readers: BackendHost[], rank: Uint8Array, counts: ReadCounts) {
     this.id = id
     this.writer = writer
     this.fenced = fenced
     this.readers = readers
-    this.fresh = fresh
+    this.rank = rank
+    this.counts = counts
+    let local = 0
+    for (let i = 0; i < rank.length; i++) if (rank[i]! < 2) local++
+    this.local = local
   }
 
   /**
@@ -78,8 +89,8 @@ export class ShardRoute {
    * figure is exact and local (no other balancer's stale view to herd on), and a shard
    * has a handful of copies, so scanning them all costs less than two random draws.
    * Ties (an idle proxy: every count 0) go to the next copy in turn, so light traffic
-   * is spread round-robin. Order of preference: up and fresh, up and older epoch,
-   * marked down (TKO; fails fast) fresh, then down and older.
+   * is spread round-robin. Order of preference: up, then by `rank` (this DC before
+   * others, fresh epoch before older), then marked down (TKO; fails fast) in that order.
    */
   pick (tried: number): number {
     const n = this.readers.length
@@ -87,26 +98,36 @@ export class ShardRoute {
     const start = this.#turn++ % n
     if (this.#turn > 0x3fffffff) this.#turn = 0
     let best = -1
-    let bestClass = 4
+    let bestClass = 8
     let bestLoad = 0
     for (let k = 0; k < n; k++) {
       const i = start + k < n ? start + k : start + k - n
       if ((tried & (1 << i)) !== 0) continue
       const h = this.readers[i]!
-      const cls = (h.down ? 2 : 0) + (i < this.fresh ? 0 : 1)
+      const cls = (h.down ? 4 : 0) + this.rank[i]!
       if (cls > bestClass) continue
       const load = h.pending
       if (cls < bestClass || load < bestLoad) { best = i; bestClass = cls; bestLoad = load }
+    }
+    if (best >= 0) {
+      if (this.rank[best]! < 2) this.counts.local++
+      else this.counts.remote++
     }
     return best
   }
 }
 
-const NO_ROUTE = new ShardRoute('', null, false, [], 0)
+/** Read attempts by where they went (`stats proxy`: proxy_local_reads, proxy_remote_reads). */
+export interface ReadCounts { local: number, remote: number }
+
+const NO_ROUTE = new ShardRoute('', null, false, [], new Uint8Array(0), { local: 0, remote: 0 })
 
 export class Router {
   readonly pool: BackendPool
   readonly readFrom: ReadFrom
+  /** --dc: this proxy's DC (null: none given; followers are never read). */
+  readonly dc: string | null
+  readonly readCounts: ReadCounts = { local: 0, remote: 0 }
   #topology: Topology = Topology.empty
   #ring: Ring | null = null
   #ringKey = ''
@@ -136,8 +157,9 @@ export class Router {
    * the list's order (jump's index, ketama's tie order) and are labelled as clients label
    * them. `placement`: the --hash method (default ketama).
    */
-  constructor (pool: BackendPool, opts: { statics?: readonly StaticServer[], readFrom?: ReadFrom, placement?: RouterOptions, boundedLoad?: number } = {}) {
+  constructor (pool: BackendPool, opts: { statics?: readonly StaticServer[], readFrom?: ReadFrom, placement?: RouterOptions, boundedLoad?: number, dc?: string | null } = {}) {
     this.pool = pool
+    this.dc = opts.dc ?? null
     this.boundedLoad = opts.boundedLoad ?? 0
     if (this.boundedLoad !== 0 && !(this.boundedLoad > 1 && Number.isFinite(this.boundedLoad))) throw new RangeError(`bounded load factor must be > 1, got ${this.boundedLoad}`)
     if (this.boundedLoad !== 0 && (opts.placement?.method === 'jump' || opts.placement?.method === 'ch3')) throw new RangeError('bounded loads walk a ketama continuum; jump and ch3 have none')
@@ -195,13 +217,13 @@ export class Router {
       const p = s.primary
       const fenced = p !== null && p.epoch < seen
       const writer = p === null || fenced ? null : host(p)
-      if (this.readFrom === 'master') return new ShardRoute(s.id, writer, fenced, writer === null ? [] : [writer], writer === null ? 0 : 1)
-      const copies = s.copies.slice(0, MAX_COPIES)
-      const readers: BackendHost[] = []
-      for (const h of copies) if (h.epoch >= seen) readers.push(host(h))
-      const fresh = readers.length
-      for (const h of copies) if (h.epoch < seen) readers.push(host(h))
-      return new ShardRoute(s.id, writer, fenced, readers, fresh)
+      if (this.readFrom === 'master') return new ShardRoute(s.id, writer, fenced, writer === null ? [] : [writer], new Uint8Array(writer === null ? 0 : 1), this.readCounts)
+      const dc = this.dc
+      const all = dc === null ? s.copies : [...s.copies, ...s.followers.filter(isReadableFollower)]
+      const cls = (h: HostEntry): number => (dc !== null && h.dc !== dc ? 2 : 0) + (h.epoch < seen ? 1 : 0)
+      // stable: within a class, the topology's order (primary first, then by node id)
+      const copies = all.map((h, i) => ({ h, c: cls(h), i })).sort((a, b) => a.c - b.c || a.i - b.i).slice(0, MAX_COPIES)
+      return new ShardRoute(s.id, writer, fenced, copies.map((x) => host(x.h)), Uint8Array.from(copies.map((x) => x.c)), this.readCounts)
     })
     this.#shards = shards
     this.#topology = topo

@@ -127,10 +127,17 @@ export function decodeHello (b: Buffer, s: number, e: number): Hello | null {
   return { mode, seq, syncId, cursor, total, flushAt, flushCas, epoch, history }
 }
 
-export function encodePing (seq: number, lagMs: number): Buffer {
-  const b = Buffer.allocUnsafe(FRAME_HEADER + 12)
-  const o = writeHeader(b, 0, F.Ping, 12)
-  writeU32(b, writeU64(b, o, seq), Math.min(0xffffffff, Math.max(0, Math.round(lagMs))))
+/**
+ * PING: the newest seqno the sender knows of the shard's master (its own on a master, its
+ * master's on a chained replica), the receiver's lag as the sender sees it (ms), and the
+ * sender's own lag behind the master (ms; 0 on a master), so a follower chained through
+ * its DC's head knows its whole lag. A 12-byte PING (no third field) means 0.
+ */
+export function encodePing (seq: number, lagMs: number, upstreamLagMs = 0): Buffer {
+  const b = Buffer.allocUnsafe(FRAME_HEADER + 16)
+  const o = writeHeader(b, 0, F.Ping, 16)
+  const ms = (v: number): number => Math.min(0xffffffff, Math.max(0, Math.round(v)))
+  writeU32(b, writeU32(b, writeU64(b, o, seq), ms(lagMs)), ms(upstreamLagMs))
   return b
 }
 

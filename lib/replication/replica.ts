@@ -15,6 +15,7 @@ import type { Logger } from 'pino'
 import type { SlabStore } from '../store/slab-store.js'
 import { F, FrameReader, SyncMode, decodeHello, encodeAck, readU32, readU64, type Hello } from './frames.js'
 import type { ReplicationLog } from './log.js'
+import { wanRoute } from '../wan-map.js'
 
 export type ReplicaState = 'idle' | 'connecting' | 'full_sync' | 'online' | 'refused'
 
@@ -41,6 +42,8 @@ export class ReplicaLink extends EventEmitter {
   /** Highest master seqno heard of, and the master's last lag figure for us. */
   masterSeqno = 0
   masterLagMs = 0
+  /** The upstream's own lag behind the shard master (a chained follower's head), ms. */
+  upstreamLagMs = 0
   lastIoMs = 0
   readonly counters = { full_syncs: 0, partial_syncs: 0, resumed_syncs: 0, connects: 0, sync_refused: 0, applied: 0, apply_failed: 0, stale_epoch: 0 }
   private syncId = '0'
@@ -73,7 +76,8 @@ export class ReplicaLink extends EventEmitter {
   get log (): ReplicationLog { return this.o.log }
   get syncInProgress (): boolean { return this.state === 'full_sync' || (!this.inSync && this.state !== 'refused') }
   get lagSeqno (): number { return Math.max(0, this.masterSeqno - this.o.log.seqno) }
-  get lagMs (): number { return this.lagSeqno === 0 ? 0 : this.masterLagMs }
+  /** Lag behind the shard's master: this link's, plus its upstream's when chained. */
+  get lagMs (): number { return this.lagSeqno === 0 ? 0 : this.masterLagMs + this.upstreamLagMs }
 
   /** Follow host:port (null: stop following). Reconnects when it changes. */
   setTarget (t: { host: string, port: number } | null): void {
@@ -103,7 +107,7 @@ export class ReplicaLink extends EventEmitter {
     this.state = 'connecting'
     this.reader = new FrameReader()
     this.sawFrame = false
-    const s = net.connect({ host, port })
+    const s = net.connect(wanRoute(host, port))
     this.socket = s
     s.setNoDelay(true)
     this.lastIoMs = Date.now()
@@ -208,6 +212,7 @@ export class ReplicaLink extends EventEmitter {
       case F.Ping:
         this.masterSeqno = Math.max(this.masterSeqno, readU64(b, s))
         this.masterLagMs = readU32(b, s + 8)
+        this.upstreamLagMs = r.end - s >= 16 ? readU32(b, s + 12) : 0
         return true
       case F.Hello: {
         const h = decodeHello(b, s, r.end)

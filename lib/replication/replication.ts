@@ -50,6 +50,10 @@ export class Replication {
     this.link.on('synced', () => this.onChange())
     this.source.activate = () => this.activate()
     this.source.newerEpoch = (e) => { if (this.role === 'master') this.onNewerEpoch(e) }
+    // A replica that others chain from (a follower DC's head) passes on what it knows of
+    // the master, so theirs is the lag behind the master, not behind the head.
+    this.source.headSeqno = () => this.role === 'replica' ? this.link.masterSeqno : this.log.seqno
+    this.source.upstreamLagMs = () => this.role === 'replica' ? this.link.lagMs : 0
     this.acks = new MinAcks(this.log, this.source)
     this.source.acksChanged = () => this.acks.update()
   }

@@ -68,6 +68,11 @@ export class ReplicationSource {
   /** A replica acked, finished its full sync, attached or left (--min-replicas-to-ack counts). */
   acksChanged: () => void = () => {}
 
+  /** The newest seqno known of the shard's master (a chained replica knows more than it holds). */
+  headSeqno: () => number = () => 0
+  /** This node's own lag behind the shard's master, ms (0 on a master). */
+  upstreamLagMs: () => number = () => 0
+
   constructor (readonly store: SlabStore, readonly log: ReplicationLog, readonly logger: Logger, readonly timeoutMs = 5000) {}
 
   /** Hands over a server connection whose first line was `repl ...`. */
@@ -206,7 +211,7 @@ export class Sender {
         this.destroy()
         return
       }
-      if (!this.waiting && !this.ended) this.socket.write(encodePing(this.src.log.seqno, this.lagMs()))
+      if (!this.waiting && !this.ended) this.socket.write(encodePing(Math.max(this.src.log.seqno, this.src.headSeqno()), this.lagMs(), this.src.upstreamLagMs()))
     }, PING_MS)
     this.ping.unref()
     socket.setNoDelay(true)

@@ -23,15 +23,19 @@ export class ChildServer {
   #proc: ChildProcess | null = null
   #exit: Promise<number | null> = Promise.resolve(null)
   stderr = ''
+  /** Extra environment for the process (e.g. the test hooks' WAN map); none by default. */
+  readonly env: NodeJS.ProcessEnv | undefined
 
-  constructor (bin: string, port: number, args: string[]) { this.bin = bin; this.port = port; this.args = args }
+  constructor (bin: string, port: number, args: string[], env?: NodeJS.ProcessEnv) { this.bin = bin; this.port = port; this.args = args; this.env = env }
+
+  #spawnEnv (): NodeJS.ProcessEnv | undefined { return this.env === undefined ? undefined : { ...process.env, ...this.env } }
 
   get pid (): number | null { return this.#proc?.pid ?? null }
   get running (): boolean { return this.#proc !== null }
   get address (): string { return `127.0.0.1:${this.port}` }
 
   async start (timeoutMs = 10_000): Promise<void> {
-    this.#adopt(spawn(process.execPath, [this.bin, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] }))
+    this.#adopt(spawn(process.execPath, [this.bin, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'], env: this.#spawnEnv() }))
     await this.#waitListening(timeoutMs)
   }
 
@@ -43,7 +47,7 @@ export class ChildServer {
    */
   async prewarm (timeoutMs = 10_000): Promise<(startTimeoutMs?: number) => Promise<void>> {
     if (this.bin !== MEMRING_BIN) throw new Error('prewarm: memring only')
-    const proc = spawn(process.execPath, [PREWARM_BIN, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const proc = spawn(process.execPath, [PREWARM_BIN, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'], env: this.#spawnEnv() })
     live.add(proc)
     proc.once('exit', () => live.delete(proc))
     let said = ''
@@ -100,9 +104,9 @@ export class ChildServer {
 }
 
 /** memring on a free loopback port with extra args (e.g. --zk ... --cluster c --shard 0). */
-export async function startMemringProcess (t: Teardown, args: string[] = [], opts: { port?: number } = {}): Promise<ChildServer> {
+export async function startMemringProcess (t: Teardown, args: string[] = [], opts: { port?: number, env?: NodeJS.ProcessEnv } = {}): Promise<ChildServer> {
   const port = opts.port ?? await freePort()
-  const s = new ChildServer(MEMRING_BIN, port, ['-p', String(port), '-l', '127.0.0.1', '-m', '32', '-U', '0', ...args])
+  const s = new ChildServer(MEMRING_BIN, port, ['-p', String(port), '-l', '127.0.0.1', '-m', '32', '-U', '0', ...args], opts.env)
   t.teardown(() => s.kill())
   await s.start()
   return s

@@ -77,6 +77,8 @@ export class TcpRelay {
   readonly targetPort: number
   #server: Server
   #pairs = new Set<Pair>()
+  /** Every socket this relay opened or accepted and has not seen closed (close() ends them all). */
+  #sockets = new Set<Socket>()
   #blockNew = false
   #shape: LinkShape | null = null
   /** Connections accepted so far. */
@@ -99,6 +101,7 @@ export class TcpRelay {
   #accept (client: Socket): void {
     this.accepted++
     const server = connect({ host: '127.0.0.1', port: this.targetPort })
+    for (const s of [client, server]) { this.#sockets.add(s); s.once('close', () => this.#sockets.delete(s)) }
     client.setNoDelay(true)
     server.setNoDelay(true)
     const shape = (): LinkShape | null => this.#shape
@@ -141,6 +144,8 @@ export class TcpRelay {
 
   close (): Promise<void> {
     this.cut()
+    for (const s of this.#sockets) s.destroy()
+    this.#sockets.clear()
     return new Promise((resolve) => this.#server.close(() => resolve()))
   }
 }

@@ -123,7 +123,7 @@ export class Topology {
         hosts: Object.freeze(all),
         byDc,
       }))
-      fp.push(`${id}*${rec.weight}@${rec.homeDc ?? ''}=${primary?.address ?? '-'}[${all.map((h) => `${h.address}/${h.role}/${h.dc}/${h.epoch}${isReadableReplica(h) ? '/r' : ''}`).join(',')}]`)
+      fp.push(`${id}*${rec.weight}@${rec.homeDc ?? ''}=${primary?.address ?? '-'}[${all.map((h) => `${h.address}/${h.role}/${h.dc}/${h.epoch}${isReadableReplica(h) || isReadableFollower(h) ? '/r' : ''}`).join(',')}]`)
     }
     // the placement settings route too: a change is a new fingerprint
     fp.push(`config=${config.hash ?? ''}/${config.keyHash ?? ''}/${config.hashTag ?? ''}`)
@@ -151,6 +151,11 @@ export class Topology {
     const removed = [...prev.hosts.keys()].filter((id) => !this.hosts.has(id))
     return { added, removed }
   }
+}
+
+/** A follower (another DC) that holds a complete copy of its shard: reads in its DC may go there. */
+export function isReadableFollower (h: HostEntry): boolean {
+  return h.role === 'follower' && h.repl !== null && !h.repl.syncInProgress
 }
 
 /** A replica that holds a complete copy of its shard (it may serve reads). */
