@@ -1,25 +1,39 @@
 // lib/app/mcrouter-config.ts
 /**
- * An mcrouter JSON config -> the static server list and placement memring-proxy serves it
- * with (`memring-proxy --mcrouter-config FILE -p PORT`). Pure: text in, a plan or a
- * ConfigError naming what cannot be honoured out.
+ * An mcrouter JSON config -> what memring-proxy serves it with (`memring-proxy
+ * --mcrouter-config FILE -p PORT`). Pure: text in, a plan or a ConfigError naming what
+ * cannot be honoured out.
  *
- * Served: one `route` that is a PoolRoute ("PoolRoute|NAME", or {"type": "PoolRoute",
- * "pool": NAME or {"name", "servers"}, "hash": "Ch3" or {"hash_func": "Ch3"}}) over a pool of
- * "host:port" (or "host:port:ascii") servers, placed by `ch3` (mcrouter's furc hash, its
- * default) in the pool's order. Refused, each with a message: AllSyncRoute and FailoverRoute
- * (memring-proxy sends a write to one server and reads fail over between the copies of one
- * shard, which a static list of independent servers does not have), every other route type,
- * `routes` with aliases, other hash functions (WeightedCh3, Crc32, ConstShard, Rendezvous...),
- * PoolRoute options (shadows, rates, ...), non-ascii protocols, and keys mcrouter would hash
- * without their routing prefix ("/region/cluster/" keys are hashed whole here).
+ * Served:
+ *   PoolRoute       "PoolRoute|NAME", or {"type": "PoolRoute", "pool": NAME or {"name",
+ *                   "servers"}, "hash": "Ch3" or {"hash_func": "Ch3"}}: the pool's "host:port"
+ *                   (or "host:port:ascii") servers placed by `ch3` (mcrouter's furc hash, its
+ *                   default) in the pool's order. A config whose route is one PoolRoute is
+ *                   served as a plain static list (plan.tree null).
+ *   AllSyncRoute    {"type": "AllSyncRoute", "children": [...]}: every request to every child,
+ *                   the worst reply back (lib/proxy/route-tree.ts).
+ *   FailoverRoute   {"type": "FailoverRoute", "children": [...]}: the first child, the next one
+ *                   after an error (not after a miss), for reads and writes alike.
+ *   "routes"        with ONE entry ({"aliases": [...], "route": ...}): its route (every alias
+ *                   names the same route, so whichever one mcrouter's -R picked, keys go there).
+ * Refused, each by name: every other route type (a message per type says why), "Pool|NAME"
+ * child lists, "routes" with several entries (the routing prefix picks one: not supported),
+ * hash functions other than Ch3 (WeightedCh3, Crc32, ConstShard, Rendezvous...), hash and
+ * PoolRoute options (salt, shadows, rates...), FailoverRoute options (failover_errors, ...),
+ * non-ascii server protocols. Keys are hashed whole: mcrouter would hash a
+ * "/region/cluster/key" without its routing prefix, so such keys place differently.
  */
 import { ConfigError } from './config-error.js'
-import type { StaticServer } from '../proxy/index.js'
+import type { RouteSpec, StaticServer } from '../proxy/index.js'
+import { describeRoute, routeServers } from '../proxy/index.js'
 
 export interface McrouterPlan {
+  /** The pool (one PoolRoute), or the route in mcrouter's words (a tree). */
   readonly pool: string
+  /** Every server, each once, in first-seen order. */
   readonly servers: readonly StaticServer[]
+  /** Several pools: the route tree keyed requests follow; null for one PoolRoute. */
+  readonly tree: RouteSpec | null
 }
 
 function fail (what: string, why: string): never {
@@ -71,17 +85,65 @@ function poolServers (name: string, body: unknown): StaticServer[] {
 }
 
 const ROUTE_REFUSALS: Record<string, string> = {
-  AllSyncRoute: 'replicated writes to several pools are not supported: memring-proxy writes each key to one server (replication belongs to memring hosts in a cluster)',
-  AllAsyncRoute: 'writes to several pools are not supported',
-  AllInitialRoute: 'writes to several pools are not supported',
-  AllMajorityRoute: 'writes to several pools are not supported',
-  AllFastestRoute: 'requests to several pools are not supported',
-  FailoverRoute: 'failover between pools is not supported: memring-proxy fails reads over between the copies of one shard, which a list of independent servers does not have',
+  AllAsyncRoute: 'writes that do not wait for their replies are not supported (AllSyncRoute is)',
+  AllInitialRoute: 'not supported (AllSyncRoute is)',
+  AllMajorityRoute: 'majority replies are not supported (AllSyncRoute is)',
+  AllFastestRoute: 'requests to several pools are not supported (AllSyncRoute and FailoverRoute are)',
   PrefixSelectorRoute: 'routing by key prefix is not supported',
   OperationSelectorRoute: 'routing by operation is not supported',
   WarmUpRoute: 'warm-up routing is not supported',
-  MissFailoverRoute: 'miss failover is not supported',
+  MissFailoverRoute: 'failover on a miss is not supported (FailoverRoute, failover on errors, is)',
+  FailoverWithExptimeRoute: 'not supported (FailoverRoute is)',
   HashRoute: 'use a PoolRoute',
+  Pool: 'a child list of a pool\'s servers ("Pool|NAME") is not supported; use "PoolRoute|NAME"',
+}
+
+/** Route options we honour, per type (anything else is refused by name). */
+const ROUTE_KEYS: Record<string, readonly string[]> = {
+  PoolRoute: ['type', 'pool', 'hash'],
+  AllSyncRoute: ['type', 'children'],
+  FailoverRoute: ['type', 'children'],
+}
+
+/** One route of the config (a string "Type|arg" or an object) -> a RouteSpec. */
+function parseRoute (route: unknown, pools: Record<string, unknown>, where: string): RouteSpec {
+  if (typeof route === 'string') {
+    const m = /^([A-Za-z]+)\|(.+)$/.exec(route)
+    if (m === null) fail(where, `'${route}' is not "PoolRoute|NAME"`)
+    if (m[1] !== 'PoolRoute') fail(`route type ${m[1]!}`, ROUTE_REFUSALS[m[1]!] ?? 'not supported')
+    route = { type: 'PoolRoute', pool: m[2] }
+  }
+  if (route === null || typeof route !== 'object' || Array.isArray(route)) fail(where, 'is not a string or an object')
+  const r = route as Record<string, unknown>
+  const type = String(r.type)
+  const keys = ROUTE_KEYS[type]
+  if (keys === undefined) fail(`route type ${type}`, ROUTE_REFUSALS[type] ?? 'not supported (memring-proxy reads PoolRoute, AllSyncRoute and FailoverRoute)')
+  for (const k of Object.keys(r)) if (!keys.includes(k)) fail(`${type} option '${k}'`, 'not supported')
+  if (type === 'PoolRoute') return poolRoute(r, pools)
+  if (!Array.isArray(r.children) || r.children.length === 0) fail(`${type} "children"`, 'must be a non-empty list of routes')
+  const children = r.children.map((c, i) => parseRoute(c, pools, `${type} children[${i}]`))
+  // mcrouter serves a one-child AllSync/Failover as that child.
+  if (children.length === 1) return children[0]!
+  return { type: type === 'AllSyncRoute' ? 'all-sync' : 'failover', children }
+}
+
+function poolRoute (r: Record<string, unknown>, pools: Record<string, unknown>): RouteSpec {
+  const hash = r.hash
+  const hashFunc = hash === undefined ? 'Ch3' : typeof hash === 'string' ? hash : (hash as Record<string, unknown> | null)?.hash_func
+  if (hash !== undefined && typeof hash === 'object' && hash !== null) {
+    for (const k of Object.keys(hash)) if (k !== 'hash_func') fail(`hash option '${k}'`, 'not supported (salt, weights... change placement)')
+  }
+  if (hashFunc !== 'Ch3') fail(`hash_func ${String(hashFunc)}`, 'not supported: memring-proxy reproduces Ch3 only')
+  const poolRef = r.pool
+  if (typeof poolRef === 'string') {
+    if (!Object.prototype.hasOwnProperty.call(pools, poolRef)) fail(`PoolRoute|${poolRef}`, `no pool '${poolRef}' in "pools"`)
+    return { type: 'pool', name: poolRef, servers: poolServers(poolRef, pools[poolRef]) }
+  }
+  if (poolRef !== null && typeof poolRef === 'object' && !Array.isArray(poolRef)) {
+    const name = String((poolRef as Record<string, unknown>).name ?? 'inline')
+    return { type: 'pool', name, servers: poolServers(name, poolRef) }
+  }
+  fail('PoolRoute', '"pool" must name a pool or be {"name", "servers"}')
 }
 
 /** The plan for an mcrouter config, or a ConfigError naming the first thing that cannot be honoured. */
@@ -94,48 +156,21 @@ export function parseMcrouterConfig (text: string): McrouterPlan {
   }
   if (root === null || typeof root !== 'object' || Array.isArray(root)) throw new ConfigError('mcrouter config: expected a JSON object with "pools" and "route"')
   const o = root as Record<string, unknown>
-  for (const k of Object.keys(o)) {
-    if (k === 'routes') fail('routes', 'routes with aliases (one route per routing prefix) are not supported; give one "route"')
-    if (k !== 'pools' && k !== 'route') fail(k, 'not supported (only "pools" and "route")')
-  }
+  for (const k of Object.keys(o)) if (k !== 'pools' && k !== 'route' && k !== 'routes') fail(k, 'not supported (only "pools", "route" and "routes")')
   const pools = (o.pools ?? {}) as Record<string, unknown>
   if (typeof pools !== 'object' || Array.isArray(pools)) fail('pools', 'is not an object')
   let route = o.route
+  if (o.routes !== undefined) {
+    if (route !== undefined) fail('routes', 'give "route" or "routes", not both')
+    if (!Array.isArray(o.routes) || o.routes.length === 0) fail('routes', 'must be a non-empty list of {"aliases", "route"}')
+    if (o.routes.length > 1) fail('routes', `${o.routes.length} entries: choosing one by routing prefix (mcrouter's -R and /region/cluster/ keys) is not supported; give one entry, or one "route"`)
+    const entry = o.routes[0] as Record<string, unknown> | null
+    if (entry === null || typeof entry !== 'object') fail('routes[0]', 'is not an object')
+    for (const k of Object.keys(entry)) if (k !== 'aliases' && k !== 'route') fail(`routes[0] option '${k}'`, 'not supported')
+    route = entry.route
+  }
   if (route === undefined) fail('route', 'missing')
-  let poolRef: unknown
-  let hash: unknown
-  if (typeof route === 'string') {
-    const m = /^([A-Za-z]+)\|(.+)$/.exec(route)
-    if (m === null) fail('route', `'${route}' is not "PoolRoute|NAME"`)
-    route = { type: m[1], pool: m[2] }
-  }
-  if (route === null || typeof route !== 'object' || Array.isArray(route)) fail('route', 'is not a string or an object')
-  const r = route as Record<string, unknown>
-  const type = String(r.type)
-  if (type !== 'PoolRoute') {
-    fail(`route type ${type}`, ROUTE_REFUSALS[type] ?? 'not supported (memring-proxy reads a single PoolRoute)')
-  }
-  for (const k of Object.keys(r)) {
-    if (k !== 'type' && k !== 'pool' && k !== 'hash') fail(`PoolRoute option '${k}'`, 'not supported')
-  }
-  poolRef = r.pool
-  hash = r.hash
-  const hashFunc = hash === undefined ? 'Ch3' : typeof hash === 'string' ? hash : (hash as Record<string, unknown> | null)?.hash_func
-  if (hash !== undefined && typeof hash === 'object' && hash !== null) {
-    for (const k of Object.keys(hash)) if (k !== 'hash_func') fail(`hash option '${k}'`, 'not supported (salt, weights... change placement)')
-  }
-  if (hashFunc !== 'Ch3') fail(`hash_func ${String(hashFunc)}`, 'not supported: memring-proxy reproduces Ch3 only')
-  let name: string
-  let servers: StaticServer[]
-  if (typeof poolRef === 'string') {
-    name = poolRef
-    if (!Object.prototype.hasOwnProperty.call(pools, name)) fail(`PoolRoute|${name}`, `no pool '${name}' in "pools"`)
-    servers = poolServers(name, pools[name])
-  } else if (poolRef !== null && typeof poolRef === 'object' && !Array.isArray(poolRef)) {
-    name = String((poolRef as Record<string, unknown>).name ?? 'inline')
-    servers = poolServers(name, poolRef)
-  } else {
-    fail('PoolRoute', '"pool" must name a pool or be {"name", "servers"}')
-  }
-  return { pool: name, servers }
+  const spec = parseRoute(route, pools, 'route')
+  if (spec.type === 'pool') return { pool: spec.name, servers: spec.servers, tree: null }
+  return { pool: describeRoute(spec), servers: routeServers(spec), tree: spec }
 }

@@ -192,7 +192,8 @@ export function proxyConfigs (o: RawProxyOptions, readText: (path: string) => st
 
 /**
  * --mcrouter-config FILE: one PoolRoute with Ch3 hashing, served as a static list placed by
- * ch3 (mcrouter-config.ts says what is refused). mcrouter takes its port on its command
+ * ch3, or AllSyncRoute / FailoverRoute over PoolRoutes, served as a route tree
+ * (mcrouter-config.ts says what is refused). mcrouter takes its port on its command
  * line, so -p is required here.
  */
 function mcrouterOptions (o: RawProxyOptions, readText: (path: string) => string): CliProxyOptions {
@@ -208,5 +209,6 @@ function mcrouterOptions (o: RawProxyOptions, readText: (path: string) => string
   }
   const plan = parseMcrouterConfig(text)
   const base = proxyOptions({ ...o, mcrouterConfig: undefined, servers: plan.servers.map((s) => `${s.host}:${s.port}`).join(','), hash: HashMethod.Ch3 })
-  return { ...base, pool: plan.pool, topology: { kind: 'static', servers: plan.servers } }
+  // A tree: keyed requests follow it; the list of every server is for the fan-outs.
+  return { ...base, pool: plan.pool, topology: { kind: 'static', servers: plan.servers }, ...(plan.tree === null ? {} : { routeTree: plan.tree }) }
 }

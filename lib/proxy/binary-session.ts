@@ -19,6 +19,7 @@
  * A shard with no live copy (or whose every copy failed): reads answer KEY_ENOENT
  * (nothing for quiet gets); a shard with no writer (none live, or fenced): writes answer
  * 0x0086 "Temporary failure" with a reason in the body.
+ * With a route tree (core.tree: several pools) keyed requests follow the tree (#send).
  */
 import type { ProtocolSession } from '../server/connection.js'
 import type { ConnControl } from '../server/context.js'
@@ -29,6 +30,7 @@ import { Status, ErrorBody } from '../../protocol/binary/status.js'
 import { FailReason, Reply, type BinaryBackendRequest } from './backend.js'
 import type { ProxyCore } from './core.js'
 import type { ShardRoute } from './router.js'
+import { BinaryLeg, binaryKey, type LegDone, type LegResult } from './route-legs.js'
 import './binary-backend.js'
 
 const HEADER = 24
@@ -108,6 +110,16 @@ class KeyedForward implements BinaryBackendRequest {
     }
     this.session.core.counters.proxy_failed_requests++
     this.slot.finish(failure(this.op, this.quiet, this.read, this.opaque, reason), this.session)
+  }
+}
+
+/** A route tree's result for a KeyedForward: its packet, or its failure (never retried here). */
+class TreeResult implements LegDone {
+  constructor (readonly fwd: KeyedForward) {}
+  onResult (r: LegResult): void {
+    const p = r.pieces?.[0]
+    if (p === undefined) this.fwd.onFail(r.reason ?? FailReason.Down)
+    else this.fwd.onPacket(p, 0, p.length)
   }
 }
 
@@ -271,7 +283,7 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     const read = READS.has(base)
     const slot = this.#slot()
     const anyCopy = base === Opcode.Get || base === Opcode.GetK
-    const fwd = new KeyedForward(wire, op, quiet, read, opaque, slot, this, anyCopy ? router.route(shard) : null)
+    const fwd = new KeyedForward(wire, op, quiet, read, opaque, slot, this, anyCopy && this.core.tree === null ? router.route(shard) : null)
     if (req.valueLength > 0) {
       this.#pending = { wire, req: fwd, shard }
       return Next.Value
@@ -289,6 +301,12 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
   }
 
   #send (fwd: KeyedForward, shard: number): void {
+    const tree = this.core.tree
+    if (tree !== null) {
+      const [ks, ke] = binaryKey(fwd.wire)
+      tree.route(fwd.wire, ks, ke, new BinaryLeg(fwd.wire, fwd.wire[1]!, this.#conn.id), new TreeResult(fwd), 0)
+      return
+    }
     if (fwd.route !== null) {
       if (fwd.start(this.#conn.id)) return
     } else {

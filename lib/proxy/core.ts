@@ -1,6 +1,7 @@
 // lib/proxy/core.ts
-/** What every frontend connection of one proxy shares: the router and the counters. */
+/** What every frontend connection of one proxy shares: the router, the route tree and the counters. */
 import type { Router } from './router.js'
+import type { RouteNode } from './route-tree.js'
 
 export interface ProxyCounters {
   proxy_requests: number
@@ -17,15 +18,25 @@ export interface ProxyCounters {
   proxy_read_retries: number
   /** Writes refused because the shard's only live master has an older epoch than one seen (fenced). */
   proxy_fenced_writes: number
+  /** Requests a FailoverRoute sent on to its next child after a failover error (route-tree.ts). */
+  proxy_route_failovers: number
 }
 
 export function newProxyCounters (): ProxyCounters {
   return { proxy_requests: 0, proxy_get_keys: 0, proxy_split_gets: 0, proxy_no_host: 0, proxy_failed_requests: 0, proxy_topology_changes: 0,
-    proxy_replica_reads: 0, proxy_read_retries: 0, proxy_fenced_writes: 0 }
+    proxy_replica_reads: 0, proxy_read_retries: 0, proxy_fenced_writes: 0, proxy_route_failovers: 0 }
 }
 
 export interface ProxyCore {
   readonly router: Router
+  /**
+   * Keyed requests go through this tree when the proxy serves several pools (an mcrouter
+   * AllSyncRoute / FailoverRoute); null: through `router` (one placement). `router` still
+   * lists every server for flush_all, stats and admin fan-outs.
+   */
+  tree: RouteNode | null
+  /** The tree in mcrouter's words (`stats proxy` route), `-` without one. */
+  routeName: string
   readonly counters: ProxyCounters
   /** Answered to `version`. */
   readonly version: string

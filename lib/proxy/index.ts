@@ -2,3 +2,4 @@
 export { createProxy, type MemringProxy, type ProxyOptions, type TopologySource } from './proxy.js'
 export { BackendPool, BackendHost, FailReason, type BackendOptions } from './backend.js'
 export { Router, ShardRoute, shardRing, staticRing, staticLabel, staticShardId, orderedShards, ringOf, type ReadFrom, type StaticServer } from './router.js'
+export { routeServers, describeRoute, type RouteSpec } from './route-tree.js'

@@ -21,6 +21,7 @@ import type { RouterOptions } from '../ring/index.js'
 import { newProxyCounters, type ProxyCore } from './core.js'
 import { ProxyTextSession } from './text-session.js'
 import { ProxyBinarySession } from './binary-session.js'
+import { buildRouteTree, describeRoute, type RouteSpec } from './route-tree.js'
 
 export type TopologySource =
   /** A fixed list; each server is a shard, placed as a client of `placement` over the list would. */
@@ -51,6 +52,12 @@ export interface ProxyOptions {
   placement?: RouterOptions
   /** --bounded-load c (> 1; 0 or absent: off): bounded loads over the ketama continuum (router.ts). */
   boundedLoad?: number
+  /**
+   * Several pools behind one route tree (route-tree.ts; an mcrouter AllSyncRoute or
+   * FailoverRoute): keyed requests follow the tree. `topology` must then be the static list
+   * of every server of the tree (routeServers()), for the fan-outs.
+   */
+  routeTree?: RouteSpec
   /** listen(2) backlog (twemproxy `backlog:`); default Node's 511. */
   backlog?: number
   maxConns?: number
@@ -81,6 +88,8 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
   let listener: net.Server | null = null
   const core: ProxyCore = {
     router,
+    tree: null,
+    routeName: opts.routeTree === undefined ? '-' : describeRoute(opts.routeTree),
     counters,
     version: opts.version ?? '1.6.18',
     startedAtMs: Date.now(),
@@ -143,6 +152,8 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
         watcher.on('change', () => { counters.proxy_topology_changes++ })
         router.update(await watcher.start())
       }
+      // After the router's update, which keeps exactly the topology's hosts in the pool.
+      if (opts.routeTree !== undefined) core.tree = buildRouteTree(opts.routeTree, pool, counters)
       // allowHalfOpen: a client that half-closes still gets the replies in progress
       // (Connection ends the socket itself, see ProtocolSession.endInput).
       const l = net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)

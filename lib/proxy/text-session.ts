@@ -21,6 +21,9 @@
  *   flush_all, stats        fan out to every shard writer (not replicas); replies combined (stats.ts).
  *   noreply                 stripped before forwarding, the reply dropped, so the
  *                           backend connection always knows what comes back.
+ *   several pools           with a route tree (core.tree: mcrouter AllSyncRoute /
+ *                           FailoverRoute) every keyed request follows the tree instead
+ *                           (#viaTree), and a multi-key get is split per key, as mcrouter does.
  *
  * Replies leave in request order: every request takes a Slot; slots complete in any
  * order and are written out from the head.
@@ -33,6 +36,7 @@ import { Op } from '../../protocol/request.js'
 import { KEY_MAX_LENGTH } from '../../protocol/bytes.js'
 import { FailReason } from './backend.js'
 import { Forward, Kind, ReadForward, type ReplySink } from './requests.js'
+import { TextLeg, ToReplySink } from './route-legs.js'
 import type { ProxyCore } from './core.js'
 import { mergeStats, proxyStatsLines } from './stats.js'
 
@@ -172,6 +176,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   #pendingShard = -1
   #pendingSlot: Slot | null = null
   #pendingQuiet = false
+  /** The pending request's key, for a route tree (null without one). */
+  #pendingKey: Buffer | null = null
 
   constructor (conn: ConnControl, core: ProxyCore) {
     this.#conn = conn
@@ -337,6 +343,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   /** delete / incr / decr / touch: one line to the key's shard. */
   #keyed (line: TextLine, kind: Kind): number {
     const noreply = this.#noreply(line)
+    if (this.core.tree !== null) {
+      this.#viaTree(line.buf, line.tokS[1], line.tokE[1], this.#wireLine(line, noreply), kind, noreply ? DISCARD : this.#slot(false), 0)
+      return NO_DATA
+    }
     const shard = this.core.router.shardIndexOf(line.buf, line.tokS[1], line.tokE[1])
     const host = this.#writer(shard)
     const slot = noreply ? null : this.#slot(false)
@@ -346,6 +356,14 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     host.send(new Forward(this.#wireLine(line, noreply), kind, slot ?? DISCARD), this.#conn.id)
     return NO_DATA
+  }
+
+  /** Several pools (core.tree): the request follows the route tree by its key; false without one. */
+  #viaTree (key: Uint8Array, ks: number, ke: number, wire: Buffer, kind: Kind, sink: ReplySink, tag: number): boolean {
+    const tree = this.core.tree
+    if (tree === null) return false
+    tree.route(key, ks, ke, new TextLeg(wire, kind, this.#conn.id), new ToReplySink(sink), tag)
+    return true
   }
 
   /** Shard i's writer; null (counted: no host, and fenced when it is) when it has none. */
@@ -383,6 +401,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       if (ke - ks > KEY_MAX_LENGTH) return this.#err(R.BAD_FORMAT)
       this.core.counters.proxy_get_keys++
       const slot = this.#slot(true)
+      if (this.#viaTree(buf, ks, ke, this.#wireLine(line, false), Kind.Values, slot, 0)) return NO_DATA
       if (!this.#fetch(this.core.router.shardIndexOf(buf, ks, ke), read, this.#wireLine(line, false), Kind.Values, slot, 0)) slot.onFail(FailReason.Down)
       return NO_DATA
     }
@@ -404,6 +423,13 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     const router = this.core.router
     const slot = this.#slot(true)
     this.core.counters.proxy_get_keys += keys.length
+    const head = buf.subarray(line.tokS[0], line.tokS[firstKey])
+    if (this.core.tree !== null) {
+      // One request per key through the tree (mcrouter splits multi-gets per key too).
+      const merge = new MultiGet(slot, keys.map((k) => Buffer.from(k)), new Int32Array(keys.length), keys.length)
+      keys.forEach((k, i) => this.#viaTree(k, 0, k.length, partWire(head, [k]), Kind.Values, merge, i))
+      return NO_DATA
+    }
     const shardOf = new Int32Array(keys.length)
     let first = -2
     let single = true
@@ -414,7 +440,6 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       if (first === -2) first = s
       else if (s !== first) single = false
     }
-    const head = buf.subarray(line.tokS[0], line.tokS[firstKey])
     if (single) {
       if (!this.#fetch(first, read, this.#wireLine(line, false), Kind.Values, slot, 0)) slot.onFail(FailReason.Down)
       return NO_DATA
@@ -431,19 +456,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     const merge = new MultiGet(slot, keys.map((k) => Buffer.from(k)), shardOf, order.length)
     order.forEach((s, tag) => {
-      const list = keysOf.get(s)!
-      let n = head.length + 2
-      for (const k of list) n += k.length + 1
-      const wire = Buffer.allocUnsafe(n)
-      let o = head.copy(wire, 0)
-      for (let i = 0; i < list.length; i++) {
-        if (i > 0) wire[o++] = 0x20
-        o += list[i]!.copy(wire, o)
-      }
-      wire[o++] = 13
-      wire[o++] = 10
       // Each shard part is its own read: it fails over between its shard's copies alone.
-      if (!this.#fetch(s, read, wire.subarray(0, o), Kind.Values, merge, tag)) merge.onFail(FailReason.Down, tag)
+      if (!this.#fetch(s, read, partWire(head, keysOf.get(s)!), Kind.Values, merge, tag)) merge.onFail(FailReason.Down, tag)
     })
     return NO_DATA
   }
@@ -465,6 +479,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     const vlen = parseDigits(buf, line.tokS[4], line.tokE[4])
     if (vlen < 0 || vlen > 0x7ffffffd) return bad()
     this.#pendingShard = this.core.router.shardIndexOf(buf, line.tokS[1], line.tokE[1])
+    this.#pendingKey = this.core.tree === null ? null : buf.subarray(line.tokS[1], line.tokE[1])
     this.#pend(line, noreply ? trimRight(buf, line.start, line.tokS[nt - 1]) : line.end, false)
     this.#pendingSlot = noreply ? null : this.#slot(false)
     return vlen + 2
@@ -484,11 +499,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       else if (f === 0x62 /* b */ && line.tokenLength(i) === 1) base64 = true
       else if (f === 0x54 /* T touch */ || f === 0x4e /* N vivify */) touches = true
     }
-    let shard: number
-    if (base64) {
-      const key = Buffer.from(buf.toString('latin1', line.tokS[1], line.tokE[1]), 'base64')
-      shard = this.core.router.shardIndexOf(key, 0, key.length)
-    } else shard = this.core.router.shardIndexOf(buf, line.tokS[1], line.tokE[1])
+    const key = base64 ? Buffer.from(buf.toString('latin1', line.tokS[1], line.tokE[1]), 'base64') : buf
+    const ks = base64 ? 0 : line.tokS[1]
+    const ke = base64 ? key.length : line.tokE[1]
+    const shard = this.core.router.shardIndexOf(key, ks, ke)
     // Reply semantics (a failure is a miss) vs routing (mg T / mg N change the item: writer only).
     const read = line.op === Op.MetaGet || line.op === Op.MetaDebug
     const anyCopy = read && !touches
@@ -496,6 +510,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       const vlen = line.ntokens >= 3 ? parseDigits(buf, line.tokS[2], line.tokE[2]) : -1
       if (vlen >= 0) {
         this.#pendingShard = shard
+        this.#pendingKey = this.core.tree === null ? null : key.subarray(ks, ke)
         this.#pend(line, line.end, quiet)
         this.#pendingSlot = this.#slot(false, true)
         return vlen + 2
@@ -503,6 +518,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     const slot = this.#slot(read, true)
     const wire = quiet ? Buffer.concat([this.#wireLine(line, false), MN_LINE]) : this.#wireLine(line, false)
+    if (this.#viaTree(key, ks, ke, wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot, 0)) return NO_DATA
     if (!this.#fetch(shard, anyCopy, wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot, 0)) {
       this.#metaFail(slot, read, quiet)
     }
@@ -542,13 +558,17 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     this.#pendingBuf = null
     const slot = this.#pendingSlot
     const sink: ReplySink = slot ?? DISCARD
-    const host = this.#writer(this.#pendingShard)
     this.#pendingSlot = null
+    const key = this.#pendingKey
+    this.#pendingKey = null
+    const kind = this.#pendingQuiet ? Kind.MetaQuiet : slot?.meta === true ? Kind.Meta : Kind.Line
+    if (key !== null && this.#viaTree(key, 0, key.length, wire, kind, sink, 0)) return
+    const host = this.#writer(this.#pendingShard)
     if (host === null) {
       if (slot !== null) slot.onReply([serverError('no host')])
       return
     }
-    host.send(new Forward(wire, this.#pendingQuiet ? Kind.MetaQuiet : slot?.meta === true ? Kind.Meta : Kind.Line, sink), this.#conn.id)
+    host.send(new Forward(wire, kind, sink), this.#conn.id)
   }
 
   #flushAll (line: TextLine): number {
@@ -593,6 +613,21 @@ class QuietRead implements ReplySink {
   constructor (readonly slot: Slot) {}
   onReply (pieces: Buffer[]): void { this.slot.onReply(pieces) }
   onFail (): void { this.slot.session.core.counters.proxy_failed_requests++; this.slot.onReply([]) }
+}
+
+/** A retrieval for some keys: `head` (the command and any exptime, with its space) + keys + CRLF. */
+function partWire (head: Buffer, keys: readonly Buffer[]): Buffer {
+  let n = head.length + 2
+  for (const k of keys) n += k.length + 1
+  const wire = Buffer.allocUnsafe(n)
+  let o = head.copy(wire, 0)
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0) wire[o++] = 0x20
+    o += keys[i]!.copy(wire, o)
+  }
+  wire[o++] = 13
+  wire[o++] = 10
+  return wire.subarray(0, o)
 }
 
 function trimRight (buf: Buffer, s: number, e: number): number {

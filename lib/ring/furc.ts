@@ -15,7 +15,8 @@
  * It has furc's two published properties, checked in test/furc.test.ts: growing m to m + 1
  * moves only keys that then land on m (a key never moves between old servers), and the
  * spread is even. Exact equality with a running mcrouter could not be checked on this
- * machine (mcrouter is not installable here); MurmurHash64A is checked against a BigInt
+ * machine (mcrouter is not installable here); it does give every result mcrouter's own unit
+ * test (lib/test/Ch3HashTest.cpp) expects, and MurmurHash64A is checked against a BigInt
  * transcription of the published algorithm.
  */
 import { encodeKey, scratchBytes } from './key-bytes.js'

@@ -51,7 +51,7 @@ export async function startMemcached (t: Test, args: string[] = []): Promise<Run
       await waitForPort(port, 3000)
       if (exited) throw new Error('memcached exited')
       t.teardown(async () => {
-        if (proc.exitCode !== null) return
+        if (proc.exitCode !== null || proc.signalCode !== null) return // already gone (a test killed it)
         proc.kill('SIGKILL')
         await new Promise((resolve) => proc.once('exit', resolve))
       })

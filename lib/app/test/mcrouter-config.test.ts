@@ -1,6 +1,7 @@
 /**
  * memring-proxy --mcrouter-config: a PoolRoute with Ch3 hashing is served with ch3
- * placement in the pool's order; everything else is refused by name (exit 2).
+ * placement in the pool's order; what is not served is refused by name (exit 2; route
+ * trees: mcrouter-routes.test.ts).
  * mcrouter itself is not installable here: the placement is checked against lib/ring's
  * furc (test/furc.test.ts checks that against the published algorithm), end to end.
  */
@@ -23,18 +24,17 @@ t.test('what is read, and what is refused by name', async (t) => {
     "pools": { "A": { "servers": [ "10.0.0.1:11211", "10.0.0.2:11211:ascii" /* two */ ] } },
     "route": "PoolRoute|A"
   }`
-  t.same(parseMcrouterConfig(cfg), { pool: 'A', servers: [{ host: '10.0.0.1', port: 11211 }, { host: '10.0.0.2', port: 11211 }] })
-  t.same(parseMcrouterConfig('{"route": {"type": "PoolRoute", "pool": {"name": "B", "servers": ["h:1"]}, "hash": {"hash_func": "Ch3"}}}'), { pool: 'B', servers: [{ host: 'h', port: 1 }] })
+  t.same(parseMcrouterConfig(cfg), { pool: 'A', servers: [{ host: '10.0.0.1', port: 11211 }, { host: '10.0.0.2', port: 11211 }], tree: null })
+  t.same(parseMcrouterConfig('{"route": {"type": "PoolRoute", "pool": {"name": "B", "servers": ["h:1"]}, "hash": {"hash_func": "Ch3"}}}'), { pool: 'B', servers: [{ host: 'h', port: 1 }], tree: null })
   t.equal(stripJsonComments('{"a": "x//y", /* c */ "b": 1} // end'), '{"a": "x//y",  "b": 1} ')
   const pools = '"pools": {"A": {"servers": ["h:1"]}, "B": {"servers": ["h:2"]}}'
   const bad: Array<[string, RegExp]> = [
-    [`{${pools}, "route": {"type": "AllSyncRoute", "children": ["PoolRoute|A", "PoolRoute|B"]}}`, /route type AllSyncRoute: replicated writes to several pools are not supported/],
-    [`{${pools}, "route": {"type": "FailoverRoute", "children": ["PoolRoute|A", "PoolRoute|B"]}}`, /route type FailoverRoute: failover between pools is not supported/],
+    [`{${pools}, "route": {"type": "AllAsyncRoute", "children": ["PoolRoute|A", "PoolRoute|B"]}}`, /route type AllAsyncRoute: writes that do not wait for their replies are not supported/],
     [`{${pools}, "route": "PrefixSelectorRoute|A"}`, /route type PrefixSelectorRoute: routing by key prefix is not supported/],
     [`{${pools}, "route": {"type": "PoolRoute", "pool": "A", "hash": "WeightedCh3"}}`, /hash_func WeightedCh3: not supported: memring-proxy reproduces Ch3 only/],
     [`{${pools}, "route": {"type": "PoolRoute", "pool": "A", "hash": {"hash_func": "Ch3", "salt": "x"}}}`, /hash option 'salt': not supported/],
     [`{${pools}, "route": {"type": "PoolRoute", "pool": "A", "shadows": []}}`, /PoolRoute option 'shadows': not supported/],
-    [`{${pools}, "routes": []}`, /routes: routes with aliases .* are not supported/],
+    [`{${pools}, "routes": []}`, /routes: must be a non-empty list/],
     [`{${pools}, "route": "PoolRoute|C"}`, /PoolRoute\|C: no pool 'C'/],
     ['{"pools": {"A": {"servers": ["h:1:caret"]}}, "route": "PoolRoute|A"}', /protocol 'caret' is not supported/],
     ['{"pools": {"A": {"servers": ["h"]}}, "route": "PoolRoute|A"}', /servers\[0\]: 'h' is not "host:port"/],
@@ -71,8 +71,8 @@ t.test('memring-proxy serves an mcrouter PoolRoute with ch3 placement; refusals 
   t.equal(wrong, 0, 'each key on the server ch3 (furc) names, in pool order')
   t.match((await exchange(port, 'stats proxy\r\n')).toString(), /STAT hash ch3\r\n/)
 
-  writeFileSync(conf, JSON.stringify({ pools: { A: { servers: ['h:1'] }, B: { servers: ['h:2'] } }, route: { type: 'AllSyncRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } }))
+  writeFileSync(conf, JSON.stringify({ pools: { A: { servers: ['h:1'] }, B: { servers: ['h:2'] } }, route: { type: 'MissFailoverRoute', children: ['PoolRoute|A', 'PoolRoute|B'] } }))
   const r = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--mcrouter-config', conf], { encoding: 'utf8', timeout: 10000 })
   t.equal(r.status, 2)
-  t.match(r.stderr, /^memring-proxy: mcrouter config: route type AllSyncRoute: replicated writes to several pools are not supported/)
+  t.match(r.stderr, /^memring-proxy: mcrouter config: route type MissFailoverRoute: failover on a miss is not supported/)
 })

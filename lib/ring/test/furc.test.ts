@@ -1,13 +1,14 @@
 /**
  * mcrouter's Ch3 (furc hash). mcrouter cannot be installed here, so placement equality with
- * a running mcrouter is NOT checked; what is checked: our 32-bit-halves MurmurHash64A against
+ * a running mcrouter is NOT checked; what is checked: the expectations mcrouter's own unit
+ * test publishes (exact indices and per-server counts, last test below); our 32-bit-halves MurmurHash64A against
  * a BigInt transcription of the published algorithm (every tail length, the rehash chain),
  * and the properties mcrouter's own test asserts for furc_hash: results in [0, m), growing
  * m never moves a key between old servers (only onto the new ones), and an even spread.
  */
 import t from 'tap'
 import { furcHash, Ch3Router, createRouter } from '../index.js'
-import { furcMurmur64 } from '../furc.js'
+import { furcMurmur64, FURC_MAX_POOL } from '../furc.js'
 import { makeKeys } from './keys.js'
 
 const M = 0xc6a4a7935bd1e995n
@@ -111,4 +112,33 @@ t.test('furc properties: in range, growth moves keys only onto new servers, even
   t.equal(new Ch3Router(10).serverOf('user:1'), furcHash(Buffer.from('user:1'), 0, 6, 10))
   t.equal(createRouter([{ host: 'a', port: 1 }, { host: 'b', port: 1 }, { host: 'c', port: 1 }], { method: 'ch3' }).serverOf('k'), furcHash(Buffer.from('k'), 0, 1, 3))
   t.throws(() => createRouter([{ host: 'a', port: 1, weight: 2 }], { method: 'ch3' }), /ch3 takes no weights/)
+})
+
+/**
+ * The expectations mcrouter's own unit test states for Ch3 (mcrouter/lib/test/Ch3HashTest.cpp,
+ * TEST(Ch3Func, basic / ch3_3) and TEST(Ch3HashFunc, ch3_10)): numbers its authors got from
+ * the C furc_hash, so they check our independent implementation against theirs without
+ * a running mcrouter. Only the expected values are taken from there; the key sets are
+ * rebuilt here from the test's description.
+ */
+t.test('mcrouter\'s published Ch3 test expectations', async (t) => {
+  const f = (k: Uint8Array, m: number): number => furcHash(k, 0, k.length, m)
+  const s = (k: string): Buffer => Buffer.from(k, 'latin1')
+  t.equal(f(s('sample'), 100), 97)
+  t.equal(f(s('sample'), 1), 0)
+  t.equal(f(s(''), 100), 72)
+  t.equal(f(s(''), 1), 0)
+  t.equal(f(s(''), FURC_MAX_POOL), 6173600, 'largest pool, empty key')
+  t.equal(f(s('sample'), FURC_MAX_POOL), 5167780, 'largest pool')
+  const bytes = Buffer.alloc(256)
+  for (let i = 0; i < 256; i++) bytes[i] = (i - 128) & 0xff // chars -128 .. 127
+  t.equal(f(bytes, 99999), 31015, '256-byte key -128..127, 99,999 servers')
+  t.equal(f(Buffer.from(bytes).reverse(), 99999), 67101, 'the same reversed')
+  const counts = (m: number, n: number): number[] => {
+    const c = new Array<number>(m).fill(0)
+    for (let i = 0; i < n; i++) c[f(s(String(i)), m)]!++
+    return c
+  }
+  t.same(counts(3, 1000), [307, 342, 351], 'keys "0".."999" over 3 servers')
+  t.same(counts(10, 10000), [995, 955, 1046, 968, 1032, 972, 1016, 1038, 1010, 968], 'keys "0".."9999" over 10 servers')
 })
