@@ -10,7 +10,7 @@
  * slab_reassign/no_slab_reassign, slab_automove, lru_maintainer/no_lru_maintainer (LRU mode
  * segmented/flat; `lru mode|temp_ttl` and automove need the maintainer), hot_lru_pct and
  * warm_lru_pct (the store's HOT/WARM shares), watcher_logbuf_size (each watcher's buffer),
- * no_modern (the parts above it turns off).
+ * no_modern (the parts above it turns off), meta_e/no_meta_e (memring only: meta E and md x).
  * Validated and shown in `stats settings` only, as `lru tune`/`lru temp_ttl` do:
  * hot_max_factor, warm_max_factor, temporary_ttl, slab_automove_ratio,
  * slab_automove_window, lru_crawler_tocrawl, tail_repair_time, worker_logbuf_size.
@@ -195,6 +195,11 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
       if (v !== 'jenkins' && v !== 'murmur3' && v !== 'xxh3') throw memcachedError('Unknown hash_algorithm option (jenkins, murmur3, xxh3)')
       return
     }
+    case 'meta_e':
+      // Not a memcached 1.6.18 option (it refuses it): opts into 1.6.27's meta E and md x.
+      s.metaE = true
+      return
+    case 'no_meta_e': s.metaE = false; return
     case 'no_modern':
       // What no_modern turns off that memring has (memcached also turns off maxconns_fast,
       // picks the jenkins hash and disables chunked items).

@@ -12,6 +12,11 @@
  * it, `mg k T30 t` sets it and shows 30. An O token over 32 bytes aborts the reply with an
  * error after the flags before it took effect.
  *
+ * With `-o meta_e` (settings.metaE) the flags memcached 1.6.27 added are known too: E(token)
+ * gives the item the CAS E instead of the next counter value wherever the command sets one
+ * (ms, md I, md x, ma, and mg/ma when N creates the item), and md x replaces the item by
+ * an empty one (proto_text.c process_m*_command of 1.6.27; protocol/meta/README.md).
+ *
  * Stateless between requests: ms validates its line in onLine and re-reads the same line
  * (valid until onData returns, see TextLine) when its data block arrives, so requests of
  * different connections may interleave freely. One instance serves every connection.
@@ -88,8 +93,13 @@ export class MetaDispatcher implements MetaHandler {
     return null
   }
 
-  private preparse (line: TextLine, first: number): FlagError {
-    return preparseMetaFlags(line.buf, line.tokS[1], line.tokE[1], line.tokS, line.tokE, first, line.ntokens, this.f)
+  private preparse (line: TextLine, first: number, ctx: ServerContext): FlagError {
+    return preparseMetaFlags(line.buf, line.tokS[1], line.tokE[1], line.tokS, line.tokE, first, line.ntokens, this.f, ctx.settings.metaE)
+  }
+
+  /** Meta E: the links of the command that follows give f.newCas (see endCas). */
+  private beginCas (store: SlabStore): void {
+    if ((this.f.upper & U.E) !== 0) store.useExplicitCas(this.f.newCas)
   }
 
   /** True when some O token is longer than memcached accepts. */
@@ -108,7 +118,7 @@ export class MetaDispatcher implements MetaHandler {
     const pre = this.precheck(line, MetaError.mgTooManyFlags)
     if (pre !== null) { out.bytes(pre); return }
     const f = this.f
-    const err = this.preparse(line, 2)
+    const err = this.preparse(line, 2, ctx)
     if (err !== FlagError.None) { out.bytes(flagErrorLine(err)); return }
     // A replica: mg that sets a TTL (T) or creates (N) is a write.
     // readOnly may be a getter (a cluster master's lease): only touch it for writes, once.
@@ -127,7 +137,10 @@ export class MetaDispatcher implements MetaHandler {
       if (n > 0) {
         // memcached links this item directly (do_item_link, not do_store_item), so a
         // watcher sees no second lookup and no item_store line.
-        if (store.linkUnobserved(n, StoreMode.Add, 0) === StoreResult.Stored) { h = n; created = true }
+        this.beginCas(store) // memcached 1.6.27: do_item_link(it, hv, E or a new CAS)
+        try {
+          if (store.linkUnobserved(n, StoreMode.Add, 0) === StoreResult.Stored) { h = n; created = true }
+        } finally { store.endExplicitCas() }
       }
     }
     const b = this.line
@@ -227,7 +240,7 @@ export class MetaDispatcher implements MetaHandler {
     const vlen = cDataLength(line)
     if (vlen < 0) { out.bytes(MetaError.badFormat); return NO_DATA }
     // From here on memcached swallows the data block after an error.
-    const err = this.checkSet(line) ?? admitWrite(out, ctx)
+    const err = this.checkSet(line, ctx) ?? admitWrite(out, ctx)
     if (err !== null) {
       out.bytes(err)
       line.swallow = true
@@ -247,8 +260,8 @@ export class MetaDispatcher implements MetaHandler {
   }
 
   /** Flag, opaque and mode checks of ms; leaves the flags in this.f. */
-  private checkSet (line: TextLine): Buffer | null {
-    const ferr = this.preparse(line, 3)
+  private checkSet (line: TextLine, ctx: ServerContext): Buffer | null {
+    const ferr = this.preparse(line, 3, ctx)
     if (ferr !== FlagError.None) return flagErrorLine(ferr)
     const m = this.f.mode
     // memcached reports a bad mode over a long opaque (the mode is checked last).
@@ -285,7 +298,7 @@ export class MetaDispatcher implements MetaHandler {
 
   private msetData (out: Output, line: TextLine, buf: Buffer, s: number, e: number, ctx: ServerContext): void {
     // The line was validated in onLine; parse it again for the flag values.
-    if (this.checkSet(line) !== null) return
+    if (this.checkSet(line, ctx) !== null) return
     const f = this.f
     const store = ctx.store
     const stats = ctx.stats
@@ -310,7 +323,13 @@ export class MetaDispatcher implements MetaHandler {
     // A CAS token turns set and replace into cas (replace + cas behaves as cas).
     if (hasCas && (mode === StoreMode.Set || mode === StoreMode.Replace)) mode = StoreMode.Cas
     const casIn = hasCas ? f.compareCas : 0
-    const res = store.link(h, mode, mode === StoreMode.Add ? 0 : casIn, mode === StoreMode.Cas && (f.upper & U.I) !== 0)
+    let res: StoreResult
+    // memcached 1.6.27: store_item(..., c->cas ? c->cas : get_cas_id()), so on ms alone E0
+    // means "no E" and the item gets a counter CAS.
+    if (f.newCas !== 0) this.beginCas(store)
+    try {
+      res = store.link(h, mode, mode === StoreMode.Add ? 0 : casIn, mode === StoreMode.Cas && (f.upper & U.I) !== 0)
+    } finally { store.endExplicitCas() }
     if (mode === StoreMode.Cas) {
       if (res === StoreResult.Stored) stats.cas_hits++
       else if (res === StoreResult.Exists) stats.cas_badval++
@@ -347,7 +366,7 @@ export class MetaDispatcher implements MetaHandler {
   private mdelete (out: Output, line: TextLine, ctx: ServerContext): void {
     const pre = this.precheck(line, MetaError.tooManyFlags)
     if (pre !== null) { out.bytes(pre); return }
-    if (this.preparse(line, 2) !== FlagError.None) { out.bytes(MetaError.invalidOrDuplicate); return }
+    if (this.preparse(line, 2, ctx) !== FlagError.None) { out.bytes(MetaError.invalidOrDuplicate); return }
     const ro = admitWrite(out, ctx)
     if (ro !== null) { out.bytes(ro); return }
     const f = this.f
@@ -367,7 +386,7 @@ export class MetaDispatcher implements MetaHandler {
     const store = ctx.store
     const stats = ctx.stats
     const quiet = (f.lower & Lo.q) !== 0
-    const h = store.find(f.key, f.keyStart, f.keyEnd)
+    let h = store.find(f.key, f.keyStart, f.keyEnd)
     let code: Code
     if (h === 0) {
       stats.delete_misses++
@@ -375,18 +394,21 @@ export class MetaDispatcher implements MetaHandler {
     } else if ((f.upper & U.C) !== 0 && store.cas(h) !== f.compareCas) {
       stats.delete_misses++
       code = Code.EX
+    } else if ((f.lower & Lo.x) !== 0 && (h = this.emptyItem(store, h)) <= 0) {
+      // x could not store its empty item: memcached's replies for that.
+      if (h === 0) { code = Code.NS } else { out.bytes(MetaError.noMemory); return }
     } else if ((f.upper & U.I) !== 0) {
-      // Invalidate: keep the item, mark it stale, let the next reader win, new CAS.
+      // Invalidate: keep the item, mark it stale, let the next reader win, new CAS (or E).
       if ((f.upper & U.T) !== 0) store.setExptime(h, store.relExptime(f.ttl))
       store.setStale(h, true)
       store.setWinTokenSent(h, false)
-      store.bumpCas(h)
+      if ((f.upper & U.E) !== 0) store.setCasOf(h, f.newCas); else store.bumpCas(h)
       if (quiet) return
       code = Code.HD
     } else {
       stats.delete_hits++
       store.cls.deleteHits[store.clsid(h)]++
-      store.unlink(h)
+      if ((f.lower & Lo.x) === 0) store.unlink(h) // x already left an empty item in its place
       if (quiet) return
       code = Code.HD
     }
@@ -395,12 +417,30 @@ export class MetaDispatcher implements MetaHandler {
     out.range(b, 0, o)
   }
 
+  /**
+   * md x (memcached 1.6.27): the item is replaced by an empty one with the F token's client
+   * flags (0 without F), the T token's TTL (none without T) and the CAS E, or the old CAS.
+   * Returns the new item, 0 when it was not stored (NS) or -1 when there was no memory.
+   */
+  private emptyItem (store: SlabStore, old: number): number {
+    const f = this.f
+    const exp = (f.upper & U.T) !== 0 ? store.relExptime(f.ttl) : 0
+    const cas = (f.upper & U.E) !== 0 ? f.newCas : store.cas(old) // read first: alloc may evict old
+    const n = store.alloc(f.key, f.keyStart, f.keyEnd, f.clientFlags, exp, 0)
+    if (n < 0) return -1
+    store.useExplicitCas(cas)
+    try {
+      if (store.link(n, StoreMode.Set, 0) !== StoreResult.Stored) return 0
+    } finally { store.endExplicitCas() }
+    return n
+  }
+
   // ---- ma -------------------------------------------------------------------------------
 
   private marith (out: Output, line: TextLine, ctx: ServerContext): void {
     const pre = this.precheck(line, MetaError.tooManyFlags)
     if (pre !== null) { out.bytes(pre); return }
-    if (this.preparse(line, 2) !== FlagError.None) { out.bytes(MetaError.invalidOrDuplicate); return }
+    if (this.preparse(line, 2, ctx) !== FlagError.None) { out.bytes(MetaError.invalidOrDuplicate); return }
     const f = this.f
     let incr = true
     switch (f.mode) {
@@ -419,6 +459,8 @@ export class MetaDispatcher implements MetaHandler {
     let created = false
     let inPlace = true
     let value = 0n
+    /** What `c` shows: the live item's CAS, except after E on a grown number (below). */
+    let casShown = -1
     let code: Code = Code.HD
     // q hides a successful reply, but the flags below still act (T still sets the TTL).
     let hide = false
@@ -438,6 +480,13 @@ export class MetaDispatcher implements MetaHandler {
         inPlace = now === h
         h = now
         hide = quiet
+        if ((f.upper & U.E) !== 0) {
+          // memcached 1.6.27 sets E on the item do_add_delta returns: the live one when the
+          // number was updated in place, the old unlinked one when it grew. Then the live
+          // item keeps its new counter CAS while `c` shows E, as there.
+          if (inPlace) store.setCasOf(h, f.newCas)
+          casShown = f.newCas
+        }
       }
     } else if ((f.upper & U.N) !== 0) {
       value = f.initial
@@ -445,7 +494,10 @@ export class MetaDispatcher implements MetaHandler {
       const n = store.alloc(f.key, f.keyStart, f.keyEnd, 0, 0, digits)
       if (n < 0) { out.bytes(MetaError.noMemoryVivify); return }
       store.writeValue(n, this.keyOut, 0, digits, 0)
-      if (store.link(n, StoreMode.Add, 0) === StoreResult.Stored) {
+      this.beginCas(store) // memcached 1.6.27: do_store_item(..., E or a new CAS)
+      let res: StoreResult
+      try { res = store.link(n, StoreMode.Add, 0) } finally { store.endExplicitCas() }
+      if (res === StoreResult.Stored) {
         h = n
         created = true
       } else {
@@ -464,7 +516,7 @@ export class MetaDispatcher implements MetaHandler {
       for (let i = 0; i < f.count; i++) {
         const s = f.starts[i]; const e = f.ends[i]
         switch (lb[s]) {
-          case CH.c: o = writeFlagUint(b, o, CH.c, store.cas(h)); break
+          case CH.c: o = writeFlagUint(b, o, CH.c, casShown >= 0 ? casShown : store.cas(h)); break
           case CH.t: o = writeTtl(b, o, exp, now); break
           case CH.T:
             exp = store.relExptime(f.ttl)

@@ -53,6 +53,7 @@ export interface ServerSettings {
   maxFactorNegNan: [boolean, boolean] // "-nan" given for hot/warm_max_factor (printed as memcached does)
   tempLru: boolean // lru temp_ttl >= 0: shown only (the store has no TEMP LRU)
   temporaryTtl: number // lru temp_ttl
+  metaE: boolean // -o meta_e: meta E(token) and md x, as memcached 1.6.27 (off: 1.6.18's invalid flags)
   version: string
 }
 
@@ -104,6 +105,7 @@ export function defaultSettings (): ServerSettings {
     maxFactorNegNan: [false, false],
     tempLru: false,
     temporaryTtl: 61,
+    metaE: false,
     version: '1.6.18',
   }
 }

@@ -219,6 +219,8 @@ function settings (out: Output, ctx: ServerContext): void {
     ['track_sizes', 'no'],
     ['inline_ascii_response', 'no'],
   ]
+  // memring only, and only when on, so a default `stats settings` stays memcached 1.6.18's.
+  if (s.metaE) rows.push(['meta_e', 'yes'])
   for (const [k, v] of rows) line(out, k, v)
 }
 

@@ -79,6 +79,8 @@ export class SlabStore implements Store {
   slabReassign: boolean
   private readonly ownsClock: boolean
   private casCounter = 0
+  /** useExplicitCas(): the CAS the next links give their items instead of the counter's; -1 = none. */
+  private explicitCas = -1
   private lastCasValue = 0
   private lastArithValue = 0n
   /** flush_all: items last stored at or before oldestLive (or with CAS < oldestCas) are gone. */
@@ -183,6 +185,22 @@ export class SlabStore implements Store {
   setKeyBinary (h: number, on: boolean): void { this.setIflag(h, F_KEY_BINARY, on) }
   /** Meta md with I: gives a live item a fresh CAS in place (memcached ITEM_set_cas(get_cas_id())). */
   bumpCas (h: number): number { const c = this.nextCas(); this.setCas(h, c); this.changed(h); return c }
+  /**
+   * Meta E (memcached 1.6.27 ITEM_set_cas(it, E)): a live item's CAS becomes v, the counter
+   * untouched. Nothing with -C (memcached's items then have no CAS to set).
+   */
+  setCasOf (h: number, v: number): void {
+    if (!this.useCas) return
+    this.setCas(h, v)
+    this.changed(h)
+  }
+  /**
+   * Meta E on a command that links an item (memcached 1.6.27 passes E as do_store_item's or
+   * do_item_link's cas_in): links and bumpCas until endExplicitCas() give v, not the next
+   * counter value, and the counter does not move.
+   */
+  useExplicitCas (v: number): void { this.explicitCas = v }
+  endExplicitCas (): void { this.explicitCas = -1 }
   /** A live item's state changed in place: tell the mutation observer. */
   private changed (h: number): void {
     if (this.mutations !== null && this.linked(h)) this.mutations.item(h)
@@ -497,7 +515,10 @@ export class SlabStore implements Store {
 
   // ---- linking ----------------------------------------------------------------------
 
-  private nextCas (): number { return this.useCas ? ++this.casCounter : 0 }
+  private nextCas (): number {
+    if (!this.useCas) return 0
+    return this.explicitCas >= 0 ? this.explicitCas : ++this.casCounter
+  }
 
   private doLink (h: number, hv: number): void {
     const c = this.clsid(h)

@@ -33,18 +33,28 @@ const l = (ch: string): number => lowerBit(ch.charCodeAt(0))
 
 /** Upper-case flag bits, for `flags.upper & U.X`. */
 export const U = {
-  C: u('C'), D: u('D'), F: u('F'), I: u('I'), J: u('J'), L: u('L'), M: u('M'),
+  C: u('C'), D: u('D'), E: u('E'), F: u('F'), I: u('I'), J: u('J'), L: u('L'), M: u('M'),
   N: u('N'), O: u('O'), P: u('P'), R: u('R'), T: u('T'),
 } as const
 /** Lower-case flag bits, for `flags.lower & Lo.x`. */
 export const Lo = {
   b: l('b'), c: l('c'), f: l('f'), h: l('h'), k: l('k'), l: l('l'), q: l('q'),
-  s: l('s'), t: l('t'), u: l('u'), v: l('v'),
+  s: l('s'), t: l('t'), u: l('u'), v: l('v'), x: l('x'),
 } as const
 
 /** Letters memcached 1.6.18's preparse knows (any command); others are "invalid flag". */
 const KNOWN_UPPER = U.C | U.D | U.F | U.I | U.J | U.L | U.M | U.N | U.O | U.P | U.R | U.T
 const KNOWN_LOWER = Lo.b | Lo.c | Lo.f | Lo.h | Lo.k | Lo.l | Lo.q | Lo.s | Lo.t | Lo.u | Lo.v
+/**
+ * What memcached 1.6.27 added to its preparse, known only with `-o meta_e`: E(token), an
+ * explicit new CAS (ms md ma, and mg when N creates the item), and x (md: keep the item,
+ * drop its value). Any command accepts both; those that do not use them ignore them.
+ */
+const NEWER_UPPER = U.E
+const NEWER_LOWER = Lo.x
+
+/** The largest E token memring can keep: CAS values are doubles in the store (README). */
+export const EXPLICIT_CAS_MAX = Number.MAX_SAFE_INTEGER
 
 /** Why preparse failed. The reply text for each is in response-encoder.ts MetaError. */
 export const FlagError = {
@@ -96,6 +106,8 @@ export class MetaFlags {
   clientFlags = 0
   /** C: compare-CAS value (see cStrtoullNumber); meaningful when U.C is set. */
   compareCas = 0
+  /** E: the new CAS value (at most EXPLICIT_CAS_MAX); meaningful when U.E is set. */
+  newCas = 0
   /** D (default 1) and J (default 0) for ma. */
   delta = 1n
   initial = 0n
@@ -117,6 +129,7 @@ export class MetaFlags {
     this.recacheTtl = 0
     this.clientFlags = 0
     this.compareCas = 0
+    this.newCas = 0
     this.delta = 1n
     this.initial = 0n
     this.mode = 0
@@ -134,12 +147,16 @@ const EMPTY = new Uint8Array(0)
  * Parses the flag tokens tokens[first .. count) of a meta line held in `line`, with
  * the key in line[ks, ke). Fills `out` and returns FlagError.None, or the error that
  * memcached would report (also left in out.error). Never throws on client input.
+ * `newer` (-o meta_e) also knows memcached 1.6.27's E and x; without it they are invalid
+ * flags, as in 1.6.18.
  */
 export function preparseMetaFlags (
   line: Uint8Array, ks: number, ke: number,
   starts: ArrayLike<number>, ends: ArrayLike<number>, first: number, count: number,
-  out: MetaFlags,
+  out: MetaFlags, newer = false,
 ): FlagError {
+  const knownUpper = newer ? KNOWN_UPPER | NEWER_UPPER : KNOWN_UPPER
+  const knownLower = newer ? KNOWN_LOWER | NEWER_LOWER : KNOWN_LOWER
   out.reset()
   out.key = line
   out.keyStart = ks
@@ -154,7 +171,7 @@ export function preparseMetaFlags (
     const lb = lowerBit(c)
     // memcached checks "seen before" ahead of "known", and treats bytes >= 127 as repeats.
     if (c >= 127 || (out.upper & ub) !== 0 || (out.lower & lb) !== 0) return fail(out, FlagError.Duplicate)
-    if ((ub & KNOWN_UPPER) === 0 && (lb & KNOWN_LOWER) === 0) return fail(out, FlagError.Invalid)
+    if ((ub & knownUpper) === 0 && (lb & knownLower) === 0) return fail(out, FlagError.Invalid)
     out.upper |= ub
     out.lower |= lb
     if (out.count < out.starts.length) {
@@ -190,6 +207,12 @@ export function preparseMetaFlags (
       case 67: { // C
         const v = cStrtoullNumber(line, s + 1, e)
         if (v < 0) { err = FlagError.BadToken; failed = true; out.upper &= ~U.C } else out.compareCas = v
+        break
+      }
+      case 69: { // E (newer only): memcached reads it as C's token; memring also refuses
+        // values above EXPLICIT_CAS_MAX, which a double cannot hold exactly.
+        const v = cStrtoullNumber(line, s + 1, e)
+        if (v < 0 || v > EXPLICIT_CAS_MAX) { err = FlagError.BadToken; failed = true; out.upper &= ~U.E } else out.newCas = v
         break
       }
       case 77: // M

@@ -33,6 +33,12 @@ t.test('-o suboptions apply, memcached-only ones are accepted, unknown ones fail
   t.throws(() => serverSettings({ extended: ['lru_segmented'] }), /Illegal suboption "lru_segmented"/, 'not a memcached suboption')
 })
 
+t.test('-o meta_e (memring only) turns on meta E and md x; off by default, no_meta_e turns it off', async (t) => {
+  t.equal(serverSettings({}).metaE, false, 'memcached 1.6.18 stays the reference by default')
+  t.equal(serverSettings({ extended: ['idle_timeout=1,meta_e'] }).metaE, true)
+  t.equal(serverSettings({ extended: ['meta_e', 'no_meta_e'] }).metaE, false, 'the last one wins, as for every -o pair')
+})
+
 t.test('-o LRU suboptions set what lru mode|tune|temp_ttl set', async (t) => {
   const s = serverSettings({ extended: ['hot_lru_pct=30,warm_lru_pct=35x,hot_max_factor=0.5,warm_max_factor=-nan,temporary_ttl=-1'] })
   t.same([s.hotLruPct, s.warmLruPct, s.hotMaxFactor, s.maxFactorNegNan, s.tempLru, s.temporaryTtl], [30, 35, 0.5, [false, true], true, 4294967295])

@@ -153,6 +153,31 @@ export const scenarios: Scenario[] = [
     ],
   },
   {
+    // memcached 1.6.27's E and x, which memring knows only with -o meta_e: by default every
+    // command must refuse them exactly as 1.6.18 does, leave the item alone and stay in sync.
+    name: "E and x (newer than 1.6.18) on every command: 1.6.18's errors, item untouched",
+    steps: [
+      { c: 0, send: "ms ex 2 T0 F3\r\nab\r\n", want: "HD\r\n" },
+      { c: 0, send: "ms ex 2 E77\r\ncd\r\n", want: "CLIENT_ERROR invalid flag\r\n" },
+      { c: 0, send: "ms ex 2 x\r\ncd\r\n", want: "CLIENT_ERROR invalid flag\r\n" },
+      { c: 0, send: "ms ex 2 q E77 MA\r\ncd\r\n", want: "CLIENT_ERROR invalid flag\r\n" },
+      { c: 0, send: "ms ex 2 Ex\r\ncd\r\n", want: "CLIENT_ERROR invalid flag\r\n" },
+      { c: 0, send: "mg ex E77\r\n", want: "CLIENT_ERROR invalid flag\r\n" },
+      { c: 0, send: "mg ex v x\r\n", want: "CLIENT_ERROR invalid flag\r\n" },
+      { c: 0, send: "mg new N30 E77 v\r\n", want: "CLIENT_ERROR invalid flag\r\n" },
+      { c: 0, send: "md ex E77\r\n", want: "CLIENT_ERROR invalid or duplicate flag\r\n" },
+      { c: 0, send: "md ex I E77 q\r\n", want: "CLIENT_ERROR invalid or duplicate flag\r\n" },
+      { c: 0, send: "md ex x F9 T30\r\n", want: "CLIENT_ERROR invalid or duplicate flag\r\n" },
+      { c: 0, send: "md ex I x E18446744073709551615\r\n", want: "CLIENT_ERROR invalid or duplicate flag\r\n" },
+      { c: 0, send: "md ex k Oo x\r\n", want: "CLIENT_ERROR invalid or duplicate flag\r\n" },
+      { c: 0, send: "ma ex E77\r\n", want: "CLIENT_ERROR invalid or duplicate flag\r\n" },
+      { c: 0, send: "ma ex N0 J5 E77 v\r\n", want: "CLIENT_ERROR invalid or duplicate flag\r\n" },
+      { c: 0, send: "ma ex x\r\n", want: "CLIENT_ERROR invalid or duplicate flag\r\n" },
+      { c: 0, send: "mg new v\r\n", want: "EN\r\n" },
+      { c: 0, send: "mg ex v f c\r\n", want: "VA 2 f3 c1\r\nab\r\n" },
+    ],
+  },
+  {
     name: "ms modes E A P R S",
     steps: [
       { c: 0, send: "ms m 1 ME\r\na\r\n", want: "HD\r\n" },

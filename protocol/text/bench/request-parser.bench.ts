@@ -1,6 +1,6 @@
 /**
  * Throughput of TextRequestParser (request-parser.ts) on the inputs a cache sees most:
- * pipelined one-key gets, one 100-key multiget, pipelined 1 KiB sets, and a 100 KiB set
+ * pipelined one-key gets, one 100-key multiget, pipelined 1 KiB and 16 KiB sets, and a 100 KiB set
  * arriving in 16 KiB chunks. The handler does the least a real one must: it walks multiget
  * keys and announces data blocks, so the numbers are the parser's own cost.
  *
@@ -62,6 +62,11 @@ const cases: Case[] = [
     name: '32 pipelined 1 KiB sets in one chunk',
     chunks: [Buffer.from(Array.from({ length: 32 }, (_, i) => `set ${key(i)} 0 0 1024\r\n${'v'.repeat(1024)}\r\n`).join(''))],
     requests: 32,
+  },
+  {
+    name: '4 pipelined 16 KiB sets in one chunk',
+    chunks: [Buffer.from(Array.from({ length: 4 }, (_, i) => `set ${key(i)} 0 0 16384\r\n${'v'.repeat(16384)}\r\n`).join(''))],
+    requests: 4,
   },
   (() => {
     const whole = Buffer.from(`set ${key(1)} 0 0 102400\r\n${'v'.repeat(102400)}\r\n`)

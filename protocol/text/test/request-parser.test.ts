@@ -86,6 +86,33 @@ const fixtures: Array<{ name: string, input: string, expect: string[], swallow?:
     input: 'get ' + Array.from({ length: 25 }, (_, i) => `k${i}`).join(' ') + '\0 k99\r\nget x\0\r\n',
     expect: [`line op=${Op.Get} [get|${Array.from({ length: 22 }, (_, i) => `k${i}`).join('|')}] rest=k22 k23 k24`, `line op=${Op.Get} [get|x]`],
   },
+  // The NUL search looks 2 KiB ahead at a time (NUL_WINDOW): NULs past the first window,
+  // a line longer than it, and value blocks across it, which must come out unchanged.
+  (() => {
+    const keys = Array.from({ length: 70 }, (_, i) => `key:${String(i).padStart(28, '0')}`)
+    return {
+      name: 'a NUL in the 71st pipelined get, past the first search window',
+      input: keys.map((k) => `get ${k}\r\n`).join('') + 'get a\0b\r\nget z\r\n',
+      expect: [...keys.map((k) => `line op=${Op.Get} [get|${k}]`), `line op=${Op.Get} [get|a]`, `line op=${Op.Get} [get|z]`],
+    }
+  })(),
+  (() => {
+    const value = 'v'.repeat(2100) + '\0' + 'w'.repeat(399)
+    return {
+      name: 'a 2500-byte value with a NUL past the window, then clean and NUL lines',
+      input: `set a 0 0 2500\r\n${value}\r\nget b\r\nget c\0d\r\nget e\r\n`,
+      expect: [`line op=${Op.Set} [set|a|0|0|2500]`, `data ${JSON.stringify(value + '\r\n')}`,
+        `line op=${Op.Get} [get|b]`, `line op=${Op.Get} [get|c]`, `line op=${Op.Get} [get|e]`],
+    }
+  })(),
+  (() => {
+    const keys = Array.from({ length: 25 }, (_, i) => String(i).padStart(100, 'k'))
+    return {
+      name: 'a get line longer than the window with a NUL near its end',
+      input: `get ${keys.join(' ')}\0 tail\r\nget z\r\n`,
+      expect: [`line op=${Op.Get} [get|${keys.slice(0, 22).join('|')}] rest=${keys.slice(22).join(' ')}`, `line op=${Op.Get} [get|z]`],
+    }
+  })(),
 ]
 
 for (const f of fixtures) {
