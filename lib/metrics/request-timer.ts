@@ -31,6 +31,7 @@ export function sampledRequestTimer (reg: Registry, every: number): RequestTimer
     buckets: REQUEST_BUCKETS,
     registers: [reg],
   })
+  for (const c of COMMAND_CLASSES) h.zero({ command: c }) // every class exported from the first scrape
   const byOp: Array<{ observe: (v: number) => void }> = []
   for (let op = 0; op < 64; op++) byOp.push(h.labels(commandClass(op)))
   let countdown = every
