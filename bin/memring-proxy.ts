@@ -11,6 +11,7 @@ import { ConfigError } from '../lib/app/config.js'
 import { proxyConfigs, type RawProxyOptions } from '../lib/app/proxy-options.js'
 import { startProxyApp, type ProxyApp } from '../lib/app/proxy-app.js'
 import { createLogger, levelForVerbosity } from '../lib/log.js'
+import { metricsOptions, type MetricsConfig, type RawMetricsOptions } from '../lib/app/metrics-app.js'
 
 const increase = (_v: string, prev = 0): number => prev + 1
 
@@ -39,6 +40,8 @@ const program = new Command('memring-proxy')
   .addOption(new Option('--read-from <where>', 'reads go to any copy of a shard (least loaded, retried on another copy when one fails) or to its master only (read-your-writes)').choices(['any', 'master']).default('any').env('MEMRING_PROXY_READ_FROM'))
   .addOption(new Option('-c, --conn-limit <num>', 'max simultaneous client connections').default('4096'))
   .addOption(new Option('-v, --verbose', 'verbose (repeat for more)').argParser(increase))
+  .addOption(new Option('--metrics-port <num>', 'serve Prometheus metrics on GET /metrics at this TCP port (0 = any free port; default: off)').env('MEMRING_PROXY_METRICS_PORT'))
+  .addOption(new Option('--metrics-listen <addr>', 'address of the metrics port (default: all interfaces)').env('MEMRING_PROXY_METRICS_LISTEN'))
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
@@ -51,8 +54,11 @@ async function main (): Promise<void> {
   }
   const raw = program.opts() as RawProxyOptions
   let configs
+  let metrics: MetricsConfig | null
   try {
     configs = proxyConfigs(raw, (path) => readFileSync(path, 'utf8'))
+    metrics = metricsOptions(raw as RawMetricsOptions)
+    if (metrics !== null && configs.length > 1) throw new ConfigError('--metrics-port serves one proxy: with --twemproxy-config, choose a pool with --pool')
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`memring-proxy: ${err.message}\nTry 'memring-proxy --help' for more information.\n`)
@@ -67,7 +73,7 @@ async function main (): Promise<void> {
   try {
     for (const c of configs) {
       opts = c
-      apps.push(await startProxyApp(c, c.pool === undefined ? log : log.child({ pool: c.pool })))
+      apps.push(await startProxyApp(c, c.pool === undefined ? log : log.child({ pool: c.pool }), metrics))
     }
   } catch (err) {
     await closeAll()

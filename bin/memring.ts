@@ -15,6 +15,7 @@ import { createLogger, levelForVerbosity } from '../lib/log.js'
 import { replicationOptions } from '../lib/app/replication-app.js'
 import type { RawReplicationOptions } from '../lib/app/replication-app.js'
 import { defaultSettings } from '../lib/server/settings.js'
+import { metricsOptions, type RawMetricsOptions } from '../lib/app/metrics-app.js'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 const increase = (_v: string, prev = 0): number => prev + 1
@@ -65,6 +66,9 @@ const program = new Command('memring')
   .addOption(new Option('--repl-timeout <ms>', 'drop and re-establish a replication link silent this long').default(undefined, '5000').env('MEMRING_REPL_TIMEOUT'))
   .addOption(new Option('--min-replicas-to-ack <n>', 'answer a write only once this many replicas have acknowledged it (0 = asynchronous)').default(undefined, '0').env('MEMRING_MIN_REPLICAS_TO_ACK'))
   .addOption(new Option('--min-replicas-timeout <ms>', 'with --min-replicas-to-ack: how long a write waits for its acks before an error reply').default(undefined, '1000').env('MEMRING_MIN_REPLICAS_TIMEOUT'))
+  // Observability (lib/metrics; see README "Metrics").
+  .addOption(new Option('--metrics-port <num>', 'serve Prometheus metrics on GET /metrics at this TCP port (0 = any free port; default: off)').env('MEMRING_METRICS_PORT'))
+  .addOption(new Option('--metrics-listen <addr>', 'address of the metrics port (default: all interfaces)').env('MEMRING_METRICS_LISTEN'))
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
@@ -87,7 +91,9 @@ async function main (): Promise<void> {
   let settings
   let cluster
   let replication
+  let metrics
   try {
+    metrics = metricsOptions(raw as RawMetricsOptions)
     settings = serverSettings(raw)
     cluster = clusterOptions(raw as RawClusterOptions)
     replication = replicationOptions(raw as RawReplicationOptions)
@@ -134,6 +140,7 @@ async function main (): Promise<void> {
       server: { onShutdownRequest: (graceful) => stop('shutdown command', graceful) },
       cluster,
       replication,
+      metrics,
     })
   } catch (err) {
     const e = err as NodeJS.ErrnoException

@@ -8,6 +8,7 @@
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../lib/app/config.js'
 import { placementOptions, proxyOptions } from '../lib/app/proxy-options.js'
+import { clusterStatus, formatStatus } from '../lib/app/status.js'
 import { clusterPlacement, explainRoute, failover, formatTopology, readTopology, routeKeys, setClusterPlacement, type CtlSource } from '../lib/app/ctl-app.js'
 
 interface Src { zk?: string, cluster?: string, servers?: string }
@@ -48,6 +49,27 @@ withSource(program.command('topology').description('print shards, hosts, roles a
   .action(async (o: Src) => {
     const src = source(o)
     process.stdout.write(formatTopology(await readTopology(src), title(src)) + '\n')
+  })
+
+program.command('status')
+  .description('every shard: epoch, master, replicas and followers with DC and replication lag (from ZooKeeper)')
+  .requiredOption('--zk <hosts>', 'ZooKeeper ensemble HOST:PORT[,HOST:PORT...]')
+  .requiredOption('--cluster <name>', 'cluster name')
+  .option('--json', 'print the status as one JSON object')
+  .option('--watch [seconds]', 'redraw every N seconds (default 2) until interrupted')
+  .action(async (o: Src & { json?: boolean, watch?: string | boolean }) => {
+    const src = source({ zk: o.zk, cluster: o.cluster })
+    if (src.kind !== 'zk') throw new ConfigError('status needs --zk and --cluster')
+    const every = o.watch === undefined || o.watch === false ? 0 : o.watch === true ? 2 : Number(o.watch)
+    if (!(every >= 0 && every <= 3600)) throw new ConfigError(`--watch: '${String(o.watch)}' is not a number of seconds (0 .. 3600)`)
+    for (;;) {
+      const st = clusterStatus(src.cluster, await readTopology(src))
+      const text = o.json === true ? JSON.stringify(st) : formatStatus(st)
+      // --watch: clear the screen (ANSI) before each redraw on a terminal; JSON lines otherwise.
+      process.stdout.write((every > 0 && o.json !== true && process.stdout.isTTY ? '\x1b[H\x1b[2J' : '') + text + '\n')
+      if (every === 0) return
+      await new Promise((resolve) => setTimeout(resolve, every * 1000))
+    }
   })
 
 withSource(program.command('route')

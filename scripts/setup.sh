@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PKGS=(memcached libmemcached-tools libmemcached-dev zookeeper
-          python3-pymemcache python3-memcache ruby ruby-dalli nutcracker sasl2-bin)
+          python3-pymemcache python3-memcache ruby ruby-dalli nutcracker sasl2-bin
+          prometheus)
 missing=()
 for p in "${DEB_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -16,6 +17,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The metrics tests run their own prometheus binary (temp config, free port, own TSDB
+# path); the Debian package's service, where systemd starts it, is not wanted on 9090.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  $([ "$(id -u)" -ne 0 ] && echo sudo) systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
 
 # npm packages: reinstall only when the lockfile changed since the last install.

@@ -13,6 +13,8 @@ import { joinCluster, type ClusterMembership } from './cluster-app.js'
 import { advertiseFor, type ClusterConfig } from './cluster-options.js'
 import { hostname } from 'node:os'
 import { attachReplication, type ReplicationConfig } from './replication-app.js'
+import { startServerMetrics, type MetricsConfig } from './metrics-app.js'
+import type { MetricsEndpoint } from '../metrics/endpoint.js'
 
 export interface ServerApp {
   server: MemringServer
@@ -20,6 +22,8 @@ export interface ServerApp {
   registry: Registry | null
   /** This node's replication (log, streams it serves, the master it follows). */
   replication: Replication
+  /** The /metrics endpoint (--metrics-port), or null. */
+  metrics: MetricsEndpoint | null
   close (deadlineMs?: number): Promise<void>
 }
 
@@ -32,6 +36,8 @@ export interface ServerAppOptions {
   cluster?: ClusterConfig | null
   /** --replica-of, --repl-backlog-size. */
   replication?: ReplicationConfig
+  /** --metrics-port, --metrics-listen: serve /metrics (lib/metrics). */
+  metrics?: MetricsConfig | null
 }
 
 export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
@@ -80,11 +86,24 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
   const replicaOf = o.replication?.replicaOf ?? null
   if (replicaOf !== null) replication.follow(replicaOf.host, replicaOf.port)
   if (cluster !== null && !joinFirst) await join()
+  let metrics: MetricsEndpoint | null = null
+  if (o.metrics != null) {
+    try {
+      metrics = await startServerMetrics(o.metrics, server, () => (membership as ClusterMembership | null)?.registry ?? null, log)
+    } catch (err) {
+      await (membership as ClusterMembership | null)?.close()
+      replication.close()
+      await server.close(0)
+      throw err
+    }
+  }
   return {
     server,
     registry: (membership as ClusterMembership | null)?.registry ?? null,
     replication,
+    metrics,
     async close (deadlineMs = 1000) {
+      await metrics?.close()
       // Leave the cluster first so proxies stop routing here before we stop serving.
       await (membership as ClusterMembership | null)?.close()
       replication.close()

@@ -135,8 +135,7 @@ class BackendConnection implements TextResponseHandler {
   }
 
   #shift (): void {
-    this.#inflight.shift()
-    this.#host.succeeded()
+    this.#host.succeeded(this.#inflight.shift()!.sentAt)
   }
 
   onLine (buf: Buffer, s: number, e: number): void {
@@ -205,6 +204,11 @@ export class BackendHost {
   #closed = false
   /** Called when the host is marked down or back up. */
   onHealth: ((host: BackendHost, up: boolean) => void) | null = null
+  /** This host's own share of the pool's counters (per-backend metrics, lib/metrics). */
+  readonly counters = newBackendCounters()
+  /** One reply in 16: its round trip in ms (the send clock is Date.now()); null: not sampled. */
+  onLatency: ((ms: number) => void) | null = null
+  #sample = 0
 
   constructor (host: string, port: number, opts: Required<BackendOptions>, counters: BackendCounters) {
     this.host = host
@@ -238,6 +242,7 @@ export class BackendHost {
       return
     }
     this.#counters.backend_requests++
+    this.counters.backend_requests++
     this.#conns[affinity % this.#conns.length]!.send(req)
   }
 
@@ -249,6 +254,7 @@ export class BackendHost {
       return
     }
     this.#counters.backend_requests++
+    this.counters.backend_requests++
     if (this.#binConns === null) {
       this.#binConns = Array.from({ length: this.#opts.connsPerHost }, () => binaryConnectionFactory!(this))
     }
@@ -264,19 +270,24 @@ export class BackendHost {
   failed (reason: FailReason): void {
     if (this.#closed) return
     this.#counters.backend_failures++
-    if (reason === FailReason.Timeout) this.#counters.backend_timeouts++
+    this.counters.backend_failures++
+    if (reason === FailReason.Timeout) { this.#counters.backend_timeouts++; this.counters.backend_timeouts++ }
     if (this.#down) return
     this.#failures++
     if (this.#failures >= this.#opts.tkoThreshold) this.#markDown()
     else this.#counters.backend_reconnects++
   }
 
-  succeeded (): void { this.#failures = 0 }
+  succeeded (sentAt?: number): void {
+    this.#failures = 0
+    if (this.onLatency !== null && sentAt !== undefined && (++this.#sample & 15) === 0) this.onLatency(Date.now() - sentAt)
+  }
 
   #markDown (): void {
     this.#down = true
     this.#downSince = Date.now()
     this.#counters.backend_tko_marks++
+    this.counters.backend_tko_marks++
     for (const c of this.#conns) c.close()
     if (this.#binConns !== null) for (const c of this.#binConns) c.close()
     this.#probeDelay = this.#opts.probeMs
@@ -334,6 +345,8 @@ export class BackendPool {
   #hosts = new Map<string, BackendHost>()
   #timer: NodeJS.Timeout
   onHealth: ((host: BackendHost, up: boolean) => void) | null = null
+  /** A sampled reply round trip of one host, in ms (BackendHost.onLatency). */
+  onLatency: ((host: BackendHost, ms: number) => void) | null = null
 
   constructor (opts: BackendOptions = {}) {
     this.opts = {
@@ -360,6 +373,8 @@ export class BackendPool {
     if (h === undefined) {
       h = new BackendHost(host, port, this.opts, this.counters)
       h.onHealth = (x, up) => this.onHealth?.(x, up)
+      const made = h
+      h.onLatency = (ms) => this.onLatency?.(made, ms)
       this.#hosts.set(address, h)
     }
     return h

@@ -10,6 +10,7 @@ import type { Hold, Output } from './output.js'
 import type { Watchers } from './watchers.js'
 import type { PrefixStats } from './prefix-stats.js'
 import type { Socket } from 'node:net'
+import type { RequestTimer } from './request-timer.js'
 
 /** A connection as the dispatchers see it. */
 export interface ConnControl {
@@ -99,6 +100,8 @@ export interface ServerContext {
   writeGate: WriteGate | null
   /** Extra `stats <group>` groups plugged in by other areas (replication). */
   statsGroups: Map<string, () => Array<[string, string | number]>>
+  /** Sampled request service times (--metrics-port; lib/metrics); absent: not timed. */
+  requestTimer?: RequestTimer | null
   /** A bug surfaced while handling a connection (logged by the server). */
   onInternalError?: (err: unknown, connId: number) => void
 }

@@ -31,13 +31,23 @@ const CHUNK_FIELDS = (s: ServerContext, c: number): Array<[string, number | stri
   ]
 }
 
-function line (out: Output, k: string, v: number | string): void {
+/** Where the STAT lines go: a connection's Output, or a collector (statsRows, /metrics). */
+export type StatsSink = Pick<Output, 'ascii'>
+
+/** One `stats [group]` reply as (name, value) pairs, in memcached's order, without END. */
+export function statsRows (ctx: ServerContext, group: string): Array<[string, string]> {
+  const rows: Array<[string, string]> = []
+  writeStats({ ascii: (s: string) => { if (s.startsWith('STAT ')) { const sp = s.indexOf(' ', 5); rows.push([s.slice(5, sp), s.slice(sp + 1, s.length - 2)]) } } }, ctx, group)
+  return rows
+}
+
+function line (out: StatsSink, k: string, v: number | string): void {
   out.ascii(`STAT ${k} ${v}\r\n`)
 }
 
 function fixed6 (sec: number): string { return sec.toFixed(6) }
 
-export function writeStats (out: Output, ctx: ServerContext, group: string): void {
+export function writeStats (out: StatsSink, ctx: ServerContext, group: string): void {
   switch (group) {
     case 'general': general(out, ctx); break
     case 'settings': settings(out, ctx); break
@@ -54,7 +64,7 @@ export function writeStats (out: Output, ctx: ServerContext, group: string): voi
   out.ascii('END\r\n')
 }
 
-function general (out: Output, ctx: ServerContext): void {
+function general (out: StatsSink, ctx: ServerContext): void {
   const st = ctx.stats
   const store = ctx.store
   const c = store.counters
@@ -162,7 +172,7 @@ function general (out: Output, ctx: ServerContext): void {
 
 function sum (a: Float64Array): number { let s = 0; for (const v of a) s += v; return s }
 
-function settings (out: Output, ctx: ServerContext): void {
+function settings (out: StatsSink, ctx: ServerContext): void {
   const s = ctx.settings
   const rows: Array<[string, number | string]> = [
     ['maxbytes', ctx.store.slabs.memoryLimitBytes],
@@ -224,7 +234,7 @@ function settings (out: Output, ctx: ServerContext): void {
   for (const [k, v] of rows) line(out, k, v)
 }
 
-function items (out: Output, ctx: ServerContext): void {
+function items (out: StatsSink, ctx: ServerContext): void {
   const st = ctx.store
   for (let c = 1; c <= st.slabs.largest; c++) {
     const hot = st.segmentCount(c, 0)
@@ -276,7 +286,7 @@ const MAINTAINER_ITEM_ROWS = new Set(['number_hot', 'number_warm', 'number_cold'
   'evicted_active', 'moves_to_cold', 'moves_to_warm', 'moves_within_lru', 'direct_reclaims',
   'hits_to_hot', 'hits_to_warm', 'hits_to_cold', 'hits_to_temp'])
 
-function slabs (out: Output, ctx: ServerContext): void {
+function slabs (out: StatsSink, ctx: ServerContext): void {
   const st = ctx.store
   let active = 0
   for (let c = 1; c <= st.slabs.largest; c++) {
@@ -288,7 +298,7 @@ function slabs (out: Output, ctx: ServerContext): void {
   line(out, 'total_malloced', st.totalMalloced)
 }
 
-function conns (out: Output, ctx: ServerContext): void {
+function conns (out: StatsSink, ctx: ServerContext): void {
   const now = Math.floor(Date.now() / 1000)
   for (const c of ctx.connections) {
     line(out, `${c.id}:addr`, `tcp:${c.remote}`)

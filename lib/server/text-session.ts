@@ -88,6 +88,8 @@ export class TextSession implements TextRequestHandler {
   private sinceTransmit = 0
   /** This connection became a `watch` stream: its input is ignored from now on. */
   private watching = false
+  /** The data block of the current storage command is to be timed (ctx.requestTimer). */
+  private timeData = false
 
   constructor (private readonly conn: ConnControl, private readonly ctx: ServerContext) {
     this.parser = new TextRequestParser(this)
@@ -162,6 +164,17 @@ export class TextSession implements TextRequestHandler {
   }
 
   onLine (line: TextLine): number {
+    const timer = this.ctx.requestTimer
+    if (timer == null || !timer.due()) return this.dispatch(line)
+    const t0 = performance.now()
+    const n = this.dispatch(line)
+    // A storage command's work is done on its data block: onData times that instead.
+    if (n === NO_DATA) timer.record(line.op, (performance.now() - t0) / 1000)
+    else this.timeData = true
+    return n
+  }
+
+  private dispatch (line: TextLine): number {
     this.noreply = false
     // memcached handles at most reqs_per_event (-R) requests per wake-up, then transmits.
     if (++this.reqsThisEvent > this.reqsAllowed) {
@@ -271,6 +284,14 @@ export class TextSession implements TextRequestHandler {
   }
 
   onData (line: TextLine, buf: Buffer, s: number, e: number): void {
+    if (!this.timeData) { this.data(line, buf, s, e); return }
+    this.timeData = false
+    const t0 = performance.now()
+    this.data(line, buf, s, e)
+    this.ctx.requestTimer?.record(line.op, (performance.now() - t0) / 1000)
+  }
+
+  private data (line: TextLine, buf: Buffer, s: number, e: number): void {
     if (line.op >= Op.MetaGet && line.op <= Op.MetaUnknown) {
       if (this.ctx.meta !== null) this.ctx.meta.onData(this.conn, line, buf, s, e, this.ctx)
       return
