@@ -1,6 +1,7 @@
 // lib/proxy/core.ts
 /** What every frontend connection of one proxy shares: the router and the counters. */
 import type { Router } from './router.js'
+import type { WarmUp } from './warm-up.js'
 
 export interface ProxyCounters {
   proxy_requests: number
@@ -27,6 +28,8 @@ export function newProxyCounters (): ProxyCounters {
 export interface ProxyCore {
   readonly router: Router
   readonly counters: ProxyCounters
+  /** The warm-up window after ring changes (inert with --warmup-window 0). */
+  readonly warmUp: WarmUp
   /** Answered to `version`. */
   readonly version: string
   readonly startedAtMs: number

@@ -80,6 +80,7 @@ export function proxyStatsLines (core: ProxyCore): Buffer {
     ['bounded_load', r.boundedLoad === 0 ? 'off' : r.boundedLoad],
     ['proxy_bounded_moves', r.boundedMoves],
     ['hash_tag', r.placement.hashTag === undefined || r.placement.hashTag === '' ? '-' : r.placement.hashTag],
+    ...core.warmUp.statsRows(),
     ['backends', hosts.length],
     ['backends_down', hosts.filter((h) => h.down).length],
   ]
