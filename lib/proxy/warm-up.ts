@@ -85,21 +85,18 @@ export class WarmUp {
   #sampleThrough = 0
   /** Read-throughs in flight per key (latin1), so a write can stop their fill. */
   readonly #inflight = new Map<string, ReadThrough[]>()
-  readonly #fillSink: ReplySink
 
   constructor (readonly router: Router, readonly proxyCounters: ProxyCounters, opts: WarmUpOptions = {}) {
     this.windowMs = opts.windowMs ?? WARMUP_WINDOW_MS
     this.hitRatio = opts.hitRatio ?? WARMUP_HIT_RATIO
-    const c = this.counters
-    this.#fillSink = {
-      onReply (pieces: Buffer[]): void {
-        const p = pieces[0]
-        if (p !== undefined && p[0] === 0x48 && p[1] === 0x44) c.warmup_fills++ // HD
-        else if (p !== undefined && p[0] === 0x4e && p[1] === 0x53) c.warmup_fills_refused++ // NS
-        else c.warmup_fill_errors++
-      },
-      onFail (): void { c.warmup_fill_errors++ },
-    }
+  }
+
+  /** A fill's answer: HD stored, NS refused (the new owner had the key), else an error. */
+  filled (pieces: Buffer[] | null): void {
+    const p = pieces?.[0]
+    if (p !== undefined && p[0] === 0x48 && p[1] === 0x44) this.counters.warmup_fills++
+    else if (p !== undefined && p[0] === 0x4e && p[1] === 0x53) this.counters.warmup_fills_refused++
+    else this.counters.warmup_fill_errors++
   }
 
   get active (): boolean { return this.#prev !== null }
@@ -167,8 +164,8 @@ export class WarmUp {
 
   /**
    * One read of a moved key answered by its new owner. A hit is counted; a miss is read
-   * through from `prev`, and then `reread()` is called when it was found there (the fill
-   * is queued on connection `affinity` of the new owner's writer first), else `pass()`.
+   * through from `prev`, and then `reread()` is called when it was found there (once the
+   * new owner's writer has answered the fill), else `pass()`.
    */
   afterRead (hit: boolean, key: Buffer, prev: number, shard: number, affinity: number, reread: () => void, pass: () => void): void {
     this.movedRead(hit)
@@ -196,9 +193,9 @@ export class WarmUp {
 
   /**
    * Reads keys[i] from shard prevs[i] (any copy), copies each hit into `shard`'s writer
-   * with its flags and remaining TTL (add semantics), then calls then(found). Keys written
-   * through the proxy meanwhile are not copied. then() runs after the fills are queued on
-   * connection `affinity`, so a read sent there next is answered after them.
+   * with its flags and remaining TTL (add semantics), then calls then(found) once every
+   * fill is answered, so a re-read on any connection (text or binary) sees them. Keys
+   * written through the proxy meanwhile are not copied.
    */
   readThrough (keys: Buffer[], prevs: ArrayLike<number>, shard: number, affinity: number, then: (found: number) => void): void {
     new ReadThrough(this, keys, prevs, shard, affinity, then).start()
@@ -241,17 +238,22 @@ export class WarmUp {
     this.#sample()
   }
 
-  /** Sends a fill: `ms key len F T ME` + value, to `shard`'s writer on connection `affinity`. */
-  fill (key: Buffer, va: Buffer, shard: number, affinity: number): void {
+  /**
+   * Sends a fill: `ms key len F T ME` + value, to `shard`'s writer on connection `affinity`;
+   * `sink` hears its answer. False when there is nothing to send (no writer, an item
+   * expiring this second, a malformed VA).
+   */
+  fill (key: Buffer, va: Buffer, shard: number, affinity: number, sink: ReplySink): boolean {
     const writer = this.router.route(shard).writer
     const item = parseVa(va)
-    if (writer === null || item === null || item.ttl === 0) { this.counters.warmup_fills_skipped++; return }
+    if (writer === null || item === null || item.ttl === 0) { this.counters.warmup_fills_skipped++; return false }
     const ttl = item.ttl < 0 ? '' : ` T${item.ttl > REALTIME_MAXDELTA ? Math.floor(Date.now() / 1000) + item.ttl : item.ttl}`
     const head = metaLine('ms', key, ` ${item.vlen} F${item.flags}${ttl} ME`)
     const wire = Buffer.allocUnsafe(head.length + item.vlen + 2)
     head.copy(wire, 0)
     va.copy(wire, head.length, item.data, item.data + item.vlen + 2)
-    writer.send(new Forward(wire, Kind.Meta, this.#fillSink), affinity)
+    writer.send(new Forward(wire, Kind.Meta, sink), affinity)
+    return true
   }
 
   /** `stats proxy` rows. */
@@ -319,14 +321,20 @@ class ReadThrough implements ReplySink {
 
   #finish (): void {
     const w = this.warm
+    let fills = 1 // released below, after all are sent
+    const answered = (): void => { if (--fills === 0) this.then(this.#found) }
+    const sink: ReplySink = {
+      onReply: (pieces) => { w.filled(pieces); answered() },
+      onFail: () => { w.filled(null); answered() },
+    }
     for (let i = 0; i < this.keys.length; i++) {
       w.track(this.#names[i]!, this, false)
       const v = this.#values[i]
       if (v === null || v === undefined) continue
       if (this.#raced[i]) w.counters.warmup_fills_skipped++
-      else w.fill(this.keys[i]!, v, this.shard, this.affinity)
+      else if (w.fill(this.keys[i]!, v, this.shard, this.affinity, sink)) fills++
     }
-    this.then(this.#found)
+    answered()
   }
 }
 
