@@ -4,10 +4,11 @@
  *   -p PORT [-l ADDR] (--zk HOSTS --cluster NAME [--dc NAME] | --servers HOST:PORT,...)
  *   [--conns-per-host N] [--timeout MS] [--tko-threshold N] [--zk-session-timeout MS] [-c N]
  *   [--read-from any|master] [--hash METHOD] [--key-hash HASH] [--hash-tag XY]
+ *   [--warmup-window MS] [--warmup-hit-ratio R]
  * or --twemproxy-config FILE [--pool NAME] instead of --zk/--servers (twemproxy-config.ts).
  */
 import { ClusterError, checkName, parseConnectString } from '../cluster/index.js'
-import type { ProxyOptions } from '../proxy/index.js'
+import { WARMUP_HIT_RATIO, WARMUP_WINDOW_MS, type ProxyOptions } from '../proxy/index.js'
 import { ConfigError } from './config.js'
 import { checkRouterOptions, HashMethod, HASH_METHODS, KEY_HASHES, type KeyHash, type RouterOptions } from '../ring/index.js'
 import { parseTwemproxyConfig, selectPools } from './twemproxy-config.js'
@@ -32,6 +33,8 @@ export interface RawProxyOptions {
   keyHash?: string
   hashTag?: string
   boundedLoad?: string
+  warmupWindow?: string
+  warmupHitRatio?: string
   twemproxyConfig?: string
   mcrouterConfig?: string
   pool?: string
@@ -97,6 +100,12 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     if (!/^\d+(\.\d+)?$/.test(o.boundedLoad.trim()) || !(boundedLoad > 1) || boundedLoad > 100) throw new ConfigError(`--bounded-load: '${o.boundedLoad}' is not a number in (1, 100] (or off)`)
     if (placement.method === HashMethod.Jump || placement.method === HashMethod.Ch3) throw new ConfigError(`--bounded-load: bounded loads walk a ketama continuum; --hash ${placement.method} has none`)
   }
+  const hitRatio = o.warmupHitRatio === undefined ? WARMUP_HIT_RATIO : Number(o.warmupHitRatio.trim())
+  if (o.warmupHitRatio !== undefined && (!/^\d+(\.\d+)?$/.test(o.warmupHitRatio.trim()) || hitRatio > 1)) throw new ConfigError(`--warmup-hit-ratio: '${o.warmupHitRatio}' is not a number in [0, 1]`)
+  const warmUp = {
+    windowMs: o.warmupWindow === undefined ? WARMUP_WINDOW_MS : int('--warmup-window', o.warmupWindow, 0, 86_400_000),
+    hitRatio,
+  }
   const readFrom = o.readFrom === undefined ? 'any' : o.readFrom.trim()
   if (readFrom !== 'any' && readFrom !== 'master') throw new ConfigError(`--read-from: '${o.readFrom}' is not 'any' or 'master'`)
   return {
@@ -109,6 +118,7 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     readFrom,
     placement,
     boundedLoad,
+    warmUp,
     backend: {
       connsPerHost: o.connsPerHost === undefined ? 1 : int('--conns-per-host', o.connsPerHost, 1, 64),
       timeoutMs: o.timeout === undefined ? 1000 : int('--timeout', o.timeout, 10, 600_000),

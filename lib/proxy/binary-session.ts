@@ -70,6 +70,8 @@ class BinSlot {
 class KeyedForward implements BinaryBackendRequest {
   sentAt = 0
   tried = 0
+  /** A get of a key that moved, during a warm-up window (warm-up.ts): its previous owner. */
+  warm: { key: Buffer, prev: number, shard: number } | null = null
   constructor (readonly wire: Buffer, readonly op: number, readonly quiet: boolean, readonly read: boolean,
     readonly opaque: number, readonly slot: BinSlot, readonly session: ProxyBinarySession, readonly route: ShardRoute | null) {}
 
@@ -87,6 +89,20 @@ class KeyedForward implements BinaryBackendRequest {
 
   onPacket (buf: Buffer, s: number, e: number): Reply {
     const status = buf.readUInt16BE(s + 6)
+    const w = this.warm
+    if (w !== null) {
+      // A moved key: a miss is read through from its previous owner, then read again from
+      // the new owner's writer (it was filled there); a hit counts for the hit ratio.
+      this.warm = null
+      const writer = this.session.core.router.route(w.shard).writer
+      if (status === Status.KEY_ENOENT && writer !== null) {
+        const miss = Buffer.from(buf.subarray(s, e))
+        const aff = this.session.affinity
+        this.session.core.warmUp.afterRead(false, w.key, w.prev, w.shard, aff, () => writer.sendBinary(this, aff), () => { this.onPacket(miss, 0, miss.length) })
+        return Reply.Done
+      }
+      if (status === Status.SUCCESS) this.session.core.warmUp.movedRead(true)
+    }
     if (this.quiet && (this.read ? status === Status.KEY_ENOENT : status === Status.SUCCESS)) {
       this.slot.finish([], this.session)
       return Reply.Done
@@ -284,6 +300,12 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     const slot = this.#slot()
     const anyCopy = base === Opcode.Get || base === Opcode.GetK
     const fwd = new KeyedForward(wire, op, quiet, read, opaque, slot, this, anyCopy && this.core.tree === null ? router.route(shard) : null)
+    const warm = this.core.warmUp
+    if (warm.active) {
+      const prev = warm.previousOwner(req.buf, req.keyStart, req.keyEnd, shard)
+      if (prev >= 0 && anyCopy) fwd.warm = { key: Buffer.from(req.buf.subarray(req.keyStart, req.keyEnd)), prev, shard }
+      else if (!read) warm.wrote(req.buf, req.keyStart, req.keyEnd, shard, this.#conn.id)
+    }
     if (req.valueLength > 0) {
       this.#pending = { wire, req: fwd, shard }
       return Next.Value

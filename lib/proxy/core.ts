@@ -2,6 +2,7 @@
 /** What every frontend connection of one proxy shares: the router, the route tree and the counters. */
 import type { Router } from './router.js'
 import type { RouteNode } from './route-tree.js'
+import type { WarmUp } from './warm-up.js'
 
 export interface ProxyCounters {
   proxy_requests: number
@@ -38,6 +39,8 @@ export interface ProxyCore {
   /** The tree in mcrouter's words (`stats proxy` route), `-` without one. */
   routeName: string
   readonly counters: ProxyCounters
+  /** The warm-up window after ring changes (inert with --warmup-window 0). */
+  readonly warmUp: WarmUp
   /** Answered to `version`. */
   readonly version: string
   readonly startedAtMs: number

@@ -22,6 +22,7 @@ import { newProxyCounters, type ProxyCore } from './core.js'
 import { ProxyTextSession } from './text-session.js'
 import { ProxyBinarySession } from './binary-session.js'
 import { buildRouteTree, describeRoute, type RouteSpec } from './route-tree.js'
+import { WarmUp, type WarmUpOptions } from './warm-up.js'
 
 export type TopologySource =
   /** A fixed list; each server is a shard, placed as a client of `placement` over the list would. */
@@ -58,6 +59,8 @@ export interface ProxyOptions {
    * of every server of the tree (routeServers()), for the fan-outs.
    */
   routeTree?: RouteSpec
+  /** --warmup-window / --warmup-hit-ratio: read-through of moved keys after a ring change (warm-up.ts). */
+  warmUp?: WarmUpOptions
   /** listen(2) backlog (twemproxy `backlog:`); default Node's 511. */
   backlog?: number
   maxConns?: number
@@ -82,6 +85,11 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
   const pool = new BackendPool(opts.backend)
   const router = new Router(pool, { statics: opts.topology.kind === 'static' ? opts.topology.servers : undefined, readFrom: opts.readFrom, placement: opts.placement, boundedLoad: opts.boundedLoad, dc: opts.topology.kind === 'zk' ? opts.topology.dc ?? null : null })
   const counters = newProxyCounters()
+  const warmUp = new WarmUp(router, counters, opts.warmUp)
+  router.onRingChange = (prev, prevShards, shards) => {
+    warmUp.ringChanged(prev, prevShards, shards)
+    if (warmUp.active) log.info({ windowMs: warmUp.windowMs, shards: shards.length }, 'ring changed: warm-up window open')
+  }
   const conns = new Set<Connection>()
   const stats = new ServerStats()
   let watcher: TopologyWatcher | null = null
@@ -91,6 +99,7 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
     tree: null,
     routeName: opts.routeTree === undefined ? '-' : describeRoute(opts.routeTree),
     counters,
+    warmUp,
     version: opts.version ?? '1.6.18',
     startedAtMs: Date.now(),
     maxPendingPerConn: opts.maxPendingPerConn ?? 1024,
@@ -171,6 +180,7 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
     async close () {
       if (listener !== null) await new Promise<void>((resolve) => listener!.close(() => resolve()))
       for (const c of conns) c.kill()
+      warmUp.end('closed')
       await watcher?.close()
       pool.close()
     },

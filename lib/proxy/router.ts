@@ -151,6 +151,8 @@ export class Router {
   #weights = new Float64Array(0)
   #totalWeight = 0
   #loads = new Float64Array(0)
+  /** Called after the ring was rebuilt, with the ring and shards it replaced (warm-up.ts). */
+  onRingChange: ((prev: Ring | null, prevShards: readonly ShardEntry[], shards: readonly ShardEntry[]) => void) | null = null
 
   /**
    * `statics`: the proxy serves this static list (Topology.fromServers of it): shards keep
@@ -192,6 +194,8 @@ export class Router {
       this.#placementSource = this.#placement === placement ? source : 'cluster-invalid'
     }
     const ringKey = placementKey(shards, this.placement)
+    const prevRing = this.#ring
+    const prevShards = this.#shards
     if (ringKey !== this.#ringKey) {
       this.#ring = ringOf(shards, this.statics, this.placement)
       const r = this.#ring
@@ -228,6 +232,7 @@ export class Router {
     this.#shards = shards
     this.#topology = topo
     this.pool.retain(keep)
+    if (prevRing !== this.#ring) this.onRingChange?.(prevRing, prevShards, shards)
   }
 
   /** Shard index of key bytes buf[s, e); -1 when there are no shards. */

@@ -84,6 +84,7 @@ export function proxyStatsLines (core: ProxyCore): Buffer {
     ['proxy_bounded_moves', r.boundedMoves],
     ['hash_tag', r.placement.hashTag === undefined || r.placement.hashTag === '' ? '-' : r.placement.hashTag],
     ['route', core.routeName],
+    ...core.warmUp.statsRows(),
     ['backends', hosts.length],
     ['backends_down', hosts.filter((h) => h.down).length],
   ]

@@ -39,6 +39,7 @@ import { Forward, Kind, ReadForward, type ReplySink } from './requests.js'
 import { TextLeg, ToReplySink } from './route-legs.js'
 import type { ProxyCore } from './core.js'
 import { mergeStats, proxyStatsLines } from './stats.js'
+import { inKeyOrder } from './value-blocks.js'
 
 const R = {
   END: Buffer.from('END\r\n'),
@@ -107,31 +108,7 @@ class MultiGet implements ReplySink {
   }
 
   #finish (): void {
-    // Index every VALUE block by key, then walk the keys in request order.
-    const byKey = new Map<string, Buffer[]>()
-    for (const part of this.#parts) {
-      if (part === null) continue
-      for (const p of part) {
-        if (p[0] !== 0x56 || p[1] !== 0x41) continue // not "VALUE "
-        const ks = 6
-        const ke = p.indexOf(0x20, ks)
-        const k = p.toString('latin1', ks, ke)
-        let list = byKey.get(k)
-        if (list === undefined) byKey.set(k, list = [])
-        list.push(p)
-      }
-    }
-    const out: Buffer[] = []
-    const used = new Map<string, number>()
-    for (const key of this.keys) {
-      const k = key.toString('latin1')
-      const list = byKey.get(k)
-      if (list === undefined) continue
-      const n = used.get(k) ?? 0
-      const block = list[n] ?? list[list.length - 1]!
-      used.set(k, n + 1)
-      out.push(block)
-    }
+    const out = inKeyOrder(this.#parts.flatMap((p) => p ?? []), this.keys)
     out.push(this.#error ?? R.END)
     this.slot.onReply(out)
   }
@@ -348,6 +325,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       return NO_DATA
     }
     const shard = this.core.router.shardIndexOf(line.buf, line.tokS[1], line.tokE[1])
+    this.#wrote(line.buf, line.tokS[1], line.tokE[1], shard)
     const host = this.#writer(shard)
     const slot = noreply ? null : this.#slot(false)
     if (host === null) {
@@ -402,7 +380,9 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       this.core.counters.proxy_get_keys++
       const slot = this.#slot(true)
       if (this.#viaTree(buf, ks, ke, this.#wireLine(line, false), Kind.Values, slot, 0)) return NO_DATA
-      if (!this.#fetch(this.core.router.shardIndexOf(buf, ks, ke), read, this.#wireLine(line, false), Kind.Values, slot, 0)) slot.onFail(FailReason.Down)
+      const shard = this.core.router.shardIndexOf(buf, ks, ke)
+      const sink = read ? this.#warm(slot, [buf.subarray(ks, ke)], shard, line) : slot
+      if (!this.#fetch(shard, read, this.#wireLine(line, false), Kind.Values, sink, 0)) slot.onFail(FailReason.Down)
       return NO_DATA
     }
     // Keys: every space-separated word after the command (and gat's exptime), beyond
@@ -441,7 +421,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       else if (s !== first) single = false
     }
     if (single) {
-      if (!this.#fetch(first, read, this.#wireLine(line, false), Kind.Values, slot, 0)) slot.onFail(FailReason.Down)
+      const sink = read ? this.#warm(slot, keys, first, line) : slot
+      if (!this.#fetch(first, read, this.#wireLine(line, false), Kind.Values, sink, 0)) slot.onFail(FailReason.Down)
       return NO_DATA
     }
     // Split: one request per shard, in first-seen order of shards.
@@ -457,9 +438,23 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     const merge = new MultiGet(slot, keys.map((k) => Buffer.from(k)), shardOf, order.length)
     order.forEach((s, tag) => {
       // Each shard part is its own read: it fails over between its shard's copies alone.
-      if (!this.#fetch(s, read, partWire(head, keysOf.get(s)!), Kind.Values, merge, tag)) merge.onFail(FailReason.Down, tag)
+      const list = keysOf.get(s)!
+      const sink = read ? this.#warm(merge, list, s, line) : merge
+      if (!this.#fetch(s, read, partWire(head, list), Kind.Values, sink, tag)) merge.onFail(FailReason.Down, tag)
     })
     return NO_DATA
+  }
+
+  /** get/gets/bget of `keys` on `shard` during a warm-up window: moved keys that miss are read through (warm-up.ts). */
+  #warm (sink: ReplySink, keys: Buffer[], shard: number, line: TextLine): ReplySink {
+    const w = this.core.warmUp
+    return w.active ? w.values(sink, keys, shard, line.buf.subarray(line.tokS[0], line.tokE[0]), this.#conn.id) : sink
+  }
+
+  /** A keyed write to `shard` during a warm-up window: a moved key's previous copy goes (warm-up.ts). */
+  #wrote (buf: Uint8Array, s: number, e: number, shard: number): void {
+    const w = this.core.warmUp
+    if (w.active) w.wrote(buf, s, e, shard, this.#conn.id)
   }
 
   /** set/add/replace/append/prepend (5 tokens) and cas (6), plus noreply. */
@@ -480,6 +475,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     if (vlen < 0 || vlen > 0x7ffffffd) return bad()
     this.#pendingShard = this.core.router.shardIndexOf(buf, line.tokS[1], line.tokE[1])
     this.#pendingKey = this.core.tree === null ? null : buf.subarray(line.tokS[1], line.tokE[1])
+    this.#wrote(buf, line.tokS[1], line.tokE[1], this.#pendingShard)
     this.#pend(line, noreply ? trimRight(buf, line.start, line.tokS[nt - 1]) : line.end, false)
     this.#pendingSlot = noreply ? null : this.#slot(false)
     return vlen + 2
@@ -506,6 +502,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     // Reply semantics (a failure is a miss) vs routing (mg T / mg N change the item: writer only).
     const read = line.op === Op.MetaGet || line.op === Op.MetaDebug
     const anyCopy = read && !touches
+    if (!anyCopy) this.#wrote(key, ks, ke, shard)
     if (withData) {
       const vlen = line.ntokens >= 3 ? parseDigits(buf, line.tokS[2], line.tokE[2]) : -1
       if (vlen >= 0) {
@@ -519,7 +516,11 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     const slot = this.#slot(read, true)
     const wire = quiet ? Buffer.concat([this.#wireLine(line, false), MN_LINE]) : this.#wireLine(line, false)
     if (this.#viaTree(key, ks, ke, wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot, 0)) return NO_DATA
-    if (!this.#fetch(shard, anyCopy, wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot, 0)) {
+    const kind = quiet ? Kind.MetaQuiet : Kind.Meta
+    let sink: ReplySink = quiet && read ? new QuietRead(slot) : slot
+    // mg (not me): a moved key that misses is read through during a warm-up window.
+    if (anyCopy && line.op === Op.MetaGet && this.core.warmUp.active) sink = this.core.warmUp.meta(sink, Buffer.from(key.subarray(ks, ke)), shard, wire, kind, this.#conn.id)
+    if (!this.#fetch(shard, anyCopy, wire, kind, sink, 0)) {
       this.#metaFail(slot, read, quiet)
     }
     return NO_DATA

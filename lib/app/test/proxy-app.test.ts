@@ -16,6 +16,8 @@ t.test('flags: exactly one topology source, validated', async (t) => {
   t.same(proxyOptions({ servers: 'a:1', hash: 'ketama-twemproxy', keyHash: 'murmur', hashTag: '{}' }).placement, { method: 'ketama-twemproxy', keyHash: 'murmur', hashTag: '{}' })
   t.equal(proxyOptions({ servers: 'a:1' }).boundedLoad, 0, 'bounded loads off by default')
   t.equal(proxyOptions({ servers: 'a:1', boundedLoad: '1.25' }).boundedLoad, 1.25)
+  t.same(proxyOptions({ servers: 'a:1' }).warmUp, { windowMs: 300000, hitRatio: 0.98 }, 'warm-up: 5 min window, ends early at 98%')
+  t.same(proxyOptions({ servers: 'a:1', warmupWindow: '0', warmupHitRatio: '0' }).warmUp, { windowMs: 0, hitRatio: 0 })
   t.same(proxyOptions({ servers: 'a:1', hash: 'jump' }).placement, { method: 'jump', keyHash: undefined, hashTag: undefined })
   t.match(proxyOptions({ zk: '127.0.0.1:2181', cluster: 'c', dc: 'east' }), {
     port: 11211, listen: '127.0.0.1', topology: { kind: 'zk', zk: '127.0.0.1:2181', cluster: 'c', dc: 'east', sessionTimeoutMs: 10000 },
@@ -35,6 +37,8 @@ t.test('flags: exactly one topology source, validated', async (t) => {
     [{ servers: 'a:1', boundedLoad: '1' }, /--bounded-load: '1' is not a number in \(1, 100\]/],
     [{ servers: 'a:1', boundedLoad: 'x' }, /--bounded-load: 'x'/],
     [{ servers: 'a:1', boundedLoad: '1.25', hash: 'jump' }, /--bounded-load: bounded loads walk a ketama continuum; --hash jump has none/],
+    [{ servers: 'a:1', warmupWindow: '-5' }, /--warmup-window: '-5' is not an integer in \[0, 86400000\]/],
+    [{ servers: 'a:1', warmupHitRatio: '1.5' }, /--warmup-hit-ratio: '1.5' is not a number in \[0, 1\]/],
     [{ servers: 'a:1:0' }, /--servers: 'a:1:0' is not HOST\[:PORT\[:WEIGHT\]\]/],
     [{ servers: 'a:1,a:1:2' }, /--servers: a server is listed twice/],
     [{ servers: 'a:1', hash: 'rendezvous' }, /--hash: 'rendezvous' is not one of ketama, ketama-twemproxy, ketama-unweighted, jump, ch3/],
@@ -55,7 +59,7 @@ t.test('the memring-proxy binary', async (t) => {
   t.match(usage.stderr, /memring-proxy: give either --zk/)
   const help = spawnSync(process.execPath, [PROXY_BIN, '--help'], { encoding: 'utf8', timeout: 10000 })
   t.equal(help.status, 0)
-  for (const f of ['--zk', '--cluster', '--dc', '--servers', '--conns-per-host', '--timeout', '--tko-threshold', '--read-from', '--hash', '--key-hash', '--hash-tag', '--twemproxy-config', '--pool', '--bounded-load']) t.match(help.stdout, f)
+  for (const f of ['--zk', '--cluster', '--dc', '--servers', '--conns-per-host', '--timeout', '--tko-threshold', '--read-from', '--hash', '--key-hash', '--hash-tag', '--twemproxy-config', '--pool', '--bounded-load', '--warmup-window', '--warmup-hit-ratio']) t.match(help.stdout, f)
   t.match(help.stdout, /memcached text,\s+meta\s+and\s+binary\s+protocols/, 'the help names all three protocols')
   const badHash = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--servers', 'a:1', '--hash', 'maglev'], { encoding: 'utf8', timeout: 10000 })
   t.equal(badHash.status, 2, 'an unknown --hash exits 2')
