@@ -4,6 +4,7 @@
  *   -p PORT [-l ADDR] (--zk HOSTS --cluster NAME [--dc NAME] | --servers HOST:PORT,...)
  *   [--conns-per-host N] [--timeout MS] [--tko-threshold N] [--zk-session-timeout MS] [-c N]
  *   [--read-from any|master] [--hash METHOD] [--key-hash HASH] [--hash-tag XY]
+ *   [--hot-key-threshold N] [--hot-key-cache [--hot-key-cache-ttl MS] [--hot-key-cache-max-bytes N]]
  * or --twemproxy-config FILE [--pool NAME] instead of --zk/--servers (twemproxy-config.ts).
  */
 import { ClusterError, checkName, parseConnectString } from '../cluster/index.js'
@@ -32,6 +33,10 @@ export interface RawProxyOptions {
   keyHash?: string
   hashTag?: string
   boundedLoad?: string
+  hotKeyThreshold?: string
+  hotKeyCache?: boolean
+  hotKeyCacheTtl?: string
+  hotKeyCacheMaxBytes?: string
   twemproxyConfig?: string
   mcrouterConfig?: string
   pool?: string
@@ -97,6 +102,7 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     if (!/^\d+(\.\d+)?$/.test(o.boundedLoad.trim()) || !(boundedLoad > 1) || boundedLoad > 100) throw new ConfigError(`--bounded-load: '${o.boundedLoad}' is not a number in (1, 100] (or off)`)
     if (placement.method === HashMethod.Jump || placement.method === HashMethod.Ch3) throw new ConfigError(`--bounded-load: bounded loads walk a ketama continuum; --hash ${placement.method} has none`)
   }
+  const hotKeys = hotKeyOptions(o)
   const readFrom = o.readFrom === undefined ? 'any' : o.readFrom.trim()
   if (readFrom !== 'any' && readFrom !== 'master') throw new ConfigError(`--read-from: '${o.readFrom}' is not 'any' or 'master'`)
   return {
@@ -109,10 +115,37 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     readFrom,
     placement,
     boundedLoad,
+    ...(hotKeys === undefined ? {} : { hotKeys }),
     backend: {
       connsPerHost: o.connsPerHost === undefined ? 1 : int('--conns-per-host', o.connsPerHost, 1, 64),
       timeoutMs: o.timeout === undefined ? 1000 : int('--timeout', o.timeout, 10, 600_000),
       tkoThreshold: o.tkoThreshold === undefined ? 3 : int('--tko-threshold', o.tkoThreshold, 1, 1000),
+    },
+  }
+}
+
+/** Default --hot-key-threshold, reads per second of one key at one proxy (README: why). */
+export const HOT_KEY_THRESHOLD = 1000
+/** Default --hot-key-cache-ttl (ms): the longest a write through another proxy goes unseen. */
+export const HOT_KEY_CACHE_TTL_MS = 100
+/** Default --hot-key-cache-max-bytes. */
+export const HOT_KEY_CACHE_MAX_BYTES = 1 << 20
+
+/** --hot-key-threshold N (0: off), --hot-key-cache, --hot-key-cache-ttl MS, --hot-key-cache-max-bytes N. */
+function hotKeyOptions (o: RawProxyOptions): CliProxyOptions['hotKeys'] {
+  const threshold = o.hotKeyThreshold === undefined ? HOT_KEY_THRESHOLD : int('--hot-key-threshold', o.hotKeyThreshold, 0, 100_000_000)
+  const cache = o.hotKeyCache === true
+  if (!cache && (o.hotKeyCacheTtl !== undefined || o.hotKeyCacheMaxBytes !== undefined)) throw new ConfigError('--hot-key-cache-ttl and --hot-key-cache-max-bytes go with --hot-key-cache')
+  if (threshold === 0) {
+    if (cache) throw new ConfigError('--hot-key-cache needs hot-key detection: --hot-key-threshold must be > 0')
+    return undefined
+  }
+  if (!cache) return { threshold }
+  return {
+    threshold,
+    cache: {
+      ttlMs: o.hotKeyCacheTtl === undefined ? HOT_KEY_CACHE_TTL_MS : int('--hot-key-cache-ttl', o.hotKeyCacheTtl, 1, 60_000),
+      maxBytes: o.hotKeyCacheMaxBytes === undefined ? HOT_KEY_CACHE_MAX_BYTES : int('--hot-key-cache-max-bytes', o.hotKeyCacheMaxBytes, 1024, 1 << 30),
     },
   }
 }

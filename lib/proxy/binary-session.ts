@@ -29,6 +29,8 @@ import { Status, ErrorBody } from '../../protocol/binary/status.js'
 import { FailReason, Reply, type BinaryBackendRequest } from './backend.js'
 import type { ProxyCore } from './core.js'
 import type { ShardRoute } from './router.js'
+import type { HotKey } from './hot-keys.js'
+import { countCopy } from './requests.js'
 import './binary-backend.js'
 
 const HEADER = 24
@@ -68,22 +70,29 @@ class BinSlot {
 class KeyedForward implements BinaryBackendRequest {
   sentAt = 0
   tried = 0
+  /** A read of a hot key: starts on the key's turn over the copies (router.ts spread). */
+  hot: HotKey | null = null
+  /** A write of a hot key: its cached value is dropped again when the reply comes. */
+  written: HotKey | null = null
   constructor (readonly wire: Buffer, readonly op: number, readonly quiet: boolean, readonly read: boolean,
     readonly opaque: number, readonly slot: BinSlot, readonly session: ProxyBinarySession, readonly route: ShardRoute | null) {}
 
   /** A read's first attempt: the least loaded copy. False when the shard has none. */
   start (affinity: number): boolean {
     const route = this.route!
-    const i = route.pick(0)
+    const hot = this.hot
+    const i = hot === null ? route.pick(0) : route.spread(hot.turn++)
     if (i < 0) return false
     this.tried = 1 << i
     const h = route.readers[i]!
     if (h !== route.writer) this.session.core.counters.proxy_replica_reads++
+    if (hot !== null) countCopy(hot, h.address)
     h.sendBinary(this, affinity)
     return true
   }
 
   onPacket (buf: Buffer, s: number, e: number): Reply {
+    if (this.written !== null) this.session.core.hot?.cache?.written(this.written)
     const status = buf.readUInt16BE(s + 6)
     if (this.quiet && (this.read ? status === Status.KEY_ENOENT : status === Status.SUCCESS)) {
       this.slot.finish([], this.session)
@@ -96,6 +105,7 @@ class KeyedForward implements BinaryBackendRequest {
   }
 
   onFail (reason: FailReason): void {
+    if (this.written !== null) this.session.core.hot?.cache?.written(this.written)
     const route = this.route
     if (route !== null) {
       const i = route.pick(this.tried)
@@ -272,6 +282,13 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     const slot = this.#slot()
     const anyCopy = base === Opcode.Get || base === Opcode.GetK
     const fwd = new KeyedForward(wire, op, quiet, read, opaque, slot, this, anyCopy ? router.route(shard) : null)
+    // Hot keys (hot-reads.ts): a get counts and may go round the copies; a write (gat/gatk
+    // included) drops a cached value now and when its reply comes.
+    const hot = this.core.hot
+    if (hot !== null) {
+      if (anyCopy) fwd.hot = hot.read(req.buf, req.keyStart, req.keyEnd)
+      else fwd.written = hot.writtenKey(req.buf, req.keyStart, req.keyEnd)
+    }
     if (req.valueLength > 0) {
       this.#pending = { wire, req: fwd, shard }
       return Next.Value
@@ -314,9 +331,11 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
         if (p.readUInt16BE(6) !== Status.SUCCESS) { p[1] = op; slot.finish([p], this); return }
         reached++
       }
+      this.core.hot?.flushed()
       if (reached < total) slot.finish([response(op, ETMPFAIL, opaque, Buffer.from(`flush reached ${reached} of ${total} shards`))], this)
       else slot.finish(quiet ? [] : [response(op, Status.SUCCESS, opaque)], this)
     })
+    this.core.hot?.flushed()
     hosts.forEach((h, i) => h.sendBinary(new FanForward(wire, false, fan, i), this.#conn.id))
   }
 

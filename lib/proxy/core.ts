@@ -1,6 +1,7 @@
 // lib/proxy/core.ts
 /** What every frontend connection of one proxy shares: the router and the counters. */
 import type { Router } from './router.js'
+import type { HotReads } from './hot-reads.js'
 
 export interface ProxyCounters {
   proxy_requests: number
@@ -27,6 +28,8 @@ export function newProxyCounters (): ProxyCounters {
 export interface ProxyCore {
   readonly router: Router
   readonly counters: ProxyCounters
+  /** Hot-key detection and cache (`--hot-key-threshold`, `--hot-key-cache`); null when off. */
+  readonly hot: HotReads | null
   /** Answered to `version`. */
   readonly version: string
   readonly startedAtMs: number

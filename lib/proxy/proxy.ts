@@ -21,6 +21,7 @@ import type { RouterOptions } from '../ring/index.js'
 import { newProxyCounters, type ProxyCore } from './core.js'
 import { ProxyTextSession } from './text-session.js'
 import { ProxyBinarySession } from './binary-session.js'
+import { HotReads, type HotReadsOptions } from './hot-reads.js'
 
 export type TopologySource =
   /** A fixed list; each server is a shard, placed as a client of `placement` over the list would. */
@@ -51,6 +52,12 @@ export interface ProxyOptions {
   placement?: RouterOptions
   /** --bounded-load c (> 1; 0 or absent: off): bounded loads over the ketama continuum (router.ts). */
   boundedLoad?: number
+  /**
+   * --hot-key-threshold (reads/s per key at this proxy; absent: off) and --hot-key-cache:
+   * hot keys' reads go round every copy of their shard, and may be served from a tiny
+   * cache (hot-keys.ts, hot-cache.ts).
+   */
+  hotKeys?: HotReadsOptions
   /** listen(2) backlog (twemproxy `backlog:`); default Node's 511. */
   backlog?: number
   maxConns?: number
@@ -79,9 +86,11 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
   const stats = new ServerStats()
   let watcher: TopologyWatcher | null = null
   let listener: net.Server | null = null
+  const hot = opts.hotKeys === undefined ? null : new HotReads(opts.hotKeys)
   const core: ProxyCore = {
     router,
     counters,
+    hot,
     version: opts.version ?? '1.6.18',
     startedAtMs: Date.now(),
     maxPendingPerConn: opts.maxPendingPerConn ?? 1024,
@@ -155,9 +164,11 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
         })
       }
       listener = l
+      hot?.start()
       log.info({ port: proxy.port, shards: router.shardCount }, 'memring-proxy listening')
     },
     async close () {
+      hot?.stop()
       if (listener !== null) await new Promise<void>((resolve) => listener!.close(() => resolve()))
       for (const c of conns) c.kill()
       await watcher?.close()

@@ -100,6 +100,22 @@ export class ShardRoute {
     }
     return best
   }
+
+  /**
+   * The copy for a read of a HOT key (hot-keys.ts), as an index into `readers`: the key's
+   * own rotation `turn` over every up copy at the seen epoch, so each copy takes an equal
+   * share of that key whatever pick() would prefer (its shared tie-break turn can line one
+   * key up with one copy, e.g. a client alternating a hot and a cold key on a two-copy
+   * shard). No up fresh copy: pick(0). Retries after a failure use pick() as any read.
+   */
+  spread (turn: number): number {
+    const n = this.fresh
+    for (let k = 0; k < n; k++) {
+      const i = (turn + k) % n
+      if (!this.readers[i]!.down) return i
+    }
+    return this.pick(0)
+  }
 }
 
 const NO_ROUTE = new ShardRoute('', null, false, [], 0)
