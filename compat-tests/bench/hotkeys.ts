@@ -29,6 +29,7 @@ import { stats } from '../../lib/testing/replication.js'
 import { waitFor } from '../../lib/testing/wait-for.js'
 import { machineInfo } from './proc.js'
 import { median } from './report.js'
+import { zipf } from '../../lib/testing/zipf.js'
 
 function arg (name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -52,21 +53,6 @@ async function connect (port: number): Promise<RawClient> {
   await new Promise<void>((resolve, reject) => { s.once('connect', resolve); s.once('error', reject) })
   s.setNoDelay(true)
   return new RawClient(s)
-}
-
-function zipf (n: number, s: number, seed: number): () => number {
-  const cdf = new Float64Array(n)
-  let sum = 0
-  for (let i = 0; i < n; i++) { sum += 1 / Math.pow(i + 1, s); cdf[i] = sum }
-  let x = seed >>> 0
-  return () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0
-    const u = (x / 2 ** 32) * sum
-    let lo = 0
-    let hi = n - 1
-    while (lo < hi) { const m = (lo + hi) >> 1; if (cdf[m]! < u) lo = m + 1; else hi = m }
-    return lo
-  }
 }
 
 /** Sequential gets for `ms` on one connection, keys from `next`; returns how many. */

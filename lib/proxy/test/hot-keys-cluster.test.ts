@@ -17,6 +17,7 @@ import { startMemringProcess, type ChildServer } from '../../testing/memring-pro
 import { rawClient, type RawClient } from '../../testing/raw-client.js'
 import { bin, stats } from '../../testing/replication.js'
 import { waitFor } from '../../testing/wait-for.js'
+import { zipf } from '../../testing/zipf.js'
 
 const SESSION_MS = 1500
 const ZK_WAIT_MS = SESSION_MS * 10
@@ -26,21 +27,6 @@ const num = async (s: ChildServer, name: string): Promise<number> => Number((awa
 async function get (c: RawClient, k: string): Promise<string> {
   c.write(`get ${k}\r\n`)
   return await c.until('END\r\n')
-}
-
-/** A seeded zipf(s) sampler over n ranks (0 = hottest). */
-function zipf (n: number, s: number, seed: number): () => number {
-  const cdf: number[] = []
-  let sum = 0
-  for (let i = 0; i < n; i++) { sum += 1 / Math.pow(i + 1, s); cdf.push(sum) }
-  let x = seed >>> 0
-  return () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0
-    const u = (x / 2 ** 32) * sum
-    let i = 0
-    while (cdf[i]! < u) i++
-    return i
-  }
 }
 
 t.test('hot keys on a three-copy shard behind memring-proxy', { skip: zooKeeperAvailable() ? false : 'zookeeper package not installed' }, async (t) => {

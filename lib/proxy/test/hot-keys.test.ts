@@ -6,25 +6,10 @@ import t from 'tap'
 import { CountMinSketch } from '../count-min.js'
 import { HotKeys } from '../hot-keys.js'
 import { asGetReply, HotCache } from '../hot-cache.js'
+import { zipf } from '../../testing/zipf.js'
 
 const key = (i: number): Buffer => Buffer.from(`key:${i}`)
 const h = (b: Buffer): number => CountMinSketch.hash(b, 0, b.length)
-
-/** A seeded zipf(s) sampler over n ranks (0 = hottest), by inverse CDF. */
-function zipf (n: number, s: number, seed: number): () => number {
-  const cdf = new Float64Array(n)
-  let sum = 0
-  for (let i = 0; i < n; i++) { sum += 1 / Math.pow(i + 1, s); cdf[i] = sum }
-  let x = seed >>> 0
-  return () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0
-    const u = (x / 2 ** 32) * sum
-    let lo = 0
-    let hi = n - 1
-    while (lo < hi) { const m = (lo + hi) >> 1; if (cdf[m]! < u) lo = m + 1; else hi = m }
-    return lo
-  }
-}
 
 t.test('count-min: memory fixed by its shape, whatever the number of keys', async (t) => {
   const cms = new CountMinSketch(1024, 4)
