@@ -5,6 +5,7 @@
  *   [--conns-per-host N] [--timeout MS] [--tko-threshold N] [--zk-session-timeout MS] [-c N]
  *   [--read-from any|master] [--hash METHOD] [--key-hash HASH] [--hash-tag XY]
  *   [--warmup-window MS] [--warmup-hit-ratio R]
+ *   [--hot-key-threshold N] [--hot-key-cache [--hot-key-cache-ttl MS] [--hot-key-cache-max-bytes N]]
  * or --twemproxy-config FILE [--pool NAME] instead of --zk/--servers (twemproxy-config.ts).
  */
 import { ClusterError, checkName, parseConnectString } from '../cluster/index.js'
@@ -35,6 +36,10 @@ export interface RawProxyOptions {
   boundedLoad?: string
   warmupWindow?: string
   warmupHitRatio?: string
+  hotKeyThreshold?: string
+  hotKeyCache?: boolean
+  hotKeyCacheTtl?: string
+  hotKeyCacheMaxBytes?: string
   twemproxyConfig?: string
   mcrouterConfig?: string
   pool?: string
@@ -106,6 +111,7 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     windowMs: o.warmupWindow === undefined ? WARMUP_WINDOW_MS : int('--warmup-window', o.warmupWindow, 0, 86_400_000),
     hitRatio,
   }
+  const hotKeys = hotKeyOptions(o)
   const readFrom = o.readFrom === undefined ? 'any' : o.readFrom.trim()
   if (readFrom !== 'any' && readFrom !== 'master') throw new ConfigError(`--read-from: '${o.readFrom}' is not 'any' or 'master'`)
   return {
@@ -119,10 +125,37 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     placement,
     boundedLoad,
     warmUp,
+    ...(hotKeys === undefined ? {} : { hotKeys }),
     backend: {
       connsPerHost: o.connsPerHost === undefined ? 1 : int('--conns-per-host', o.connsPerHost, 1, 64),
       timeoutMs: o.timeout === undefined ? 1000 : int('--timeout', o.timeout, 10, 600_000),
       tkoThreshold: o.tkoThreshold === undefined ? 3 : int('--tko-threshold', o.tkoThreshold, 1, 1000),
+    },
+  }
+}
+
+/** Default --hot-key-threshold, reads per second of one key at one proxy (README: why). */
+export const HOT_KEY_THRESHOLD = 1000
+/** Default --hot-key-cache-ttl (ms): the longest a write through another proxy goes unseen. */
+export const HOT_KEY_CACHE_TTL_MS = 100
+/** Default --hot-key-cache-max-bytes. */
+export const HOT_KEY_CACHE_MAX_BYTES = 1 << 20
+
+/** --hot-key-threshold N (0: off), --hot-key-cache, --hot-key-cache-ttl MS, --hot-key-cache-max-bytes N. */
+function hotKeyOptions (o: RawProxyOptions): CliProxyOptions['hotKeys'] {
+  const threshold = o.hotKeyThreshold === undefined ? HOT_KEY_THRESHOLD : int('--hot-key-threshold', o.hotKeyThreshold, 0, 100_000_000)
+  const cache = o.hotKeyCache === true
+  if (!cache && (o.hotKeyCacheTtl !== undefined || o.hotKeyCacheMaxBytes !== undefined)) throw new ConfigError('--hot-key-cache-ttl and --hot-key-cache-max-bytes go with --hot-key-cache')
+  if (threshold === 0) {
+    if (cache) throw new ConfigError('--hot-key-cache needs hot-key detection: --hot-key-threshold must be > 0')
+    return undefined
+  }
+  if (!cache) return { threshold }
+  return {
+    threshold,
+    cache: {
+      ttlMs: o.hotKeyCacheTtl === undefined ? HOT_KEY_CACHE_TTL_MS : int('--hot-key-cache-ttl', o.hotKeyCacheTtl, 1, 60_000),
+      maxBytes: o.hotKeyCacheMaxBytes === undefined ? HOT_KEY_CACHE_MAX_BYTES : int('--hot-key-cache-max-bytes', o.hotKeyCacheMaxBytes, 1024, 1 << 30),
     },
   }
 }

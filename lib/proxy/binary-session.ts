@@ -31,6 +31,8 @@ import { FailReason, Reply, type BinaryBackendRequest } from './backend.js'
 import type { ProxyCore } from './core.js'
 import type { ShardRoute } from './router.js'
 import { BinaryLeg, binaryKey, type LegDone, type LegResult } from './route-legs.js'
+import type { HotKey } from './hot-keys.js'
+import { countCopy } from './requests.js'
 import './binary-backend.js'
 
 const HEADER = 24
@@ -72,22 +74,29 @@ class KeyedForward implements BinaryBackendRequest {
   tried = 0
   /** A get of a key that moved, during a warm-up window (warm-up.ts): its previous owner. */
   warm: { key: Buffer, prev: number, shard: number } | null = null
+  /** A read of a hot key: starts on the key's turn over the copies (router.ts spread). */
+  hot: HotKey | null = null
+  /** A write of a hot key: its cached value is dropped again when the reply comes. */
+  written: HotKey | null = null
   constructor (readonly wire: Buffer, readonly op: number, readonly quiet: boolean, readonly read: boolean,
     readonly opaque: number, readonly slot: BinSlot, readonly session: ProxyBinarySession, readonly route: ShardRoute | null) {}
 
   /** A read's first attempt: the least loaded copy. False when the shard has none. */
   start (affinity: number): boolean {
     const route = this.route!
-    const i = route.pick(0)
+    const hot = this.hot
+    const i = hot === null ? route.pick(0) : route.spread(hot.turn++)
     if (i < 0) return false
     this.tried = 1 << i
     const h = route.readers[i]!
     if (h !== route.writer) this.session.core.counters.proxy_replica_reads++
+    if (hot !== null) countCopy(hot, h.address)
     h.sendBinary(this, affinity)
     return true
   }
 
   onPacket (buf: Buffer, s: number, e: number): Reply {
+    if (this.written !== null) this.session.core.hot?.cache?.written(this.written)
     const status = buf.readUInt16BE(s + 6)
     const w = this.warm
     if (w !== null) {
@@ -114,6 +123,7 @@ class KeyedForward implements BinaryBackendRequest {
   }
 
   onFail (reason: FailReason): void {
+    if (this.written !== null) this.session.core.hot?.cache?.written(this.written)
     const route = this.route
     if (route !== null) {
       const i = route.pick(this.tried)
@@ -306,6 +316,13 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
       if (prev >= 0 && anyCopy) fwd.warm = { key: Buffer.from(req.buf.subarray(req.keyStart, req.keyEnd)), prev, shard }
       else if (!read) warm.wrote(req.buf, req.keyStart, req.keyEnd, shard, this.#conn.id)
     }
+    // Hot keys (hot-reads.ts): a get counts and may go round the copies; a write (gat/gatk
+    // included) drops a cached value now and when its reply comes.
+    const hot = this.core.hot
+    if (hot !== null) {
+      if (anyCopy) fwd.hot = hot.read(req.buf, req.keyStart, req.keyEnd)
+      else fwd.written = hot.writtenKey(req.buf, req.keyStart, req.keyEnd)
+    }
     if (req.valueLength > 0) {
       this.#pending = { wire, req: fwd, shard }
       return Next.Value
@@ -354,9 +371,11 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
         if (p.readUInt16BE(6) !== Status.SUCCESS) { p[1] = op; slot.finish([p], this); return }
         reached++
       }
+      this.core.hot?.flushed()
       if (reached < total) slot.finish([response(op, ETMPFAIL, opaque, Buffer.from(`flush reached ${reached} of ${total} shards`))], this)
       else slot.finish(quiet ? [] : [response(op, Status.SUCCESS, opaque)], this)
     })
+    this.core.hot?.flushed()
     hosts.forEach((h, i) => h.sendBinary(new FanForward(wire, false, fan, i), this.#conn.id))
   }
 

@@ -3,6 +3,7 @@
 import type { Router } from './router.js'
 import type { RouteNode } from './route-tree.js'
 import type { WarmUp } from './warm-up.js'
+import type { HotReads } from './hot-reads.js'
 
 export interface ProxyCounters {
   proxy_requests: number
@@ -41,6 +42,8 @@ export interface ProxyCore {
   readonly counters: ProxyCounters
   /** The warm-up window after ring changes (inert with --warmup-window 0). */
   readonly warmUp: WarmUp
+  /** Hot-key detection and cache (`--hot-key-threshold`, `--hot-key-cache`); null when off. */
+  readonly hot: HotReads | null
   /** Answered to `version`. */
   readonly version: string
   readonly startedAtMs: number

@@ -23,6 +23,7 @@ import { ProxyTextSession } from './text-session.js'
 import { ProxyBinarySession } from './binary-session.js'
 import { buildRouteTree, describeRoute, type RouteSpec } from './route-tree.js'
 import { WarmUp, type WarmUpOptions } from './warm-up.js'
+import { HotReads, type HotReadsOptions } from './hot-reads.js'
 
 export type TopologySource =
   /** A fixed list; each server is a shard, placed as a client of `placement` over the list would. */
@@ -61,6 +62,12 @@ export interface ProxyOptions {
   routeTree?: RouteSpec
   /** --warmup-window / --warmup-hit-ratio: read-through of moved keys after a ring change (warm-up.ts). */
   warmUp?: WarmUpOptions
+  /**
+   * --hot-key-threshold (reads/s per key at this proxy; absent: off) and --hot-key-cache:
+   * hot keys' reads go round every copy of their shard, and may be served from a tiny
+   * cache (hot-keys.ts, hot-cache.ts).
+   */
+  hotKeys?: HotReadsOptions
   /** listen(2) backlog (twemproxy `backlog:`); default Node's 511. */
   backlog?: number
   maxConns?: number
@@ -94,12 +101,14 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
   const stats = new ServerStats()
   let watcher: TopologyWatcher | null = null
   let listener: net.Server | null = null
+  const hot = opts.hotKeys === undefined ? null : new HotReads(opts.hotKeys)
   const core: ProxyCore = {
     router,
     tree: null,
     routeName: opts.routeTree === undefined ? '-' : describeRoute(opts.routeTree),
     counters,
     warmUp,
+    hot,
     version: opts.version ?? '1.6.18',
     startedAtMs: Date.now(),
     maxPendingPerConn: opts.maxPendingPerConn ?? 1024,
@@ -175,9 +184,11 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
         })
       }
       listener = l
+      hot?.start()
       log.info({ port: proxy.port, shards: router.shardCount }, 'memring-proxy listening')
     },
     async close () {
+      hot?.stop()
       if (listener !== null) await new Promise<void>((resolve) => listener!.close(() => resolve()))
       for (const c of conns) c.kill()
       warmUp.end('closed')

@@ -15,6 +15,7 @@
 import { FailReason, Reply, type BackendRequest } from './backend.js'
 import type { ProxyCounters } from './core.js'
 import type { ShardRoute } from './router.js'
+import type { HotKey } from './hot-keys.js'
 
 export const Kind = { Line: 0, Meta: 1, MetaQuiet: 2, Values: 3, Stats: 4 } as const
 export type Kind = typeof Kind[keyof typeof Kind]
@@ -101,28 +102,35 @@ export class Forward implements BackendRequest {
  *
  * Stats: proxy_replica_reads (first attempts that did not go to the writer),
  * proxy_read_retries (each re-send to another copy).
+ *
+ * A read of a hot key (`hot`, hot-keys.ts) starts on the key's own turn over every copy
+ * (ShardRoute.spread) instead of the least loaded one, and counts where it went.
  */
 export class ReadForward extends Forward {
   readonly route: ShardRoute
   readonly affinity: number
   readonly counters: ProxyCounters
+  readonly hot: HotKey | null
   /** Copies tried so far (bit i = route.readers[i]). */
   tried = 0
 
-  constructor (wire: Buffer, kind: Kind, sink: ReplySink, tag: number, route: ShardRoute, affinity: number, counters: ProxyCounters) {
+  constructor (wire: Buffer, kind: Kind, sink: ReplySink, tag: number, route: ShardRoute, affinity: number, counters: ProxyCounters, hot: HotKey | null = null) {
     super(wire, kind, sink, tag)
     this.route = route
     this.affinity = affinity
     this.counters = counters
+    this.hot = hot
   }
 
   /** Sends to the least loaded copy; false when the shard has no copy to read from. */
   start (): boolean {
-    const i = this.route.pick(0)
+    const hot = this.hot
+    const i = hot === null ? this.route.pick(0) : this.route.spread(hot.turn++)
     if (i < 0) return false
     this.tried = 1 << i
     const h = this.route.readers[i]!
     if (h !== this.route.writer) this.counters.proxy_replica_reads++
+    if (hot !== null) countCopy(hot, h.address)
     h.send(this, this.affinity)
     return true
   }
@@ -135,6 +143,11 @@ export class ReadForward extends Forward {
     this.counters.proxy_read_retries++
     this.route.readers[i]!.send(this, this.affinity)
   }
+}
+
+/** A hot key's read went to `address` (`stats hotkeys` shows the spread). */
+export function countCopy (hot: HotKey, address: string): void {
+  hot.copies.set(address, (hot.copies.get(address) ?? 0) + 1)
 }
 
 const STAT = Buffer.from('STAT ')

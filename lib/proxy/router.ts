@@ -64,6 +64,8 @@ export class ShardRoute {
   readonly rank: Uint8Array
   /** Readers in this proxy's DC (all of them without --dc); pick() counts local and remote reads. */
   readonly local: number
+  /** The first `best` readers are of rank 0 (this DC, seen epoch): a hot key goes round them. */
+  readonly best: number
   readonly counts: ReadCounts
   /** Rotates the starting point of pick(), so equal loads take turns. */
   #turn = 0
@@ -78,6 +80,9 @@ export class ShardRoute {
     let local = 0
     for (let i = 0; i < rank.length; i++) if (rank[i]! < 2) local++
     this.local = local
+    let best = 0
+    while (best < rank.length && rank[best] === 0) best++
+    this.best = best
   }
 
   /**
@@ -114,6 +119,23 @@ export class ShardRoute {
       else this.counts.remote++
     }
     return best
+  }
+
+  /**
+   * The copy for a read of a HOT key (hot-keys.ts), as an index into `readers`: the key's
+   * own rotation `turn` over every up copy of the best class (this proxy's DC, the seen
+   * epoch: `rank` 0, the readers' first `best`), so each copy takes an equal share of that
+   * key whatever pick() would prefer (its shared tie-break turn can line one key up with
+   * one copy, e.g. a client alternating a hot and a cold key on a two-copy shard). No up
+   * copy of that class: pick(0). Retries after a failure use pick() as any read.
+   */
+  spread (turn: number): number {
+    const n = this.best
+    for (let k = 0; k < n; k++) {
+      const i = (turn + k) % n
+      if (!this.readers[i]!.down) return i
+    }
+    return this.pick(0)
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import type { ProxyCore } from './core.js'
 import type { RouterOptions } from '../ring/index.js'
+import { hotStatsRows } from './hot-stats.js'
 
 const OWN = new Set(['pid', 'uptime', 'time', 'version', 'libevent', 'pointer_size', 'curr_connections', 'total_connections'])
 const FIRST = new Set([
@@ -87,6 +88,7 @@ export function proxyStatsLines (core: ProxyCore): Buffer {
     ...core.warmUp.statsRows(),
     ['backends', hosts.length],
     ['backends_down', hosts.filter((h) => h.down).length],
+    ...hotStatsRows(core),
   ]
   return Buffer.from(lines.map(([k, v]) => `STAT ${k} ${v}\r\n`).join('') + 'END\r\n', 'latin1')
 }

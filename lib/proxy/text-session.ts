@@ -24,6 +24,10 @@
  *   several pools           with a route tree (core.tree: mcrouter AllSyncRoute /
  *                           FailoverRoute) every keyed request follows the tree instead
  *                           (#viaTree), and a multi-key get is split per key, as mcrouter does.
+ *   hot keys (--hot-key-threshold): reads of a hot key go round its shard's copies
+ *                           (ReadForward's `hot`); with --hot-key-cache a one-key `get` of
+ *                           a hot key may be answered here (hot-cache.ts), and writes drop
+ *                           the key's cached value (HotReads.written).
  *
  * Replies leave in request order: every request takes a Slot; slots complete in any
  * order and are written out from the head.
@@ -40,6 +44,9 @@ import { TextLeg, ToReplySink } from './route-legs.js'
 import type { ProxyCore } from './core.js'
 import { mergeStats, proxyStatsLines } from './stats.js'
 import { inKeyOrder } from './value-blocks.js'
+import { hotKeysStatsLines } from './hot-stats.js'
+import { HotCache } from './hot-cache.js'
+import type { HotKey } from './hot-keys.js'
 
 const R = {
   END: Buffer.from('END\r\n'),
@@ -155,6 +162,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   #pendingQuiet = false
   /** The pending request's key, for a route tree (null without one). */
   #pendingKey: Buffer | null = null
+  /** The pending write's key, keyBuf[ks, ke): a cached value of it is dropped (hot-reads.ts). */
+  #pendingKeyBuf: Buffer | null = null
+  #pendingKs = 0
+  #pendingKe = 0
 
   constructor (conn: ConnControl, core: ProxyCore) {
     this.#conn = conn
@@ -332,7 +343,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       slot?.onReply([serverError('no host')])
       return NO_DATA
     }
-    host.send(new Forward(this.#wireLine(line, noreply), kind, slot ?? DISCARD), this.#conn.id)
+    const sink = this.#written(line.buf, line.tokS[1], line.tokE[1], slot ?? DISCARD)
+    host.send(new Forward(this.#wireLine(line, noreply), kind, sink), this.#conn.id)
     return NO_DATA
   }
 
@@ -342,6 +354,12 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     if (tree === null) return false
     tree.route(key, ks, ke, new TextLeg(wire, kind, this.#conn.id), new ToReplySink(sink), tag)
     return true
+  }
+
+  /** A write of buf[s, e) is sent with `sink`: a cached value of the key goes (hot-reads.ts). */
+  #written (buf: Buffer, s: number, e: number, sink: ReplySink): ReplySink {
+    const hot = this.core.hot
+    return hot === null ? sink : hot.written(buf, s, e, sink)
   }
 
   /** Shard i's writer; null (counted: no host, and fenced when it is) when it has none. */
@@ -357,16 +375,36 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
    * A read of `shard` (any copy, retried on failure: ReadForward), or a retrieval that
    * touches (`read` false: the writer only, as a write). False: nowhere to send it.
    */
-  #fetch (shard: number, read: boolean, wire: Buffer, kind: Kind, sink: ReplySink, tag: number): boolean {
+  #fetch (shard: number, read: boolean, wire: Buffer, kind: Kind, sink: ReplySink, tag: number, hot: HotKey | null = null): boolean {
     const router = this.core.router
     if (read) {
-      if (new ReadForward(wire, kind, sink, tag, router.route(shard), this.#conn.id, this.core.counters).start()) return true
+      if (new ReadForward(wire, kind, sink, tag, router.route(shard), this.#conn.id, this.core.counters, hot).start()) return true
       this.core.counters.proxy_no_host++
       return false
     }
     const host = this.#writer(shard)
     if (host === null) return false
     host.send(new Forward(wire, kind, sink, tag), this.#conn.id)
+    return true
+  }
+
+  /**
+   * --hot-key-cache: a one-key `get` of hot key `hk` answered from the cache, or sent to
+   * the shard's writer as a fill (hot-cache.ts); false: forward it as any read.
+   */
+  #fromCache (hk: HotKey, shard: number, wire: Buffer, slot: Slot): boolean {
+    const cache = this.core.hot!.cache
+    if (cache === null || !HotCache.cacheable(hk.key, 0, hk.key.length)) return false
+    const v = cache.lookup(hk, performance.now())
+    if (v !== null) { slot.onReply([v]); return true }
+    const writer = this.core.router.route(shard).writer
+    if (writer === null || writer.down) return false
+    const fill = cache.fill(hk, slot, () => {
+      // The fill failed: the get goes as it came, to any copy, retried as any read.
+      if (!this.#fetch(shard, true, wire, Kind.Values, slot, 0, hk)) slot.onFail(FailReason.Down)
+    })
+    if (fill === null) return false
+    writer.send(new Forward(fill.wire, Kind.Meta, fill.sink), this.#conn.id)
     return true
   }
 
@@ -381,8 +419,11 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       const slot = this.#slot(true)
       if (this.#viaTree(buf, ks, ke, this.#wireLine(line, false), Kind.Values, slot, 0)) return NO_DATA
       const shard = this.core.router.shardIndexOf(buf, ks, ke)
-      const sink = read ? this.#warm(slot, [buf.subarray(ks, ke)], shard, line) : slot
-      if (!this.#fetch(shard, read, this.#wireLine(line, false), Kind.Values, sink, 0)) slot.onFail(FailReason.Down)
+      const wire = this.#wireLine(line, false)
+      const hot = read ? this.core.hot?.read(buf, ks, ke) ?? null : null
+      if (hot !== null && line.op === Op.Get && this.#fromCache(hot, shard, wire, slot)) return NO_DATA
+      const sink = read ? this.#warm(slot, [buf.subarray(ks, ke)], shard, line) : this.#written(buf, ks, ke, slot)
+      if (!this.#fetch(shard, read, wire, Kind.Values, sink, 0, hot)) (read ? slot : sink).onFail(FailReason.Down, 0)
       return NO_DATA
     }
     // Keys: every space-separated word after the command (and gat's exptime), beyond
@@ -413,16 +454,24 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     const shardOf = new Int32Array(keys.length)
     let first = -2
     let single = true
+    // Hot keys: a shard part holding one goes round the shard's copies on that key's turn
+    // (the first hot key of the part); gat/gats are writes and drop cached values.
+    const hotReads = this.core.hot
+    let hotOf = null as Map<number, HotKey> | null
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!
       const s = router.shardIndexOf(k, 0, k.length)
       shardOf[i] = s
       if (first === -2) first = s
       else if (s !== first) single = false
+      if (hotReads === null) continue
+      if (!read) { hotReads.writtenKey(k, 0, k.length); continue }
+      const hk = hotReads.read(k, 0, k.length)
+      if (hk !== null && hotOf?.has(s) !== true) (hotOf ??= new Map()).set(s, hk)
     }
     if (single) {
       const sink = read ? this.#warm(slot, keys, first, line) : slot
-      if (!this.#fetch(first, read, this.#wireLine(line, false), Kind.Values, sink, 0)) slot.onFail(FailReason.Down)
+      if (!this.#fetch(first, read, this.#wireLine(line, false), Kind.Values, sink, 0, hotOf?.get(first) ?? null)) slot.onFail(FailReason.Down)
       return NO_DATA
     }
     // Split: one request per shard, in first-seen order of shards.
@@ -440,7 +489,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       // Each shard part is its own read: it fails over between its shard's copies alone.
       const list = keysOf.get(s)!
       const sink = read ? this.#warm(merge, list, s, line) : merge
-      if (!this.#fetch(s, read, partWire(head, list), Kind.Values, sink, tag)) merge.onFail(FailReason.Down, tag)
+      if (!this.#fetch(s, read, partWire(head, list), Kind.Values, sink, tag, hotOf?.get(s) ?? null)) merge.onFail(FailReason.Down, tag)
     })
     return NO_DATA
   }
@@ -477,6 +526,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     this.#pendingKey = this.core.tree === null ? null : buf.subarray(line.tokS[1], line.tokE[1])
     this.#wrote(buf, line.tokS[1], line.tokE[1], this.#pendingShard)
     this.#pend(line, noreply ? trimRight(buf, line.start, line.tokS[nt - 1]) : line.end, false)
+    this.#pendKey(buf, line.tokS[1], line.tokE[1])
     this.#pendingSlot = noreply ? null : this.#slot(false)
     return vlen + 2
   }
@@ -495,32 +545,41 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       else if (f === 0x62 /* b */ && line.tokenLength(i) === 1) base64 = true
       else if (f === 0x54 /* T touch */ || f === 0x4e /* N vivify */) touches = true
     }
-    const key = base64 ? Buffer.from(buf.toString('latin1', line.tokS[1], line.tokE[1]), 'base64') : buf
-    const ks = base64 ? 0 : line.tokS[1]
-    const ke = base64 ? key.length : line.tokE[1]
-    const shard = this.core.router.shardIndexOf(key, ks, ke)
+    // Base64 keys are hashed (and counted as hot) decoded, as every protocol places them.
+    let kb = buf
+    let ks = line.tokS[1]
+    let ke = line.tokE[1]
+    if (base64) {
+      kb = Buffer.from(buf.toString('latin1', ks, ke), 'base64')
+      ks = 0
+      ke = kb.length
+    }
+    const shard = this.core.router.shardIndexOf(kb, ks, ke)
     // Reply semantics (a failure is a miss) vs routing (mg T / mg N change the item: writer only).
     const read = line.op === Op.MetaGet || line.op === Op.MetaDebug
     const anyCopy = read && !touches
-    if (!anyCopy) this.#wrote(key, ks, ke, shard)
+    if (!anyCopy) this.#wrote(kb, ks, ke, shard)
     if (withData) {
       const vlen = line.ntokens >= 3 ? parseDigits(buf, line.tokS[2], line.tokE[2]) : -1
       if (vlen >= 0) {
         this.#pendingShard = shard
-        this.#pendingKey = this.core.tree === null ? null : key.subarray(ks, ke)
+        this.#pendingKey = this.core.tree === null ? null : kb.subarray(ks, ke)
         this.#pend(line, line.end, quiet)
+        this.#pendKey(kb, ks, ke)
         this.#pendingSlot = this.#slot(false, true)
         return vlen + 2
       }
     }
     const slot = this.#slot(read, true)
     const wire = quiet ? Buffer.concat([this.#wireLine(line, false), MN_LINE]) : this.#wireLine(line, false)
-    if (this.#viaTree(key, ks, ke, wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot, 0)) return NO_DATA
+    if (this.#viaTree(kb, ks, ke, wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot, 0)) return NO_DATA
     const kind = quiet ? Kind.MetaQuiet : Kind.Meta
+    const hot = anyCopy && line.op === Op.MetaGet ? this.core.hot?.read(kb, ks, ke) ?? null : null
     let sink: ReplySink = quiet && read ? new QuietRead(slot) : slot
+    if (!anyCopy && line.op !== Op.MetaDebug) sink = this.#written(kb, ks, ke, sink)
     // mg (not me): a moved key that misses is read through during a warm-up window.
-    if (anyCopy && line.op === Op.MetaGet && this.core.warmUp.active) sink = this.core.warmUp.meta(sink, Buffer.from(key.subarray(ks, ke)), shard, wire, kind, this.#conn.id)
-    if (!this.#fetch(shard, anyCopy, wire, kind, sink, 0)) {
+    if (anyCopy && line.op === Op.MetaGet && this.core.warmUp.active) sink = this.core.warmUp.meta(sink, Buffer.from(kb.subarray(ks, ke)), shard, wire, kind, this.#conn.id)
+    if (!this.#fetch(shard, anyCopy, wire, kind, sink, 0, hot)) {
       this.#metaFail(slot, read, quiet)
     }
     return NO_DATA
@@ -530,6 +589,12 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     if (read && quiet) slot.onReply([]) // a quiet miss says nothing
     else if (read) slot.onReply([R.EN])
     else slot.onReply([serverError('no host')])
+  }
+
+  #pendKey (buf: Buffer, s: number, e: number): void {
+    this.#pendingKeyBuf = buf
+    this.#pendingKs = s
+    this.#pendingKe = e
   }
 
   #pend (line: TextLine, cut: number, quiet: boolean): void {
@@ -558,7 +623,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     this.#pendingBuf = null
     const slot = this.#pendingSlot
-    const sink: ReplySink = slot ?? DISCARD
+    const sink = this.#written(this.#pendingKeyBuf!, this.#pendingKs, this.#pendingKe, slot ?? DISCARD)
+    this.#pendingKeyBuf = null
     this.#pendingSlot = null
     const key = this.#pendingKey
     this.#pendingKey = null
@@ -578,6 +644,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     const slot = noreply ? null : this.#slot(false)
     const total = this.core.router.shardCount
     const fan = new FanOut(slot, hosts.length, (replies) => {
+      this.core.hot?.flushed()
       let reached = 0
       for (const r of replies) {
         if (r === null) continue
@@ -588,6 +655,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       if (reached < total) return [Buffer.from(`SERVER_ERROR flush_all reached ${reached} of ${total} shards\r\n`)]
       return [R.OK]
     })
+    // Cached hot values go now, and again once the hosts answered (a fill may have raced it).
+    this.core.hot?.flushed()
     const wire = this.#wireLine(line, noreply)
     hosts.forEach((h, i) => h.send(new Forward(wire, Kind.Line, fan, i), this.#conn.id))
     return NO_DATA
@@ -597,6 +666,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     const buf = line.buf
     if (line.ntokens >= 2 && buf.toString('latin1', line.tokS[1], line.tokE[1]) === 'proxy') {
       this.#local(proxyStatsLines(this.core))
+      return NO_DATA
+    }
+    if (line.ntokens === 2 && buf.toString('latin1', line.tokS[1], line.tokE[1]) === 'hotkeys') {
+      this.#local(hotKeysStatsLines(this.core))
       return NO_DATA
     }
     const hosts = this.core.router.allHosts()
