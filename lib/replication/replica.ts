@@ -15,7 +15,6 @@ import type { Logger } from 'pino'
 import type { SlabStore } from '../store/slab-store.js'
 import { F, FrameReader, SyncMode, decodeHello, encodeAck, readU32, readU64, type Hello } from './frames.js'
 import type { ReplicationLog } from './log.js'
-import { wanRoute } from '../wan-map.js'
 
 export type ReplicaState = 'idle' | 'connecting' | 'full_sync' | 'online' | 'refused'
 
@@ -30,6 +29,8 @@ export interface ReplicaOptions {
   maxRetryMs?: number
   /** No byte from the master for this long (it pings every 250 ms): reconnect. */
   timeoutMs?: number
+  /** Where a connection to host:port really goes (lib/app passes the test hooks' WAN map). */
+  route?: (host: string, port: number) => { host: string, port: number }
 }
 
 export class ReplicaLink extends EventEmitter {
@@ -107,7 +108,7 @@ export class ReplicaLink extends EventEmitter {
     this.state = 'connecting'
     this.reader = new FrameReader()
     this.sawFrame = false
-    const s = net.connect(wanRoute(host, port))
+    const s = net.connect(this.o.route?.(host, port) ?? { host, port })
     this.socket = s
     s.setNoDelay(true)
     this.lastIoMs = Date.now()
