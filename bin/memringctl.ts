@@ -9,7 +9,7 @@ import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../lib/app/config.js'
 import { placementOptions, proxyOptions } from '../lib/app/proxy-options.js'
 import { clusterStatus, formatStatus } from '../lib/app/status.js'
-import { clusterPlacement, explainRoute, failover, formatTopology, readTopology, routeKeys, setClusterPlacement, type CtlSource } from '../lib/app/ctl-app.js'
+import { clusterPlacement, explainRoute, failover, formatTopology, readProxies, readTopology, routeKeys, setClusterPlacement, type CtlSource } from '../lib/app/ctl-app.js'
 
 interface Src { zk?: string, cluster?: string, servers?: string }
 interface RouteOpts extends Src { hash?: string, keyHash?: string, hashTag?: string, explain?: boolean }
@@ -63,7 +63,8 @@ program.command('status')
     const every = o.watch === undefined || o.watch === false ? 0 : o.watch === true ? 2 : Number(o.watch)
     if (!(every >= 0 && every <= 3600)) throw new ConfigError(`--watch: '${String(o.watch)}' is not a number of seconds (0 .. 3600)`)
     for (;;) {
-      const st = clusterStatus(src.cluster, await readTopology(src))
+      const [topo, proxies] = await Promise.all([readTopology(src), readProxies(src.zk, src.cluster)])
+      const st = clusterStatus(src.cluster, topo, proxies)
       const text = o.json === true ? JSON.stringify(st) : formatStatus(st)
       // --watch: clear the screen (ANSI) before each redraw on a terminal; JSON lines otherwise.
       process.stdout.write((every > 0 && o.json !== true && process.stdout.isTTY ? '\x1b[H\x1b[2J' : '') + text + '\n')

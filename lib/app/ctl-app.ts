@@ -12,7 +12,7 @@
  */
 import {
   ClusterError, ClusterErrorCode, Topology, TopologyWatcher, ZkSession, decodeLeaderRecord, decodeMasterRecord, configPath, encodeClusterConfig,
-  encodeRecord, leaderPath, masterPath, switchoverPath, type ReplRecord,
+  encodeRecord, leaderPath, masterPath, switchoverPath, type ReplRecord, proxiesPath, decodeProxyRecord, type ProxyRecord,
 } from '../cluster/index.js'
 import { decodeShardRecord, shardPath, type ShardRecord } from '../cluster/layout.js'
 import { orderedShards, ringOf, staticLabel, type StaticServer } from '../proxy/index.js'
@@ -21,6 +21,20 @@ import { JumpRouter, KetamaRing, placementFromSetting, type RouterOptions } from
 export type CtlSource =
   | { kind: 'zk', zk: string, cluster: string, connectTimeoutMs?: number }
   | { kind: 'static', servers: StaticServer[] }
+
+/** The memring-proxies of a cluster (their presence records), read once. */
+export async function readProxies (zk: string, cluster: string): Promise<ProxyRecord[]> {
+  const session = new ZkSession({ connect: zk, sessionTimeoutMs: 4000, connectTimeoutMs: 5000 })
+  await session.start()
+  try {
+    const dir = proxiesPath(cluster)
+    const names = await session.getChildren(dir) ?? []
+    const recs = await Promise.all(names.map(async (n) => decodeProxyRecord((await session.getData(`${dir}/${n}`))?.data ?? null)))
+    return recs.filter((r): r is ProxyRecord => r !== null)
+  } finally {
+    await session.close()
+  }
+}
 
 export async function readTopology (src: CtlSource): Promise<Topology> {
   if (src.kind === 'static') return Topology.fromServers(src.servers)

@@ -3,9 +3,10 @@
  * then each replica and follower with its DC and replication lag, all from the node
  * records in ZooKeeper (one TopologyWatcher snapshot, as `topology` reads). `--json` prints
  * the same model; `--watch` (bin/memringctl.ts) redraws it every interval.
- * Proxies do not register in ZooKeeper, so they are not listed (their health: /metrics).
+ * Then every memring-proxy of the cluster (their presence nodes, /proxies/<id>: DC, and
+ * each backend's state as that proxy sees it: up or marked down, requests in flight).
  */
-import type { HostEntry, Topology } from '../cluster/index.js'
+import type { HostEntry, ProxyRecord, Topology } from '../cluster/index.js'
 
 export interface StatusHost {
   address: string
@@ -29,7 +30,18 @@ export interface StatusShard {
   hosts: StatusHost[]
 }
 
-export interface ClusterStatus { cluster: string, shards: StatusShard[], hosts: number, noMaster: string[] }
+export interface StatusProxy {
+  address: string
+  dc: string
+  /** Seconds since the proxy last wrote its record (every 5 s when healthy). */
+  ageS: number
+  backends: number
+  /** Backends this proxy has marked down (TKO). */
+  down: string[]
+  pending: number
+}
+
+export interface ClusterStatus { cluster: string, shards: StatusShard[], hosts: number, noMaster: string[], proxies: StatusProxy[] }
 
 function hostStatus (h: HostEntry): StatusHost {
   const r = h.repl
@@ -46,7 +58,18 @@ function hostStatus (h: HostEntry): StatusHost {
   }
 }
 
-export function clusterStatus (cluster: string, topo: Topology): ClusterStatus {
+export function proxyStatus (p: ProxyRecord, now = Date.now()): StatusProxy {
+  return {
+    address: p.address,
+    dc: p.dc,
+    ageS: Math.max(0, Math.round((now - p.updatedAt) / 1000)),
+    backends: p.backends.length,
+    down: p.backends.filter((b) => b.down).map((b) => b.address),
+    pending: p.backends.reduce((n, b) => n + b.pending, 0),
+  }
+}
+
+export function clusterStatus (cluster: string, topo: Topology, proxies: readonly ProxyRecord[] = []): ClusterStatus {
   const shards: StatusShard[] = topo.shardIds.map((id) => {
     const s = topo.shards.get(id)!
     // Master first, then replicas, then followers (each by node id, as the topology sorts).
@@ -54,7 +77,13 @@ export function clusterStatus (cluster: string, topo: Topology): ClusterStatus {
     for (const h of s.hosts) if (!ordered.includes(h)) ordered.push(h)
     return { id, homeDc: s.homeDc ?? '', epoch: s.epoch, master: s.primary?.address ?? null, hosts: ordered.map(hostStatus) }
   })
-  return { cluster, shards, hosts: topo.hosts.size, noMaster: shards.filter((s) => s.master === null).map((s) => s.id) }
+  return {
+    cluster,
+    shards,
+    hosts: topo.hosts.size,
+    noMaster: shards.filter((s) => s.master === null).map((s) => s.id),
+    proxies: [...proxies].sort((a, b) => a.address < b.address ? -1 : 1).map((p) => proxyStatus(p)),
+  }
 }
 
 export function formatStatus (st: ClusterStatus, at = new Date()): string {
@@ -81,6 +110,11 @@ export function formatStatus (st: ClusterStatus, at = new Date()): string {
       ].join(' ').trimEnd())
     })
     if (s.master === null && s.hosts.length > 0) out.push(`${''.padEnd(8)} ${''.padStart(5)}  NO LIVE MASTER: writes fail, reads go to in-sync replicas`)
+  }
+  out.push(`${st.proxies.length} proxies`)
+  if (st.proxies.length > 0) out.push(`${'PROXY'.padEnd(28)} ${'DC'.padEnd(8)} ${'BACKENDS'.padStart(8)} ${'IN FLIGHT'.padStart(9)} ${'AGE S'.padStart(5)}  DOWN`)
+  for (const p of st.proxies) {
+    out.push(`${p.address.padEnd(28)} ${(p.dc === '' ? '-' : p.dc).padEnd(8)} ${String(p.backends).padStart(8)} ${String(p.pending).padStart(9)} ${String(p.ageS).padStart(5)}  ${p.down.length === 0 ? '-' : p.down.join(',')}`)
   }
   return out.join('\n')
 }

@@ -4,6 +4,7 @@ export { ZkSession, parseConnectString, type ZkSessionOptions, type ZkSessionSta
 export {
   Role, checkName, clusterRoot, nodesPath, shardsPath, configPath, encodeClusterConfig, decodeClusterConfig, type ClusterConfig, nodePath, shardPath, nodeIdOf, masterPath, leaderPath, switchoverPath,
   decodeHostRecord, decodeShardRecord, decodeMasterRecord, decodeLeaderRecord, decodeSwitchoverRecord, encodeRecord,
+  proxiesPath, decodeProxyRecord, type ProxyRecord, type ProxyBackendRecord,
   type HostRecord, type ShardRecord, type LoadFigures, type ReplRecord, type MasterRecord, type LeaderRecord, type SwitchoverRecord, type ConfiguredRole,
 } from './layout.js'
 export { ShardElection, rankCandidates, type ElectionOptions, type Ranked } from './election.js'
@@ -12,3 +13,4 @@ export { Topology, isReadableFollower, isReadableReplica, type HostEntry, type S
 export { TopologyWatcher, type TopologyWatcherOptions } from './membership/watcher.js'
 // Test-only (lib/app/test-hooks.ts, MEMRING_TEST_HOOKS=1): expire a session server-side.
 export { expireSession } from './zk.js'
+export { Presence } from './presence.js'

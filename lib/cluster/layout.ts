@@ -121,7 +121,38 @@ export function switchoverPath (cluster: string, shard: string): string { return
 
 export function nodeIdOf (host: string, port: number): string { return `${host}:${port}` }
 
-export function encodeRecord (r: HostRecord | ShardRecord | MasterRecord | LeaderRecord | SwitchoverRecord): Buffer { return Buffer.from(JSON.stringify(r)) }
+/** /memring/<cluster>/proxies: a memring-proxy's EPHEMERAL presence (`memringctl status`). */
+export function proxiesPath (cluster: string): string { return `${clusterRoot(cluster)}/proxies` }
+
+/** One backend as a proxy sees it. */
+export interface ProxyBackendRecord { address: string, down: boolean, pending: number }
+
+/** /proxies/<host:port> data, rewritten every few seconds by the proxy. */
+export interface ProxyRecord {
+  address: string
+  dc: string
+  pid: number
+  startedAt: number
+  updatedAt: number
+  backends: ProxyBackendRecord[]
+}
+
+/** Parse /proxies/<id> data; null when not a record we understand. */
+export function decodeProxyRecord (data: Buffer | null): ProxyRecord | null {
+  const o = parseObject(data)
+  if (o === null || typeof o.address !== 'string') return null
+  const backends: ProxyBackendRecord[] = []
+  if (Array.isArray(o.backends)) {
+    for (const b of o.backends as unknown[]) {
+      if (typeof b !== 'object' || b === null) continue
+      const r = b as Record<string, unknown>
+      if (typeof r.address === 'string') backends.push({ address: r.address, down: r.down === true, pending: count(r.pending) })
+    }
+  }
+  return { address: o.address, dc: typeof o.dc === 'string' ? o.dc : '', pid: count(o.pid), startedAt: count(o.startedAt), updatedAt: count(o.updatedAt), backends }
+}
+
+export function encodeRecord (r: HostRecord | ShardRecord | MasterRecord | LeaderRecord | SwitchoverRecord | ProxyRecord): Buffer { return Buffer.from(JSON.stringify(r)) }
 
 /** Parse /nodes/<id> data; null when it is not a host record we understand (skip, never crash). */
 export function decodeHostRecord (data: Buffer): HostRecord | null {

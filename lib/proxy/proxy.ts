@@ -14,7 +14,8 @@ import { Connection } from '../server/connection.js'
 import type { ConnControl, ServerContext } from '../server/context.js'
 import { ServerStats } from '../server/stats.js'
 import { listenUnix } from '../server/unix-listen.js'
-import { Topology, TopologyWatcher } from '../cluster/index.js'
+import { hostname } from 'node:os'
+import { Presence, Topology, TopologyWatcher, encodeRecord, proxiesPath } from '../cluster/index.js'
 import { BackendPool, type BackendOptions } from './backend.js'
 import { Router, type ReadFrom, type StaticServer } from './router.js'
 import type { RouterOptions } from '../ring/index.js'
@@ -100,6 +101,7 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
   const conns = new Set<Connection>()
   const stats = new ServerStats()
   let watcher: TopologyWatcher | null = null
+  let presence: Presence | null = null
   let listener: net.Server | null = null
   const hot = opts.hotKeys === undefined ? null : new HotReads(opts.hotKeys)
   const core: ProxyCore = {
@@ -184,6 +186,21 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
         })
       }
       listener = l
+      if (src.kind === 'zk' && watcher !== null) {
+        // memringctl status lists the proxies of a cluster and their backends' health
+        const host = opts.listen === undefined || opts.listen === '0.0.0.0' || opts.listen === '::' ? hostname() : opts.listen
+        const id = opts.unixSocket !== undefined && opts.unixSocket !== '' ? `${hostname()}:unix-${process.pid}` : `${host}:${proxy.port}`
+        const startedAt = Date.now()
+        presence = new Presence(watcher.session, proxiesPath(src.cluster), id, () => encodeRecord({
+          address: id,
+          dc: src.dc ?? '',
+          pid: process.pid,
+          startedAt,
+          updatedAt: Date.now(),
+          backends: [...pool.hosts.values()].map((h) => ({ address: h.address, down: h.down, pending: h.pending })),
+        }))
+        presence.start()
+      }
       hot?.start()
       log.info({ port: proxy.port, shards: router.shardCount }, 'memring-proxy listening')
     },
@@ -192,6 +209,7 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
       if (listener !== null) await new Promise<void>((resolve) => listener!.close(() => resolve()))
       for (const c of conns) c.kill()
       warmUp.end('closed')
+      await presence?.close()
       await watcher?.close()
       pool.close()
     },

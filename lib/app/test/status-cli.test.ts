@@ -3,14 +3,16 @@
  * candidates and a follower in shard a, one host in shard b). The JSON and the screen show
  * every shard's master and epoch, the replica following it with its lag and DC, and the
  * follower; after writes the replica's seqno catches up with the master's; after the
- * master is killed, the replica is master at a newer epoch.
+ * master is killed, the replica is master at a newer epoch. A proxy is listed with its DC
+ * and backends while it runs.
  */
 import t from 'tap'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startZooKeeper, zooKeeperAvailable } from '../../testing/zookeeper.js'
-import { startMemringProcess, type ChildServer } from '../../testing/memring-process.js'
+import { ChildServer, PROXY_BIN, startMemringProcess } from '../../testing/memring-process.js'
+import { freePort } from '../../testing/zookeeper.js'
 import { exchange } from '../../testing/raw-client.js'
 import { waitFor } from '../../testing/wait-for.js'
 import type { ClusterStatus } from '../status.js'
@@ -55,6 +57,24 @@ t.test('memringctl status shows shards, masters, epochs, replicas, followers, la
   t.match(out, new RegExp(`^a\\s+${a.epoch}\\s+master\\s+${a.master!.replace(/\./g, '\\.')}\\s+east`, 'm'))
   t.match(out, /^\s+replica\s+\S+\s+east\s+\d+\s+\d+\s+\d+/m, 'the replica line has seqno, lag and lag ms')
   t.match(out, /^\s+follower\s+\S+\s+west/m)
+
+  // A proxy of the cluster is listed with its DC and its backends; gone once it stops.
+  const pport = await freePort()
+  const proxy = new ChildServer(PROXY_BIN, pport, ['-p', String(pport), '-l', '127.0.0.1', '--zk', zk.connectString, '--cluster', 'st', '--dc', 'west', '--zk-session-timeout', String(SESSION_MS)])
+  t.teardown(() => proxy.kill())
+  await proxy.start()
+  const withProxy = await waitFor(() => { const s = status(); return s.proxies.length === 1 ? s : null }, { timeoutMs: SESSION_MS * 10, intervalMs: 300, what: 'the proxy listed' })
+  const p = withProxy.proxies[0]!
+  t.equal(p.address, `127.0.0.1:${pport}`, 'the proxy is listed by its address')
+  t.equal(p.dc, 'west')
+  t.ok(p.backends >= 2, `it reports its backends (${p.backends})`)
+  t.same(p.down, [], 'none marked down')
+  const lines = String(ctl().stdout).split('\n')
+  const at = lines.indexOf('1 proxies')
+  t.ok(at > 0 && lines[at + 2]?.startsWith(`127.0.0.1:${pport} `) === true && lines[at + 2]!.includes(' west '), 'the screen lists it')
+  await proxy.kill('SIGTERM')
+  await waitFor(() => status().proxies.length === 0, { timeoutMs: SESSION_MS * 10, intervalMs: 300, what: 'the stopped proxy gone' })
+  t.pass('a stopped proxy leaves the list')
 
   // Writes on the master: the replica's published seqno follows to the master's.
   const master = byAddr.get(a.master!)!
