@@ -305,12 +305,14 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
       return Next.Swallow
     }
     const router = this.core.router
-    const shard = router.shardIndexOf(req.buf, req.keyStart, req.keyEnd)
     const read = READS.has(base)
     const slot = this.#slot()
     const anyCopy = base === Opcode.Get || base === Opcode.GetK
-    const fwd = new KeyedForward(wire, op, quiet, read, opaque, slot, this, anyCopy && this.core.tree === null ? router.route(shard) : null)
     const warm = this.core.warmUp
+    let shard = router.shardIndexOf(req.buf, req.keyStart, req.keyEnd)
+    // A moved key whose new owner has no copy yet is read from its previous owner (warm-up.ts).
+    if (anyCopy && warm.active) shard = warm.readOwner(req.buf, req.keyStart, req.keyEnd, shard)
+    const fwd = new KeyedForward(wire, op, quiet, read, opaque, slot, this, anyCopy && this.core.tree === null ? router.route(shard) : null)
     if (warm.active) {
       const prev = warm.previousOwner(req.buf, req.keyStart, req.keyEnd, shard)
       if (prev >= 0 && anyCopy) fwd.warm = { key: Buffer.from(req.buf.subarray(req.keyStart, req.keyEnd)), prev, shard }

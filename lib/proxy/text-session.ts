@@ -418,7 +418,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       this.core.counters.proxy_get_keys++
       const slot = this.#slot(true)
       if (this.#viaTree(buf, ks, ke, this.#wireLine(line, false), Kind.Values, slot, 0)) return NO_DATA
-      const shard = this.core.router.shardIndexOf(buf, ks, ke)
+      const shard = this.#readShard(read, buf, ks, ke, this.core.router.shardIndexOf(buf, ks, ke))
       const wire = this.#wireLine(line, false)
       const hot = read ? this.core.hot?.read(buf, ks, ke) ?? null : null
       if (hot !== null && line.op === Op.Get && this.#fromCache(hot, shard, wire, slot)) return NO_DATA
@@ -460,7 +460,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     let hotOf = null as Map<number, HotKey> | null
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!
-      const s = router.shardIndexOf(k, 0, k.length)
+      const s = this.#readShard(read, k, 0, k.length, router.shardIndexOf(k, 0, k.length))
       shardOf[i] = s
       if (first === -2) first = s
       else if (s !== first) single = false
@@ -498,6 +498,12 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   #warm (sink: ReplySink, keys: Buffer[], shard: number, line: TextLine): ReplySink {
     const w = this.core.warmUp
     return w.active ? w.values(sink, keys, shard, line.buf.subarray(line.tokS[0], line.tokE[0]), this.#conn.id) : sink
+  }
+
+  /** Where a read (`read`) of buf[s, e), owned by `shard`, goes: during a warm-up window, maybe its previous owner (warm-up.ts readOwner). */
+  #readShard (read: boolean, buf: Uint8Array, s: number, e: number, shard: number): number {
+    const w = this.core.warmUp
+    return read && w.active ? w.readOwner(buf, s, e, shard) : shard
   }
 
   /** A keyed write to `shard` during a warm-up window: a moved key's previous copy goes (warm-up.ts). */
@@ -554,10 +560,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       ks = 0
       ke = kb.length
     }
-    const shard = this.core.router.shardIndexOf(kb, ks, ke)
     // Reply semantics (a failure is a miss) vs routing (mg T / mg N change the item: writer only).
     const read = line.op === Op.MetaGet || line.op === Op.MetaDebug
     const anyCopy = read && !touches
+    const shard = this.#readShard(anyCopy, kb, ks, ke, this.core.router.shardIndexOf(kb, ks, ke))
     if (!anyCopy) this.#wrote(kb, ks, ke, shard)
     if (withData) {
       const vlen = line.ntokens >= 3 ? parseDigits(buf, line.tokS[2], line.tokE[2]) : -1

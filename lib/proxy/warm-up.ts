@@ -22,6 +22,14 @@
  * owner. One race is left: a fill already sent and a client's write to the new owner on
  * another backend connection may reach the server in either order (one round trip wide).
  *
+ * THE GAP: a new shard appears in ZooKeeper (its hosts register) a moment before its master
+ * is elected, and a shard can lose its only copy during a window. While a moved key's new
+ * owner has no copy to read, readOwner() sends the read to the previous owner instead (any
+ * copy, retried), and nothing is filled (there is no writer to fill). Writes are not moved:
+ * they still fail with `no live master`, because a write the previous owner took would be
+ * shadowed the moment the new master appears (reads go there and only read through on a
+ * miss; a write deleted on the old owner by a later write could come back).
+ *
  * The window ends after windowMs, or when the moved keys' hit ratio on the new owner,
  * hits / (hits + read-through hits), reaches hitRatio over a sample of RATIO_SAMPLE
  * reads that found a value. A new ring during a window starts a new window from the
@@ -63,6 +71,7 @@ export interface WarmUpCounters {
   warmup_fills_skipped: number
   warmup_fill_errors: number
   warmup_invalidations: number
+  warmup_gap_reads: number
 }
 
 export class WarmUp {
@@ -70,7 +79,7 @@ export class WarmUp {
   readonly hitRatio: number
   readonly counters: WarmUpCounters = {
     warmup_windows: 0, warmup_moved_reads: 0, warmup_new_hits: 0, warmup_reads: 0, warmup_hits: 0, warmup_misses: 0,
-    warmup_fills: 0, warmup_fills_refused: 0, warmup_fills_skipped: 0, warmup_fill_errors: 0, warmup_invalidations: 0,
+    warmup_fills: 0, warmup_fills_refused: 0, warmup_fills_skipped: 0, warmup_fill_errors: 0, warmup_invalidations: 0, warmup_gap_reads: 0,
   }
 
   /** Why the last window ended: `time`, `hit-ratio`, `closed`, or `-` (none yet / still open). */
@@ -129,6 +138,19 @@ export class WarmUp {
     if (prev === null || shard < 0) return -1
     const p = this.#prevToNew[prev.serverOfBytes(buf, s, e)] ?? -1
     return p === shard ? -1 : p
+  }
+
+  /**
+   * The shard a READ of key buf[s, e) goes to: its previous owner when the key moved and
+   * its new owner `shard` has no copy to read (the gap before a new shard's master is
+   * elected; counted in warmup_gap_reads), else `shard`. Call only while `active`.
+   */
+  readOwner (buf: Uint8Array, s: number, e: number, shard: number): number {
+    if (shard < 0 || this.router.route(shard).readers.length > 0) return shard
+    const prev = this.previousOwner(buf, s, e, shard)
+    if (prev < 0 || this.router.route(prev).readers.length === 0) return shard
+    this.counters.warmup_gap_reads++
+    return prev
   }
 
   /** A get/gets/bget part for `shard` (command word `head`): `sink` itself when none of `keys` moved. */

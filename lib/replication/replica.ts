@@ -77,8 +77,13 @@ export class ReplicaLink extends EventEmitter {
   get log (): ReplicationLog { return this.o.log }
   get syncInProgress (): boolean { return this.state === 'full_sync' || (!this.inSync && this.state !== 'refused') }
   get lagSeqno (): number { return Math.max(0, this.masterSeqno - this.o.log.seqno) }
-  /** Lag behind the shard's master: this link's, plus its upstream's when chained. */
-  get lagMs (): number { return this.lagSeqno === 0 ? 0 : this.masterLagMs + this.upstreamLagMs }
+  /**
+   * Lag behind the shard's master, ms: this link's as the upstream sees it from our acks
+   * (the age of the oldest record we had not acknowledged, at its last PING; so it includes
+   * the ack's trip back, and records still crossing a WAN, which our own seqno cannot
+   * show), plus the upstream's own lag when chained.
+   */
+  get lagMs (): number { return this.masterLagMs + this.upstreamLagMs }
 
   /** Follow host:port (null: stop following). Reconnects when it changes. */
   setTarget (t: { host: string, port: number } | null): void {

@@ -142,3 +142,82 @@ t.test('a shard added: moved keys are read through from their previous owner, wi
   t.equal(await c.until('END\r\n'), 'END\r\n', 'after the window a moved key misses on its new owner')
   t.equal((await proxyStats(proxy.port)).warmup_reads, st2.warmup_reads, 'nothing read through after the window')
 })
+
+// The gap: a new shard's host is in ZooKeeper before the shard has a master. Produced for
+// real by a `--role replica` host of the new shard (it registers, stands by, is never
+// elected); later an ordinary host of the shard joins and is elected.
+t.test('a new shard with no master yet: reads of moved keys go to their previous owner', { skip: zooKeeperAvailable() ? false : 'zookeeper package not installed' }, async (t) => {
+  const zk = await startZooKeeper(t)
+  const hostArgs = (shard: string, ...more: string[]): string[] => ['--zk', zk.connectString, '--cluster', 'gap', '--shard', shard, '--zk-session-timeout', String(SESSION_MS), ...more]
+  await startMemringProcess(t, hostArgs('0'))
+  await startMemringProcess(t, hostArgs('1'))
+  const proxy = createProxy({
+    port: 0,
+    topology: { kind: 'zk', zk: zk.connectString, cluster: 'gap', sessionTimeoutMs: SESSION_MS },
+    warmUp: { windowMs: 60_000, hitRatio: 0 },
+  })
+  await proxy.start()
+  t.teardown(() => proxy.close())
+  const topo = () => proxy.router.topology
+  await waitFor(() => topo().shardIds.length === 2 && [...topo().shards.values()].every((s) => s.primary !== null), { timeoutMs: 10_000, what: 'two shards with masters' })
+  const keys = Array.from({ length: 300 }, (_, i) => `gap:${i}`)
+  const c = await rawClient(t, proxy.port)
+  c.write(keys.map((k, i) => `set ${k} ${i} 0 ${k.length}\r\n${k}\r\n`).join(''))
+  t.same(await c.lines(keys.length), keys.map(() => 'STORED'))
+  const owner = (k: string): string => proxy.router.shard(proxy.router.shardIndexOf(Buffer.from(k), 0, k.length)).id
+  const ownerBefore = keys.map(owner)
+
+  await startMemringProcess(t, hostArgs('2', '--role', 'replica'))
+  await waitFor(() => topo().shardIds.length === 3, { timeoutMs: 10_000, what: 'shard 2 in the topology' })
+  t.equal(topo().shards.get('2')!.primary, null, 'shard 2 has no master')
+  t.equal(proxy.router.route(proxy.router.shardIndexById('2')).readers.length, 0, 'and no copy to read')
+  t.equal((await proxyStats(proxy.port)).warmup_active, '1', 'the ring changed: window open')
+  const moved = keys.map((_, i) => i).filter((i) => owner(keys[i]!) === '2')
+  t.ok(moved.length > 40, `keys moved to shard 2 (${moved.length} of ${keys.length})`)
+  t.ok(moved.every((i) => ownerBefore[i] !== '2'))
+
+  const hit = (i: number): string => `VALUE ${keys[i]} ${i} ${keys[i]!.length}\r\n${keys[i]}\r\n`
+  const [one, multi, meta, bin] = [moved.slice(0, 10), moved.slice(10, 30), moved.slice(30, 35), moved.slice(35, 40)]
+  for (const i of one) {
+    c.write(`get ${keys[i]}\r\n`)
+    t.equal(await c.until('END\r\n'), hit(i) + 'END\r\n', `in the gap: get ${keys[i]} hits`)
+  }
+  const stayed = keys.map((_, i) => i).filter((i) => owner(keys[i]!) !== '2')
+  const mixed = [...multi, ...stayed.slice(0, 3)]
+  c.write(`get ${mixed.map((i) => keys[i]).join(' ')}\r\n`)
+  t.equal(await c.until('END\r\n'), mixed.map(hit).join('') + 'END\r\n', 'in the gap: a multi-get over moved and unmoved keys hits, in key order')
+  for (const i of meta) {
+    c.write(`mg ${keys[i]} v f\r\n`)
+    t.equal(await c.until('\r\n') + await c.until('\r\n'), `VA ${keys[i]!.length} f${i}\r\n${keys[i]}\r\n`, `in the gap: mg ${keys[i]} hits`)
+  }
+  const b = await rawClient(t, proxy.port)
+  for (const i of bin) {
+    const k = Buffer.from(keys[i]!)
+    const req = Buffer.alloc(24 + k.length)
+    req[0] = 0x80; req[1] = 0x00; req.writeUInt16BE(k.length, 2); req.writeUInt32BE(k.length, 8)
+    k.copy(req, 24)
+    b.write(req)
+    const h = await b.bytes(24)
+    const body = await b.bytes(h.readUInt32BE(8))
+    t.equal(h.readUInt16BE(6), 0, `in the gap: binary get ${keys[i]} succeeds`)
+    t.equal(body.subarray(4).toString(), keys[i], 'binary: the value')
+  }
+  // Writes are not moved: a moved key's write has no master to go to.
+  const w = moved[40]!
+  c.write(`set ${keys[w]} 0 0 1\r\nx\r\n`)
+  t.equal(await c.until('\r\n'), 'SERVER_ERROR no live master for this key\r\n', 'in the gap: a write to a moved key fails')
+  const st = await proxyStats(proxy.port)
+  t.equal(Number(st.warmup_gap_reads), one.length + multi.length + meta.length + bin.length, 'every moved key read in the gap went to its previous owner')
+  t.equal(st.warmup_fills, '0', 'nothing filled: shard 2 has no writer')
+
+  // The master arrives: moved keys now hit on shard 2 or are read through into it.
+  await startMemringProcess(t, hostArgs('2'))
+  await waitFor(() => topo().shards.get('2')?.primary !== null, { timeoutMs: 10_000, what: 'a master for shard 2' })
+  for (const i of [...one, ...moved.slice(41, 51)]) {
+    c.write(`get ${keys[i]}\r\n`)
+    t.equal(await c.until('END\r\n'), hit(i) + 'END\r\n', `with a master: get ${keys[i]} hits`)
+  }
+  const st2 = await proxyStats(proxy.port)
+  t.equal(st2.warmup_gap_reads, st.warmup_gap_reads, 'no gap reads once shard 2 has a copy')
+  t.ok(Number(st2.warmup_fills) >= 10, `read through and filled into the new master (${st2.warmup_fills})`)
+})
