@@ -15,6 +15,8 @@
 //   ttl         sets of items with a 2 s TTL holding 1x the memory; a 3.5 s pause (they
 //               all expire); sets of items with no TTL holding 0.6x the memory; measured:
 //               a get of every live item. 100% means expired items were reclaimed first.
+//   ttl-shift   the same, but the live items are 2-8 KB: the expired items' memory is in
+//               other slab classes and has to be reclaimed and moved to the live ones'.
 //
 // Value sizes are uniform in each range; a key's size is fixed (a hash of key and seed), so
 // a cache-aside refill stores what was there before. Sizes are counted against the memory
@@ -49,11 +51,11 @@ export interface Trace {
   readonly phases: readonly Phase[]
 }
 
-export const TRACE_NAMES = ['size-shift', 'zipf-2x', 'zipf-10x', 'scan', 'ttl'] as const
+export const TRACE_NAMES = ['size-shift', 'zipf-2x', 'zipf-10x', 'scan', 'ttl', 'ttl-shift'] as const
 export type TraceName = typeof TRACE_NAMES[number]
 
 /** The fixed seed of each trace (a different seed is only for the generator's test). */
-export const TRACE_SEEDS: Record<TraceName, number> = { 'size-shift': 1901, 'zipf-2x': 1902, 'zipf-10x': 1903, scan: 1904, ttl: 1905 }
+export const TRACE_SEEDS: Record<TraceName, number> = { 'size-shift': 1901, 'zipf-2x': 1902, 'zipf-10x': 1903, scan: 1904, ttl: 1905, 'ttl-shift': 1906 }
 
 const ITEM_HEADER = 50
 /** Cold keys of the scan start here, far above any hot key. */
@@ -157,14 +159,14 @@ function scan (seed: number, mb: number, f: number): Phase[] {
   return [warm.done(), pass.done(), after.done()]
 }
 
-function ttlMix (seed: number, mb: number): Phase[] {
+function ttlMix (seed: number, mb: number, lo: number, hi: number): Phase[] {
   const short = keysHolding(mb * 1048576, 0, seed, 100, 1000)
   const liveBase = short
-  const live = keysHolding(0.6 * mb * 1048576, liveBase, seed, 100, 1000)
+  const live = keysHolding(0.6 * mb * 1048576, liveBase, seed, lo, hi)
   const a = new PhaseBuilder('2 s TTL sets, 1x memory')
   for (let k = 0; k < short; k++) a.push(OP_SET, k, sizeOfKey(k, seed, 100, 1000), 2)
   const b = new PhaseBuilder('live sets, 0.6x memory', false, 3500)
-  for (let k = liveBase; k < liveBase + live; k++) b.push(OP_SET, k, sizeOfKey(k, seed, 100, 1000))
+  for (let k = liveBase; k < liveBase + live; k++) b.push(OP_SET, k, sizeOfKey(k, seed, lo, hi))
   const c = new PhaseBuilder('get every live item', true)
   for (let k = liveBase; k < liveBase + live; k++) c.push(OP_GET, k, 0)
   return [a.done(), b.done(), c.done()]
@@ -178,7 +180,9 @@ export function makeTrace (name: TraceName, memoryMb: number, seed = TRACE_SEEDS
       ? zipfReads(seed, memoryMb, f, 2)
       : name === 'zipf-10x'
         ? zipfReads(seed, memoryMb, f, 10)
-        : name === 'scan' ? scan(seed, memoryMb, f) : ttlMix(seed, memoryMb)
+        : name === 'scan'
+          ? scan(seed, memoryMb, f)
+          : name === 'ttl' ? ttlMix(seed, memoryMb, 100, 1000) : ttlMix(seed, memoryMb, 2048, 8192)
   return { name, seed, memoryMb, phases }
 }
 

@@ -5,7 +5,10 @@
 //
 //   npm run bench:hits                                   # -m 64, every trace, ~2-4 min
 //   node dist/compat-tests/bench/hits.js --quick         # -m 16, every count / 4, < 60 s
-//   node dist/compat-tests/bench/hits.js --traces scan,ttl --memory 64 --json FILE
+//   node dist/compat-tests/bench/hits.js --traces scan,ttl --memory 64 --rounds 3 --json FILE
+//
+// With --rounds N (default 1) each trace runs N times on fresh servers, alternating
+// memcached and memring, and the table shows the median (min-max) of each figure.
 //
 // Replay: one connection per server; requests go out in batches of BATCH, each batch one
 // write ended by `mn` (meta no-op) and answered once its MN comes back. Sets are text `set
@@ -18,6 +21,7 @@
 import fs from 'node:fs'
 import net from 'node:net'
 import { gitSha, machineInfo } from './proc.js'
+import { median } from './report.js'
 import { startServer, type BenchServer, type ServerKind } from './servers.js'
 import { keyName, makeTrace, OP_FILL, OP_SET, TRACE_NAMES, traceDigest, type Phase, type TraceName } from './hit-traces.js'
 import { repoRoot } from '../harness/targets.js'
@@ -27,25 +31,27 @@ const KINDS: readonly ServerKind[] = ['memcached', 'memring']
 const VALUES = Buffer.alloc(512 * 1024, 'v')
 const CRLF = Buffer.from('\r\n')
 
-interface Options { memoryMb: number, traces: TraceName[], json: string | null }
+interface Options { memoryMb: number, rounds: number, traces: TraceName[], json: string | null }
 
 function parseArgs (argv: string[]): Options {
-  const o: Options = { memoryMb: 64, traces: [...TRACE_NAMES], json: null }
+  const o: Options = { memoryMb: 64, rounds: 1, traces: [...TRACE_NAMES], json: null }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--quick') { o.memoryMb = 16; continue }
     const v = argv[++i]
     if (v === undefined) throw new Error(`${a} needs a value`)
     if (a === '--memory') o.memoryMb = Number(v)
+    else if (a === '--rounds') o.rounds = Number(v)
     else if (a === '--json') o.json = v
     else if (a === '--traces') {
       o.traces = v.split(',').map((s) => {
         if (!(TRACE_NAMES as readonly string[]).includes(s)) throw new Error(`unknown trace ${s} (${TRACE_NAMES.join(', ')})`)
         return s as TraceName
       })
-    } else throw new Error(`unknown argument ${a} (use --quick --memory MB --traces a,b --json FILE)`)
+    } else throw new Error(`unknown argument ${a} (use --quick --memory MB --rounds N --traces a,b --json FILE)`)
   }
   if (!Number.isInteger(o.memoryMb) || o.memoryMb < 8) throw new Error('--memory: an integer ≥ 8')
+  if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds: an integer ≥ 1')
   return o
 }
 
@@ -144,7 +150,7 @@ export interface ServerResult {
   stats: Record<string, number>
 }
 
-async function runOne (kind: ServerKind, name: TraceName, memoryMb: number, phases: readonly Phase[]): Promise<ServerResult> {
+async function runOne (kind: ServerKind, memoryMb: number, phases: readonly Phase[]): Promise<ServerResult> {
   const server: BenchServer = await startServer({ kind, cpu: null, memoryMb, threads: 1 })
   const r = await Replayer.open(server.port)
   try {
@@ -177,10 +183,26 @@ async function runOne (kind: ServerKind, name: TraceName, memoryMb: number, phas
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
 
+/** The median of a figure over rounds, with (min-max) when there was more than one. */
+function cell (xs: readonly number[], fmt: (x: number) => string): string {
+  const m = fmt(median(xs))
+  return xs.length === 1 ? m : `${m} (${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))})`
+}
+
+function row (name: string, mc: ServerResult[], mr: ServerResult[]): string {
+  const each = (f: (x: ServerResult) => number): [number[], number[]] => [mc.map(f), mr.map(f)]
+  const [hmc, hmr] = each((x) => x.hitRatio)
+  const [emc, emr] = each((x) => x.evictions)
+  const [imc, imr] = each((x) => x.items)
+  const [rmc, rmr] = each((x) => x.peakRssMb)
+  const n = (x: number): string => x.toFixed(0)
+  return `| ${name} | ${cell(hmc, pct)} | ${cell(hmr, pct)} | ${cell(hmr.map((x, i) => 100 * (x - hmc[i]!)), (x) => x.toFixed(1))} | ${cell(emc, n)} / ${cell(emr, n)} | ${cell(imc, n)} / ${cell(imr, n)} | ${cell(rmc, n)} / ${cell(rmr, n)} | ${cell(rmr.map((x, i) => x / rmc[i]!), (x) => x.toFixed(2))} |`
+}
+
 async function main (): Promise<void> {
   const o = parseArgs(process.argv.slice(2))
   const machine = machineInfo()
-  console.log(`hit-ratio bench: -m ${o.memoryMb}, ${machine.cpuModel} x ${machine.cpus}, ${machine.memcached}, node ${machine.node}, git ${gitSha(repoRoot)}, load ${machine.loadAvg.join(' ')}`)
+  console.log(`hit-ratio bench: -m ${o.memoryMb}, ${o.rounds} round(s), ${machine.cpuModel} x ${machine.cpus}, ${machine.memcached}, node ${machine.node}, git ${gitSha(repoRoot)}, load ${machine.loadAvg.join(' ')}`)
   const rows: string[] = []
   const out: unknown[] = []
   for (const name of o.traces) {
@@ -188,15 +210,16 @@ async function main (): Promise<void> {
     const digest = traceDigest(trace)
     const ops = trace.phases.reduce((s, p) => s + p.ops.length, 0)
     console.log(`\n${name} (seed ${trace.seed}, ${ops} requests, digest ${digest.slice(0, 12)})`)
-    const res: ServerResult[] = []
-    for (const kind of KINDS) {
-      const x = await runOne(kind, name, o.memoryMb, trace.phases)
-      res.push(x)
-      const per = x.phases.map((p) => `${p.name}: ${p.gets > 0 ? pct(p.hits / p.gets) + ' hits, ' : ''}${p.items} items, ${p.evictions} ev`).join('; ')
-      console.log(`  ${kind}: ${x.seconds.toFixed(1)} s, ${x.errors} error replies; ${per}`)
+    const res: Record<string, ServerResult[]> = { memcached: [], memring: [] }
+    for (let round = 0; round < o.rounds; round++) {
+      for (const kind of round % 2 === 0 ? KINDS : [...KINDS].reverse()) {
+        const x = await runOne(kind, o.memoryMb, trace.phases)
+        res[kind]!.push(x)
+        const per = x.phases.map((p) => `${p.name}: ${p.gets > 0 ? pct(p.hits / p.gets) + ' hits, ' : ''}${p.items} items, ${p.evictions} ev`).join('; ')
+        console.log(`  ${kind}: ${x.seconds.toFixed(1)} s, ${x.errors} error replies; ${per}`)
+      }
     }
-    const [mc, mr] = res as [ServerResult, ServerResult]
-    rows.push(`| ${name} | ${pct(mc.hitRatio)} | ${pct(mr.hitRatio)} | ${(100 * (mr.hitRatio - mc.hitRatio)).toFixed(1)} | ${mc.evictions} / ${mr.evictions} | ${mc.items} / ${mr.items} | ${mc.peakRssMb.toFixed(0)} / ${mr.peakRssMb.toFixed(0)} | ${(mr.peakRssMb / mc.peakRssMb).toFixed(2)} |`)
+    rows.push(row(name, res.memcached!, res.memring!))
     out.push({ trace: name, seed: trace.seed, digest, requests: ops, results: res })
   }
   console.log(`\n| trace (-m ${o.memoryMb}) | hit ratio memcached | memring | memring − memcached (points) | evictions mc / mr | items held mc / mr | peak RSS MB mc / mr | RSS mr/mc |`)

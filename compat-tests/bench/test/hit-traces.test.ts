@@ -49,9 +49,12 @@ t.test('zipf: a refilled key keeps its size, low ranks dominate, 10x has more ke
   t.ok(distinct('zipf-10x') > distinct('zipf-2x'), '10x reads over more keys')
 })
 
-t.test('ttl: short-TTL sets, a pause, then live sets read back', async (t) => {
-  const [a, b, c] = makeTrace('ttl', MB).phases
-  t.ok(a!.ttls.every((x) => x > 0) && b!.ttls.every((x) => x === 0), 'short TTLs, then none')
-  t.ok(b!.pauseMs > 1000 * Math.max(...a!.ttls), 'the pause outlasts the TTLs')
-  t.same([...c!.keys], [...b!.keys], 'every live key is read')
+t.test('ttl, ttl-shift: short-TTL sets, a pause, then live sets read back', async (t) => {
+  for (const [name, lo, hi] of [['ttl', 100, 1000], ['ttl-shift', 2048, 8192]] as const) {
+    const [a, b, c] = makeTrace(name, MB).phases
+    t.ok(a!.ttls.every((x) => x > 0) && b!.ttls.every((x) => x === 0), `${name}: short TTLs, then none`)
+    t.ok(b!.pauseMs > 1000 * Math.max(...a!.ttls), `${name}: the pause outlasts the TTLs`)
+    t.ok(b!.sizes.every((s) => s >= lo && s <= hi), `${name}: live sizes in ${lo}-${hi}`)
+    t.same([...c!.keys], [...b!.keys], `${name}: every live key is read`)
+  }
 })
