@@ -8,7 +8,7 @@
 //   node dist/compat-tests/bench/hits.js --traces scan,ttl --memory 64 --rounds 3 --json FILE
 //
 // With --rounds N (default 1) each trace runs N times on fresh servers, alternating
-// memcached and memring, and the table shows the median (min-max) of each figure.
+// memcached and memring, and the table shows the median (min to max) of each figure.
 //
 // Replay: one connection per server; requests go out in batches of BATCH, each batch one
 // write ended by `mn` (meta no-op) and answered once its MN comes back. Sets are text `set
@@ -183,10 +183,10 @@ async function runOne (kind: ServerKind, memoryMb: number, phases: readonly Phas
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
 
-/** The median of a figure over rounds, with (min-max) when there was more than one. */
+/** The median of a figure over rounds, with (min to max) when they differ. */
 function cell (xs: readonly number[], fmt: (x: number) => string): string {
-  const m = fmt(median(xs))
-  return xs.length === 1 ? m : `${m} (${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))})`
+  const [m, lo, hi] = [median(xs), Math.min(...xs), Math.max(...xs)].map(fmt)
+  return lo === hi ? m! : `${m!} (${lo!} to ${hi!})`
 }
 
 function row (name: string, mc: ServerResult[], mr: ServerResult[]): string {

@@ -49,6 +49,16 @@ t.test('zipf: a refilled key keeps its size, low ranks dominate, 10x has more ke
   t.ok(distinct('zipf-10x') > distinct('zipf-2x'), '10x reads over more keys')
 })
 
+t.test('scan: cold keys are read once, and the hot gets after it repeat the reference gets before it', async (t) => {
+  const [warm, before, pass, after] = makeTrace('scan', MB).phases
+  const hot = new Set(warm!.keys)
+  const cold = pass!.keys.filter((k) => !hot.has(k) && k >= 1 << 24)
+  t.ok(cold.length > pass!.keys.length / 3, `${cold.length} cold reads in the scan`)
+  t.equal(new Set(cold).size, cold.length, 'each cold key once')
+  t.ok(after!.measured && !before!.measured, 'only the gets after the scan are measured')
+  t.same([...after!.keys], [...before!.keys], 'same hot gets before and after')
+})
+
 t.test('ttl, ttl-shift: short-TTL sets, a pause, then live sets read back', async (t) => {
   for (const [name, lo, hi] of [['ttl', 100, 1000], ['ttl-shift', 2048, 8192]] as const) {
     const [a, b, c] = makeTrace(name, MB).phases
