@@ -20,7 +20,7 @@
 // has to outlast a 2 s TTL).
 import fs from 'node:fs'
 import net from 'node:net'
-import { gitSha, machineInfo } from './proc.js'
+import { gitSha, machineInfo, peakRssBytes } from './proc.js'
 import { median } from './report.js'
 import { startServer, type BenchServer, type ServerKind } from './servers.js'
 import { keyName, makeTrace, OP_FILL, OP_SET, TRACE_NAMES, traceDigest, type Phase, type TraceName } from './hit-traces.js'
@@ -132,12 +132,6 @@ async function replayPhase (r: Replayer, p: Phase): Promise<Omit<PhaseResult, 'i
   return { name: p.name, gets, hits, errors }
 }
 
-/** Peak RSS of a process: VmHWM (the kernel's high-water mark of VmRSS), bytes. */
-function peakRss (pid: number): number {
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'))
-  return m === null ? NaN : Number(m[1]) * 1024
-}
-
 export interface ServerResult {
   kind: ServerKind
   hitRatio: number
@@ -169,7 +163,7 @@ async function runOne (kind: ServerKind, memoryMb: number, phases: readonly Phas
       hitRatio: measured.reduce((s, x) => s + x.hits, 0) / gets,
       evictions: stats.evictions ?? NaN,
       items: stats.curr_items ?? NaN,
-      peakRssMb: peakRss(server.pid) / 1048576,
+      peakRssMb: peakRssBytes(server.pid) / 1048576,
       errors: results.reduce((s, x) => s + x.errors, 0),
       seconds: (Date.now() - t0) / 1000,
       phases: results,
