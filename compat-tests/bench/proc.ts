@@ -51,13 +51,18 @@ export function cpuMicros (pid: number): number {
   return s.userUs + s.sysUs
 }
 
-/** Resident set size of a process in bytes (VmRSS). */
-export function rssBytes (pid: number): number {
+function statusKb (pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'latin1')
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(status)
-  if (m === null) throw new Error(`no VmRSS for pid ${pid}`)
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)
+  if (m === null) throw new Error(`no ${field} for pid ${pid}`)
   return Number(m[1]) * 1024
 }
+
+/** Resident set size of a process in bytes (VmRSS). */
+export function rssBytes (pid: number): number { return statusKb(pid, 'VmRSS') }
+
+/** Peak resident set size of a process in bytes (VmHWM: the kernel's high-water mark of VmRSS). */
+export function peakRssBytes (pid: number): number { return statusKb(pid, 'VmHWM') }
 
 export interface MachineInfo {
   cpuModel: string
