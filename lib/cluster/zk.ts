@@ -205,7 +205,7 @@ export class ZkSession extends EventEmitter {
       this.#state = 'connected'
       if (fresh) {
         this.counters.sessions++
-        this.#log.info({ sessionId: id, timeoutMs: client.getSessionTimeout() }, 'zk session established')
+        this.#log.info({ event: 'joined', sessionId: id, timeoutMs: client.getSessionTimeout() }, 'zk session established')
         this.emit('session', id)
       } else {
         this.#log.info({ sessionId: id }, 'zk reconnected')
@@ -222,7 +222,7 @@ export class ZkSession extends EventEmitter {
     client.on('expired', () => {
       if (this.#client !== client || this.#state === 'closed') return
       this.counters.expiries++
-      this.#log.warn({ sessionId: this.#sessionId }, 'zk session expired')
+      this.#log.warn({ event: 'session_expired', sessionId: this.#sessionId }, 'zk session expired')
       this.emit('expired')
       this.#rebuild('expired')
     })

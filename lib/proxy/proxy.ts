@@ -132,8 +132,8 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
     totalConnections: () => stats.total_connections,
   }
   pool.onHealth = (h, up) => {
-    if (up) log.info({ backend: h.address }, 'backend back up')
-    else log.warn({ backend: h.address }, 'backend marked down')
+    if (up) log.info({ event: 'backend_up', backend: h.address }, 'backend back up')
+    else log.warn({ event: 'backend_down', backend: h.address }, 'backend marked down')
   }
 
   // Connection needs only the connection-level parts of a ServerContext (stats,
