@@ -5,7 +5,8 @@
 import t from 'tap'
 import { decodeLeaderRecord, leaderPath } from '../../cluster/layout.js'
 import { ZkSession } from '../../cluster/zk.js'
-import { startMemringProcess, type ChildServer } from '../../testing/memring-process.js'
+import { ChildServer, PROXY_BIN, startMemringProcess } from '../../testing/memring-process.js'
+import { freePort } from '../../testing/memcached.js'
 import { exchange } from '../../testing/raw-client.js'
 import { waitFor } from '../../testing/wait-for.js'
 import { startZooKeeper, zooKeeperAvailable } from '../../testing/zookeeper.js'
@@ -73,4 +74,24 @@ t.test('the event log of a failover', { skip: zooKeeperAvailable() ? false : 'zo
   const again = await waitFor(() => events(other).find((e) => e.event === 'resync_started' && (e.epoch as number) === next.epoch), { timeoutMs: WAIT_MS, what: 'the other replica re-syncing' })
   t.equal(again.kind, 'partial', 'the other replica resumes its stream (partial)')
   t.same(again.master, { host: '127.0.0.1', port: winner.port })
+})
+
+t.test('the proxy logs backend_down and backend_up', async (t) => {
+  const backend = await startMemringProcess(t)
+  const port = await freePort()
+  const proxy = new ChildServer(PROXY_BIN, port, ['-v', '-p', String(port), '-l', '127.0.0.1', '--servers', backend.address, '--tko-threshold', '1'])
+  await proxy.start()
+  t.teardown(() => proxy.kill())
+  t.equal((await exchange(port, 'set a 0 0 1\r\n1\r\n')).toString(), 'STORED\r\n')
+  await backend.kill('SIGKILL')
+  // Requests fail against the dead backend until the proxy marks it down.
+  const down = await waitFor(async () => {
+    await exchange(port, 'get a\r\n')
+    return events(proxy).find((e) => e.event === 'backend_down')
+  }, { timeoutMs: WAIT_MS, what: 'backend_down' })
+  t.same({ backend: down.backend, mod: down.mod, level: down.level }, { backend: backend.address, mod: 'proxy', level: 40 })
+  await backend.start()
+  const up = await waitFor(() => events(proxy).find((e) => e.event === 'backend_up'), { timeoutMs: WAIT_MS, what: 'backend_up' })
+  t.same({ backend: up.backend, level: up.level }, { backend: backend.address, level: 30 })
+  t.ok(events(proxy).findIndex((e) => e.event === 'backend_down') < events(proxy).findIndex((e) => e.event === 'backend_up'), 'down, then up')
 })
