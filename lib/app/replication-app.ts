@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import { Replication } from '../replication/replication.js'
 import type { MemringServer } from '../server/server.js'
 import { ConfigError } from './config-error.js'
+import { wanRoute } from '../wan-map.js'
 
 export interface RawReplicationOptions {
   replicaOf?: string
@@ -83,7 +84,7 @@ export function replicationOptions (o: RawReplicationOptions): ReplicationConfig
  */
 export function attachReplication (server: MemringServer, cfg: ReplicationConfig, node: () => string, log: Logger): Replication {
   const ctx = server.ctx
-  const repl = new Replication({ store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, node, logger: log.child({ mod: 'replication' }) })
+  const repl = new Replication({ store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, node, logger: log.child({ mod: 'replication' }), route: wanRoute })
   ctx.upgrades.push({ word: 'repl', take: (socket, args) => repl.source.take(socket, args) })
   ctx.statsGroups.set('replication', () => repl.stats())
   const minAcks = cfg.minReplicasToAck ?? 0

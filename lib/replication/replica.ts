@@ -16,7 +16,6 @@ import type { Logger } from 'pino'
 import type { SlabStore } from '../store/slab-store.js'
 import { F, FrameReader, SyncMode, decodeHello, encodeAck, readU32, readU64, type Hello } from './frames.js'
 import type { ReplicationLog } from './log.js'
-import { wanRoute } from '../wan-map.js'
 
 export type ReplicaState = 'idle' | 'connecting' | 'full_sync' | 'online' | 'refused'
 
@@ -33,6 +32,8 @@ export interface ReplicaOptions {
   timeoutMs?: number
   /** Lag behind the master (its ping figure, ms) above which a `lag_high` event is logged. Default 5000. */
   lagThresholdMs?: number
+  /** Where a connection to host:port really goes (lib/app passes the test hooks' WAN map). */
+  route?: (host: string, port: number) => { host: string, port: number }
 }
 
 export class ReplicaLink extends EventEmitter {
@@ -112,7 +113,7 @@ export class ReplicaLink extends EventEmitter {
     this.state = 'connecting'
     this.reader = new FrameReader()
     this.sawFrame = false
-    const s = net.connect(wanRoute(host, port))
+    const s = net.connect(this.o.route?.(host, port) ?? { host, port })
     this.socket = s
     s.setNoDelay(true)
     this.lastIoMs = Date.now()

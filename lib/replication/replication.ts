@@ -25,6 +25,8 @@ export interface ReplicationOptions {
   logger: Logger
   /** --repl-timeout: a link silent this long is dropped (both ends). */
   timeoutMs?: number
+  /** Where the link's connection to host:port really goes (default: there). */
+  route?: (host: string, port: number) => { host: string, port: number }
 }
 
 export class Replication {
@@ -44,7 +46,7 @@ export class Replication {
   constructor (private readonly o: ReplicationOptions) {
     this.log = new ReplicationLog(o.store, o.backlogBytes)
     this.source = new ReplicationSource(o.store, this.log, o.logger, o.timeoutMs)
-    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs })
+    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs, route: o.route })
     // A replica that is mid full sync holds an incomplete copy: nobody may chain from it.
     this.source.refuse = () => this.role === 'replica' && !this.link.inSync ? 'not in sync' : null
     this.link.on('synced', () => this.onChange())
