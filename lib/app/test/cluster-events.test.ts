@@ -74,6 +74,28 @@ t.test('the event log of a failover', { skip: zooKeeperAvailable() ? false : 'zo
   const again = await waitFor(() => events(other).find((e) => e.event === 'resync_started' && (e.epoch as number) === next.epoch), { timeoutMs: WAIT_MS, what: 'the other replica re-syncing' })
   t.equal(again.kind, 'partial', 'the other replica resumes its stream (partial)')
   t.same(again.master, { host: '127.0.0.1', port: winner.port })
+
+  // The new master paused past its session (SIGSTOP): the other host is elected; the paused
+  // one wakes fenced, learns its session expired, and joins and registers again.
+  const before = events(winner).length
+  process.kill(winner.pid!, 'SIGSTOP')
+  let resumed = false
+  t.teardown(() => { if (!resumed && winner.pid !== null) process.kill(winner.pid, 'SIGCONT') })
+  const third = await leader(next.epoch)
+  t.equal(third.node, other.address, 'the other host took over')
+  process.kill(winner.pid!, 'SIGCONT')
+  resumed = true
+  const after = (): Line[] => events(winner).slice(before)
+  await waitFor(() => after().some((e) => e.event === 'registered'), { timeoutMs: WAIT_MS, what: 'the woken host registering again' })
+  const woke = after()
+  const fenced = woke.find((e) => e.event === 'fenced')
+  t.ok(fenced !== undefined, `the woken master logs fenced (${woke.map((e) => e.event).join(',')})`)
+  t.match(fenced?.why, /^(lease lapsed|zk link lost|zk session expired|lease node gone|another host holds the lease)$/, 'with a documented why')
+  t.equal(fenced?.level, 40)
+  const expired = woke.findIndex((e) => e.event === 'session_expired')
+  t.ok(expired >= 0, 'session_expired is logged')
+  t.ok(woke.findIndex((e, i) => i > expired && e.event === 'joined') > expired, 'a new session joins after the expiry')
+  t.ok(woke.findIndex((e, i) => i > expired && e.event === 'registered') > expired, 'and registers again')
 })
 
 t.test('the proxy logs backend_down and backend_up', async (t) => {
