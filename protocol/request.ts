@@ -10,5 +10,7 @@ export const Op = {
   MetaGet: 30, MetaSet: 31, MetaDelete: 32, MetaArithmetic: 33, MetaNoop: 34, MetaDebug: 35, MetaUnknown: 36,
   FlushAll: 40, Stats: 41, Version: 42, Verbosity: 43, Quit: 44, Shutdown: 45,
   CacheMemlimit: 46, Slabs: 47, LruCrawler: 48, Lru: 49, Watch: 50, Misbehave: 51,
+  /** ElastiCache's `config get cluster` (auto discovery); not a memcached command. */
+  Config: 52,
 } as const
 export type Op = (typeof Op)[keyof typeof Op]

@@ -15,7 +15,7 @@
  * never elected until `memringctl promote` makes its DC the home.
  */
 import type { Logger } from '../log.js'
-import { Registry, Role, ShardElection, TopologyWatcher } from '../cluster/index.js'
+import { DiscoveryList, Registry, Role, ShardElection, TopologyWatcher } from '../cluster/index.js'
 import { chooseUpstream, inHomeDc } from '../cluster/dc-roles.js'
 import type { Replication } from '../replication/replication.js'
 import type { MemringServer } from '../server/server.js'
@@ -25,8 +25,8 @@ import { advertiseFor, type ClusterConfig } from './cluster-options.js'
 export interface ClusterMembership {
   registry: Registry
   election: ShardElection | null
-  /** The cluster's hosts (a follower picks its DC's head from them); null without replication. */
-  watcher: TopologyWatcher | null
+  /** The cluster's hosts: a follower picks its DC's head from them; `config get cluster` lists their masters. */
+  watcher: TopologyWatcher
   close (): Promise<void>
 }
 
@@ -34,7 +34,6 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
   const advertise = advertiseFor(cfg, server.ctx.settings.listen, port)
   const self = `${advertise.host}:${advertise.port}`
   let election: ShardElection | null = null
-  let watcher: TopologyWatcher | null = null
   const dc = cfg.dc ?? ''
   const role = (): Role => {
     if (repl === null) return Role.Master
@@ -66,6 +65,11 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     ...(repl !== null ? { repl: () => { const { role: _r, ...rest } = repl.summary(); return rest } } : {}),
     log,
   })
+  // The cluster's hosts on the registry's session: ElastiCache-style discovery
+  // (`config get cluster`), and below, where a follower streams from.
+  const watcher = new TopologyWatcher({ zk: registry.session, cluster: cfg.cluster, log })
+  server.ctx.clusterConfig = new DiscoveryList(watcher)
+  registry.on('registered', () => { void watcher.start().catch(() => {}) })
   if (repl !== null) {
     const e = new ShardElection({
       session: registry.session,
@@ -82,8 +86,7 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     election = e
     e.on('lead', (epoch: number) => { repl.lead(epoch); void registry.refresh() })
     // Where this host streams from: the master, or (in another DC) its DC's head.
-    const w = new TopologyWatcher({ zk: registry.session, cluster: cfg.cluster, log })
-    watcher = w
+    const w = watcher
     let upstream = ''
     const follow = (): void => {
       if (e.leading || e.master === '') return
@@ -109,7 +112,7 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     // (the election learns the rest from ZooKeeper).
     repl.onNewerEpoch = (epoch) => { log.warn({ epoch }, 'a replica has seen a newer epoch: this master is deposed') }
     fenceWrites(server, repl, e, cfg.shard)
-    registry.on('registered', () => { e.start(); void w.start().catch(() => {}) })
+    registry.on('registered', () => { e.start() })
     const before = repl.onChange
     repl.onChange = () => { before(); void registry.refresh() }
   }
@@ -118,7 +121,8 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     if (election !== null) await firstDecision(election, Math.min(5000, cfg.sessionTimeoutMs))
   } catch (err) {
     election?.close()
-    await watcher?.close()
+    server.ctx.clusterConfig = null
+    await watcher.close()
     await registry.close()
     throw err
   }
@@ -128,7 +132,8 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     watcher,
     async close () {
       election?.close()
-      await watcher?.close()
+      server.ctx.clusterConfig = null
+      await watcher.close()
       await registry.close()
     },
   }

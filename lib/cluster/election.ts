@@ -115,6 +115,8 @@ export class ShardElection extends EventEmitter {
   #closed = false
   #started = false
   #vacant = false
+  /** When this host saw the shard's master go (performance.now()), for the `elected` event's ms. */
+  #vacantAt = 0
   /** The master we last told our owner to follow. */
   #following = ''
   #followingEpoch = -1
@@ -178,7 +180,7 @@ export class ShardElection extends EventEmitter {
     if (!this.#leading || this.#leaseUntil === 0) return
     this.#leaseUntil = 0
     this.counters.lease_lapses++
-    this.#log.warn({ epoch: this.#epoch }, 'zk link lost: master lease dropped, writes refused until it is confirmed')
+    this.#log.warn({ event: 'fenced', why: 'zk link lost', epoch: this.#epoch }, 'zk link lost: master lease dropped, writes refused until it is confirmed')
     this.emit('fenced', 'zk link lost')
   }
 
@@ -240,7 +242,7 @@ export class ShardElection extends EventEmitter {
       if (rec.node !== this.#following || rec.epoch !== this.#followingEpoch) {
         this.#following = rec.node
         this.#followingEpoch = rec.epoch
-        this.#log.info({ master: rec.node, epoch: rec.epoch }, 'following the shard master')
+        this.#log.info({ event: 'following', master: rec.node, epoch: rec.epoch }, 'following the shard master')
         this.emit('follow', rec.node, rec.epoch)
       }
       return
@@ -250,7 +252,8 @@ export class ShardElection extends EventEmitter {
     if (this.#leading) this.#stepDown('lease node gone')
     if (!this.#vacant) {
       this.#vacant = true
-      this.#log.warn({ last: this.#following }, 'shard has no master: electing')
+      this.#vacantAt = performance.now()
+      this.#log.warn({ event: 'vacant', last: this.#following }, 'shard has no master: electing')
       this.emit('vacant')
     }
     if (!this.#candidate && !(await this.#handedToMe())) return
@@ -308,7 +311,7 @@ export class ShardElection extends EventEmitter {
     // a timeout was joined by another client with its credentials (the only way besides its
     // own close), and ZooKeeper first closes the old connection (CLIENT_RECONNECT), on
     // which the old master drops its lease (#onAway) before the session can be closed.
-    this.#log.info({ epoch, seqno: me?.repl?.seqno ?? 0, ranked: ranked.slice(0, 4) }, 'elected master')
+    this.#log.info({ event: 'elected', epoch, seqno: me?.repl?.seqno ?? 0, ms: this.#vacantAt === 0 ? 0 : Math.round(performance.now() - this.#vacantAt), ranked: ranked.slice(0, 4) }, 'elected master')
     this.#becomeLeader(epoch, sent)
   }
 
@@ -353,7 +356,7 @@ export class ShardElection extends EventEmitter {
     this.counters.step_downs++
     this.#probe = null
     if (this.#leaseTimer !== null) { clearInterval(this.#leaseTimer); this.#leaseTimer = null }
-    this.#log.warn({ why, epoch: this.#epoch }, 'no longer master: writes refused')
+    this.#log.warn({ event: 'fenced', why, epoch: this.#epoch }, 'no longer master: writes refused')
     this.emit('fenced', why)
   }
 
@@ -370,7 +373,7 @@ export class ShardElection extends EventEmitter {
         lapsed = true
         if (this.#leaseUntil !== 0) {
           this.counters.lease_lapses++
-          this.#log.warn({ epoch: this.#epoch }, 'master lease lapsed (ZooKeeper not confirming): writes refused')
+          this.#log.warn({ event: 'fenced', why: 'lease lapsed', epoch: this.#epoch }, 'master lease lapsed (ZooKeeper not confirming): writes refused')
           this.emit('fenced', 'lease lapsed')
         }
       }

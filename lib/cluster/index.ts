@@ -11,6 +11,7 @@ export { ShardElection, rankCandidates, type ElectionOptions, type Ranked } from
 export { Registry, type RegistryOptions, type RegistryState } from './registry.js'
 export { Topology, isReadableFollower, isReadableReplica, type HostEntry, type ShardEntry } from './membership/topology.js'
 export { TopologyWatcher, type TopologyWatcherOptions } from './membership/watcher.js'
+export { DiscoveryList, discoveryNodes } from './membership/discovery.js'
 // Test-only (lib/app/test-hooks.ts, MEMRING_TEST_HOOKS=1): expire a session server-side.
 export { expireSession } from './zk.js'
 export { Presence } from './presence.js'

@@ -189,7 +189,7 @@ export class Registry extends EventEmitter {
     if (this.#state === 'registered' || this.#state === 'closed') return
     this.#state = 'registered'
     this.counters.registrations++
-    this.#log.info({ path: this.path, sessionId: this.session.sessionId }, 'registered')
+    this.#log.info({ event: 'registered', path: this.path, sessionId: this.session.sessionId }, 'registered')
     this.emit('registered', this.path, this.session.sessionId)
   }
 

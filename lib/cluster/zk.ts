@@ -205,7 +205,7 @@ export class ZkSession extends EventEmitter {
       this.#state = 'connected'
       if (fresh) {
         this.counters.sessions++
-        this.#log.info({ sessionId: id, timeoutMs: client.getSessionTimeout() }, 'zk session established')
+        this.#log.info({ event: 'joined', sessionId: id, timeoutMs: client.getSessionTimeout() }, 'zk session established')
         this.emit('session', id)
       } else {
         this.#log.info({ sessionId: id }, 'zk reconnected')
@@ -222,7 +222,7 @@ export class ZkSession extends EventEmitter {
     client.on('expired', () => {
       if (this.#client !== client || this.#state === 'closed') return
       this.counters.expiries++
-      this.#log.warn({ sessionId: this.#sessionId }, 'zk session expired')
+      this.#log.warn({ event: 'session_expired', cause: 'expired', sessionId: this.#sessionId }, 'zk session expired')
       this.emit('expired')
       this.#rebuild('expired')
     })
@@ -275,7 +275,11 @@ export class ZkSession extends EventEmitter {
     if (silentMs >= this.sessionTimeoutMs) {
       // Connected but mute, or unable to connect, for a whole session: the server
       // has expired (or will expire) this session. Start over with a new one.
-      this.#rebuild(this.#state === 'disconnected' || this.#state === 'connecting' ? 'no connection for a session' : 'no reply for a session')
+      const why = this.#state === 'disconnected' || this.#state === 'connecting' ? 'no connection for a session' : 'no reply for a session'
+      // Once a session was held, giving it up is its end as far as this host can tell
+      // (ZooKeeper has expired it, or will): the same event as the server's expiry.
+      if (this.#sessionId !== '') this.#log.warn({ event: 'session_expired', cause: why, sessionId: this.#sessionId }, 'zk session given up')
+      this.#rebuild(why)
       return
     }
     if (this.#state === 'connected' && silentMs >= this.sessionTimeoutMs * 2 / 3) {

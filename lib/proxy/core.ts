@@ -46,6 +46,12 @@ export interface ProxyCore {
   readonly hot: HotReads | null
   /** Answered to `version`. */
   readonly version: string
+  /**
+   * The reply to `config get cluster` (ElastiCache auto discovery): this proxy alone, so a
+   * discovering client sends every key here and the proxy places it on memring's ring;
+   * null (ERROR) on a unix socket or before listening. See lib/proxy/README.md.
+   */
+  clusterConfig (): Buffer | null
   readonly startedAtMs: number
   /** Requests a client may have in flight before we stop reading it. */
   readonly maxPendingPerConn: number

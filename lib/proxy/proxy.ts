@@ -9,6 +9,8 @@
  * hosts that die in the meantime.
  */
 import net from 'node:net'
+import os from 'node:os'
+import { encodeClusterConfig } from '../../protocol/text/cluster-config.js'
 import { pino, type Logger } from 'pino'
 import { Connection } from '../server/connection.js'
 import type { ConnControl, ServerContext } from '../server/context.js'
@@ -88,6 +90,17 @@ export interface MemringProxy {
   close (): Promise<void>
 }
 
+/**
+ * `config get cluster` on the proxy lists the proxy itself, at version 1 (the list never
+ * changes): the address it listens on, or this machine's hostname for a wildcard listen.
+ */
+function selfDiscovery (listen: string, addr: string | net.AddressInfo | null | undefined): Buffer | null {
+  if (addr == null || typeof addr === 'string') return null
+  const wildcard = listen === '0.0.0.0' || listen === '::' || listen === ''
+  const hostname = wildcard ? os.hostname() : listen
+  return encodeClusterConfig(1, [{ hostname, ip: net.isIP(hostname) !== 0 ? hostname : '', port: addr.port }])
+}
+
 export function createProxy (opts: ProxyOptions): MemringProxy {
   const log = (opts.log ?? pino({ level: 'silent' })).child({ mod: 'proxy' })
   const pool = new BackendPool(opts.backend)
@@ -103,6 +116,7 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
   let watcher: TopologyWatcher | null = null
   let presence: Presence | null = null
   let listener: net.Server | null = null
+  let discovery: Buffer | null = null
   const hot = opts.hotKeys === undefined ? null : new HotReads(opts.hotKeys)
   const core: ProxyCore = {
     router,
@@ -112,6 +126,7 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
     warmUp,
     hot,
     version: opts.version ?? '1.6.18',
+    clusterConfig: () => discovery ??= selfDiscovery(opts.listen ?? '127.0.0.1', listener?.address()),
     startedAtMs: Date.now(),
     maxPendingPerConn: opts.maxPendingPerConn ?? 1024,
     topologyStale: () => watcher?.stale ?? false,
@@ -119,8 +134,8 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
     totalConnections: () => stats.total_connections,
   }
   pool.onHealth = (h, up) => {
-    if (up) log.info({ backend: h.address }, 'backend back up')
-    else log.warn({ backend: h.address }, 'backend marked down')
+    if (up) log.info({ event: 'backend_up', backend: h.address }, 'backend back up')
+    else log.warn({ event: 'backend_down', backend: h.address }, 'backend marked down')
   }
 
   // Connection needs only the connection-level parts of a ServerContext (stats,

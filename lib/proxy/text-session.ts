@@ -37,6 +37,7 @@ import type { ConnControl } from '../server/context.js'
 import { put } from './put.js'
 import { NO_DATA, TextRequestParser, type TextLine, type TextRequestHandler } from '../../protocol/text/request-parser.js'
 import { Op } from '../../protocol/request.js'
+import { isConfigGetCluster } from '../../protocol/text/cluster-config.js'
 import { KEY_MAX_LENGTH } from '../../protocol/bytes.js'
 import { FailReason } from './backend.js'
 import { Forward, Kind, ReadForward, type ReplySink } from './requests.js'
@@ -253,6 +254,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       case Op.MetaSet: return this.#meta(line, true)
       case Op.MetaNoop: this.#local(R.MN); return NO_DATA
       case Op.Version: this.#local(Buffer.from(`VERSION ${this.core.version}\r\n`)); return NO_DATA
+      case Op.Config: {
+        const reply = isConfigGetCluster(line) ? this.core.clusterConfig() : null
+        return reply === null ? this.#err(R.ERROR) : (this.#local(reply), NO_DATA)
+      }
       // memcached's token counts for these are checked before noreply is looked at.
       case Op.Verbosity: case Op.CacheMemlimit:
         return line.ntokens === 2 || line.ntokens === 3 ? this.#adminFanOut(line) : this.#err(R.ERROR)

@@ -9,6 +9,7 @@
  * replica holding data refuses a full sync from a master of another lineage whose seqno is
  * below its own (a restarted, empty master must not wipe it); see README.md.
  */
+import { SyncEvents } from './sync-events.js'
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import type { Logger } from 'pino'
@@ -29,6 +30,8 @@ export interface ReplicaOptions {
   maxRetryMs?: number
   /** No byte from the master for this long (it pings every 250 ms): reconnect. */
   timeoutMs?: number
+  /** Lag behind the master (its ping figure, ms) above which a `lag_high` event is logged. Default 5000. */
+  lagThresholdMs?: number
   /** Where a connection to host:port really goes (lib/app passes the test hooks' WAN map). */
   route?: (host: string, port: number) => { host: string, port: number }
 }
@@ -57,10 +60,12 @@ export class ReplicaLink extends EventEmitter {
   private closed = false
   private sawFrame = false
   private readonly watchdog: NodeJS.Timeout
+  private readonly events: SyncEvents
 
   constructor (private readonly o: ReplicaOptions) {
     super()
     this.retryDelay = o.retryMs ?? 100
+    this.events = new SyncEvents(o.logger, o.lagThresholdMs ?? 5000)
     const timeout = o.timeoutMs ?? 5000
     // A frozen link (TCP open, nothing passes) never errors: give up on silence.
     this.watchdog = setInterval(() => {
@@ -205,6 +210,7 @@ export class ReplicaLink extends EventEmitter {
       case F.Snap:
         this.cursor = readU32(b, s)
         this.applyItem(b, s + 4, r.end)
+        this.events.item(r.end - r.frameStart)
         return true
       case F.SnapEnd:
         this.inSync = true
@@ -212,12 +218,13 @@ export class ReplicaLink extends EventEmitter {
         this.syncId = '0'
         this.cursor = 0
         this.state = 'online'
-        this.o.logger.info({ master: this.target, seq: log.seqno, items: store.counters.curr_items }, 'full sync done')
+        this.events.finished({ master: this.target, seqno: log.seqno, currItems: store.counters.curr_items })
         this.emit('synced')
         return true
       case F.Ping:
         this.masterSeqno = Math.max(this.masterSeqno, readU64(b, s))
         this.masterLagMs = readU32(b, s + 8)
+        this.events.lag(this.masterLagMs, () => ({ master: this.target, lagSeqno: Math.max(0, this.masterSeqno - log.seqno) }))
         this.upstreamLagMs = r.end - s >= 16 ? readU32(b, s + 12) : 0
         return true
       case F.Hello: {
@@ -261,7 +268,7 @@ export class ReplicaLink extends EventEmitter {
       this.masterSeqno = h.seq
       this.counters.full_syncs++
       this.state = 'full_sync'
-      this.o.logger.info({ master: this.target, items: h.total, seq: h.seq }, 'full sync started')
+      this.events.started('full', { master: this.target, total: h.total, seqno: h.seq, epoch: h.epoch })
     } else {
       if (h.seq !== log.seqno) { this.fail(`master continues from ${h.seq}, we are at ${log.seqno}`); return false }
       log.adoptHistory(h.history)
@@ -276,7 +283,9 @@ export class ReplicaLink extends EventEmitter {
         this.state = 'online'
         if (!this.inSync) { this.inSync = true; this.emit('synced') }
       }
-      this.o.logger.info({ master: this.target, seq: h.seq, mode: h.mode === SyncMode.Resume ? 'resume' : 'partial' }, 'replication resumed')
+      this.events.started(h.mode === SyncMode.Resume ? 'resume' : 'partial', { master: this.target, seqno: h.seq, epoch: h.epoch })
+      // A partial resync is over once the master agreed to continue our stream.
+      if (h.mode !== SyncMode.Resume) this.events.finished({ master: this.target, seqno: h.seq })
     }
     log.epoch = h.epoch
     store.applyFlush(h.flushAt === 0 ? 0 : Math.max(1, h.flushAt - store.clock.processStarted), h.flushCas)

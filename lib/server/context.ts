@@ -73,6 +73,11 @@ export interface MetaHandler {
   onData (conn: ConnControl, line: TextLine, buf: Buffer, s: number, e: number, ctx: ServerContext): void
 }
 
+/** Auto-discovery list for `config get cluster` (lib/cluster/membership/discovery.ts). */
+export interface ClusterConfigSource {
+  reply (): Buffer
+}
+
 export interface ServerContext {
   store: SlabStore
   stats: ServerStats
@@ -102,6 +107,11 @@ export interface ServerContext {
   statsGroups: Map<string, () => Array<[string, string | number]>>
   /** Sampled request service times (--metrics-port; lib/metrics); absent: not timed. */
   requestTimer?: RequestTimer | null
+  /**
+   * Answers ElastiCache's `config get cluster` (the whole reply, CONFIG .. END); absent or
+   * null: `config` is an unknown command (ERROR), as in memcached. Set by lib/app in a cluster.
+   */
+  clusterConfig?: ClusterConfigSource | null
   /** A bug surfaced while handling a connection (logged by the server). */
   onInternalError?: (err: unknown, connId: number) => void
 }

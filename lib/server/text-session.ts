@@ -10,6 +10,7 @@ import { KEY_MAX_LENGTH, word, same } from '../../protocol/bytes.js'
 import { parseI32, parseU32, parseU64, writeUint } from '../../protocol/numbers.js'
 import { Op } from '../../protocol/request.js'
 import { NO_DATA, TextRequestParser } from '../../protocol/text/request-parser.js'
+import { isConfigGetCluster } from '../../protocol/text/cluster-config.js'
 import type { TextLine, TextRequestHandler } from '../../protocol/text/request-parser.js'
 import { StoreMode, StoreResult } from '../store/store.js'
 import type { ConnControl, ServerContext } from './context.js'
@@ -218,6 +219,12 @@ export class TextSession implements TextRequestHandler {
         this.replyAscii(lruCommand(line, this.ctx))
         return NO_DATA
       case Op.Watch: this.watch(line); return NO_DATA
+      case Op.Config: {
+        // ElastiCache auto discovery; memcached itself answers ERROR (so do we standalone).
+        const src = this.ctx.clusterConfig
+        this.reply(src != null && isConfigGetCluster(line) ? src.reply() : R.ERROR)
+        return NO_DATA
+      }
       case Op.MetaNoop:
         // memcached transmits at mn.
         this.sinceTransmit = 0

@@ -10,7 +10,7 @@ const W = {
   gets: word('gets'), gats: word('gats'), incr: word('incr'), decr: word('decr'), quit: word('quit'),
   bget: word('bget'),
   touch: word('touch'), stats: word('stats'), slabs: word('slabs'), watch: word('watch'),
-  delete: word('delete'), append: word('append'),
+  delete: word('delete'), append: word('append'), config: word('config'),
   replace: word('replace'), prepend: word('prepend'), version: word('version'),
   shutdown: word('shutdown'), flush_all: word('flush_all'), verbosity: word('verbosity'),
   lru: word('lru'), lru_crawler: word('lru_crawler'), cache_memlimit: word('cache_memlimit'),
@@ -60,6 +60,7 @@ export function commandOf (buf: Uint8Array, s: number, e: number): Op {
     case 6:
       if (eq(buf, s, W.delete)) return Op.Delete
       if (eq(buf, s, W.append)) return Op.Append
+      if (eq(buf, s, W.config)) return Op.Config
       return Op.Unknown
     case 7:
       if (eq(buf, s, W.replace)) return Op.Replace

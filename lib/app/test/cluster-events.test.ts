@@ -1,0 +1,119 @@
+// Structured cluster events (README "Cluster events") during a real failover: three
+// `--role auto` hosts and a real ZooKeeper, kill -9 of the master. The new master's stderr
+// (pino JSON lines, -v) must carry the documented sequence with its fields, and the other
+// replica's must show it re-syncing from the new master.
+import t from 'tap'
+import { decodeLeaderRecord, leaderPath } from '../../cluster/layout.js'
+import { ZkSession } from '../../cluster/zk.js'
+import { ChildServer, PROXY_BIN, startMemringProcess } from '../../testing/memring-process.js'
+import { freePort } from '../../testing/memcached.js'
+import { exchange } from '../../testing/raw-client.js'
+import { waitFor } from '../../testing/wait-for.js'
+import { startZooKeeper, zooKeeperAvailable } from '../../testing/zookeeper.js'
+
+const SESSION_MS = 2000
+const WAIT_MS = SESSION_MS * 10
+
+type Line = Record<string, unknown> & { event?: string }
+
+/** Every JSON line of a process's stderr (non-JSON lines fail the parse: there must be none). */
+function events (h: ChildServer): Line[] {
+  return h.stderr.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line).filter((l) => typeof l.event === 'string')
+}
+
+t.test('the event log of a failover', { skip: zooKeeperAvailable() ? false : 'zookeeper package not installed' }, async (t) => {
+  const zk = await startZooKeeper(t)
+  const obs = new ZkSession({ connect: zk.connectString, sessionTimeoutMs: 4000 })
+  t.teardown(() => obs.close())
+  await obs.start()
+  const leader = (after: number): Promise<{ node: string, epoch: number }> => waitFor(async () => {
+    const got = await obs.getData(leaderPath('ev', 's1'))
+    const l = got === null ? null : decodeLeaderRecord(got.data)
+    return l !== null && l.epoch > after ? l : null
+  }, { timeoutMs: WAIT_MS, what: `a master of epoch > ${after}` })
+  const args = ['-v', '--zk', zk.connectString, '--cluster', 'ev', '--shard', 's1', '--zk-session-timeout', String(SESSION_MS)]
+  const hosts: ChildServer[] = []
+  for (let i = 0; i < 3; i++) hosts.push(await startMemringProcess(t, args))
+  const first = await leader(0)
+  const old = hosts.find((h) => h.address === first.node)!
+  for (let i = 0; i < 50; i++) await exchange(old.port, `set k${i} 0 0 2\r\nv${i % 10}\r\n`)
+  const rest = hosts.filter((h) => h !== old)
+  // Both replicas have finished a full sync and applied the writes before the kill.
+  await waitFor(() => rest.every((h) => events(h).some((e) => e.event === 'resync_finished' && e.kind === 'full')), { timeoutMs: WAIT_MS, what: 'full syncs finished' })
+  await waitFor(async () => {
+    for (const h of rest) if (!(await exchange(h.port, 'get k49\r\n')).toString().startsWith('VALUE ')) return false
+    return true
+  }, { timeoutMs: WAIT_MS, what: 'the writes on both replicas' })
+
+  await old.kill('SIGKILL')
+  const next = await leader(first.epoch)
+  const winner = rest.find((h) => h.address === next.node)!
+  const other = rest.find((h) => h !== winner)!
+  const elected = await waitFor(() => events(winner).find((e) => e.event === 'elected'), { timeoutMs: WAIT_MS, what: 'the elected event' })
+
+  const seq = events(winner).map((e) => e.event)
+  const order = ['joined', 'registered', 'following', 'resync_started', 'resync_finished', 'vacant', 'elected']
+  let at = -1
+  for (const ev of order) {
+    const i = seq.indexOf(ev, at + 1)
+    t.ok(i > at, `${ev} comes after the events before it (${seq.join(',')})`)
+    at = Math.max(at, i)
+  }
+  const full = events(winner).find((e) => e.event === 'resync_finished')!
+  t.equal(full.kind, 'full')
+  t.ok(typeof full.items === 'number' && typeof full.bytes === 'number' && typeof full.durationMs === 'number', 'a finished resync has items, bytes, durationMs')
+  t.ok((full.items as number) >= 0 && (full.bytes as number) >= (full.items as number) * 20, `bytes cover the items (${String(full.items)} items, ${String(full.bytes)} bytes)`)
+  t.equal(elected.shard, 's1')
+  t.equal(elected.epoch, next.epoch, 'elected carries the epoch ZooKeeper records')
+  t.ok((elected.seqno as number) >= 50, `elected carries the winner's seqno (${String(elected.seqno)})`)
+  t.ok(typeof elected.ms === 'number' && (elected.ms as number) >= 0, `elected carries the ms since the vacancy (${String(elected.ms)})`)
+  t.equal(elected.level, 30, 'elected is an info line')
+  t.ok(typeof elected.time === 'string' && typeof elected.pid === 'number', 'every line has time and pid')
+
+  // The other replica continues from the new master with a partial resync.
+  const again = await waitFor(() => events(other).find((e) => e.event === 'resync_started' && (e.epoch as number) === next.epoch), { timeoutMs: WAIT_MS, what: 'the other replica re-syncing' })
+  t.equal(again.kind, 'partial', 'the other replica resumes its stream (partial)')
+  t.same(again.master, { host: '127.0.0.1', port: winner.port })
+
+  // The new master paused past its session (SIGSTOP): the other host is elected; the paused
+  // one wakes fenced, learns its session expired, and joins and registers again.
+  const before = events(winner).length
+  process.kill(winner.pid!, 'SIGSTOP')
+  let resumed = false
+  t.teardown(() => { if (!resumed && winner.pid !== null) process.kill(winner.pid, 'SIGCONT') })
+  const third = await leader(next.epoch)
+  t.equal(third.node, other.address, 'the other host took over')
+  process.kill(winner.pid!, 'SIGCONT')
+  resumed = true
+  const after = (): Line[] => events(winner).slice(before)
+  await waitFor(() => after().some((e) => e.event === 'registered'), { timeoutMs: WAIT_MS, what: 'the woken host registering again' })
+  const woke = after()
+  const fenced = woke.find((e) => e.event === 'fenced')
+  t.ok(fenced !== undefined, `the woken master logs fenced (${woke.map((e) => e.event).join(',')})`)
+  t.match(fenced?.why, /^(lease lapsed|zk link lost|zk session expired|lease node gone|another host holds the lease)$/, 'with a documented why')
+  t.equal(fenced?.level, 40)
+  const expired = woke.findIndex((e) => e.event === 'session_expired')
+  t.ok(expired >= 0, 'session_expired is logged')
+  t.ok(woke.findIndex((e, i) => i > expired && e.event === 'joined') > expired, 'a new session joins after the expiry')
+  t.ok(woke.findIndex((e, i) => i > expired && e.event === 'registered') > expired, 'and registers again')
+})
+
+t.test('the proxy logs backend_down and backend_up', async (t) => {
+  const backend = await startMemringProcess(t)
+  const port = await freePort()
+  const proxy = new ChildServer(PROXY_BIN, port, ['-v', '-p', String(port), '-l', '127.0.0.1', '--servers', backend.address, '--tko-threshold', '1'])
+  await proxy.start()
+  t.teardown(() => proxy.kill())
+  t.equal((await exchange(port, 'set a 0 0 1\r\n1\r\n')).toString(), 'STORED\r\n')
+  await backend.kill('SIGKILL')
+  // Requests fail against the dead backend until the proxy marks it down.
+  const down = await waitFor(async () => {
+    await exchange(port, 'get a\r\n')
+    return events(proxy).find((e) => e.event === 'backend_down')
+  }, { timeoutMs: WAIT_MS, what: 'backend_down' })
+  t.same({ backend: down.backend, mod: down.mod, level: down.level }, { backend: backend.address, mod: 'proxy', level: 40 })
+  await backend.start()
+  const up = await waitFor(() => events(proxy).find((e) => e.event === 'backend_up'), { timeoutMs: WAIT_MS, what: 'backend_up' })
+  t.same({ backend: up.backend, level: up.level }, { backend: backend.address, level: 30 })
+  t.ok(events(proxy).findIndex((e) => e.event === 'backend_down') < events(proxy).findIndex((e) => e.event === 'backend_up'), 'down, then up')
+})
