@@ -7,13 +7,15 @@
  * a value older than the write the proxy is about to send to the master.
  *
  *   OK                                   dropped (or was not there) and held
- *   SERVER_ERROR not a replica           this node is a master: its copy is the truth
+ *   ERROR                                this node is a master (its copy is the truth; and
+ *                                        a standalone memring answers as memcached does)
  *   SERVER_ERROR too many held keys      MAX_HELD_KEYS are held already
  *   CLIENT_ERROR bad command line format key over 250 bytes, hold_ms not in [1, 60000]
  *   ERROR                                not 3 tokens (as memcached for a bad line)
  *
- * Registered only on nodes with replication (cluster members and --replica-of), so a plain
- * memring answers ERROR to it, as memcached does. Never logged, never replicated.
+ * Only a replica (a cluster replica or follower, or --replica-of) runs it: a master, and so
+ * every plain memring, answers ERROR as memcached does for an unknown command. Never logged,
+ * never replicated.
  */
 import type { LocalCommand } from '../server/context.js'
 import type { Replication } from '../replication/replication.js'
@@ -24,7 +26,6 @@ export const DC_INVALIDATE = 'dc_invalidate'
 export const MAX_HOLD_MS = 60_000
 
 const OK = Buffer.from('OK\r\n')
-const NOT_REPLICA = Buffer.from('SERVER_ERROR not a replica\r\n')
 const FULL = Buffer.from('SERVER_ERROR too many held keys\r\n')
 const BAD = Buffer.from('CLIENT_ERROR bad command line format\r\n')
 const ERROR = Buffer.from('ERROR\r\n')
@@ -33,13 +34,12 @@ export function dcInvalidateCommand (repl: Replication): LocalCommand {
   return {
     word: DC_INVALIDATE,
     run (buf, tokS, tokE, ntokens) {
-      if (ntokens !== 3) return ERROR
+      if (repl.role !== 'replica' || ntokens !== 3) return ERROR
       const ks = tokS[1]!
       const ke = tokE[1]!
       if (ke - ks > KEY_MAX_LENGTH) return BAD
       const ms = parseU32(buf, tokS[2]!, tokE[2]!)
       if (ms < 1 || ms > MAX_HOLD_MS) return BAD
-      if (repl.role !== 'replica') return NOT_REPLICA
       return repl.invalidate(buf, ks, ke, ms) ? OK : FULL
     },
   }
