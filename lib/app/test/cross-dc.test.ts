@@ -13,24 +13,21 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { decodeHostRecord, decodeLeaderRecord, leaderPath, nodePath } from '../../cluster/layout.js'
+import { decodeHostRecord, nodePath } from '../../cluster/layout.js'
 import { ZkSession } from '../../cluster/zk.js'
-import { ChildServer, PROXY_BIN, startMemringProcess } from '../../testing/memring-process.js'
+import type { ChildServer } from '../../testing/memring-process.js'
 import { compareDigests, digest, stats } from '../../testing/replication.js'
 import { exchange } from '../../testing/raw-client.js'
-import { startRelay, type LinkShape, type TcpRelay } from '../../testing/tcp-relay.js'
 import { waitFor } from '../../testing/wait-for.js'
-import { freePort, startZooKeeper, zooKeeperAvailable } from '../../testing/zookeeper.js'
+import { byAddr, caughtUp, startDcs as startTwoDcs, startProxyInB, WAIT_MS, WAN, type Dcs } from '../../testing/two-dcs.js'
+import { startZooKeeper, zooKeeperAvailable } from '../../testing/zookeeper.js'
 import { rng } from '../../testing/seeds.js'
 
 const CTL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/memringctl.js')
-const SESSION_MS = 3000
-const WAIT_MS = 30_000
-const WAN: LinkShape = { delayMs: 40, jitterMs: 5 }
 
 /** memringctl, run asynchronously: the WAN relays live in this process and must keep relaying. */
 function ctl (args: string[]): Promise<{ status: number, stdout: string, stderr: string }> {
@@ -41,19 +38,6 @@ function ctl (args: string[]): Promise<{ status: number, stdout: string, stderr:
   })
 }
 
-interface Dcs {
-  a: ChildServer[]
-  b: ChildServer[]
-  /** The relay in front of each host (by address), for the other DC's processes. */
-  relays: Map<string, TcpRelay>
-  zkRelay: TcpRelay
-  /** The environment of B's processes (their WAN map: A's hosts behind relays). */
-  envB: NodeJS.ProcessEnv
-  cluster: string
-  master: () => Promise<{ node: string, epoch: number }>
-  zk: string
-}
-
 t.test('cross-DC followers', { skip: zooKeeperAvailable() ? false : 'zookeeper package not installed' }, async (t) => {
   const zk = await startZooKeeper(t)
   const obs = new ZkSession({ connect: zk.connectString, sessionTimeoutMs: 4000 })
@@ -62,49 +46,9 @@ t.test('cross-DC followers', { skip: zooKeeperAvailable() ? false : 'zookeeper p
   const dir = mkdtempSync(path.join(tmpdir(), 'memring-wan-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
-  /** Two hosts in A (auto), then two followers in B behind the WAN. */
-  const startDcs = async (t: Test, cluster: string): Promise<Dcs> => {
-    // each DC's processes reach the other DC's hosts through that host's relay (a WAN
-    // map per DC: a host of A is behind the WAN for B's processes only, and vice versa)
-    const maps = { A: {} as Record<string, string>, B: {} as Record<string, string> }
-    const file = (dc: 'A' | 'B'): string => path.join(dir, `${cluster}-${dc}.json`)
-    writeFileSync(file('A'), '{}')
-    writeFileSync(file('B'), '{}')
-    const envOf = (dc: 'A' | 'B'): NodeJS.ProcessEnv => ({ MEMRING_TEST_HOOKS: '1', MEMRING_TEST_WAN_MAP: file(dc) })
-    const relays = new Map<string, TcpRelay>()
-    const behindWan = async (h: ChildServer, dc: 'A' | 'B'): Promise<void> => {
-      const r = await startRelay(t, h.port, WAN)
-      relays.set(h.address, r)
-      const other = dc === 'A' ? 'B' : 'A'
-      maps[other][h.address] = r.address
-      writeFileSync(file(other), JSON.stringify(maps[other]))
-    }
-    const args = (dc: string, zkAddr: string, role: string[] = []): string[] =>
-      ['--zk', zkAddr, '--cluster', cluster, '--shard', 's1', '--dc', dc, '--zk-session-timeout', String(SESSION_MS), ...role, ...(process.env.XDC_DEBUG === '1' ? ['-v'] : [])]
-    const master = async (): Promise<{ node: string, epoch: number }> => waitFor(async () => {
-      const got = await obs.getData(leaderPath(cluster, 's1'))
-      return got === null ? null : decodeLeaderRecord(got.data)
-    }, { timeoutMs: WAIT_MS, what: 'a master' })
-    const a: ChildServer[] = []
-    for (let i = 0; i < 2; i++) { const h = await startMemringProcess(t, args('A', zk.connectString), { env: envOf('A') }); a.push(h); await behindWan(h, 'A') }
-    await master()
-    const zkRelay = await startRelay(t, zk.port, WAN)
-    const b: ChildServer[] = []
-    for (let i = 0; i < 2; i++) { const h = await startMemringProcess(t, args('B', zkRelay.address, ['--role', 'follower']), { env: envOf('B') }); b.push(h); await behindWan(h, 'B') }
-    return { a, b, relays, zkRelay, envB: envOf('B'), cluster, master, zk: zk.connectString }
-  }
-  const byAddr = (hosts: ChildServer[], node: string): ChildServer => hosts.find((h) => h.address === node)!
+  const startDcs = (t: Test, cluster: string): Promise<Dcs> => startTwoDcs(t, zk, obs, dir, cluster)
   const set = async (port: number, key: string, value: string): Promise<string> =>
     (await exchange(port, `set ${key} 0 0 ${value.length}\r\n${value}\r\n`)).toString()
-  /** Every host of `hosts` has the seqno of `m` and a complete copy. */
-  const caughtUp = (m: ChildServer, hosts: ChildServer[]): Promise<unknown> => waitFor(async () => {
-    const ms = await stats(m.port, 'replication')
-    for (const h of hosts) {
-      const s = await stats(h.port, 'replication')
-      if (s.seqno !== ms.seqno || s.sync_in_progress !== '0' || s.master_link !== 'online') return false
-    }
-    return true
-  }, { timeoutMs: WAIT_MS, what: `copies caught up with ${m.address}` })
   const role = async (cluster: string, h: ChildServer): Promise<string> => {
     const got = await obs.getData(nodePath(cluster, h.address))
     return got === null ? 'gone' : decodeHostRecord(got.data)?.role ?? '?'
@@ -194,11 +138,8 @@ t.test('cross-DC followers', { skip: zooKeeperAvailable() ? false : 'zookeeper p
     const d = await startDcs(t, 'x3')
     const m = byAddr(d.a, (await d.master()).node)
     await caughtUp(m, d.b)
-    const port = await freePort()
-    const proxy = new ChildServer(PROXY_BIN, port, ['-p', String(port), '-l', '127.0.0.1', '--zk', d.zkRelay.address, '--cluster', 'x3', '--dc', 'B', '--zk-session-timeout', String(SESSION_MS)], d.envB)
-    t.teardown(() => proxy.kill())
-    await proxy.start()
-    await waitFor(async () => (await stats(port, 'proxy')).topology_hosts === '4', { timeoutMs: WAIT_MS, what: 'the proxy sees 4 hosts' })
+    const proxy = await startProxyInB(t, d, 4)
+    const port = proxy.port
     for (let i = 0; i < 50; i++) t.equal(await set(port, `p${i}`, `v${i}`), 'STORED\r\n')
     await caughtUp(m, d.b)
     const getsA = await Promise.all(d.a.map(async (h) => Number((await stats(h.port)).cmd_get)))
