@@ -9,6 +9,8 @@
  * or --twemproxy-config FILE [--pool NAME] instead of --zk/--servers (twemproxy-config.ts).
  */
 import { ClusterError, checkName, parseConnectString } from '../cluster/index.js'
+import { DEFAULT_HOLD_MS } from '../proxy/dc-writes.js'
+import { MAX_HOLD_MS } from './dc-invalidate-command.js'
 import { WARMUP_HIT_RATIO, WARMUP_WINDOW_MS, type ProxyOptions } from '../proxy/index.js'
 import { ConfigError } from './config.js'
 import { checkRouterOptions, HashMethod, HASH_METHODS, KEY_HASHES, type KeyHash, type RouterOptions } from '../ring/index.js'
@@ -30,6 +32,8 @@ export interface RawProxyOptions {
   zkSessionTimeout?: string
   connLimit?: string
   readFrom?: string
+  dcWrites?: string
+  dcInvalidateHold?: string
   hash?: string
   keyHash?: string
   hashTag?: string
@@ -114,6 +118,11 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
   const hotKeys = hotKeyOptions(o)
   const readFrom = o.readFrom === undefined ? 'any' : o.readFrom.trim()
   if (readFrom !== 'any' && readFrom !== 'master') throw new ConfigError(`--read-from: '${o.readFrom}' is not 'any' or 'master'`)
+  const dcWrites = o.dcWrites === undefined ? 'master' : o.dcWrites.trim()
+  if (dcWrites !== 'master' && dcWrites !== 'local-invalidate') throw new ConfigError(`--dc-writes: '${o.dcWrites}' is not 'master' or 'local-invalidate'`)
+  if (dcWrites === 'local-invalidate' && o.dc === undefined) throw new ConfigError('--dc-writes local-invalidate needs --dc (the copies it invalidates are this DC\'s)')
+  if (o.dcInvalidateHold !== undefined && dcWrites !== 'local-invalidate') throw new ConfigError('--dc-invalidate-hold goes with --dc-writes local-invalidate')
+  const dcInvalidateHoldMs = o.dcInvalidateHold === undefined ? DEFAULT_HOLD_MS : int('--dc-invalidate-hold', o.dcInvalidateHold, 1, MAX_HOLD_MS)
   return {
     port: o.port === undefined ? 11211 : int('-p', o.port, 0, 65535),
     listen: o.listen ?? '127.0.0.1',
@@ -122,6 +131,7 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     topology,
     maxConns: o.connLimit === undefined ? 4096 : int('-c', o.connLimit, 1, 1 << 20),
     readFrom,
+    dcWrites: { mode: dcWrites, holdMs: dcInvalidateHoldMs },
     placement,
     boundedLoad,
     warmUp,

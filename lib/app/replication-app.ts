@@ -10,6 +10,7 @@ import { Replication } from '../replication/replication.js'
 import type { MemringServer } from '../server/server.js'
 import { ConfigError } from './config-error.js'
 import { wanRoute } from '../wan-map.js'
+import { dcInvalidateCommand } from './dc-invalidate-command.js'
 
 export interface RawReplicationOptions {
   replicaOf?: string
@@ -87,6 +88,7 @@ export function attachReplication (server: MemringServer, cfg: ReplicationConfig
   const repl = new Replication({ store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, node, logger: log.child({ mod: 'replication' }), route: wanRoute })
   ctx.upgrades.push({ word: 'repl', take: (socket, args) => repl.source.take(socket, args) })
   ctx.statsGroups.set('replication', () => repl.stats())
+  ctx.localCommands.push(dcInvalidateCommand(repl))
   const minAcks = cfg.minReplicasToAck ?? 0
   repl.acks.configure(minAcks, cfg.minReplicasTimeoutMs ?? 1000)
   // --min-replicas-to-ack: a master answers writes once N replicas have them (the server's

@@ -352,7 +352,17 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
       if (fwd.start(this.#conn.id)) return
     } else {
       const route = this.core.router.route(shard)
-      if (route.writer !== null) { route.writer.sendBinary(fwd, this.#conn.id); return }
+      const writer = route.writer
+      if (writer !== null) {
+        // --dc-writes local-invalidate: this DC's other copies drop the key first (dc-writes.ts;
+        // the wire is this request's own buffer, so it may wait).
+        const dcw = this.core.dcWrites
+        const aff = this.#conn.id
+        if (!dcw.needed(route)) { writer.sendBinary(fwd, aff); return }
+        const [ks, ke] = binaryKey(fwd.wire)
+        dcw.invalidate(route, fwd.wire, ks, ke, aff, () => writer.sendBinary(fwd, aff))
+        return
+      }
       if (route.fenced) this.core.counters.proxy_fenced_writes++
     }
     this.core.counters.proxy_no_host++

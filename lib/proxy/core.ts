@@ -4,6 +4,7 @@ import type { Router } from './router.js'
 import type { RouteNode } from './route-tree.js'
 import type { WarmUp } from './warm-up.js'
 import type { HotReads } from './hot-reads.js'
+import type { DcWrites } from './dc-writes.js'
 
 export interface ProxyCounters {
   proxy_requests: number
@@ -44,6 +45,8 @@ export interface ProxyCore {
   readonly warmUp: WarmUp
   /** Hot-key detection and cache (`--hot-key-threshold`, `--hot-key-cache`); null when off. */
   readonly hot: HotReads | null
+  /** --dc-writes: local copies dropped before a write (dc-writes.ts); inert in master mode. */
+  readonly dcWrites: DcWrites
   /** Answered to `version`. */
   readonly version: string
   /**

@@ -11,6 +11,7 @@
 import net from 'node:net'
 import os from 'node:os'
 import { encodeClusterConfig } from '../../protocol/text/cluster-config.js'
+import { DcWrites, type DcWritesMode } from './dc-writes.js'
 import { pino, type Logger } from 'pino'
 import { Connection } from '../server/connection.js'
 import type { ConnControl, ServerContext } from '../server/context.js'
@@ -49,6 +50,8 @@ export interface ProxyOptions {
   backend?: BackendOptions
   /** Where reads go: `any` copy of the shard (default) or its `master` only (read-your-writes). */
   readFrom?: ReadFrom
+  /** --dc-writes / --dc-invalidate-hold (dc-writes.ts); default master. */
+  dcWrites?: { mode: DcWritesMode, holdMs?: number }
   /**
    * key -> shard: the hashing method (lib/ring/router.ts; default ketama, libmemcached's).
    * Static lists are labelled as that method's client labels servers; a cluster hashes
@@ -125,6 +128,7 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
     counters,
     warmUp,
     hot,
+    dcWrites: new DcWrites(opts.dcWrites?.mode ?? 'master', opts.dcWrites?.holdMs),
     version: opts.version ?? '1.6.18',
     clusterConfig: () => discovery ??= selfDiscovery(opts.listen ?? '127.0.0.1', listener?.address()),
     startedAtMs: Date.now(),

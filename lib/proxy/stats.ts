@@ -78,6 +78,7 @@ export function proxyStatsLines (core: ProxyCore): Buffer {
     ['dc', r.dc ?? '-'],
     ['proxy_local_reads', r.readCounts.local],
     ['proxy_remote_reads', r.readCounts.remote],
+    ...core.dcWrites.statsRows(),
     ['hash', r.placement.method ?? 'ketama'],
     ['hash_source', r.placementSource],
     ['key_hash', keyHashName(r.placement)],

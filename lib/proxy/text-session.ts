@@ -41,6 +41,8 @@ import { isConfigGetCluster } from '../../protocol/text/cluster-config.js'
 import { KEY_MAX_LENGTH } from '../../protocol/bytes.js'
 import { FailReason } from './backend.js'
 import { Forward, Kind, ReadForward, type ReplySink } from './requests.js'
+import { owned } from './dc-writes.js'
+import type { BackendHost } from './backend.js'
 import { TextLeg, ToReplySink } from './route-legs.js'
 import type { ProxyCore } from './core.js'
 import { mergeStats, proxyStatsLines } from './stats.js'
@@ -349,8 +351,22 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       return NO_DATA
     }
     const sink = this.#written(line.buf, line.tokS[1], line.tokE[1], slot ?? DISCARD)
-    host.send(new Forward(this.#wireLine(line, noreply), kind, sink), this.#conn.id)
+    this.#toWriter(shard, host, new Forward(this.#wireLine(line, noreply), kind, sink), line.buf, line.tokS[1], line.tokE[1])
     return NO_DATA
+  }
+
+  /**
+   * A write of key[ks, ke) to shard's writer `host`. With --dc-writes local-invalidate the
+   * key is first dropped on this DC's other copies, and the write waits for their answers
+   * (dc-writes.ts): its wire is then copied, as the parser's buffer may be reused meanwhile.
+   */
+  #toWriter (shard: number, host: BackendHost, fwd: Forward, key: Uint8Array, ks: number, ke: number): void {
+    const dcw = this.core.dcWrites
+    const route = this.core.router.route(shard)
+    const aff = this.#conn.id
+    if (!dcw.needed(route)) { host.send(fwd, aff); return }
+    const later = owned(fwd)
+    dcw.invalidate(route, key, ks, ke, aff, () => host.send(later, aff))
   }
 
   /** Several pools (core.tree): the request follows the route tree by its key; false without one. */
@@ -590,6 +606,13 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     if (!anyCopy && line.op !== Op.MetaDebug) sink = this.#written(kb, ks, ke, sink)
     // mg (not me): a moved key that misses is read through during a warm-up window.
     if (anyCopy && line.op === Op.MetaGet && this.core.warmUp.active) sink = this.core.warmUp.meta(sink, Buffer.from(kb.subarray(ks, ke)), shard, wire, kind, this.#conn.id)
+    if (!anyCopy && line.op !== Op.MetaDebug) {
+      // md / ma / mg with T or N: a write (me never gets here: it is a read).
+      const host = this.#writer(shard)
+      if (host === null) this.#metaFail(slot, read, quiet)
+      else this.#toWriter(shard, host, new Forward(wire, kind, sink), kb, ks, ke)
+      return NO_DATA
+    }
     if (!this.#fetch(shard, anyCopy, wire, kind, sink, 0, hot)) {
       this.#metaFail(slot, read, quiet)
     }
@@ -634,7 +657,8 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     this.#pendingBuf = null
     const slot = this.#pendingSlot
-    const sink = this.#written(this.#pendingKeyBuf!, this.#pendingKs, this.#pendingKe, slot ?? DISCARD)
+    const kb = this.#pendingKeyBuf!
+    const sink = this.#written(kb, this.#pendingKs, this.#pendingKe, slot ?? DISCARD)
     this.#pendingKeyBuf = null
     this.#pendingSlot = null
     const key = this.#pendingKey
@@ -646,7 +670,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       if (slot !== null) slot.onReply([serverError('no host')])
       return
     }
-    host.send(new Forward(wire, kind, sink), this.#conn.id)
+    this.#toWriter(this.#pendingShard, host, new Forward(wire, kind, sink), kb, this.#pendingKs, this.#pendingKe)
   }
 
   #flushAll (line: TextLine): number {

@@ -10,6 +10,7 @@
  * below its own (a restarted, empty master must not wipe it); see README.md.
  */
 import { SyncEvents } from './sync-events.js'
+import type { KeyHolds } from './holds.js'
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import type { Logger } from 'pino'
@@ -34,6 +35,8 @@ export interface ReplicaOptions {
   lagThresholdMs?: number
   /** Where a connection to host:port really goes (lib/app passes the test hooks' WAN map). */
   route?: (host: string, port: number) => { host: string, port: number }
+  /** Keys held by `dc_invalidate` (holds.ts): their records wait instead of being applied. */
+  holds?: KeyHolds
 }
 
 export class ReplicaLink extends EventEmitter {
@@ -191,17 +194,11 @@ export class ReplicaLink extends EventEmitter {
       case F.Item: case F.Touch: case F.Delete: case F.Flush: {
         const seq = readU64(b, s)
         if (seq !== log.seqno + 1) { this.fail(`expected seqno ${log.seqno + 1}, got ${seq}`); return false }
-        if (r.type === F.Item) this.applyItem(b, s + 8, r.end)
-        else if (r.type === F.Touch) {
-          const nkey = b[s + 12]
-          store.applyTouch(b, s + 13, s + 13 + nkey, this.rel(readU32(b, s + 8)))
-        } else if (r.type === F.Delete) {
-          const nkey = b[s + 8]
-          store.applyDelete(b, s + 9, s + 9 + nkey)
-        } else {
+        if (r.type === F.Flush) {
           const at = readU32(b, s + 8)
           store.applyFlush(at === 0 ? 0 : Math.max(1, at - store.clock.processStarted), readU64(b, s + 12))
-        }
+          this.o.holds?.dropKept()
+        } else if (!this.held(r.type, b, s + 8, r.end)) this.applyBody(r.type, b, s + 8, r.end)
         log.appendFrame(b, r.frameStart, r.end, seq)
         if (seq > this.masterSeqno) this.masterSeqno = seq
         this.counters.applied++
@@ -209,7 +206,7 @@ export class ReplicaLink extends EventEmitter {
       }
       case F.Snap:
         this.cursor = readU32(b, s)
-        this.applyItem(b, s + 4, r.end)
+        if (!this.held(F.Item, b, s + 4, r.end)) this.applyItem(b, s + 4, r.end)
         this.events.item(r.end - r.frameStart)
         return true
       case F.SnapEnd:
@@ -261,6 +258,7 @@ export class ReplicaLink extends EventEmitter {
         return false
       }
       store.clear(h.total)
+      this.o.holds?.dropKept()
       log.resetTo(h.history, h.seq)
       this.inSync = false
       this.syncId = h.syncId
@@ -291,6 +289,22 @@ export class ReplicaLink extends EventEmitter {
     store.applyFlush(h.flushAt === 0 ? 0 : Math.max(1, h.flushAt - store.clock.processStarted), h.flushCas)
     this.retryDelay = this.o.retryMs ?? 100
     return true
+  }
+
+  /** An ITEM, TOUCH or DELETE body b[p, end) (after the seqno), applied to the store. */
+  applyBody (type: number, b: Buffer, p: number, end: number): void {
+    if (type === F.Item) this.applyItem(b, p, end)
+    else if (type === F.Touch) this.o.store.applyTouch(b, p + 5, p + 5 + b[p + 4]!, this.rel(readU32(b, p)))
+    else this.o.store.applyDelete(b, p + 1, p + 1 + b[p]!)
+  }
+
+  /** True when the body's key is held by dc_invalidate (holds.ts): kept for later, not applied. */
+  private held (type: number, b: Buffer, p: number, end: number): boolean {
+    const holds = this.o.holds
+    if (holds === undefined || holds.size === 0) return false
+    const ks = type === F.Item ? p + 18 : type === F.Touch ? p + 5 : p + 1
+    const nkey = b[type === F.Item ? p + 17 : type === F.Touch ? p + 4 : p]!
+    return holds.keep(type, b, ks, ks + nkey, p, end)
   }
 
   /** ITEM/SNAP body from p (after seq or cursor): cas flags exptime bits nkey key value. */

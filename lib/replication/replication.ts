@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import type { SlabStore } from '../store/slab-store.js'
 import { ReplicationLog } from './log.js'
 import { MinAcks } from './min-acks.js'
+import { KeyHolds } from './holds.js'
 import { ReplicaLink } from './replica.js'
 import { ReplicationSource } from './source.js'
 
@@ -35,6 +36,8 @@ export class Replication {
   readonly link: ReplicaLink
   /** --min-replicas-to-ack: the server's write gate on a master (wired by lib/app). */
   readonly acks: MinAcks
+  /** Keys dropped by `dc_invalidate` whose stream records wait (holds.ts); replicas only. */
+  readonly holds = new KeyHolds()
   role: ReplicationRole = 'master'
   /** This node has led (lead()): its data is a complete copy, also once it follows again. */
   private led = false
@@ -46,7 +49,8 @@ export class Replication {
   constructor (private readonly o: ReplicationOptions) {
     this.log = new ReplicationLog(o.store, o.backlogBytes)
     this.source = new ReplicationSource(o.store, this.log, o.logger, o.timeoutMs)
-    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs, route: o.route })
+    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs, route: o.route, holds: this.holds })
+    this.holds.replay = (type, body) => this.link.applyBody(type, body, 0, body.length)
     // A replica that is mid full sync holds an incomplete copy: nobody may chain from it.
     this.source.refuse = () => this.role === 'replica' && !this.link.inSync ? 'not in sync' : null
     this.link.on('synced', () => this.onChange())
@@ -116,6 +120,8 @@ export class Replication {
       if (epoch !== this.log.epoch) { this.log.epoch = epoch; this.onChange() }
       return
     }
+    // Records kept aside by dc_invalidate are the stream's: applied before writes are taken.
+    this.holds.releaseAll()
     this.log.epoch = epoch
     this.led = true
     this.link.setTarget(null)
@@ -124,6 +130,18 @@ export class Replication {
     this.log.servableFrom = 0
     this.activate()
     this.onChange()
+  }
+
+  /**
+   * `dc_invalidate`: drop this replica's copy of key[ks, ke) and hold the key for `ms`
+   * (holds.ts). Not logged (a replica's store has no mutations log), not replicated. False
+   * on a master (its copy is the truth) or when too many keys are held.
+   */
+  invalidate (key: Uint8Array, ks: number, ke: number, ms: number): boolean {
+    if (this.role !== 'replica') return false
+    if (!this.holds.hold(key, ks, ke, ms)) return false
+    this.o.store.applyDelete(key, ks, ke)
+    return true
   }
 
   get masterAddress (): string {
@@ -186,6 +204,10 @@ export class Replication {
       ['backlog_lost', this.source.counters.backlog_lost],
       ['apply_failed', link.counters.apply_failed],
       ['stale_epoch_refused', link.counters.stale_epoch],
+      ['dc_invalidations', this.holds.counters.dc_invalidations],
+      ['dc_invalidate_refused', this.holds.counters.dc_invalidate_refused],
+      ['dc_held_keys', this.holds.size],
+      ['dc_held_records', this.holds.counters.dc_held_records],
       ['history', log.history.map((e) => `${e.id}:${e.start}`).join(',')],
     ]
     rows.push(...this.acks.stats())

@@ -41,6 +41,16 @@ export interface Upgrade {
   take (socket: Socket, args: string[]): void
 }
 
+/**
+ * A memring-only text command answered by a part the server does not know (replication's
+ * `dc_invalidate`): `run` gets the line (tokens as offsets) and returns the reply line.
+ * Tried only for words the server does not know, so memcached's commands never change.
+ */
+export interface LocalCommand {
+  readonly word: string
+  run (buf: Buffer, tokS: ArrayLike<number>, tokE: ArrayLike<number>, ntokens: number): Buffer
+}
+
 /** Writes are refused (a replica): the text/meta error line and the binary error body. */
 export interface ReadOnly {
   readonly line: Buffer
@@ -99,6 +109,8 @@ export interface ServerContext {
   connectionClosed: (conn: { id: number }) => void
   /** Commands that take a connection over; empty on a plain server. */
   upgrades: Upgrade[]
+  /** memring-only commands (LocalCommand); empty on a plain server. */
+  localCommands: LocalCommand[]
   /** Non-null while client writes must be refused (a replica). */
   readOnly: ReadOnly | null
   /** Non-null while write replies must wait for a confirmation (--min-replicas-to-ack). */

@@ -93,6 +93,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     },
     connections: conns,
     upgrades: [],
+    localCommands: [],
     readOnly: null,
     writeGate: null,
     statsGroups: new Map(),

@@ -238,6 +238,7 @@ export class TextSession implements TextRequestHandler {
         return NO_DATA
       default:
         if (this.ctx.upgrades.length > 0 && this.upgrade(line)) return NO_DATA
+        if (this.ctx.localCommands.length > 0 && this.local(line)) return NO_DATA
         // memcached closes on what looks like an HTTP request line, without a reply.
         if (n >= 1) {
           const last = n - 1
@@ -263,6 +264,18 @@ export class TextSession implements TextRequestHandler {
     const socket = this.conn.detach?.() ?? null
     if (socket !== null) up.take(socket, args)
     return true
+  }
+
+  /** A memring-only command (ctx.localCommands): true when it was one (its reply is queued). */
+  private local (line: TextLine): boolean {
+    const b = line.buf
+    const n = line.tokE[0] - line.tokS[0]
+    for (const c of this.ctx.localCommands) {
+      if (c.word.length !== n || b.toString('latin1', line.tokS[0], line.tokE[0]) !== c.word) continue
+      this.reply(c.run(b, line.tokS, line.tokE, line.ntokens))
+      return true
+    }
+    return false
   }
 
   /** A replica (or a master short of replicas) refuses client writes: one error line, sent

@@ -15,11 +15,11 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { decodeLeaderRecord, leaderPath } from '../cluster/layout.js'
 import type { ZkSession } from '../cluster/zk.js'
-import { ChildServer, startMemringProcess } from './memring-process.js'
+import { ChildServer, PROXY_BIN, startMemringProcess } from './memring-process.js'
 import { stats } from './replication.js'
 import { startRelay, type LinkShape, type TcpRelay } from './tcp-relay.js'
 import { waitFor } from './wait-for.js'
-import type { Teardown } from './zookeeper.js'
+import { freePort, type Teardown } from './zookeeper.js'
 
 export interface TwoDcsOptions {
   /** ZooKeeper's port (on 127.0.0.1) and connect string, as DC A dials it. */
@@ -95,4 +95,14 @@ export async function caughtUp (m: ChildServer, hosts: ChildServer[], timeoutMs:
     }
     return true
   }, { timeoutMs, what: `copies caught up with ${m.address}` })
+}
+
+/** A memring-proxy in DC B (through B's WAN map and ZooKeeper relay) with `extra` flags, once it sees `hosts` hosts. */
+export async function startProxyInB (t: Teardown, d: TwoDcs, hosts: number, o: { sessionMs: number, waitMs: number }, extra: string[] = []): Promise<ChildServer> {
+  const port = await freePort()
+  const proxy = new ChildServer(PROXY_BIN, port, ['-p', String(port), '-l', '127.0.0.1', '--zk', d.zkRelay.address, '--cluster', d.cluster, '--dc', 'B', '--zk-session-timeout', String(o.sessionMs), ...extra], d.envB)
+  t.teardown(() => proxy.kill())
+  await proxy.start()
+  await waitFor(async () => (await stats(port, 'proxy')).topology_hosts === String(hosts), { timeoutMs: o.waitMs, what: `the proxy sees ${hosts} hosts` })
+  return proxy
 }
