@@ -10,7 +10,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { ConfigError } from '../lib/app/config.js'
 import { proxyConfigs, type RawProxyOptions } from '../lib/app/proxy-options.js'
 import { startProxyApp, type ProxyApp } from '../lib/app/proxy-app.js'
-import { createLogger, levelForVerbosity } from '../lib/log.js'
+import { createLogger, levelForVerbosity, logFormat } from '../lib/log.js'
 import { metricsOptions, type MetricsConfig, type RawMetricsOptions } from '../lib/app/metrics-app.js'
 
 const increase = (_v: string, prev = 0): number => prev + 1
@@ -47,6 +47,7 @@ const program = new Command('memring-proxy')
   .addOption(new Option('--dc-writes <mode>', 'master: writes go to the shard\'s master only; local-invalidate: a write first drops the key on this DC\'s copies (needs --dc), so a reader here sees a miss or the new value').choices(['master', 'local-invalidate']).default(undefined, 'master').env('MEMRING_PROXY_DC_WRITES'))
   .addOption(new Option('--dc-invalidate-hold <ms>', 'with --dc-writes local-invalidate: how long a local copy holds back replicated records of a key it dropped (over the WAN round trip plus replication lag)').default(undefined, '1000').env('MEMRING_PROXY_DC_INVALIDATE_HOLD'))
   .addOption(new Option('-c, --conn-limit <num>', 'max simultaneous client connections').default('4096'))
+  .addOption(new Option('--log-format <format>', 'log lines as JSON (default; for log pipelines) or pretty (one readable line per event)').choices(['json', 'pretty']).default('json').env('MEMRING_PROXY_LOG_FORMAT'))
   .addOption(new Option('-v, --verbose', 'verbose (repeat for more)').argParser(increase))
   .addOption(new Option('--metrics-port <num>', 'serve Prometheus metrics on GET /metrics at this TCP port (0 = any free port; default: off)').env('MEMRING_PROXY_METRICS_PORT'))
   .addOption(new Option('--metrics-listen <addr>', 'address of the metrics port (default: all interfaces)').env('MEMRING_PROXY_METRICS_LISTEN'))
@@ -74,7 +75,7 @@ async function main (): Promise<void> {
     }
     throw err
   }
-  const log = createLogger(levelForVerbosity(raw.verbose ?? 0))
+  const log = createLogger(levelForVerbosity(raw.verbose ?? 0), undefined, logFormat((raw as { logFormat?: string }).logFormat) ?? 'json')
   const apps: ProxyApp[] = []
   const closeAll = async (): Promise<void> => { await Promise.all(apps.map(async (a) => await a.close())) }
   let opts = configs[0]!

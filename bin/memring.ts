@@ -11,7 +11,7 @@ import { startServerApp } from '../lib/app/server-app.js'
 import { installTestHooks } from '../lib/app/test-hooks.js'
 import { clusterOptions } from '../lib/app/cluster-options.js'
 import type { RawClusterOptions } from '../lib/app/cluster-options.js'
-import { createLogger, levelForVerbosity } from '../lib/log.js'
+import { createLogger, levelForVerbosity, logFormat } from '../lib/log.js'
 import { replicationOptions } from '../lib/app/replication-app.js'
 import type { RawReplicationOptions } from '../lib/app/replication-app.js'
 import { defaultSettings } from '../lib/server/settings.js'
@@ -37,6 +37,7 @@ const program = new Command('memring')
   .addOption(new Option('-C, --disable-cas', 'disable use of CAS').env('MEMRING_DISABLE_CAS'))
   .addOption(new Option('-A, --enable-shutdown', 'enable the ascii "shutdown" command').env('MEMRING_ENABLE_SHUTDOWN'))
   .addOption(new Option('-F, --disable-flush-all', 'disable flush_all').env('MEMRING_DISABLE_FLUSH_ALL'))
+  .addOption(new Option('--log-format <format>', 'log lines as JSON (default; for log pipelines) or pretty (one readable line per event)').choices(['json', 'pretty']).default('json').env('MEMRING_LOG_FORMAT'))
   .addOption(new Option('-v, --verbose', 'verbose (repeat for more: -vv, -vvv)').argParser(increase))
   .addOption(new Option('-b, --listen-backlog <num>', 'TCP listen backlog').default('1024'))
   .addOption(new Option('-R, --max-reqs-per-event <num>', 'accepted for compatibility').default('20'))
@@ -107,7 +108,7 @@ async function main (): Promise<void> {
     if (err instanceof ConfigError) usageError(err.message)
     throw err
   }
-  const log = createLogger(levelForVerbosity(settings.verbosity))
+  const log = createLogger(levelForVerbosity(settings.verbosity), undefined, logFormat((raw as { logFormat?: string }).logFormat) ?? 'json')
   if (raw.pidfile !== undefined) {
     const { writeFileSync } = await import('node:fs')
     writeFileSync(raw.pidfile, `${process.pid}\n`)

@@ -4,6 +4,7 @@
  */
 import { pino } from 'pino'
 import type { Logger, DestinationStream } from 'pino'
+import { prettyDestination } from './log-pretty.js'
 
 export type { Logger }
 
@@ -12,8 +13,17 @@ export function levelForVerbosity (v: number): string {
   return v >= 3 ? 'trace' : v === 2 ? 'debug' : v === 1 ? 'info' : 'warn'
 }
 
-export function createLogger (level: string, dest?: DestinationStream): Logger {
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest ?? pino.destination(2))
+/** --log-format: JSON lines (default, for log pipelines) or `pretty` (lib/log-pretty.ts). */
+export type LogFormat = 'json' | 'pretty'
+
+export function logFormat (v: string | undefined): LogFormat | null {
+  const f = (v ?? 'json').trim()
+  return f === 'json' || f === 'pretty' ? f : null
+}
+
+export function createLogger (level: string, dest?: DestinationStream, format: LogFormat = 'json'): Logger {
+  const out = dest ?? (format === 'pretty' ? prettyDestination(2) : pino.destination(2))
+  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, out)
 }
 
 export function silentLogger (): Logger { return pino({ level: 'silent' }) }
