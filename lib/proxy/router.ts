@@ -62,8 +62,6 @@ export class ShardRoute {
   readonly readers: readonly BackendHost[]
   /** Per reader: 2 when it is in another DC than --dc, + 1 when its epoch is older than seen. */
   readonly rank: Uint8Array
-  /** Readers in this proxy's DC (all of them without --dc); pick() counts local and remote reads. */
-  readonly local: number
   /** The first `best` readers are of rank 0 (this DC, seen epoch): a hot key goes round them. */
   readonly best: number
   readonly counts: ReadCounts
@@ -77,9 +75,6 @@ export class ShardRoute {
     this.readers = readers
     this.rank = rank
     this.counts = counts
-    let local = 0
-    for (let i = 0; i < rank.length; i++) if (rank[i]! < 2) local++
-    this.local = local
     let best = 0
     while (best < rank.length && rank[best] === 0) best++
     this.best = best

@@ -438,12 +438,13 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       if (ke - ks > KEY_MAX_LENGTH) return this.#err(R.BAD_FORMAT)
       this.core.counters.proxy_get_keys++
       const slot = this.#slot(true)
-      if (this.#viaTree(buf, ks, ke, this.#wireLine(line, false), Kind.Values, slot, 0)) return NO_DATA
-      const shard = this.#readShard(read, buf, ks, ke, this.core.router.shardIndexOf(buf, ks, ke))
       const wire = this.#wireLine(line, false)
+      if (this.core.tree !== null && this.#viaTree(buf, ks, ke, wire, Kind.Values, slot, 0)) return NO_DATA
+      const shard = this.#readShard(read, buf, ks, ke, this.core.router.shardIndexOf(buf, ks, ke))
       const hot = read ? this.core.hot?.read(buf, ks, ke) ?? null : null
       if (hot !== null && line.op === Op.Get && this.#fromCache(hot, shard, wire, slot)) return NO_DATA
-      const sink = read ? this.#warm(slot, [buf.subarray(ks, ke)], shard, line) : this.#written(buf, ks, ke, slot)
+      // (the key list is built only while a warm-up window is open: not per get)
+      const sink = !read ? this.#written(buf, ks, ke, slot) : this.core.warmUp.active ? this.#warm(slot, [buf.subarray(ks, ke)], shard, line) : slot
       if (!this.#fetch(shard, read, wire, Kind.Values, sink, 0, hot)) (read ? slot : sink).onFail(FailReason.Down, 0)
       return NO_DATA
     }
@@ -599,7 +600,7 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     const slot = this.#slot(read, true)
     const wire = quiet ? Buffer.concat([this.#wireLine(line, false), MN_LINE]) : this.#wireLine(line, false)
-    if (this.#viaTree(kb, ks, ke, wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot, 0)) return NO_DATA
+    if (this.core.tree !== null && this.#viaTree(kb, ks, ke, wire, quiet ? Kind.MetaQuiet : Kind.Meta, quiet && read ? new QuietRead(slot) : slot, 0)) return NO_DATA
     const kind = quiet ? Kind.MetaQuiet : Kind.Meta
     const hot = anyCopy && line.op === Op.MetaGet ? this.core.hot?.read(kb, ks, ke) ?? null : null
     let sink: ReplySink = quiet && read ? new QuietRead(slot) : slot
