@@ -491,6 +491,9 @@ export class TextSession implements TextRequestHandler {
     this.pendingItem = h
     this.pendingMode = mode
     this.pendingCas = cas
+    // A value split over input chunks goes straight into the item (onDataPart), not into a
+    // buffer of its own first: no copy of a large value outside slab memory.
+    line.stream = true
     return vlen + 2
   }
 
@@ -507,6 +510,31 @@ export class TextSession implements TextRequestHandler {
       return
     }
     store.writeValue(h, buf, s, e - 2, 0)
+    this.linkPending(h)
+  }
+
+  onDataPart (_line: TextLine, buf: Buffer, s: number, e: number, at: number): void {
+    if (this.pendingItem > 0) this.ctx.store.writeValue(this.pendingItem, buf, s, e, at)
+  }
+
+  onDataEnd (line: TextLine, crlf: boolean): void {
+    const t0 = this.timeData ? performance.now() : 0
+    const h = this.pendingItem
+    this.pendingItem = 0
+    if (h > 0) {
+      this.ctx.stats.cmd_set++
+      if (crlf) this.linkPending(h); else { this.ctx.store.free(h); this.reply(R.BAD_CHUNK) }
+    }
+    this.settle()
+    if (this.timeData) {
+      this.timeData = false
+      this.ctx.requestTimer?.record(line.op, (performance.now() - t0) / 1000)
+    }
+  }
+
+  /** Links the item whose value is in place, as the pending command asks, and replies. */
+  private linkPending (h: number): void {
+    const store = this.ctx.store
     const mode = this.pendingMode
     const res = store.link(h, mode, this.pendingCas)
     if (mode === StoreMode.Cas) {

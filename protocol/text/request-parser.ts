@@ -38,6 +38,14 @@ export class TextLine {
   rest = -1
   /** Set by the handler in onLine: discard the data block instead of delivering it. */
   swallow = false
+  /**
+   * Set by the handler in onLine (with onDataPart/onDataEnd defined): a data block that
+   * spans input chunks is handed over piece by piece as it arrives instead of being
+   * assembled in a buffer of its own, so a large value is copied once, straight to where
+   * the handler keeps it (the store's slab memory). A block whole in one chunk still comes
+   * through onData.
+   */
+  stream = false
 
   tokenLength (i: number): number { return this.tokE[i] - this.tokS[i] }
 }
@@ -53,6 +61,13 @@ export interface TextRequestHandler {
   onLine (line: TextLine): number
   /** The data block announced by onLine: buf[s, e) is its n bytes, CRLF included. */
   onData (line: TextLine, buf: Buffer, s: number, e: number): void
+  /**
+   * A streamed block (line.stream): value bytes buf[s, e) go at offset `at` of the value
+   * (the CRLF is not passed). Ranges are valid only during the call.
+   */
+  onDataPart? (line: TextLine, buf: Buffer, s: number, e: number, at: number): void
+  /** The streamed block is complete; crlf: whether it ended with CR LF as it must. */
+  onDataEnd? (line: TextLine, crlf: boolean): void
   /** Framing is lost (line too long): close the connection without a reply. */
   onFatal (reason: string): void
 }
@@ -73,6 +88,8 @@ export class TextRequestParser {
   private data: Buffer | null = null
   private dataNeed = 0
   private dataFilled = 0
+  /** A streamed block's CR or LF was something else. */
+  private crlfBad = false
   private paused = false
   private halted = false
 
@@ -82,9 +99,9 @@ export class TextRequestParser {
   pause (): void { this.paused = true }
   get isPaused (): boolean { return this.paused }
   /** Drop all buffered input and ignore the rest (quit, fatal errors). */
-  halt (): void { this.halted = true; this.pending = null; this.partial = null; this.data = null }
+  halt (): void { this.halted = true; this.pending = null; this.partial = null; this.data = null; this.crlfBad = false }
   /** Bytes buffered but not yet parsed. */
-  get buffered (): number { return (this.pending?.length ?? 0) + this.partialLen + this.dataFilled }
+  get buffered (): number { return (this.pending?.length ?? 0) + this.partialLen + (this.data !== null ? this.dataFilled : 0) }
 
   push (chunk: Buffer): void {
     if (this.halted) return
@@ -194,6 +211,7 @@ export class TextRequestParser {
     line.start = off
     line.end = end
     line.swallow = false
+    line.stream = false
     tokenize(line, buf, off, end)
     line.op = line.ntokens > 0 ? commandOf(buf, line.tokS[0], line.tokE[0]) : Op.Unknown
     const next = lf + 1
@@ -216,13 +234,14 @@ export class TextRequestParser {
       if (this.dataFilled === this.dataNeed) this.finishData()
       return off + take
     }
-    if (this.data === null && avail >= need) {
+    if (this.data === null && this.dataFilled === 0 && avail >= need) {
       // Fast path: the whole block is in this chunk; hand out a view.
       this.state = State.Line
       this.dataFilled = 0
       this.handler.onData(line, buf, off, off + need)
       return off + need
     }
+    if (line.stream) return this.streamBytes(buf, off)
     if (this.data === null) this.data = Buffer.allocUnsafe(this.dataNeed)
     const take = avail < need ? avail : need
     buf.copy(this.data, this.dataFilled, off, off + take)
@@ -231,6 +250,29 @@ export class TextRequestParser {
       const d = this.data
       this.finishData()
       this.handler.onData(line, d, 0, d.length)
+    }
+    return off + take
+  }
+
+  /** line.stream: value bytes go to onDataPart as they come; the CRLF is checked here. */
+  private streamBytes (buf: Buffer, off: number): number {
+    const need = this.dataNeed - this.dataFilled
+    const take = buf.length - off < need ? buf.length - off : need
+    const vlen = this.dataNeed - 2
+    const at = this.dataFilled
+    const valueEnd = at + take < vlen ? at + take : vlen
+    if (valueEnd > at) (this.handler.onDataPart as NonNullable<TextRequestHandler['onDataPart']>)(this.line, buf, off, off + valueEnd - at, at)
+    // The CRLF's bytes in this piece: CR at value offset vlen, LF at vlen + 1.
+    for (let i = Math.max(at, vlen); i < at + take; i++) {
+      const b = buf[off + i - at]
+      if (b !== (i === vlen ? CR : LF)) this.crlfBad = true
+    }
+    this.dataFilled += take
+    if (this.dataFilled === this.dataNeed) {
+      const ok = !this.crlfBad
+      this.crlfBad = false
+      this.finishData()
+      ;(this.handler.onDataEnd as NonNullable<TextRequestHandler['onDataEnd']>)(this.line, ok)
     }
     return off + take
   }

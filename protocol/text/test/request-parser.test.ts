@@ -195,3 +195,71 @@ t.test('a data block inside one chunk is a view of it; a block split over chunks
   b.fill(0x58)
   t.equal(seen[1].buf.toString('latin1', seen[1].s, seen[1].e), 'abc\r\n', 'overwriting both chunks leaves the assembled block intact')
 })
+
+/** Asks for streamed blocks (line.stream) and rebuilds each value from its pieces. */
+class StreamRecorder extends Recorder {
+  private value: Buffer | null = null
+  override onLine (line: TextLine): number {
+    const n = super.onLine(line)
+    if (n !== NO_DATA) { line.stream = true; this.value = Buffer.alloc(n - 2, '?') }
+    return n
+  }
+
+  onDataPart (_line: TextLine, buf: Buffer, s: number, e: number, at: number): void {
+    buf.copy(this.value as Buffer, at, s, e)
+  }
+
+  /** A block whole in one chunk: recorded in the same form as a streamed one. */
+  override onData (line: TextLine, buf: Buffer, s: number, e: number): void {
+    this.onDataPart(line, buf, s, e - 2, 0)
+    this.onDataEnd(line, buf[e - 2] === 13 && buf[e - 1] === 10)
+  }
+
+  onDataEnd (_line: TextLine, crlf: boolean): void {
+    this.events.push(`data ${JSON.stringify((this.value as Buffer).toString('latin1') + (crlf ? '\r\n' : ''))}`)
+    if (!crlf) this.events.push('bad crlf')
+  }
+}
+
+t.test('a streamed block comes as pieces written in place, split anywhere; a whole one as onData', async (t) => {
+  const value = 'ab\r\ncd\0ef'
+  const cases: Array<{ input: string, expect: string[] }> = [
+    {
+      input: `set k 0 0 ${value.length}\r\n${value}\r\nget z\r\n`,
+      expect: [`line op=${Op.Set} [set|k|0|0|${value.length}]`, `data ${JSON.stringify(value + '\r\n')}`, `line op=${Op.Get} [get|z]`],
+    },
+    {
+      input: 'set k 0 0 3\r\nabcXYget z\r\n',
+      expect: [`line op=${Op.Set} [set|k|0|0|3]`, 'data "abc"', 'bad crlf', `line op=${Op.Get} [get|z]`],
+    },
+    {
+      input: 'set k 0 0 3\r\nabc\rYget z\r\n',
+      expect: [`line op=${Op.Set} [set|k|0|0|3]`, 'data "abc"', 'bad crlf', `line op=${Op.Get} [get|z]`],
+    },
+    {
+      input: 'set k 0 0 0\r\n\r\nget z\r\n',
+      expect: [`line op=${Op.Set} [set|k|0|0|0]`, 'data "\\r\\n"', `line op=${Op.Get} [get|z]`],
+    },
+  ]
+  for (const c of cases) {
+    const input = Buffer.from(c.input, 'latin1')
+    for (const { name, chunks } of splits(input)) {
+      const r = new StreamRecorder()
+      const p = new TextRequestParser(r)
+      for (const ch of chunks) p.push(Buffer.from(ch))
+      t.same(r.events, c.expect, `${JSON.stringify(c.input)} ${name}`)
+    }
+  }
+})
+
+t.test('a streamed block is never assembled in a buffer of its own', async (t) => {
+  const r = new StreamRecorder()
+  const p = new TextRequestParser(r)
+  p.push(Buffer.from('set k 0 0 100000\r\n' + 'x'.repeat(1000)))
+  for (let i = 0; i < 99; i++) {
+    p.push(Buffer.alloc(1000, 'x'))
+    t.equal(p.buffered, 0, 'nothing buffered in the parser')
+  }
+  p.push(Buffer.from('\r\n'))
+  t.same(r.events.slice(1), [`data ${JSON.stringify('x'.repeat(100000) + '\r\n')}`])
+})
