@@ -62,6 +62,9 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     useCas: settings.useCas,
     hashPower: settings.hashPowerInit > 0 ? settings.hashPowerInit : 16,
     slabReassign: settings.slabReassign,
+    slabChunkMax: settings.slabChunkMax,
+    slabAutomoveWindow: settings.slabAutomoveWindow,
+    slabAutomoveRatio: settings.slabAutomoveRatio,
     clock: opts.clock,
   })
   // -o lru_maintainer/no_lru_maintainer, hot_lru_pct, warm_lru_pct (later: `lru mode|tune`).
@@ -140,12 +143,17 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       cursor = store.crawl(cursor, CRAWL_BUDGET)
       if (cursor === 0 && store.counters.crawler_reclaimed === reclaimedAtStart) restUntil = Date.now() + CRAWL_REST_MS
     }, 100)
-    // Slab automove: once a second, a class that evicted while another holds pages with
-    // older items gets a page (memcached slab_automove=1, simplified; see store README).
+    // Slab automove, once a second, from the LRU maintainer as memcached runs it: mode 1 is
+    // memcached's windowed age-ratio decision (lib/store/automove.ts); mode 2 (aggressive)
+    // gives the class that evicted most in the last second a page from the class whose
+    // oldest item is oldest.
     const evictedBefore = new Float64Array(store.slabs.largest + 1)
     const automove = setInterval(() => {
       // memcached runs automove from its LRU maintainer thread (-o no_lru_maintainer stops it).
       if (settings.slabAutomove === 0 || !settings.slabReassign || !settings.lruMaintainer) return
+      store.automover.ratio = settings.slabAutomoveRatio
+      store.automover.setWindow(settings.slabAutomoveWindow)
+      if (settings.slabAutomove === 1) { store.automoveTick(); return }
       let needy = 0
       let most = 0
       for (let c = 1; c <= store.slabs.largest; c++) {

@@ -24,9 +24,10 @@ export interface ServerSettings {
   lruCrawlerSleepUs: number // -o lru_crawler_sleep
   slabReassign: boolean // -o slab_reassign
   slabAutomove: number // -o slab_automove (0, 1, 2)
-  slabAutomoveRatio: number // -o slab_automove_ratio: shown only (memring's automove has no age ratio)
+  slabAutomoveRatio: number // -o slab_automove_ratio: automove 1's age ratio (lib/store/automove.ts)
   slabAutomoveRatioNegNan: boolean // "-nan" given (printed as memcached does)
-  slabAutomoveWindow: number // -o slab_automove_window: shown only
+  slabAutomoveWindow: number // -o slab_automove_window: automove 1's window, in one-second samples
+  slabChunkMax: number // -o slab_chunk_max (bytes): larger items are chained
   lruCrawlerTocrawl: number // -o lru_crawler_tocrawl: shown only (the crawler has its own budget)
   tailRepairTime: number // -o tail_repair_time: shown only (memring has no item refcounts to repair)
   lruMaintainer: boolean // -o lru_maintainer / no_lru_maintainer (stats lru_maintainer_thread; lru mode|temp_ttl need it)
@@ -82,6 +83,7 @@ export function defaultSettings (): ServerSettings {
     slabAutomoveRatio: 0.8,
     slabAutomoveRatioNegNan: false,
     slabAutomoveWindow: 30,
+    slabChunkMax: 512 * 1024,
     lruCrawlerTocrawl: 0,
     tailRepairTime: 0,
     lruMaintainer: true,

@@ -241,7 +241,9 @@ function items (out: StatsSink, ctx: ServerContext): void {
     const warm = st.segmentCount(c, 1)
     const cold = st.segmentCount(c, 2)
     const n = hot + warm + cold
-    if (n === 0 && st.slabs.pagesOf[c] === 0) continue
+    // memcached item_stats: a class with no item in its LRU has no rows, even with pages (a
+    // class holding only chained items' heads or tails, or whose items were all deleted).
+    if (n === 0) continue
     const p = `items:${c}:`
     const rows: Array<[string, number]> = [
       ['number', n],
