@@ -228,6 +228,8 @@ function settings (out: StatsSink, ctx: ServerContext): void {
     ['read_buf_mem_limit', 0],
     ['track_sizes', 'no'],
     ['inline_ascii_response', 'no'],
+    // memcached prints the -e path with %s: "(null)" when unset.
+    ['memory_file', s.memoryFile === '' ? '(null)' : s.memoryFile],
   ]
   // memring only, and only when on, so a default `stats settings` stays memcached 1.6.18's.
   if (s.metaE) rows.push(['meta_e', 'yes'])
