@@ -64,6 +64,8 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
     this.sinceYield = 0
     this.yieldAfter = this.ctx.settings.maxReqsPerEvent + 1
     this.parser.push(chunk)
+    // The wake-up that used its whole -R budget counts a yield too (conn_new_cmd with nreqs spent).
+    if (this.sinceYield >= this.yieldAfter) this.ctx.stats.conn_yields++
   }
   pause (): void { this.parser.pause() }
   resume (): void {
@@ -116,6 +118,7 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
   onRequest (req: BinaryRequest): Next {
     if (this.sinceYield >= this.yieldAfter) {
       this.conn.out.commit() // memcached transmits what it has, then yields
+      this.ctx.stats.conn_yields++
       this.sinceYield = 0
       this.yieldAfter = this.ctx.settings.maxReqsPerEvent
     }

@@ -106,6 +106,8 @@ export class TextSession implements TextRequestHandler {
     this.reqsAllowed = this.ctx.settings.maxReqsPerEvent + 1
     this.sinceTransmit = 0
     this.parser.push(chunk)
+    // The wake-up that used its whole -R budget counts a yield too (conn_new_cmd with nreqs spent).
+    if (this.reqsThisEvent >= this.reqsAllowed) this.ctx.stats.conn_yields++
   }
 
   /** The connection's output is congested: stop after the current request (or key). */
@@ -182,6 +184,7 @@ export class TextSession implements TextRequestHandler {
       this.reqsThisEvent = 1
       this.reqsAllowed = this.ctx.settings.maxReqsPerEvent
       this.conn.out.commit()
+      this.ctx.stats.conn_yields++ // memcached counts each wake-up that ran out of -R
       this.sinceTransmit = 0
     }
     this.sinceTransmit++
