@@ -16,6 +16,7 @@ import { createLogger, levelForVerbosity, logFormat } from '../lib/log.js'
 import { replicationOptions } from '../lib/app/replication-app.js'
 import type { RawReplicationOptions } from '../lib/app/replication-app.js'
 import { defaultSettings } from '../lib/server/settings.js'
+import { verboseLine } from '../lib/server/verbose.js'
 import { metricsOptions, type RawMetricsOptions } from '../lib/app/metrics-app.js'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
@@ -127,6 +128,8 @@ async function main (): Promise<void> {
     if (stopGraceful !== null) return
     stopGraceful = graceful
     log.info({ why }, 'shutting down')
+    // memcached -v says so on stderr (its main loop's exit; `verbosity` can change it live).
+    if ((app?.server.ctx.settings.verbosity ?? settings.verbosity) > 0) verboseLine(graceful ? 'Gracefully stopping' : 'Exiting normally')
     const t = setTimeout(() => process.exit(0), graceful ? 10000 : 2000)
     t.unref()
     // A signal during start-up (say, between our ZooKeeper node appearing and start-up
