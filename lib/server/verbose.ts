@@ -21,7 +21,7 @@
  */
 import { writeSync } from 'node:fs'
 import { Op } from '../../protocol/request.js'
-import type { TextLine } from '../../protocol/text/request-parser.js'
+import { NO_DATA, type TextLine } from '../../protocol/text/request-parser.js'
 import type { ConnControl, ServerContext } from './context.js'
 import { TextSession } from './text-session.js'
 
@@ -58,20 +58,48 @@ function replyText (b: Buffer): string {
   return b.toString('latin1', 0, n)
 }
 
+const RETRIEVAL = new Set<Op>([Op.Get, Op.Bget, Op.Gets, Op.Gat, Op.Gats])
+
 /** The text session of a `-vv` connection: prints what memcached prints, then does the same. */
 export class VerboseTextSession extends TextSession {
-  constructor (private readonly c: ConnControl, ctx: ServerContext) { super(c, ctx) }
+  /** The command being handled (its line is valid until onLine/onData returns). */
+  #line: TextLine | null = null
+
+  constructor (private readonly c: ConnControl, private readonly context: ServerContext) { super(c, context) }
 
   override onLine (line: TextLine): number {
     verboseLine(`<${this.c.id} ${line.buf.toString('latin1', line.start, line.end)}`)
+    this.#line = line
     const n = super.onLine(line)
+    if (n === NO_DATA) this.#line = null
     if (line.op === Op.MetaNoop) verboseLine(`>${this.c.id} MN`)
     return n
   }
 
+  override onData (line: TextLine, buf: Buffer, s: number, e: number): void {
+    this.#line = line
+    super.onData(line, buf, s, e)
+    this.#line = null
+  }
+
   protected override reply (b: Buffer): void {
-    verboseLine(`>${this.c.id} ${this.noreply ? 'NOREPLY ' : ''}${replyText(b)}`)
+    const text = replyText(b)
+    const line = this.#line
+    if (line !== null) this.before(line, text)
+    verboseLine(`>${this.c.id} ${this.noreply ? 'NOREPLY ' : ''}${text}`)
     super.reply(b)
+  }
+
+  /** Lines memcached prints from deeper down, before the reply line. */
+  private before (line: TextLine, text: string): void {
+    // process_get_command prints END before it finds that a key was too long.
+    if (RETRIEVAL.has(line.op) && text === 'CLIENT_ERROR bad command line format') verboseLine(`>${this.c.id} END`)
+    // do_store_item: a cas whose value does not match the item's.
+    if (line.op === Op.Cas && text === 'EXISTS') {
+      const store = this.context.store
+      const h = store.find(line.buf, line.tokS[1], line.tokE[1])
+      if (h !== 0) verboseLine(`CAS:  failure: expected ${store.cas(h)}, got ${line.buf.toString('latin1', line.tokS[5], line.tokE[5])}`)
+    }
   }
 
   protected override replyAscii (s: string): void {
