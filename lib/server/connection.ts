@@ -78,7 +78,9 @@ export class Connection implements ConnControl, HoldOwner {
     this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     this.out.owner = this
-    this.verbose = ctx.settings.verbosity > 1
+    // The proxy's frontend reuses Connection with no settings (and prints no -vv lines).
+    const settings = ctx.settings as ServerContext['settings'] | null
+    this.verbose = settings !== null && settings.verbosity > 1
     if (this.verbose) verboseLine(newConnectionLine(this.id, ctx.settings.protocol))
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
