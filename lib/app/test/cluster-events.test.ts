@@ -13,6 +13,7 @@ import { ZkSession } from '../../cluster/zk.js'
 import { ChildServer, PROXY_BIN, startMemringProcess } from '../../testing/memring-process.js'
 import { freePort } from '../../testing/memcached.js'
 import { exchange } from '../../testing/raw-client.js'
+import { replicationOptions } from '../replication-app.js'
 import { startRelay } from '../../testing/tcp-relay.js'
 import { waitFor } from '../../testing/wait-for.js'
 import { startZooKeeper, zooKeeperAvailable } from '../../testing/zookeeper.js'
@@ -102,6 +103,12 @@ t.test('the event log of a failover', { skip: zooKeeperAvailable() ? false : 'zo
   t.ok(expired >= 0, 'session_expired is logged')
   t.ok(woke.findIndex((e, i) => i > expired && e.event === 'joined') > expired, 'a new session joins after the expiry')
   t.ok(woke.findIndex((e, i) => i > expired && e.event === 'registered') > expired, 'and registers again')
+})
+
+t.test('--repl-lag-threshold: default, a value, and what is refused', async (t) => {
+  t.equal(replicationOptions({}).lagThresholdMs, 5000)
+  t.equal(replicationOptions({ replLagThreshold: '250' }).lagThresholdMs, 250)
+  for (const bad of ['0', '-1', '2.5', 'x', '', '3600001']) t.throws(() => replicationOptions({ replLagThreshold: bad }), /--repl-lag-threshold/, `'${bad}' refused`)
 })
 
 t.test('a slow link to the master: lag_high past --repl-lag-threshold, then lag_ok', { skip: zooKeeperAvailable() ? false : 'zookeeper package not installed' }, async (t) => {
