@@ -23,6 +23,32 @@ const WAIT_MS = SESSION_MS * 10
 
 type Line = Record<string, unknown> & { event?: string }
 
+/** README "Cluster events": each event's level, area (mod) and fields. */
+const SCHEMA: Record<string, { level: number, mod: string, fields: string[] }> = {
+  joined: { level: 30, mod: 'zk', fields: ['sessionId', 'timeoutMs'] },
+  registered: { level: 30, mod: 'registry', fields: ['node', 'path', 'sessionId'] },
+  session_expired: { level: 40, mod: 'zk', fields: ['sessionId', 'cause'] },
+  following: { level: 30, mod: 'election', fields: ['shard', 'master', 'epoch'] },
+  vacant: { level: 40, mod: 'election', fields: ['shard', 'last'] },
+  elected: { level: 30, mod: 'election', fields: ['shard', 'epoch', 'seqno', 'ms', 'ranked'] },
+  fenced: { level: 40, mod: 'election', fields: ['shard', 'epoch', 'why'] },
+  resync_started: { level: 30, mod: 'replication', fields: ['kind', 'master', 'seqno', 'epoch'] },
+  resync_finished: { level: 30, mod: 'replication', fields: ['kind', 'items', 'bytes', 'durationMs', 'master', 'seqno'] },
+}
+
+/** Every event line of a host against the documented schema: returns what is off. */
+function offSchema (lines: Line[]): string[] {
+  const off: string[] = []
+  for (const e of lines) {
+    const s = SCHEMA[e.event!]
+    if (s === undefined) continue
+    if (e.level !== s.level || e.mod !== s.mod) off.push(`${e.event!}: level ${String(e.level)} mod ${String(e.mod)}`)
+    for (const f of s.fields) if (!(f in e)) off.push(`${e.event!}: no ${f}`)
+    if (typeof e.time !== 'string' || typeof e.pid !== 'number') off.push(`${e.event!}: no time/pid`)
+  }
+  return off
+}
+
 /** Every JSON line of a process's stderr (non-JSON lines fail the parse: there must be none). */
 function events (h: ChildServer): Line[] {
   return h.stderr.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line).filter((l) => typeof l.event === 'string')
@@ -92,6 +118,8 @@ t.test('the event log of a failover', { skip: zooKeeperAvailable() ? false : 'zo
   t.equal(third.node, other.address, 'the other host took over')
   process.kill(winner.pid!, 'SIGCONT')
   resumed = true
+  const seen = new Set([...events(winner), ...events(other)].map((e) => e.event))
+  t.same(offSchema([...events(winner), ...events(other)]), [], `every event has its documented level, mod and fields (${[...seen].join(',')})`)
   const after = (): Line[] => events(winner).slice(before)
   await waitFor(() => after().some((e) => e.event === 'registered'), { timeoutMs: WAIT_MS, what: 'the woken host registering again' })
   const woke = after()
@@ -103,6 +131,7 @@ t.test('the event log of a failover', { skip: zooKeeperAvailable() ? false : 'zo
   t.ok(expired >= 0, 'session_expired is logged')
   t.ok(woke.findIndex((e, i) => i > expired && e.event === 'joined') > expired, 'a new session joins after the expiry')
   t.ok(woke.findIndex((e, i) => i > expired && e.event === 'registered') > expired, 'and registers again')
+  t.same(offSchema(woke), [], 'the woken host\'s events have their documented fields')
 })
 
 t.test('--repl-lag-threshold: default, a value, and what is refused', async (t) => {
