@@ -45,7 +45,7 @@ const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'grou
  * `{...}`, ranges `[...]` and label lists `by (...)`, that are not a function call (a name
  * followed by `(`), a keyword, or a Grafana variable.
  */
-export function metricNames (expr: string): string[] {
+function metricNames (expr: string): string[] {
   let s = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""')
   s = s.replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ')
   s = s.replace(/\b\d+(\.\d+)?[a-z]*\b/g, ' ') // numbers and durations (5m)
