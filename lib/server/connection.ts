@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import type { ConnControl, ServerContext } from './context.js'
 import { Output, type HoldOwner } from './output.js'
 import { TextSession } from './text-session.js'
+import { VerboseTextSession, newConnectionLine, verboseLine } from './verbose.js'
 
 /** A protocol's per-connection state machine. */
 export interface ProtocolSession {
@@ -35,9 +36,14 @@ const MAX_HELD = 4096
 
 let nextId = 1
 
+/** Connection ids (also the listeners' numbers in -vv output): from 1, never reused. */
+export function takeConnectionId (): number { return nextId++ }
+
 class TextProtocol implements ProtocolSession {
   readonly session: TextSession
-  constructor (conn: ConnControl, ctx: ServerContext) { this.session = new TextSession(conn, ctx) }
+  constructor (conn: ConnControl, ctx: ServerContext, verbose: boolean) {
+    this.session = verbose ? new VerboseTextSession(conn, ctx) : new TextSession(conn, ctx)
+  }
   push (chunk: Buffer): void { this.session.push(chunk) }
   pause (): void { this.session.pause() }
   resume (): void { this.session.resume() }
@@ -46,7 +52,7 @@ class TextProtocol implements ProtocolSession {
 }
 
 export class Connection implements ConnControl, HoldOwner {
-  readonly id = nextId++
+  readonly id = takeConnectionId()
   readonly out = new Output()
   readonly remote: string
   readonly local: string
@@ -59,6 +65,8 @@ export class Connection implements ConnControl, HoldOwner {
   private destroyed = false
   /** Reading is paused because too many replies are held (see MAX_HELD). */
   private heldPause = false
+  /** memcached -vv human output for this connection (verbose.ts); decided once, here. */
+  private readonly verbose: boolean
 
   constructor (
     private readonly socket: Socket,
@@ -70,6 +78,10 @@ export class Connection implements ConnControl, HoldOwner {
     this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     this.out.owner = this
+    // The proxy's frontend reuses Connection with no settings (and prints no -vv lines).
+    const settings = ctx.settings as ServerContext['settings'] | null
+    this.verbose = settings !== null && settings.verbosity > 1
+    if (this.verbose) verboseLine(newConnectionLine(this.id, ctx.settings.protocol))
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.onDrain())
@@ -98,9 +110,12 @@ export class Connection implements ConnControl, HoldOwner {
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     try {
       if (this.session === null) {
-        if (chunk[0] === 0x80 && this.binary !== null) this.session = this.binary(this, this.ctx)
+        const binary = chunk[0] === 0x80 ? this.binary : null
+        // memcached try_read_command_negotiate: said only when the first byte decided.
+        if (this.verbose && this.ctx.settings.protocol === 'auto') verboseLine(`${this.id}: Client using the ${binary !== null ? 'binary' : 'ascii'} protocol`)
+        if (binary !== null) this.session = binary(this, this.ctx)
         else if (this.textFactory !== null) this.session = this.textFactory(this, this.ctx)
-        else this.session = new TextProtocol(this, this.ctx)
+        else this.session = new TextProtocol(this, this.ctx, this.verbose)
       }
       this.session.push(chunk)
     } catch (err) {
@@ -211,6 +226,7 @@ export class Connection implements ConnControl, HoldOwner {
   }
 
   private onClose (): void {
+    if (this.verbose) verboseLine(`<${this.id} connection closed.`)
     this.destroyed = true
     this.session?.close()
     this.ctx.connectionClosed(this)

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { SlabStore } from '../store/slab-store.js'
 import type { Clock } from '../store/clock.js'
 import { protocolPlugins } from './auth-setup.js'
-import { Connection } from './connection.js'
+import { Connection, takeConnectionId } from './connection.js'
 import type { SessionFactory } from './connection.js'
 import type { MetaHandler, ServerContext } from './context.js'
 import { MetaDispatcher } from './meta-dispatcher.js'
@@ -20,6 +20,7 @@ import { ServerStats } from './stats.js'
 import { PrefixStats } from './prefix-stats.js'
 import { listenUnix } from './unix-listen.js'
 import { loadMemoryFile, readMemoryMeta, saveMemoryFile, type MemoryFileSettings } from '../store/memory-file.js'
+import { listenerKind, verboseLine } from './verbose.js'
 
 export interface ServerOptions {
   settings?: Partial<ServerSettings>
@@ -196,6 +197,15 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       return out
     },
     async start () {
+      // memcached -vv: its slab classes, then a line per listener (verbose.ts).
+      const verbose = settings.verbosity > 1
+      if (verbose) {
+        const sl = store.slabs
+        for (let c = 1; c <= sl.largest; c++) {
+          verboseLine(`slab class ${String(c).padStart(3)}: chunk size ${String(sl.chunkSize[c]).padStart(9)} perslab ${String(sl.perPage[c]).padStart(7)}`)
+        }
+      }
+      const listening = (): void => { if (verbose) verboseLine(`<${takeConnectionId()} server listening (${listenerKind(settings.protocol)})`) }
       if (settings.unixSocket !== '') {
         // memcached -s: the unix socket only (no TCP); a stale socket file is replaced,
         // anything else at the path is an error; the file gets the -a permission bits.
@@ -203,6 +213,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         l.maxConnections = Infinity
         await listenUnix(l, settings.unixSocket, settings.unixMask, settings.tcpBacklog)
         listeners.push(l)
+        listening()
         settings.port = 0
         background()
         return
@@ -230,6 +241,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
           l.listen({ port: p, host, backlog: settings.tcpBacklog }, () => { l.off('error', reject); resolve() })
         })
         listeners.push(l)
+        listening()
         // With -p 0, later addresses reuse the port the first listener was given.
         if (port === 0) { const a = l.address() as AddressInfo; port = a.port }
       }

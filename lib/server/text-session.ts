@@ -68,7 +68,7 @@ const HTTP = word('HTTP/')
 export class TextSession implements TextRequestHandler {
   readonly parser: TextRequestParser
   /** noreply of the request being handled (memcached c->noreply). */
-  private noreply = false
+  protected noreply = false
   /** Storage command waiting for its data block. */
   private pendingItem = 0
   private pendingMode: StoreMode = StoreMode.Set
@@ -153,8 +153,12 @@ export class TextSession implements TextRequestHandler {
     this.conn.destroy()
   }
 
-  /** memcached out_string(): a reply unless noreply is in force. */
-  private reply (b: Buffer): void {
+  /**
+   * memcached out_string(): a reply unless noreply is in force. Every one-line reply of a
+   * classic command goes through here or replyAscii(), so the -vv session (verbose.ts) sees
+   * each one as memcached prints it; VALUE blocks go through writeValue().
+   */
+  protected reply (b: Buffer): void {
     if (this.noreply) { this.noreply = false; return }
     this.conn.out.bytes(b)
   }
@@ -294,7 +298,7 @@ export class TextSession implements TextRequestHandler {
       if (ro === null) { this.conn.out.holdBegin(); return false }
     }
     this.noreply = false
-    this.conn.out.bytes(ro.line)
+    this.reply(ro.line)
     return true
   }
 
@@ -363,7 +367,7 @@ export class TextSession implements TextRequestHandler {
         // memcached drops the replies stacked so far on this connection and answers
         // with one error (process_get_command "fail_length").
         out.discard()
-        out.bytes(R.BAD_FORMAT)
+        this.reply(R.BAD_FORMAT)
         this.settle() // a gat: the keys before this one were touched
         return NO_DATA
       }
@@ -400,7 +404,7 @@ export class TextSession implements TextRequestHandler {
       }
       p = q
     }
-    out.bytes(R.END)
+    this.reply(R.END) // never noreply: a get has no noreply token
     if (touch) this.settle()
     // memcached transmits after every get (conn_mwrite): these replies can no longer be culled.
     out.commit()
@@ -410,7 +414,7 @@ export class TextSession implements TextRequestHandler {
   }
 
   /** VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n */
-  private writeValue (h: number, kb: Uint8Array, ks: number, ke: number, withCas: boolean): void {
+  protected writeValue (h: number, kb: Uint8Array, ks: number, ke: number, withCas: boolean): void {
     const store = this.ctx.store
     const out = this.conn.out
     const nbytes = store.nbytes(h)
@@ -578,9 +582,7 @@ export class TextSession implements TextRequestHandler {
     const res = store.arith(h, incr, delta, 0)
     if (res === StoreResult.Stored) {
       if (incr) stats.incr_hits++; else stats.decr_hits++
-      if (this.noreply) { this.noreply = false; return }
-      this.conn.out.ascii(store.lastArith().toString())
-      this.conn.out.bytes(R.CRLF)
+      this.replyAscii(store.lastArith().toString())
     } else if (res === StoreResult.NonNumeric) {
       this.reply(R.NON_NUMERIC)
     } else {
@@ -636,7 +638,7 @@ export class TextSession implements TextRequestHandler {
   }
 
   private version (): void {
-    this.conn.out.ascii(`VERSION ${this.ctx.settings.version}\r\n`)
+    this.replyAscii(`VERSION ${this.ctx.settings.version}`)
   }
 
   private verbosity (line: TextLine): void {
@@ -675,7 +677,7 @@ export class TextSession implements TextRequestHandler {
     this.reply(R.OK)
   }
 
-  private replyAscii (s: string): void {
+  protected replyAscii (s: string): void {
     if (this.noreply) { this.noreply = false; return }
     this.conn.out.ascii(s)
     this.conn.out.bytes(R.CRLF)
@@ -785,7 +787,7 @@ export class TextSession implements TextRequestHandler {
       flags = LogFlag.Fetchers
     }
     if (!this.ctx.watchers.add(this.conn, flags)) { this.replyAscii('WATCHER_TOO_MANY log watcher limit reached'); return }
-    this.conn.out.bytes(R.OK)
+    this.reply(R.OK)
     this.watching = true
     this.parser.halt()
   }
