@@ -28,7 +28,7 @@ export interface ProtocolSession {
 /** The binary protocol plugs in here (lib/server/binary-*.ts). */
 export type SessionFactory = (conn: ConnControl, ctx: ServerContext) => ProtocolSession
 
-/** Output queued beyond this makes a connection stop parsing until the socket drains. */
+/** Held replies beyond these many bytes stop reading the socket until some settle (checkHeld). */
 const OUT_HIGH_WATER = 1024 * 1024
 /** Held write replies (--min-replicas-to-ack) beyond this stop reading the socket until some settle. */
 const MAX_HELD = 4096
@@ -59,6 +59,8 @@ export class Connection implements ConnControl, HoldOwner {
   private destroyed = false
   /** Reading is paused because too many replies are held (see MAX_HELD). */
   private heldPause = false
+  /** --conn-output-limit: unsent reply bytes past which parsing stops until 'drain'. */
+  private readonly outputLimit: number
 
   constructor (
     private readonly socket: Socket,
@@ -70,6 +72,7 @@ export class Connection implements ConnControl, HoldOwner {
     this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     this.out.owner = this
+    this.outputLimit = ctx.settings.connOutputLimit
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.onDrain())
@@ -87,6 +90,9 @@ export class Connection implements ConnControl, HoldOwner {
       this.socket.end()
     })
   }
+
+  /** Reply bytes not yet taken by the kernel: queued here plus in the socket's buffer (`stats conns`). */
+  outBytes (): number { return this.out.pendingBytes + this.socket.writableLength }
 
   state (): string {
     return this.session === null ? 'conn_new_cmd' : this.waitingDrain ? 'conn_mwrite' : 'conn_parse_cmd'
@@ -147,9 +153,15 @@ export class Connection implements ConnControl, HoldOwner {
     }
   }
 
-  /** Called by a session when its queued output is large: flush now, parse later. */
+  /**
+   * Called by a session after each reply (each key of a multiget): once the output queued
+   * since the last flush passes --conn-output-limit, or the socket already refuses more,
+   * flush and, if the socket is full, stop parsing at this request boundary until 'drain'.
+   * Unsent output per connection stays within the limit plus the socket's high-water mark
+   * plus one reply (and replies of 16 KiB and more are views of slab memory, not copies).
+   */
   pauseInput (): void {
-    if (this.out.pendingBytes < OUT_HIGH_WATER) return
+    if (this.out.pendingBytes < this.outputLimit && !this.waitingDrain) return
     this.flush()
     if (this.waitingDrain) {
       this.ctx.stats.conn_yields++
@@ -212,6 +224,7 @@ export class Connection implements ConnControl, HoldOwner {
 
   private onClose (): void {
     this.destroyed = true
+    this.out.clear() // replies never handed to the socket drop their pins here
     this.session?.close()
     this.ctx.connectionClosed(this)
   }

@@ -33,6 +33,7 @@ export interface ServerSettings {
   watcherLogbufSize: number // -o watcher_logbuf_size (bytes): each watcher's buffer cap (watchers.ts)
   workerLogbufSize: number // -o worker_logbuf_size (bytes): shown only (memring has no per-thread log buffer)
   tcpBacklog: number // -b
+  connOutputLimit: number // --conn-output-limit (bytes): unsent replies past which a connection stops parsing until drained
   maxReqsPerEvent: number // -R
   protocol: 'auto' | 'ascii' | 'binary' // -B
   sasl: boolean // -S (binary SASL PLAIN; see auth-setup.ts)
@@ -89,6 +90,7 @@ export function defaultSettings (): ServerSettings {
     workerLogbufSize: 64 * 1024,
     tcpBacklog: 1024,
     maxReqsPerEvent: 20,
+    connOutputLimit: 64 * 1024,
     protocol: 'auto',
     sasl: false,
     saslPwdb: '',

@@ -14,6 +14,7 @@ import { isConfigGetCluster } from '../../protocol/text/cluster-config.js'
 import type { TextLine, TextRequestHandler } from '../../protocol/text/request-parser.js'
 import { StoreMode, StoreResult } from '../store/store.js'
 import type { ConnControl, ServerContext } from './context.js'
+import { ZERO_COPY_MIN } from './output.js'
 import { writeStats } from './stats-report.js'
 import { lruCommand } from './text-lru.js'
 import { LogFlag, streamFlag } from './watchers.js'
@@ -434,6 +435,7 @@ export class TextSession implements TextRequestHandler {
       return
     }
     out.unreserve(max - (o - start))
+    if (nbytes >= ZERO_COPY_MIN && out.pinnedValue(store, h)) { out.bytes(R.CRLF); return }
     const v = Buffer.allocUnsafe(nbytes + 2)
     store.copyValue(h, v, 0)
     v[nbytes] = 13; v[nbytes + 1] = 10
