@@ -25,6 +25,8 @@ export interface StartOptions {
   extraArgs?: readonly string[]
   /** The ceiling server's value size (it answers every get with one of these). */
   valueBytes?: number
+  /** Another memring build to run instead of this tree's (a before/after comparison). */
+  memringBin?: string
 }
 
 export interface BenchServer {
@@ -99,7 +101,7 @@ export async function startServer (o: StartOptions): Promise<BenchServer> {
       ? ['memcached', '-u', 'root', ...common]
       : o.kind === 'ceiling'
         ? [process.execPath, ceilingBin, '-l', '127.0.0.1', '-p', String(port), '--value-bytes', String(o.valueBytes ?? 100)]
-        : [process.execPath, ...(o.nodeArgs ?? []), memringBin, ...common, ...(o.extraArgs ?? [])]
+        : [process.execPath, ...(o.nodeArgs ?? []), o.memringBin ?? memringBin, ...common, ...(o.extraArgs ?? [])]
     const [cmd, ...args] = o.cpu === null ? argv : ['taskset', '-c', String(o.cpu), ...argv]
     const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     live.add(proc)
