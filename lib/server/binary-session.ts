@@ -42,6 +42,8 @@ export function binarySessionFactory (opts: BinaryOptions = {}): SessionFactory 
 }
 
 export class BinarySession implements ProtocolSession, BinaryRequestHandler {
+  /** The binary parser copies what it keeps (a split header, a paused chunk's rest). */
+  readonly copiesInput = true
   readonly parser: BinaryRequestParser
   private readonly sasl: SaslConversation | null
   /** Item allocated for a value being read, its store mode and CAS. */

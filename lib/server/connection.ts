@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import type { ConnControl, ServerContext } from './context.js'
 import { Output, type HoldOwner } from './output.js'
 import { TextSession } from './text-session.js'
+import { CONN_OUTPUT_LIMIT, type ServerSettings } from './settings.js'
 
 /** A protocol's per-connection state machine. */
 export interface ProtocolSession {
@@ -18,6 +19,12 @@ export interface ProtocolSession {
   resume (): void
   /** Release anything held (allocated items, buffers). */
   close (): void
+  /**
+   * True when push() keeps no view of its chunk once it returns (it copies what it keeps):
+   * the connection may then read into a buffer that the next read overwrites. Otherwise
+   * the connection hands the session a copy of every chunk.
+   */
+  readonly copiesInput?: boolean
   /**
    * Optional: the client half-closed. Return true to close the connection yourself
    * (closeAfterWrite + flush) once replies still in progress are written.
@@ -36,6 +43,7 @@ const MAX_HELD = 4096
 let nextId = 1
 
 class TextProtocol implements ProtocolSession {
+  readonly copiesInput = true
   readonly session: TextSession
   constructor (conn: ConnControl, ctx: ServerContext) { this.session = new TextSession(conn, ctx) }
   push (chunk: Buffer): void { this.session.push(chunk) }
@@ -57,6 +65,8 @@ export class Connection implements ConnControl, HoldOwner {
   /** The client half-closed while replies were held back (see the 'end' handler). */
   private inputEnded = false
   private destroyed = false
+  /** The socket belongs to an Upgrade now (detach()). */
+  private detached = false
   /** Reading is paused because too many replies are held (see MAX_HELD). */
   private heldPause = false
   /** --conn-output-limit: unsent reply bytes past which parsing stops until 'drain'. */
@@ -67,14 +77,20 @@ export class Connection implements ConnControl, HoldOwner {
     private readonly ctx: ServerContext,
     private readonly binary: SessionFactory | null,
     private readonly textFactory: SessionFactory | null,
+    /**
+     * The socket reads with `onread` (onread-socket.ts): input arrives through onInput()
+     * as views of a shared buffer. false: the socket's 'data' events, Buffers of our own.
+     */
+    private readonly sharedInput = false,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
     this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     this.out.owner = this
-    this.outputLimit = ctx.settings.connOutputLimit
+    // The proxy's frontend has no ServerSettings (null): it gets the default.
+    this.outputLimit = (ctx.settings as ServerSettings | null)?.connOutputLimit ?? CONN_OUTPUT_LIMIT
     socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    if (!sharedInput) socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.onDrain())
     socket.on('error', () => this.destroy())
     socket.on('close', () => this.onClose())
@@ -98,6 +114,15 @@ export class Connection implements ConnControl, HoldOwner {
     return this.session === null ? 'conn_new_cmd' : this.waitingDrain ? 'conn_mwrite' : 'conn_parse_cmd'
   }
 
+  /**
+   * Input from an `onread` socket: a view of the shared read buffer, valid during this call.
+   * After detach() the new owner gets ordinary 'data' events (copies).
+   */
+  onInput (chunk: Buffer): void {
+    if (this.detached) { this.socket.emit('data', Buffer.from(chunk)); return }
+    this.onData(chunk)
+  }
+
   private onData (chunk: Buffer): void {
     if (this.destroyed || this.closing) return
     this.ctx.stats.bytes_read += chunk.length
@@ -108,7 +133,7 @@ export class Connection implements ConnControl, HoldOwner {
         else if (this.textFactory !== null) this.session = this.textFactory(this, this.ctx)
         else this.session = new TextProtocol(this, this.ctx)
       }
-      this.session.push(chunk)
+      this.session.push(this.sharedInput && this.session.copiesInput !== true ? Buffer.from(chunk) : chunk)
     } catch (err) {
       this.internalError(err)
       return
@@ -195,6 +220,7 @@ export class Connection implements ConnControl, HoldOwner {
     if (this.destroyed) return null
     this.out.flush(this.socket)
     this.destroyed = true
+    this.detached = true
     this.session?.close()
     this.session = null
     for (const ev of ['data', 'drain', 'error', 'close', 'end']) this.socket.removeAllListeners(ev)

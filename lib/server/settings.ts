@@ -58,6 +58,9 @@ export interface ServerSettings {
   version: string
 }
 
+/** --conn-output-limit's default: unsent reply bytes per connection before it is not read. */
+export const CONN_OUTPUT_LIMIT = 64 * 1024
+
 export function defaultSettings (): ServerSettings {
   return {
     port: 11211,
@@ -90,7 +93,7 @@ export function defaultSettings (): ServerSettings {
     workerLogbufSize: 64 * 1024,
     tcpBacklog: 1024,
     maxReqsPerEvent: 20,
-    connOutputLimit: 64 * 1024,
+    connOutputLimit: CONN_OUTPUT_LIMIT,
     protocol: 'auto',
     sasl: false,
     saslPwdb: '',

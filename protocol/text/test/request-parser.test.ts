@@ -126,6 +126,39 @@ for (const f of fixtures) {
   })
 }
 
+/** As run(), but every chunk is a view of one buffer that is overwritten after each push
+ *  (a socket reading with `onread` into a shared buffer), and the parser is paused after
+ *  every second line and resumed after the push. */
+function runReused (chunks: Buffer[], swallow: string[] = []): Recorder {
+  const r = new Recorder()
+  for (const k of swallow) r.swallowLens.add(k)
+  const shared = Buffer.alloc(Math.max(1, ...chunks.map((c) => c.length)))
+  let parser: TextRequestParser | null = null
+  let lines = 0
+  const onLine = r.onLine.bind(r)
+  r.onLine = (line) => { if (++lines % 2 === 0) parser?.pause(); return onLine(line) }
+  const p = new TextRequestParser(r)
+  parser = p
+  for (const c of chunks) {
+    c.copy(shared)
+    p.push(shared.subarray(0, c.length))
+    shared.fill(0x21) // the next read lands here
+    while (p.isPaused) p.resume()
+  }
+  return r
+}
+
+t.test('input in a reused read buffer: every fixture, every split, with pauses', async (t) => {
+  for (const f of fixtures) {
+    const input = Buffer.from(f.input, 'latin1')
+    for (const { name, chunks } of splits(input)) {
+      const r = runReused(chunks, f.swallow)
+      t.same(r.events, f.expect, `${f.name}: ${name}`)
+      t.equal(r.fatal, null, `${f.name}: ${name}: no fatal`)
+    }
+  }
+})
+
 t.test('an unterminated non-get line over 2048 bytes is fatal', async (t) => {
   const r = new Recorder()
   const p = new TextRequestParser(r)
