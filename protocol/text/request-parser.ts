@@ -119,6 +119,7 @@ export class TextRequestParser {
       if (this.paused) {
         // The caller's chunk may be overwritten once push() returns (a reused read buffer).
         this.pending = owned ? buf.subarray(off) : Buffer.from(buf.subarray(off))
+        if (!owned) this.keepLineForData()
         return
       }
       if (this.state === State.Data) {
@@ -133,6 +134,23 @@ export class TextRequestParser {
       if (nul !== -1 && nul < off) nul = buf.indexOf(0, off)
       off = this.onLineBytes(buf, off, lf, nul)
     }
+    if (!owned) this.keepLineForData()
+  }
+
+  /**
+   * A data block still to come is delivered with its line (valid until onData returns):
+   * when that line is a view of the caller's chunk, copy it (offsets rebased), since the
+   * chunk may be overwritten before the block is complete.
+   */
+  private keepLineForData (): void {
+    const l = this.line
+    if (this.state !== State.Data || l.swallow) return
+    const s = l.start
+    l.buf = Buffer.from(l.buf.subarray(s, l.end))
+    for (let i = 0; i < l.ntokens; i++) { l.tokS[i] -= s; l.tokE[i] -= s }
+    if (l.rest >= 0) l.rest -= s
+    l.start = 0
+    l.end -= s
   }
 
   private keepPartialLine (buf: Buffer, off: number): void {

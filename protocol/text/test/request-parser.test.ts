@@ -22,8 +22,13 @@ class Recorder implements TextRequestHandler {
     return NO_DATA
   }
 
-  onData (_line: TextLine, buf: Buffer, s: number, e: number): void {
+  /** The line as the handler sees it when its data block arrives (meta ms re-reads it). */
+  linesAtData: string[] = []
+  onData (line: TextLine, buf: Buffer, s: number, e: number): void {
     this.events.push(`data ${JSON.stringify(buf.toString('latin1', s, e))}`)
+    const toks: string[] = []
+    for (let i = 0; i < line.ntokens; i++) toks.push(line.buf.toString('latin1', line.tokS[i], line.tokE[i]))
+    this.linesAtData.push(`${line.buf.toString('latin1', line.start, line.end)} [${toks.join('|')}]`)
   }
 
   onFatal (reason: string): void { this.fatal = reason }
@@ -151,9 +156,11 @@ function runReused (chunks: Buffer[], swallow: string[] = []): Recorder {
 t.test('input in a reused read buffer: every fixture, every split, with pauses', async (t) => {
   for (const f of fixtures) {
     const input = Buffer.from(f.input, 'latin1')
+    const whole = run(input, [input], f.swallow)
     for (const { name, chunks } of splits(input)) {
       const r = runReused(chunks, f.swallow)
       t.same(r.events, f.expect, `${f.name}: ${name}`)
+      t.same(r.linesAtData, whole.linesAtData, `${f.name}: ${name}: each data block's line intact`)
       t.equal(r.fatal, null, `${f.name}: ${name}: no fatal`)
     }
   }
