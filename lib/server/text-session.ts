@@ -415,7 +415,7 @@ export class TextSession implements TextRequestHandler {
     const nkey = ke - ks
     // Header: "VALUE " + key + " " + flags(<=10) + " " + bytes(<=10) + [" " + cas(<=20)] + CRLF
     const headMax = 6 + nkey + 1 + 10 + 1 + 10 + 21 + 2
-    const small = nbytes < 16 * 1024
+    const small = nbytes < ZERO_COPY_MIN // larger values: a pinned view of slab memory (or a Buffer of their own)
     const max = headMax + (small ? nbytes + 2 : 0)
     let o = out.reserveRaw(max)
     const t = out.target()
