@@ -9,6 +9,7 @@ import { ConfigError, serverSettings } from '../lib/app/config.js'
 import type { RawServerOptions } from '../lib/app/config.js'
 import { startServerApp } from '../lib/app/server-app.js'
 import { installTestHooks } from '../lib/app/test-hooks.js'
+import { daemonize, isDaemonChild } from '../lib/app/daemonize.js'
 import { clusterOptions } from '../lib/app/cluster-options.js'
 import type { RawClusterOptions } from '../lib/app/cluster-options.js'
 import { createLogger, levelForVerbosity, logFormat } from '../lib/log.js'
@@ -51,7 +52,8 @@ const program = new Command('memring')
   .addOption(new Option('-P, --pidfile <file>', 'write the process id to this file'))
   .addOption(new Option('-k, --lock-memory', 'accepted for compatibility'))
   .addOption(new Option('-D, --prefix-delimiter <char>', 'stats detail: key prefix delimiter (default ":"); turns detail collection on').env('MEMRING_PREFIX_DELIMITER'))
-  .addOption(new Option('-d, --daemon', 'not supported: run under a supervisor'))
+  .addOption(new Option('-d, --daemon', 'run as a daemon (in the background; the -P file gets its pid)'))
+  .addOption(new Option('-e, --memory-file <file>', 'restartable cache: a graceful stop (SIGUSR1, shutdown graceful) saves the items here, the next start loads them').env('MEMRING_MEMORY_FILE'))
   .addOption(new Option('-s, --unix-socket <path>', 'listen on this unix socket only (no TCP)').env('MEMRING_UNIX_SOCKET'))
   .addOption(new Option('-a, --unix-mask <mask>', 'permissions of the -s socket file, octal (default 0700)').env('MEMRING_UNIX_MASK'))
   // Cluster membership (lib/cluster; see lib/app/cluster-options.ts).
@@ -109,6 +111,8 @@ async function main (): Promise<void> {
     if (err instanceof ConfigError) usageError(err.message)
     throw err
   }
+  // -d: once the flags are known to be good, so a bad one still fails in the foreground.
+  if ((raw as { daemon?: boolean }).daemon === true && !isDaemonChild()) daemonize(settings.verbosity > 0)
   const log = createLogger(levelForVerbosity(settings.verbosity), undefined, logFormat((raw as { logFormat?: string }).logFormat) ?? 'json')
   if (raw.pidfile !== undefined) {
     const { writeFileSync } = await import('node:fs')
@@ -118,7 +122,7 @@ async function main (): Promise<void> {
   /** Set by the first stop request: whether it was graceful. */
   let stopGraceful: boolean | null = null
   const closeApp = (): void => {
-    if (app !== null && stopGraceful !== null) void app.close(stopGraceful ? 5000 : 500).then(() => process.exit(0))
+    if (app !== null && stopGraceful !== null) void app.close(stopGraceful ? 5000 : 500, stopGraceful).then(() => process.exit(0))
   }
   const stop = (why: string, graceful: boolean): void => {
     if (stopGraceful !== null) return
@@ -149,6 +153,10 @@ async function main (): Promise<void> {
     if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_CLUSTER_')) {
       process.stderr.write(`memring: cannot join cluster: ${e.message}\n`)
       process.exit(1)
+    }
+    if (e.code === 'MEMRING_ERR_MEMORY_FILE') {
+      process.stderr.write(`${e.message}\n`)
+      process.exit(1) // memcached aborts on an unreadable restart metadata file
     }
     if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_AUTH_FILE_')) {
       process.stderr.write(`memring: ${e.message}\n`)

@@ -37,6 +37,7 @@ export interface RawServerOptions {
   lockMemory?: boolean
   daemon?: boolean
   unixSocket?: string
+  memoryFile?: string
   prefixDelimiter?: string
   unixMask?: string
   connOutputLimit?: string
@@ -117,7 +118,10 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     s.prefixDelimiter = String.fromCharCode(Buffer.from(o.prefixDelimiter, 'utf8')[0]) // a byte, as optarg[0]
     s.detailEnabled = true
   }
-  if (o.daemon === true) throw new ConfigError('-d: memring does not daemonize; run it under a supervisor (systemd, docker)')
+  if (o.memoryFile !== undefined) {
+    if (o.memoryFile === '') throw new ConfigError('-e: a file path is required')
+    s.memoryFile = o.memoryFile
+  }
   if (o.unixSocket !== undefined) {
     if (o.unixSocket === '') throw new ConfigError('-s: a socket path is required')
     s.unixSocket = o.unixSocket

@@ -81,7 +81,7 @@ export class Replication {
    * known (ZooKeeper); a stream from a master of an older one is refused.
    */
   follow (host: string, port: number, epoch = 0): void {
-    if (epoch > this.link.minEpoch) this.link.minEpoch = epoch
+    this.knowEpoch(epoch)
     // A master that steps down holds a complete copy at its position: it stays eligible.
     if (this.role === 'master' && this.led) this.link.inSync = true
     if (this.role !== 'replica') {
@@ -90,6 +90,11 @@ export class Replication {
     }
     this.link.setTarget({ host, port })
     this.onChange()
+  }
+
+  /** A newer epoch is known (ZooKeeper): a stream from a master of an older one is refused. */
+  knowEpoch (epoch: number): void {
+    if (epoch > this.link.minEpoch) this.link.minEpoch = epoch
   }
 
   /** Stop following (the shard's master is gone): keep the data, refuse writes, wait. */
@@ -115,7 +120,7 @@ export class Replication {
    * newer epoch (nobody else took writes meanwhile) keeps its history.
    */
   lead (epoch = this.log.epoch): void {
-    if (epoch > this.link.minEpoch) this.link.minEpoch = epoch
+    this.knowEpoch(epoch)
     if (this.role === 'master') {
       if (epoch !== this.log.epoch) { this.log.epoch = epoch; this.onChange() }
       return

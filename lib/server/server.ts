@@ -20,6 +20,7 @@ import { ServerStats } from './stats.js'
 import { PrefixStats } from './prefix-stats.js'
 import { listenUnix } from './unix-listen.js'
 import { adoptWithOnread } from './onread-socket.js'
+import { loadMemoryFile, readMemoryMeta, saveMemoryFile, type MemoryFileSettings } from '../store/memory-file.js'
 
 export interface ServerOptions {
   settings?: Partial<ServerSettings>
@@ -32,6 +33,8 @@ export interface ServerOptions {
   onInternalError?: (err: unknown, connId: number) => void
   /** Called when a client sends `shutdown` (with -A). Defaults to closing this server. */
   onShutdownRequest?: (graceful: boolean) => void
+  /** memcached's plain stderr lines (the -e restart messages). Default: process.stderr. */
+  warn?: (line: string) => void
 }
 
 export interface MemringServer {
@@ -42,7 +45,8 @@ export interface MemringServer {
   /** First bound port. */
   readonly port: number
   start (): Promise<void>
-  close (deadlineMs?: number): Promise<void>
+  /** graceful (SIGUSR1, `shutdown graceful`): with -e, the items are saved first. */
+  close (deadlineMs?: number, graceful?: boolean): Promise<void>
   /** Re-reads the -Y authfile (memcached does on SIGHUP); on error the old users stay. */
   reloadAuth (): void
 }
@@ -54,6 +58,17 @@ const CRAWL_REST_MS = 5000
 
 export function createServer (opts: ServerOptions = {}): MemringServer {
   const settings: ServerSettings = { ...defaultSettings(), ...opts.settings }
+  const warn = opts.warn ?? ((line: string) => { process.stderr.write(`${line}\n`) })
+  const imageSettings: MemoryFileSettings = {
+    maxbytes: settings.memoryLimitMb * 1024 * 1024,
+    itemSizeMax: settings.itemSizeMax,
+    chunkSize: settings.minChunkBytes,
+    growthFactor: settings.growthFactor,
+    useCas: settings.useCas,
+  }
+  // -e: the saved image's hash table size is restored with it (memcached: assoc_init after the metadata).
+  const image = settings.memoryFile !== '' ? readMemoryMeta(settings.memoryFile, imageSettings, warn) : null
+  const hashPower = Math.max(settings.hashPowerInit > 0 ? settings.hashPowerInit : 16, image?.hashPower ?? 0)
   const store = new SlabStore({
     memoryLimitBytes: settings.memoryLimitMb * 1024 * 1024,
     growthFactor: settings.growthFactor,
@@ -61,12 +76,13 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     itemSizeMax: settings.itemSizeMax,
     evictions: settings.evictions,
     useCas: settings.useCas,
-    hashPower: settings.hashPowerInit > 0 ? settings.hashPowerInit : 16,
+    hashPower,
     slabReassign: settings.slabReassign,
     clock: opts.clock,
   })
   // -o lru_maintainer/no_lru_maintainer, hot_lru_pct, warm_lru_pct (later: `lru mode|tune`).
   store.setLruPolicy(settings.lruSegmented, settings.hotLruPct, settings.warmLruPct)
+  if (image !== null) loadMemoryFile(store, settings.memoryFile, image)
   // Protocol sessions: a caller may plug its own; otherwise -B, -S and -Y decide (auth-setup.ts).
   const plugins = protocolPlugins(settings)
   const binarySessions = opts.binary !== undefined ? opts.binary : plugins.binary
@@ -90,7 +106,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     prefixStats: new PrefixStats(settings.prefixDelimiter.charCodeAt(0), settings.detailEnabled),
     requestShutdown: (graceful) => {
       if (opts.onShutdownRequest !== undefined) opts.onShutdownRequest(graceful)
-      else void server.close(graceful ? 5000 : 0)
+      else void server.close(graceful ? 5000 : 0, graceful)
     },
     connections: conns,
     upgrades: [],
@@ -227,7 +243,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       background()
     },
     reloadAuth () { plugins.authFile?.reload() },
-    async close (deadlineMs = 1000) {
+    async close (deadlineMs = 1000, graceful = false) {
       if (closing !== null) return await closing
       closing = (async () => {
         for (const t of timers) clearInterval(t)
@@ -238,6 +254,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         for (const c of conns) c.kill()
         for (const s of detached) s.destroy()
         await stopped
+        if (graceful && settings.memoryFile !== '') saveMemoryFile(store, settings.memoryFile, imageSettings)
         store.close()
       })()
       return await closing

@@ -20,6 +20,7 @@ export interface ServerSettings {
   verbosity: number // -v count
   idleTimeoutSec: number // -o idle_timeout
   hashPowerInit: number // -o hashpower (0 = default 16)
+  memoryFile: string // -e: restartable cache file ('' = off; lib/store/memory-file.ts)
   lruCrawler: boolean // -o lru_crawler / no_lru_crawler
   lruCrawlerSleepUs: number // -o lru_crawler_sleep
   slabReassign: boolean // -o slab_reassign
@@ -79,6 +80,7 @@ export function defaultSettings (): ServerSettings {
     verbosity: 0,
     idleTimeoutSec: 0,
     hashPowerInit: 0,
+    memoryFile: '',
     lruCrawler: true,
     lruCrawlerSleepUs: 100,
     slabReassign: true,

@@ -116,6 +116,8 @@ function general (out: StatsSink, ctx: ServerContext): void {
     ['store_no_memory', st.store_no_memory],
     ['auth_cmds', st.auth_cmds],
     ['auth_errors', st.auth_errors],
+    // memcached shows idle_kicks here, and only with -o idle_timeout.
+    ...(ctx.settings.idleTimeoutSec > 0 ? [['idle_kicks', st.idle_kicks] as [string, number]] : []),
     ['bytes_read', st.bytes_read],
     ['bytes_written', st.bytes_written],
     ['limit_maxbytes', store.slabs.memoryLimitBytes],
@@ -164,9 +166,9 @@ function general (out: StatsSink, ctx: ServerContext): void {
     ['moves_within_lru', sum(store.lru.movesWithin)],
     ['direct_reclaims', c.direct_reclaims],
     ['lru_bumps_dropped', 0],
-    ['idle_kicks', st.idle_kicks],
-    ['internal_errors', st.internal_errors],
   ]
+  // memring only: shown once non-zero, so a default `stats` has memcached's rows exactly.
+  if (st.internal_errors > 0) rows.push(['internal_errors', st.internal_errors])
   for (const [k, v] of rows) line(out, k, v)
 }
 
@@ -228,6 +230,8 @@ function settings (out: StatsSink, ctx: ServerContext): void {
     ['read_buf_mem_limit', 0],
     ['track_sizes', 'no'],
     ['inline_ascii_response', 'no'],
+    // memcached prints the -e path with %s: "(null)" when unset.
+    ['memory_file', s.memoryFile === '' ? '(null)' : s.memoryFile],
   ]
   // memring only, and only when on, so a default `stats settings` stays memcached 1.6.18's.
   if (s.metaE) rows.push(['meta_e', 'yes'])
