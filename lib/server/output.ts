@@ -18,7 +18,8 @@ export const LARGE_PIECE = 16 * 1024
 /**
  * Values at least this large are sent straight from slab memory (a pinned view, see
  * pinnedValue) when the store can give a contiguous view. Below it, copying into the
- * staging chunk is cheaper than a pin and an extra writev piece (README "Output").
+ * staging chunk is cheaper than a pin and an extra writev piece (measured against 1 KiB:
+ * lib/server/README.md, "Output").
  */
 export const ZERO_COPY_MIN = 16 * 1024
 
