@@ -24,6 +24,7 @@ import { AUTHENTICATED, MAX_SASL_MECH_LEN, SASL_MECHS, SaslConversation, SaslRes
 import { writeBinaryStats } from './binary-stats.js'
 import type { ProtocolSession, SessionFactory } from './connection.js'
 import type { ConnControl, ServerContext } from './context.js'
+import { ZERO_COPY_MIN } from './output.js'
 
 /** Values at least this large are copied into a Buffer of their own, not the staging chunk. */
 const OWN_BUFFER = 16 * 1024
@@ -41,6 +42,8 @@ export function binarySessionFactory (opts: BinaryOptions = {}): SessionFactory 
 }
 
 export class BinarySession implements ProtocolSession, BinaryRequestHandler {
+  /** The binary parser copies what it keeps (a split header, a paused chunk's rest). */
+  readonly copiesInput = true
   readonly parser: BinaryRequestParser
   private readonly sasl: SaslConversation | null
   /** Item allocated for a value being read, its store mode and CAS. */
@@ -272,9 +275,11 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
     if (withKey) { t.set(buf.subarray(ks, ke), o); o += nkey }
     if (nbytes === 0) return
     if (inline > 0) { store.copyValue(h, t, o); return }
-    const v = Buffer.allocUnsafe(nbytes)
-    store.copyValue(h, v, 0)
-    out.owned(v)
+    if (nbytes < ZERO_COPY_MIN || !out.pinnedValue(store, h)) {
+      const v = Buffer.allocUnsafe(nbytes)
+      store.copyValue(h, v, 0)
+      out.owned(v)
+    }
     this.conn.pauseInput()
   }
 

@@ -19,6 +19,7 @@ import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
 import { PrefixStats } from './prefix-stats.js'
 import { listenUnix } from './unix-listen.js'
+import { adoptWithOnread } from './onread-socket.js'
 import { loadMemoryFile, readMemoryMeta, saveMemoryFile, type MemoryFileSettings } from '../store/memory-file.js'
 import { listenerKind, verboseLine } from './verbose.js'
 
@@ -130,10 +131,15 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       // memcached (maxconns_fast): tell the client and hang up.
       stats.rejected_connections++
       socket.on('error', () => socket.destroy())
+      socket.resume() // accepted paused (pauseOnConnect): read on to see the client's FIN
       socket.end('ERROR Too many open connections\r\n')
       return
     }
-    const c = new Connection(socket, ctx, binarySessions, textSessions)
+    // Read below the stream layer (onread-socket.ts): the listener paused the socket.
+    let c: Connection | null = null
+    const s = adoptWithOnread(socket, (chunk) => (c as Connection).onInput(chunk))
+    if (s === null) return
+    c = new Connection(s, ctx, binarySessions, textSessions, true)
     conns.add(c)
     stats.curr_connections++
     if (stats.curr_connections > stats.connection_structures) stats.connection_structures = stats.curr_connections
@@ -209,7 +215,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       if (settings.unixSocket !== '') {
         // memcached -s: the unix socket only (no TCP); a stale socket file is replaced,
         // anything else at the path is an error; the file gets the -a permission bits.
-        const l = net.createServer({ allowHalfOpen: true }, onConnection)
+        const l = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection)
         l.maxConnections = Infinity
         await listenUnix(l, settings.unixSocket, settings.unixMask, settings.tcpBacklog)
         listeners.push(l)
@@ -234,7 +240,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         }
         // allowHalfOpen: a client's FIN must not end our side before the requests it sent
         // are answered; Connection decides when to end (see its 'end' handler).
-        const l = net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
+        const l = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, onConnection)
         l.maxConnections = Infinity
         await new Promise<void>((resolve, reject) => {
           l.once('error', reject)

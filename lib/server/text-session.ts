@@ -14,6 +14,7 @@ import { isConfigGetCluster } from '../../protocol/text/cluster-config.js'
 import type { TextLine, TextRequestHandler } from '../../protocol/text/request-parser.js'
 import { StoreMode, StoreResult } from '../store/store.js'
 import type { ConnControl, ServerContext } from './context.js'
+import { ZERO_COPY_MIN } from './output.js'
 import { writeStats } from './stats-report.js'
 import { lruCommand } from './text-lru.js'
 import { LogFlag, streamFlag } from './watchers.js'
@@ -421,7 +422,7 @@ export class TextSession implements TextRequestHandler {
     const nkey = ke - ks
     // Header: "VALUE " + key + " " + flags(<=10) + " " + bytes(<=10) + [" " + cas(<=20)] + CRLF
     const headMax = 6 + nkey + 1 + 10 + 1 + 10 + 21 + 2
-    const small = nbytes < 16 * 1024
+    const small = nbytes < ZERO_COPY_MIN // larger values: a pinned view of slab memory (or a Buffer of their own)
     const max = headMax + (small ? nbytes + 2 : 0)
     let o = out.reserveRaw(max)
     const t = out.target()
@@ -441,6 +442,7 @@ export class TextSession implements TextRequestHandler {
       return
     }
     out.unreserve(max - (o - start))
+    if (nbytes >= ZERO_COPY_MIN && out.pinnedValue(store, h)) { out.bytes(R.CRLF); return }
     const v = Buffer.allocUnsafe(nbytes + 2)
     store.copyValue(h, v, 0)
     v[nbytes] = 13; v[nbytes + 1] = 10

@@ -88,6 +88,13 @@ export class SlabStore implements Store {
   private oldestCas = 0
   /** Items that must not be evicted right now (an append's old item). */
   private pin = 0
+  /**
+   * Pinned items (pinItem/unpinItem): handle -> count (memcached's refcount above 1). A reply is
+   * being written straight from their slab memory, so they are neither evicted nor moved,
+   * and their chunk is not reused: an item unlinked while pinned is freed at its last unpin.
+   */
+  private readonly pins = new Map<number, number>()
+  private readonly unlinkedPinned = new Set<number>()
   /** prefetch() scratch: hashes and chain heads of up to 32 keys, and a sink for the loads. */
   private readonly prefetchHashes = new Uint32Array(32)
   private readonly prefetchHeads = new Uint32Array(32)
@@ -266,6 +273,31 @@ export class SlabStore implements Store {
     if (this.chained(h)) return null
     const vo = byteOf(h) + HEADER_BYTES + this.nkey(h)
     return this.slabs.bufs[pageOf(h)].subarray(vo, vo + this.nbytes(h))
+  }
+
+  /**
+   * Keeps item h's chunk as it is (not evicted, moved or reused) until the matching unpinItem(),
+   * so a view from valueView(h) stays valid across event-loop turns (a socket write). It may
+   * still be unlinked (deleted, replaced, expired) meanwhile: its chunk is freed at the last unpinItem.
+   */
+  pinItem (h: number): void {
+    this.pins.set(h, (this.pins.get(h) ?? 0) + 1)
+  }
+
+  unpinItem (h: number): void {
+    const n = this.pins.get(h)
+    if (n === undefined) return
+    if (n > 1) { this.pins.set(h, n - 1); return }
+    this.pins.delete(h)
+    if (this.unlinkedPinned.delete(h)) this.free(h)
+  }
+
+  /** Items pinned now (each counted once, whatever its count). */
+  pinnedItems (): number { return this.pins.size }
+
+  private pinnedOnPage (page: number): boolean {
+    for (const h of this.pins.keys()) if (pageOf(h) === page) return true
+    return false
   }
 
   // ---- lookup ---------------------------------------------------------------------
@@ -470,7 +502,7 @@ export class SlabStore implements Store {
       let h = this.lru.victimList(c, seg)
       for (let tries = 0; h !== 0 && tries < EVICT_TRIES; tries++) {
         const prev = this.u32(h)[wordOf(h) + 3]
-        if (h === this.pin) { h = prev; continue }
+        if (h === this.pin || (this.pins.size !== 0 && this.pins.has(h))) { h = prev; continue }
         if (isExpired(this.exptime(h), now) || this.isFlushed(h)) {
           this.counters.reclaimed++
           this.cls.reclaimed[c]++
@@ -548,6 +580,13 @@ export class SlabStore implements Store {
     const sz = this.itemBytes(h)
     this.counters.bytes -= sz
     this.cls.memRequested[c] -= sz
+    if (this.pins.size !== 0 && this.pins.has(h)) {
+      // A reply is still being sent from this chunk: free it at the last unpin. It stays
+      // ALLOCATED and unlinked meanwhile, which the page mover already leaves alone.
+      this.setIflag(h, F_LINKED, false)
+      this.unlinkedPinned.add(h)
+      return
+    }
     this.free(h)
   }
 
@@ -830,6 +869,7 @@ export class SlabStore implements Store {
       if (live === 0) break
     }
     if (page === 0) return false
+    if (this.pins.size !== 0 && this.pinnedOnPage(page)) return false
     const n = slabs.carvedCount(page)
     const u = slabs.u32[page]
     // Allocated-but-unlinked chunks belong to a request in flight: never steal those.
