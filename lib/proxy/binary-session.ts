@@ -14,7 +14,10 @@
  *        gat/gatk included (they touch), is a WRITE: the shard's writer, never retried.
  *   noop, version, quit(q)   answered here, in order.
  *   flush(q), stat           fan out to every shard writer; stats summed like text `stats`.
- *   unknown opcodes, verbosity, SASL (no auth through the proxy yet): UNKNOWN_COMMAND.
+ *   unknown opcodes, verbosity: UNKNOWN_COMMAND.
+ *   SASL (with -S, core.sasl): answered here by the server's SaslConversation, with the
+ *        server's replies; until a client logs in, everything but VERSION and SASL gets
+ *        AUTH_ERROR and the connection closes (memcached's rule). Without -S: UNKNOWN_COMMAND.
  *   bad lengths / invalid extras or key: as memcached, then close.
  * A shard with no live copy (or whose every copy failed): reads answer KEY_ENOENT
  * (nothing for quiet gets); a shard with no writer (none live, or fenced): writes answer
@@ -34,8 +37,10 @@ import { BinaryLeg, binaryKey, type LegDone, type LegResult } from './route-legs
 import type { HotKey } from './hot-keys.js'
 import { countCopy } from './requests.js'
 import './binary-backend.js'
+import { AUTHENTICATED, MAX_SASL_MECH_LEN, SASL_MECHS, SaslConversation, SaslResult } from '../server/auth-sasl.js'
 
 const HEADER = 24
+const EMPTY = Buffer.alloc(0)
 const ETMPFAIL = 0x0086
 
 /** A response packet: header fields we set, then extras/key/value as given. */
@@ -197,11 +202,16 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
   #closed = false
   /** A keyed request waiting for its value: the wire being filled and where it goes. */
   #pending: { wire: Buffer, req: KeyedForward | null, shard: number } | null = null
+  /** -S: this client's login (null: the proxy asks for none). */
+  #sasl: SaslConversation | null
+  /** A SASL AUTH/STEP waiting for its data. */
+  #saslPending: BinaryRequest | null = null
 
   constructor (conn: ConnControl, core: ProxyCore) {
     this.#conn = conn
     this.core = core
     this.#parser = new BinaryRequestParser(this)
+    this.#sasl = core.sasl === null ? null : new SaslConversation(core.sasl)
   }
 
   push (chunk: Buffer): void {
@@ -281,6 +291,27 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     }
     const base = req.op
     const quiet = req.quiet
+    const sasl = this.#sasl
+    if (sasl !== null) {
+      if (!sasl.authenticated && base !== Opcode.SaslListMechs && base !== Opcode.SaslAuth && base !== Opcode.SaslStep && base !== Opcode.Version) {
+        this.#local([response(op, Status.AUTH_ERROR, opaque, ErrorBody[Status.AUTH_ERROR]!)])
+        return this.#closeAfter()
+      }
+      switch (base) {
+        case Opcode.SaslListMechs:
+          sasl.listMechs()
+          this.#local([response(op, Status.SUCCESS, opaque, SASL_MECHS)])
+          return Next.Continue
+        case Opcode.SaslAuth: case Opcode.SaslStep:
+          if (req.keylen > MAX_SASL_MECH_LEN) {
+            this.#local([response(op, Status.EINVAL, opaque, ErrorBody[Status.EINVAL]!)])
+            return Next.Swallow
+          }
+          this.#saslPending = req
+          if (req.valueLength === 0) { this.#saslFinish(req, EMPTY, 0, 0); return Next.Continue }
+          return Next.Value
+      }
+    }
     if (base === UNKNOWN || base === Opcode.SaslListMechs || base === Opcode.SaslAuth || base === Opcode.SaslStep) {
       this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
       return Next.Swallow
@@ -333,12 +364,26 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     return Next.Continue
   }
 
-  onValue (_req: BinaryRequest, value: Buffer, s: number, e: number): void {
+  onValue (req: BinaryRequest, value: Buffer, s: number, e: number): void {
+    if (this.#saslPending !== null) { this.#saslFinish(req, value, s, e); return }
     const p = this.#pending
     this.#pending = null
     if (p === null || p.req === null) return
     value.copy(p.wire, p.wire.length - (e - s), s, e)
     this.#send(p.req, p.shard)
+  }
+
+  /** SASL AUTH/STEP with its data: the server's conversation and replies (auth-sasl.ts). */
+  #saslFinish (req: BinaryRequest, data: Buffer, s: number, e: number): void {
+    this.#saslPending = null
+    const sasl = this.#sasl!
+    const counters = this.core.counters
+    const r = req.op === Opcode.SaslAuth ? sasl.auth(req.buf, req.keyStart, req.keyEnd, data, s, e) : sasl.step(data, s, e)
+    if (r === SaslResult.Continue) { this.#local([response(req.opcode, Status.AUTH_CONTINUE, req.opaque, EMPTY)]); return }
+    counters.proxy_auth_cmds++
+    if (r === SaslResult.Ok) { this.#local([response(req.opcode, Status.SUCCESS, req.opaque, AUTHENTICATED)]); return }
+    counters.proxy_auth_errors++
+    this.#local([response(req.opcode, Status.AUTH_ERROR, req.opaque, ErrorBody[Status.AUTH_ERROR]!)])
   }
 
   #send (fwd: KeyedForward, shard: number): void {
