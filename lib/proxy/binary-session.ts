@@ -37,6 +37,7 @@ import { BinaryLeg, binaryKey, type LegDone, type LegResult } from './route-legs
 import type { HotKey } from './hot-keys.js'
 import { countCopy } from './requests.js'
 import './binary-backend.js'
+import { NOT_SUPPORTED, NOT_SUPPORTED_BODY, openBinaryResponse, sealBinaryRequest } from './value-crypt.js'
 import { AUTHENTICATED, MAX_SASL_MECH_LEN, SASL_MECHS, SaslConversation, SaslResult } from '../server/auth-sasl.js'
 
 const HEADER = 24
@@ -117,11 +118,24 @@ class KeyedForward implements BinaryBackendRequest {
       }
       if (status === Status.SUCCESS) this.session.core.warmUp.movedRead(true)
     }
-    if (this.quiet && (this.read ? status === Status.KEY_ENOENT : status === Status.SUCCESS)) {
-      this.slot.finish([], this.session)
-      return Reply.Done
+    const cipher = this.session.core.cipher
+    let out: Buffer
+    if (cipher !== null && this.read && status === Status.SUCCESS) {
+      // --encrypt-values: a value that does not open is a miss, counted (value-crypt.ts).
+      const opened = openBinaryResponse(cipher, this.wire, buf, s, e)
+      if (opened === null) {
+        this.session.core.counters.proxy_decrypt_failures++
+        this.slot.finish(this.quiet ? [] : [response(this.op, Status.KEY_ENOENT, this.opaque, ErrorBody[Status.KEY_ENOENT]!)], this.session)
+        return Reply.Done
+      }
+      out = opened
+    } else {
+      if (this.quiet && (this.read ? status === Status.KEY_ENOENT : status === Status.SUCCESS)) {
+        this.slot.finish([], this.session)
+        return Reply.Done
+      }
+      out = Buffer.from(buf.subarray(s, e))
     }
-    const out = Buffer.from(buf.subarray(s, e))
     out[1] = this.op // the client's opcode (quiet ones included)
     this.slot.finish([out], this.session)
     return Reply.Done
@@ -335,6 +349,14 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
       this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
       return Next.Swallow
     }
+    const cipher = this.core.cipher
+    if (cipher !== null && (base === Opcode.Append || base === Opcode.Prepend || base === Opcode.Increment || base === Opcode.Decrement)) {
+      // --encrypt-values: they would work on the sealed bytes (value-crypt.ts).
+      this.core.counters.proxy_encrypt_refused++
+      this.#local([response(op, NOT_SUPPORTED, opaque, NOT_SUPPORTED_BODY)])
+      return Next.Swallow
+    }
+    const seal = cipher !== null && (base === Opcode.Set || base === Opcode.Add || base === Opcode.Replace)
     const router = this.core.router
     const read = READS.has(base)
     const slot = this.#slot()
@@ -360,8 +382,19 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
       this.#pending = { wire, req: fwd, shard }
       return Next.Value
     }
+    if (seal) {
+      this.#sendSealed(fwd, wire, EMPTY, 0, 0, shard)
+      return Next.Continue
+    }
     this.#send(fwd, shard)
     return Next.Continue
+  }
+
+  /** --encrypt-values: a set/add/replace goes with its value sealed (a new wire). */
+  #sendSealed (fwd: KeyedForward, head: Buffer, value: Buffer, s: number, e: number, shard: number): void {
+    const sealed = new KeyedForward(sealBinaryRequest(this.core.cipher!, head, value, s, e), fwd.op, fwd.quiet, fwd.read, fwd.opaque, fwd.slot, this, fwd.route)
+    sealed.written = fwd.written
+    this.#send(sealed, shard)
   }
 
   onValue (req: BinaryRequest, value: Buffer, s: number, e: number): void {
@@ -369,6 +402,11 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     const p = this.#pending
     this.#pending = null
     if (p === null || p.req === null) return
+    const op = p.wire[1]
+    if (this.core.cipher !== null && (op === Opcode.Set || op === Opcode.Add || op === Opcode.Replace)) {
+      this.#sendSealed(p.req, p.wire, value, s, e, p.shard)
+      return
+    }
     value.copy(p.wire, p.wire.length - (e - s), s, e)
     this.#send(p.req, p.shard)
   }
