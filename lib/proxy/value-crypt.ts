@@ -19,6 +19,7 @@
  *                        passes (mg `s` and `me` report the sealed size).
  */
 import type { ValueCipher } from '../crypto/index.js'
+import { parseU32 } from '../../protocol/numbers.js'
 import type { ProxyCounters } from './core.js'
 
 export const REFUSED_TEXT = Buffer.from('CLIENT_ERROR not supported with --encrypt-values\r\n')
@@ -65,7 +66,7 @@ function openValueBlock (cipher: ValueCipher, p: Buffer): Buffer | null {
   if (fe < 0 || fe >= le) return null
   let be = p.indexOf(0x20, fe + 1)
   if (be < 0 || be > le) be = le
-  const flags = digits(p, ke + 1, fe)
+  const flags = parseU32(p, ke + 1, fe)
   if (flags < 0) return null
   const ds = lf + 1
   const de = p.length - 2
@@ -107,15 +108,4 @@ export function openBinaryResponse (cipher: ValueCipher, req: Buffer, buf: Buffe
   plain.copy(out, vs - s)
   out.writeUInt32BE(out.length - 24, 8)
   return out
-}
-
-function digits (b: Buffer, s: number, e: number): number {
-  if (e <= s || e - s > 10) return -1
-  let n = 0
-  for (let i = s; i < e; i++) {
-    const d = b[i]! - 48
-    if (d < 0 || d > 9) return -1
-    n = n * 10 + d
-  }
-  return n
 }
