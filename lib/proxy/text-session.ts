@@ -694,8 +694,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     const cut = this.#pendingCut
     let wire: Buffer
     const seal = this.#pendingSeal
-    if (seal !== null) {
-      this.#pendingSeal = null
+    this.#pendingSeal = null
+    // A data block not ending in \r\n is forwarded as it came, unsealed: the backend
+    // answers it with memcached's own error (bad data chunk) and stores nothing.
+    if (seal !== null && e - s >= 2 && buf[e - 2] === 13 && buf[e - 1] === 10) {
       wire = sealTextStorage(this.core.cipher!, seal.head, seal.tail, this.#pendingKeyBuf!, this.#pendingKs, this.#pendingKe, seal.flags, buf, s, e - 2) // [s, e) ends with the block's CRLF
     } else if (buf === lb && cut === this.#pendingEnd && s === cut + 2 && lb[cut] === 13 && !this.#pendingQuiet) {
       wire = buf.subarray(ls, e)

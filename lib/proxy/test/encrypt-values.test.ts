@@ -123,6 +123,14 @@ t.test('one host behind an encrypting proxy', async (t) => {
     t.same(await c.lines(3), ['VALUE a 42 11', 'hello world', 'END'], 'the value is unchanged')
   })
 
+  t.test('a data block without its CRLF gets memcached\'s error, as without encryption', async (t) => {
+    const bad = 'set bad 0 0 3\r\nabcde\r\nget bad\r\n'
+    direct.write(bad)
+    const want = await direct.lines(3)
+    c.write(bad)
+    t.same(await c.lines(3), want, want.join(' | '))
+  })
+
   t.test('binary clients (memjs): round trip, tampering is a miss, incr refused', async (t) => {
     const m = require('memjs').Client.create(`127.0.0.1:${proxy.port}`, { retries: 0, timeout: 5, logger: { log () {} } })
     t.teardown(() => m.close())
