@@ -21,13 +21,10 @@ import { fileURLToPath } from 'node:url'
 import { PROFILES, runLoad } from './load.js'
 import { cpuMicros, machineInfo } from './proc.js'
 import { answersVersion, freePort, startServer } from './servers.js'
+import { arg } from './args.js'
+import { median } from './report.js'
 
 const PROXY_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/memring-proxy.js')
-
-function arg (name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt
-}
 
 const rounds = Number(arg('rounds', '3'))
 const seconds = Number(arg('seconds', '3'))
@@ -80,7 +77,6 @@ async function main (): Promise<void> {
     for (const b of backends) await b.stop(false)
     fs.rmSync(dir, { recursive: true, force: true })
   }
-  const med = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]! }
   const info = machineInfo()
   const lines = ['| values | mode | ops/s median (min-max) | proxy CPU us/op median (min-max) |', '| --- | --- | --- | --- |']
   const ratios: string[] = []
@@ -90,10 +86,10 @@ async function main (): Promise<void> {
       const rs = of(mode)
       const ops = rs.map((x) => x.opsPerSec)
       const cpu = rs.map((x) => x.cpuUsPerOp)
-      lines.push(`| ${profile === 'text100' ? '100 B' : '1 KiB'} | ${mode} | ${med(ops)} (${Math.min(...ops)}-${Math.max(...ops)}) | ${med(cpu)} (${Math.min(...cpu)}-${Math.max(...cpu)}) |`)
+      lines.push(`| ${profile === 'text100' ? '100 B' : '1 KiB'} | ${mode} | ${median(ops)} (${Math.min(...ops)}-${Math.max(...ops)}) | ${median(cpu)} (${Math.min(...cpu)}-${Math.max(...cpu)}) |`)
     }
-    const opsRatio = med(of('encrypted').map((x) => x.opsPerSec)) / med(of('plain').map((x) => x.opsPerSec))
-    const cpuRatio = med(of('encrypted').map((x) => x.cpuUsPerOp)) / med(of('plain').map((x) => x.cpuUsPerOp))
+    const opsRatio = median(of('encrypted').map((x) => x.opsPerSec)) / median(of('plain').map((x) => x.opsPerSec))
+    const cpuRatio = median(of('encrypted').map((x) => x.cpuUsPerOp)) / median(of('plain').map((x) => x.cpuUsPerOp))
     ratios.push(`${profile === 'text100' ? '100 B' : '1 KiB'}: encrypted/plain ops/s ${opsRatio.toFixed(2)}, CPU per request ${cpuRatio.toFixed(2)}`)
   }
   lines.push('', ...ratios, `${rounds} rounds x ${seconds} s per mode; ${info.cpuModel}, ${info.cpus} CPUs, load average ${info.loadAvg.join(' ')}, node ${info.node}`)
