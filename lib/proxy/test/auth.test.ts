@@ -14,6 +14,8 @@ import { startServer } from '../../testing/servers.js'
 import { rawClient } from '../../testing/raw-client.js'
 import type { MemringServer } from '../../server/server.js'
 import type { Teardown } from '../../testing/zookeeper.js'
+import { startRelay } from '../../testing/tcp-relay.js'
+import { waitFor } from '../../testing/wait-for.js'
 
 const require = createRequire(import.meta.url)
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -167,4 +169,41 @@ t.test('backend credentials', async (t) => {
     t.same(await c.lines(4), ['STORED', 'VALUE k 0 2', 'hi', 'END'])
     t.equal(server.store.counters.curr_items, 1, 'only k: the credentials were not stored')
   })
+})
+
+t.test('a host marked down comes back through a probe that logs in', async (t) => {
+  for (const kind of ['-Y', '-S'] as const) {
+    await t.test(`${kind} host`, async (t) => {
+      const users = file(t, 'backend-users', 'proxy:b4ckend\n')
+      const server = await startServer(t, kind === '-Y' ? { authFile: users } : { sasl: true, saslPwdb: users })
+      const relay = await startRelay(t, server.port)
+      const proxy = createProxy({
+        port: 0,
+        topology: { kind: 'static', servers: [{ host: '127.0.0.1', port: relay.port }] },
+        backend: { auth: { username: 'proxy', password: 'b4ckend' }, tkoThreshold: 1, timeoutMs: 300, probeMs: 20, probeMaxMs: 50 },
+      })
+      await proxy.start()
+      t.teardown(() => proxy.close())
+      const pool = proxy.router.pool
+      // -Y hosts serve the proxy's text clients, -S hosts its binary clients.
+      const m = kind === '-S' ? require('memjs').Client.create(`127.0.0.1:${proxy.port}`, { retries: 0, timeout: 2, logger: { log () {} } }) : null
+      if (m !== null) t.teardown(() => m.close())
+      const c = kind === '-Y' ? await rawClient(t, proxy.port) : null
+      const set = async (): Promise<boolean> => {
+        if (m !== null) return await m.set('k', 'v').then(() => true, () => false)
+        c!.write('set k 0 0 1\r\nv\r\n')
+        return (await c!.lines(1))[0] === 'STORED'
+      }
+      t.ok(await set(), 'a write through the proxy')
+      relay.blockNew(true)
+      relay.cut()
+      await waitFor(async () => !(await set()) && pool.counters.backend_tko_marks > 0, { what: 'the host marked down' })
+      relay.blockNew(false)
+      await waitFor(() => pool.counters.backend_tko_recoveries > 0, { what: 'a probe brings it back', timeoutMs: 10000 })
+      t.pass('recovered by a probe')
+      await waitFor(async () => await set(), { what: 'writes work again' })
+      t.pass('writes work again')
+      t.equal(server.ctx.stats.auth_errors, 0, 'no login was refused')
+    })
+  }
 })
