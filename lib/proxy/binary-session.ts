@@ -202,6 +202,11 @@ class BinFan {
   done (tag: number, r: Buffer[] | null): void { this.#replies[tag] = r; if (--this.#left === 0) this.finish(this.#replies) }
 }
 
+/** What a client may send before its SASL login (memcached authenticated()). */
+function openWithoutAuth (opcode: number): boolean {
+  return opcode === Opcode.SaslListMechs || opcode === Opcode.SaslAuth || opcode === Opcode.SaslStep || opcode === Opcode.Version
+}
+
 const OWN_STATS = new Set(['pid', 'uptime', 'time', 'version', 'libevent', 'pointer_size', 'curr_connections', 'total_connections',
   'rusage_user', 'rusage_system', 'max_connections', 'threads', 'hash_power_level'])
 
@@ -292,10 +297,18 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     this.core.counters.proxy_requests++
     const op = req.opcode
     const opaque = req.opaque
+    if (req.problem === Problem.BadLengths) {
+      this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
+      return this.#closeAfter()
+    }
+    // -S: before a login only VERSION and SASL pass (checked on the opcode as sent, before
+    // the other request checks, as memring's binary session and memcached do).
+    const sasl = this.#sasl
+    if (sasl !== null && !sasl.authenticated && !openWithoutAuth(req.opcode)) {
+      this.#local([response(op, Status.AUTH_ERROR, opaque, ErrorBody[Status.AUTH_ERROR]!)])
+      return this.#closeAfter()
+    }
     switch (req.problem) {
-      case Problem.BadLengths:
-        this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
-        return this.#closeAfter()
       case Problem.Invalid:
         this.#local([response(op, Status.EINVAL, opaque, ErrorBody[Status.EINVAL]!)])
         return this.#closeAfter()
@@ -305,12 +318,7 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     }
     const base = req.op
     const quiet = req.quiet
-    const sasl = this.#sasl
     if (sasl !== null) {
-      if (!sasl.authenticated && base !== Opcode.SaslListMechs && base !== Opcode.SaslAuth && base !== Opcode.SaslStep && base !== Opcode.Version) {
-        this.#local([response(op, Status.AUTH_ERROR, opaque, ErrorBody[Status.AUTH_ERROR]!)])
-        return this.#closeAfter()
-      }
       switch (base) {
         case Opcode.SaslListMechs:
           sasl.listMechs()
