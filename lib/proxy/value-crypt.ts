@@ -41,38 +41,55 @@ export function sealTextStorage (cipher: ValueCipher, head: Buffer, tail: Buffer
 
 /**
  * The VALUE blocks of a retrieval reply opened; blocks that do not open are left out
- * (a miss) and counted. Other pieces (END, errors) pass.
+ * (a miss) and counted. Other pieces (END, errors) pass. A piece is one VALUE block, which
+ * may be followed by more bytes of the reply (the hot-key cache keeps `VALUE ...END\r\n`
+ * as one piece): the block is framed by its byte count and what follows it is kept.
  */
 export function openValueBlocks (cipher: ValueCipher, pieces: Buffer[], counters: ProxyCounters): Buffer[] {
   const out: Buffer[] = []
   for (const p of pieces) {
     if (p.length < VALUE.length || p.compare(VALUE, 0, VALUE.length, 0, VALUE.length) !== 0) { out.push(p); continue }
     const opened = openValueBlock(cipher, p)
-    if (opened === null) counters.proxy_decrypt_failures++
-    else out.push(opened)
+    if (opened === null) {
+      counters.proxy_decrypt_failures++
+      const rest = afterBlock(p)
+      if (rest !== null && rest.length > 0) out.push(rest)
+    } else out.push(opened)
   }
   return out
 }
 
-/** `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n` with its data opened, or null. */
-function openValueBlock (cipher: ValueCipher, p: Buffer): Buffer | null {
+/** The offsets of `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n` at the start of p, or null. */
+function frame (p: Buffer): { ke: number, fe: number, be: number, le: number, ds: number, de: number, flags: number } | null {
   const lf = p.indexOf(10)
   if (lf < 0) return null
   const le = p[lf - 1] === 13 ? lf - 1 : lf
-  const ks = VALUE.length
-  const ke = p.indexOf(0x20, ks)
+  const ke = p.indexOf(0x20, VALUE.length)
   if (ke < 0 || ke >= le) return null
   const fe = p.indexOf(0x20, ke + 1)
   if (fe < 0 || fe >= le) return null
   let be = p.indexOf(0x20, fe + 1)
   if (be < 0 || be > le) be = le
   const flags = parseU32(p, ke + 1, fe)
-  if (flags < 0) return null
+  const n = parseU32(p, fe + 1, be)
   const ds = lf + 1
-  const de = p.length - 2
-  const plain = cipher.open(p, ks, ke, flags, p, ds, de)
+  if (flags < 0 || n < 0 || ds + n + 2 > p.length) return null
+  return { ke, fe, be, le, ds, de: ds + n, flags }
+}
+
+/** What follows the first VALUE block of p (e.g. `END\r\n`); null when p cannot be framed. */
+function afterBlock (p: Buffer): Buffer | null {
+  const f = frame(p)
+  return f === null ? null : p.subarray(f.de + 2)
+}
+
+/** The first VALUE block of p with its data opened, and whatever follows it; or null. */
+function openValueBlock (cipher: ValueCipher, p: Buffer): Buffer | null {
+  const f = frame(p)
+  if (f === null) return null
+  const plain = cipher.open(p, VALUE.length, f.ke, f.flags, p, f.ds, f.de)
   if (plain === null) return null
-  return Buffer.concat([p.subarray(0, fe + 1), Buffer.from(String(plain.length)), p.subarray(be, le), CRLF, plain, CRLF])
+  return Buffer.concat([p.subarray(0, f.fe + 1), Buffer.from(String(plain.length)), p.subarray(f.be, f.le), CRLF, plain, CRLF, p.subarray(f.de + 2)])
 }
 
 /**

@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { createProxy, type MemringProxy } from '../proxy.js'
+import { createProxy, type MemringProxy, type ProxyOptions } from '../proxy.js'
 import { startServer } from '../../testing/servers.js'
 import { rawClient, type RawClient } from '../../testing/raw-client.js'
 import type { MemringServer } from '../../server/server.js'
@@ -26,8 +26,8 @@ function ringFile (t: Teardown, lines: string[]): string {
   return p
 }
 
-async function proxyOver (t: Teardown, servers: MemringServer[], keyFile: string): Promise<MemringProxy> {
-  const p = createProxy({ port: 0, encryptValues: keyFile, topology: { kind: 'static', servers: servers.map((s) => ({ host: '127.0.0.1', port: s.port })) } })
+async function proxyOver (t: Teardown, servers: MemringServer[], keyFile: string, extra: Partial<ProxyOptions> = {}): Promise<MemringProxy> {
+  const p = createProxy({ port: 0, encryptValues: keyFile, ...extra, topology: { kind: 'static', servers: servers.map((s) => ({ host: '127.0.0.1', port: s.port })) } })
   await p.start()
   t.teardown(() => p.close())
   return p
@@ -171,4 +171,18 @@ t.test('rotation: the newest key writes, every key of the ring reads', async (t)
   a.write('get new r0\r\n')
   t.same(await a.lines(3), ['VALUE r0 0 2', 'r0', 'END'], 'a proxy without key 2 misses it (and still reads r0)')
   t.equal(old.core.counters.proxy_decrypt_failures, before + 1)
+})
+
+t.test('the hot-key cache serves opened values (it holds sealed replies)', async (t) => {
+  const host = await startServer(t)
+  const proxy = await proxyOver(t, [host], ringFile(t, [`1 ${K1.toString('hex')}`]), { hotKeys: { threshold: 1, cache: { ttlMs: 60_000, maxBytes: 1 << 20 } } })
+  const c = await rawClient(t, proxy.port)
+  c.write('set hot 5 0 3\r\nhot\r\n')
+  t.same(await c.lines(1), ['STORED'])
+  for (let i = 0; i < 50; i++) {
+    c.write('get hot\r\n')
+    t.same(await c.lines(3), ['VALUE hot 5 3', 'hot', 'END'], `get ${i}`)
+  }
+  t.ok(proxy.core.hot!.cache!.hits > 0, `served from the cache ${proxy.core.hot!.cache!.hits} times`)
+  t.equal(proxy.core.counters.proxy_decrypt_failures, 0)
 })
