@@ -28,6 +28,8 @@ export const NOT_SUPPORTED = 0x0083
 export const NOT_SUPPORTED_BODY = Buffer.from('Not supported')
 const CRLF = Buffer.from('\r\n')
 const VALUE = Buffer.from('VALUE ')
+const END = Buffer.from('END\r\n')
+const EMPTY = Buffer.alloc(0)
 
 /**
  * A text storage command with its value sealed: `head` is the line up to its byte count
@@ -41,22 +43,34 @@ export function sealTextStorage (cipher: ValueCipher, head: Buffer, tail: Buffer
 
 /**
  * The VALUE blocks of a retrieval reply opened; blocks that do not open are left out
- * (a miss) and counted. Other pieces (END, errors) pass. A piece is one VALUE block, which
- * may be followed by more bytes of the reply (the hot-key cache keeps `VALUE ...END\r\n`
- * as one piece): the block is framed by its byte count and what follows it is kept.
+ * (a miss) and counted. Other pieces (END, errors) pass. Blocks are framed by their byte
+ * count, not by the piece's end: a piece may carry more of the reply (the hot-key cache
+ * keeps `VALUE ...\r\nEND\r\n` as one piece).
  */
 export function openValueBlocks (cipher: ValueCipher, pieces: Buffer[], counters: ProxyCounters): Buffer[] {
   const out: Buffer[] = []
-  for (const p of pieces) {
-    if (p.length < VALUE.length || p.compare(VALUE, 0, VALUE.length, 0, VALUE.length) !== 0) { out.push(p); continue }
-    const opened = openValueBlock(cipher, p)
-    if (opened === null) {
-      counters.proxy_decrypt_failures++
-      const rest = afterBlock(p)
-      if (rest !== null && rest.length > 0) out.push(rest)
-    } else out.push(opened)
+  for (let p of pieces) {
+    // A piece may hold several blocks and the END line: each block is opened on its own.
+    while (isValue(p)) {
+      const f = frame(p)
+      if (f === null) {
+        // Not a block we can frame: never passed on; a trailing END still ends the reply.
+        counters.proxy_decrypt_failures++
+        p = p.length >= 5 && p.subarray(p.length - 5).equals(END) ? END : EMPTY
+        break
+      }
+      const plain = cipher.open(p, VALUE.length, f.ke, f.flags, p, f.ds, f.de)
+      if (plain === null) counters.proxy_decrypt_failures++
+      else out.push(Buffer.concat([p.subarray(0, f.fe + 1), Buffer.from(String(plain.length)), p.subarray(f.be, f.le), CRLF, plain, CRLF]))
+      p = p.subarray(f.de + 2)
+    }
+    if (p.length > 0) out.push(p)
   }
   return out
+}
+
+function isValue (p: Buffer): boolean {
+  return p.length >= VALUE.length && p.compare(VALUE, 0, VALUE.length, 0, VALUE.length) === 0
 }
 
 /** The offsets of `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n` at the start of p, or null. */
@@ -75,21 +89,6 @@ function frame (p: Buffer): { ke: number, fe: number, be: number, le: number, ds
   const ds = lf + 1
   if (flags < 0 || n < 0 || ds + n + 2 > p.length) return null
   return { ke, fe, be, le, ds, de: ds + n, flags }
-}
-
-/** What follows the first VALUE block of p (e.g. `END\r\n`); null when p cannot be framed. */
-function afterBlock (p: Buffer): Buffer | null {
-  const f = frame(p)
-  return f === null ? null : p.subarray(f.de + 2)
-}
-
-/** The first VALUE block of p with its data opened, and whatever follows it; or null. */
-function openValueBlock (cipher: ValueCipher, p: Buffer): Buffer | null {
-  const f = frame(p)
-  if (f === null) return null
-  const plain = cipher.open(p, VALUE.length, f.ke, f.flags, p, f.ds, f.de)
-  if (plain === null) return null
-  return Buffer.concat([p.subarray(0, f.fe + 1), Buffer.from(String(plain.length)), p.subarray(f.be, f.le), CRLF, plain, CRLF, p.subarray(f.de + 2)])
 }
 
 /**
