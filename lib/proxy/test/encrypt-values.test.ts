@@ -13,6 +13,8 @@ import { startServer } from '../../testing/servers.js'
 import { rawClient, type RawClient } from '../../testing/raw-client.js'
 import type { MemringServer } from '../../server/server.js'
 import type { Teardown } from '../../testing/zookeeper.js'
+import { Topology } from '../../cluster/index.js'
+import { exchange } from '../../testing/raw-client.js'
 
 const require = createRequire(import.meta.url)
 const K1 = randomBytes(32)
@@ -184,5 +186,27 @@ t.test('the hot-key cache serves opened values (it holds sealed replies)', async
     t.same(await c.lines(3), ['VALUE hot 5 3', 'hot', 'END'], `get ${i}`)
   }
   t.ok(proxy.core.hot!.cache!.hits > 0, `served from the cache ${proxy.core.hot!.cache!.hits} times`)
+  t.equal(proxy.core.counters.proxy_decrypt_failures, 0)
+})
+
+t.test('warm-up read-through after a ring change copies sealed values, which still open', async (t) => {
+  const hosts = [await startServer(t), await startServer(t), await startServer(t)]
+  const list = (n: number): Array<{ host: string, port: number }> => hosts.slice(0, n).map((h) => ({ host: '127.0.0.1', port: h.port }))
+  const proxy = createProxy({ port: 0, encryptValues: ringFile(t, [`1 ${K1.toString('hex')}`]), topology: { kind: 'given', topology: Topology.fromServers(list(2)) }, warmUp: { windowMs: 60_000, hitRatio: 0 } })
+  await proxy.start()
+  t.teardown(() => proxy.close())
+  const c = await rawClient(t, proxy.port)
+  const keys = Array.from({ length: 60 }, (_, i) => `w${i}`)
+  c.write(keys.map((k, i) => `set ${k} ${i} 0 ${k.length}\r\n${k}\r\n`).join(''))
+  t.same(await c.lines(keys.length), keys.map(() => 'STORED'))
+  proxy.router.update(Topology.fromServers(list(3)))
+  for (const [i, k] of keys.entries()) {
+    c.write(`get ${k}\r\n`)
+    t.same(await c.lines(3), [`VALUE ${k} ${i} ${k.length}`, k, 'END'], k)
+  }
+  const stats = (await exchange(proxy.port, 'stats proxy\r\n')).toString('latin1')
+  const fills = Number(/STAT warmup_fills (\d+)/.exec(stats)?.[1] ?? 0)
+  t.ok(fills > 0, `${fills} moved keys were read through and copied, sealed, to the new host`)
+  t.ok(hosts[2]!.store.counters.curr_items > 0, 'the new host holds them')
   t.equal(proxy.core.counters.proxy_decrypt_failures, 0)
 })
