@@ -79,7 +79,7 @@ export async function exchange (port: number, req: Buffer, done: (got: Buffer) =
   })
 }
 
-async function answersVersion (port: number): Promise<boolean> {
+export async function answersVersion (port: number): Promise<boolean> {
   const got = await exchange(port, Buffer.from('version\r\n'), (b) => b.includes(10), 500)
   return got !== null && got.toString('latin1').startsWith('VERSION ')
 }
