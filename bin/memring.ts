@@ -16,6 +16,7 @@ import { createLogger, levelForVerbosity, logFormat } from '../lib/log.js'
 import { replicationOptions } from '../lib/app/replication-app.js'
 import type { RawReplicationOptions } from '../lib/app/replication-app.js'
 import { defaultSettings } from '../lib/server/settings.js'
+import { verboseLine } from '../lib/server/verbose.js'
 import { metricsOptions, type RawMetricsOptions } from '../lib/app/metrics-app.js'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
@@ -39,6 +40,7 @@ const program = new Command('memring')
   .addOption(new Option('-A, --enable-shutdown', 'enable the ascii "shutdown" command').env('MEMRING_ENABLE_SHUTDOWN'))
   .addOption(new Option('-F, --disable-flush-all', 'disable flush_all').env('MEMRING_DISABLE_FLUSH_ALL'))
   .addOption(new Option('--log-format <format>', 'log lines as JSON (default; for log pipelines) or pretty (one readable line per event)').choices(['json', 'pretty']).default('json').env('MEMRING_LOG_FORMAT'))
+  .addOption(new Option('--conn-output-limit <size>', 'unsent reply bytes per connection past which it is not read until the client catches up (bytes, or k/m suffix)').default(undefined, '64k').env('MEMRING_CONN_OUTPUT_LIMIT'))
   .addOption(new Option('-v, --verbose', 'verbose (repeat for more: -vv, -vvv)').argParser(increase))
   .addOption(new Option('-b, --listen-backlog <num>', 'TCP listen backlog').default('1024'))
   .addOption(new Option('-R, --max-reqs-per-event <num>', 'accepted for compatibility').default('20'))
@@ -69,6 +71,7 @@ const program = new Command('memring')
   .addOption(new Option('--repl-timeout <ms>', 'drop and re-establish a replication link silent this long').default(undefined, '5000').env('MEMRING_REPL_TIMEOUT'))
   .addOption(new Option('--min-replicas-to-ack <n>', 'answer a write only once this many replicas have acknowledged it (0 = asynchronous)').default(undefined, '0').env('MEMRING_MIN_REPLICAS_TO_ACK'))
   .addOption(new Option('--min-replicas-timeout <ms>', 'with --min-replicas-to-ack: how long a write waits for its acks before an error reply').default(undefined, '1000').env('MEMRING_MIN_REPLICAS_TIMEOUT'))
+  .addOption(new Option('--repl-lag-threshold <ms>', 'a replica or follower whose lag behind its master exceeds this logs a lag_high event (lag_ok when back under)').default(undefined, '5000').env('MEMRING_REPL_LAG_THRESHOLD'))
   // Observability (lib/metrics; see README "Metrics").
   .addOption(new Option('--metrics-port <num>', 'serve Prometheus metrics on GET /metrics at this TCP port (0 = any free port; default: off)').env('MEMRING_METRICS_PORT'))
   .addOption(new Option('--metrics-listen <addr>', 'address of the metrics port (default: all interfaces)').env('MEMRING_METRICS_LISTEN'))
@@ -127,6 +130,8 @@ async function main (): Promise<void> {
     if (stopGraceful !== null) return
     stopGraceful = graceful
     log.info({ why }, 'shutting down')
+    // memcached -v says so on stderr (its main loop's exit; `verbosity` can change it live).
+    if ((app?.server.ctx.settings.verbosity ?? settings.verbosity) > 0) verboseLine(graceful ? 'Gracefully stopping' : 'Exiting normally')
     const t = setTimeout(() => process.exit(0), graceful ? 10000 : 2000)
     t.unref()
     // A signal during start-up (say, between our ZooKeeper node appearing and start-up

@@ -40,6 +40,7 @@ export interface RawServerOptions {
   memoryFile?: string
   prefixDelimiter?: string
   unixMask?: string
+  connOutputLimit?: string
 }
 
 export { ConfigError }
@@ -129,6 +130,13 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     // memcached reads -a with strtol(optarg, NULL, 8).
     if (!/^[0-7]+$/.test(o.unixMask.trim())) throw new ConfigError(`-a: '${o.unixMask}' is not an octal mask`)
     s.unixMask = parseInt(o.unixMask.trim(), 8) & 0o777
+  }
+  if (o.connOutputLimit !== undefined) {
+    const m = /^(\d+)([kKmM]?)$/.exec(o.connOutputLimit.trim())
+    if (m === null) throw new ConfigError(`--conn-output-limit: '${o.connOutputLimit}' is not a size (bytes, or with k/m suffix)`)
+    const n = parseSize(o.connOutputLimit)
+    if (n < 1024 || n > 64 * 1024 * 1024) throw new ConfigError(`--conn-output-limit: ${n} is out of range [1024, 67108864]`)
+    s.connOutputLimit = n
   }
   if (s.hashPowerInit > 30) s.hashPowerInit = 30
   return s

@@ -22,6 +22,7 @@ import { TextResponseParser, type TextResponseHandler } from '../../protocol/tex
 import { Fifo } from '../client/index.js'
 import { WriteBatch } from './write-batch.js'
 import { wanRoute } from '../wan-map.js'
+import { AsciiLogin, asciiAuthWire, saslAuthWire, type BackendCredentials } from './backend-auth.js'
 
 export const FailReason = {
   /** The host is marked down (TKO) or has no live connection. */
@@ -62,6 +63,11 @@ export interface BackendOptions {
   /** First probe delay once down; doubles up to probeMaxMs. Defaults 100 / 1000 ms. */
   probeMs?: number
   probeMaxMs?: number
+  /**
+   * --backend-username / --backend-password: the proxy's own login, sent first on every
+   * backend connection (backend-auth.ts). Absent: none.
+   */
+  auth?: BackendCredentials | null
 }
 
 export interface BackendCounters {
@@ -108,6 +114,13 @@ class BackendConnection implements TextResponseHandler {
     this.#socket = sock
     this.#connected = false
     this.#parser.reset()
+    if (h.login !== null) {
+      // The login goes first, pipelined ahead of the request that opened the connection.
+      const login = new AsciiLogin(h.login.text)
+      login.sentAt = Date.now()
+      this.#inflight.push(login)
+      this.#batch.push(login.wire)
+    }
     const timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
     sock.once('connect', () => { clearTimeout(timer); this.#connected = true })
     sock.on('data', (b: Buffer) => { if (this.#socket === sock) this.#parser.push(b) })
@@ -191,6 +204,8 @@ export class BackendHost {
   readonly port: number
   readonly address: string
   readonly connectTimeoutMs: number
+  /** The proxy's login on this host's connections, in both forms (backend-auth.ts); null: none. */
+  readonly login: { text: Buffer, binary: Buffer } | null
   #conns: BackendConnection[]
   /** Binary-protocol connections, made on first use (binary clients). */
   #binConns: BinaryConnectionLike[] | null = null
@@ -201,6 +216,7 @@ export class BackendHost {
   #downSince = 0
   #probeDelay = 0
   #probeTimer: NodeJS.Timeout | null = null
+  #probeCount = 0
   #closed = false
   /** Called when the host is marked down or back up. */
   onHealth: ((host: BackendHost, up: boolean) => void) | null = null
@@ -216,6 +232,7 @@ export class BackendHost {
     this.address = `${host}:${port}`
     this.#opts = opts
     this.connectTimeoutMs = opts.connectTimeoutMs
+    this.login = opts.auth === null ? null : { text: asciiAuthWire(opts.auth), binary: saslAuthWire(opts.auth) }
     this.#counters = counters
     this.#conns = Array.from({ length: opts.connsPerHost }, () => new BackendConnection(this))
   }
@@ -302,9 +319,15 @@ export class BackendHost {
     this.#probeDelay = Math.min(this.#probeDelay * 2, this.#opts.probeMaxMs)
   }
 
-  /** One `version` round trip on a fresh socket; success brings the host back. */
+  /**
+   * One `version` round trip on a fresh socket; success brings the host back. With a
+   * login (--backend-username), probes alternate between the text form (ASCII auth, then
+   * `version`: a -Y host) and a binary VERSION packet (a -S host closes text clients, and
+   * answers VERSION without a login, as memcached does).
+   */
   #probe (): void {
     const sock = connect(wanRoute(this.host, this.port))
+    const binary = this.login !== null && (this.#probeCount++ & 1) === 1
     let done = false
     const finish = (ok: boolean): void => {
       if (done) return
@@ -321,10 +344,22 @@ export class BackendHost {
     }
     const timer = setTimeout(() => finish(false), this.#opts.timeoutMs)
     let got = ''
-    sock.on('connect', () => sock.write('version\r\n'))
+    let bin = Buffer.alloc(0)
+    sock.on('connect', () => {
+      if (binary) sock.write(BINARY_VERSION)
+      else sock.write(this.login === null ? 'version\r\n' : Buffer.concat([this.login.text, Buffer.from('version\r\n')]))
+    })
     sock.on('data', (b: Buffer) => {
+      if (binary) {
+        bin = Buffer.concat([bin, b])
+        if (bin.length >= 24) finish(bin[0] === 0x81 && bin[1] === 0x0b && bin.readUInt16BE(6) === 0)
+        return
+      }
       got += b.toString('latin1')
-      if (got.includes('\n')) finish(got.startsWith('VERSION '))
+      // After a login: its reply line(s), then VERSION; without one: VERSION first.
+      if (this.login === null ? got.includes('\n') : got.includes('VERSION ') || got.includes('CLIENT_ERROR authentication failure')) {
+        finish(this.login === null ? got.startsWith('VERSION ') : /(^|\n)VERSION /.test(got))
+      }
     })
     sock.on('error', () => finish(false))
     sock.on('close', () => finish(false))
@@ -337,6 +372,9 @@ export class BackendHost {
     if (this.#binConns !== null) for (const c of this.#binConns) c.close()
   }
 }
+
+/** A binary VERSION request (the probe of a host that may take only binary clients). */
+const BINARY_VERSION = Buffer.from([0x80, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
 
 /** Hosts by address; added and dropped as the topology changes. */
 export class BackendPool {
@@ -356,6 +394,7 @@ export class BackendPool {
       tkoThreshold: opts.tkoThreshold ?? 3,
       probeMs: opts.probeMs ?? 100,
       probeMaxMs: opts.probeMaxMs ?? 1000,
+      auth: opts.auth ?? null,
     }
     const tick = Math.max(10, Math.min(100, Math.floor(this.opts.timeoutMs / 4)))
     this.#timer = setInterval(() => {

@@ -26,6 +26,8 @@ export interface ReplicationOptions {
   logger: Logger
   /** --repl-timeout: a link silent this long is dropped (both ends). */
   timeoutMs?: number
+  /** --repl-lag-threshold: this copy's lag above it logs `lag_high` (default 5000 ms). */
+  lagThresholdMs?: number
   /** Where the link's connection to host:port really goes (default: there). */
   route?: (host: string, port: number) => { host: string, port: number }
 }
@@ -49,7 +51,7 @@ export class Replication {
   constructor (private readonly o: ReplicationOptions) {
     this.log = new ReplicationLog(o.store, o.backlogBytes)
     this.source = new ReplicationSource(o.store, this.log, o.logger, o.timeoutMs)
-    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs, route: o.route, holds: this.holds })
+    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs, lagThresholdMs: o.lagThresholdMs, route: o.route, holds: this.holds })
     this.holds.replay = (type, body) => this.link.applyBody(type, body, 0, body.length)
     // A replica that is mid full sync holds an incomplete copy: nobody may chain from it.
     this.source.refuse = () => this.role === 'replica' && !this.link.inSync ? 'not in sync' : null

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { SlabStore } from '../store/slab-store.js'
 import type { Clock } from '../store/clock.js'
 import { protocolPlugins } from './auth-setup.js'
-import { Connection } from './connection.js'
+import { Connection, takeConnectionId } from './connection.js'
 import type { SessionFactory } from './connection.js'
 import type { MetaHandler, ServerContext } from './context.js'
 import { MetaDispatcher } from './meta-dispatcher.js'
@@ -19,7 +19,9 @@ import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
 import { PrefixStats } from './prefix-stats.js'
 import { listenUnix } from './unix-listen.js'
+import { adoptWithOnread } from './onread-socket.js'
 import { loadMemoryFile, readMemoryMeta, saveMemoryFile, type MemoryFileSettings } from '../store/memory-file.js'
+import { listenerKind, verboseLine } from './verbose.js'
 
 export interface ServerOptions {
   settings?: Partial<ServerSettings>
@@ -132,10 +134,15 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       // memcached (maxconns_fast): tell the client and hang up.
       stats.rejected_connections++
       socket.on('error', () => socket.destroy())
+      socket.resume() // accepted paused (pauseOnConnect): read on to see the client's FIN
       socket.end('ERROR Too many open connections\r\n')
       return
     }
-    const c = new Connection(socket, ctx, binarySessions, textSessions)
+    // Read below the stream layer (onread-socket.ts): the listener paused the socket.
+    let c: Connection | null = null
+    const s = adoptWithOnread(socket, (chunk) => (c as Connection).onInput(chunk))
+    if (s === null) return
+    c = new Connection(s, ctx, binarySessions, textSessions, true)
     conns.add(c)
     stats.curr_connections++
     if (stats.curr_connections > stats.connection_structures) stats.connection_structures = stats.curr_connections
@@ -204,13 +211,23 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       return out
     },
     async start () {
+      // memcached -vv: its slab classes, then a line per listener (verbose.ts).
+      const verbose = settings.verbosity > 1
+      if (verbose) {
+        const sl = store.slabs
+        for (let c = 1; c <= sl.largest; c++) {
+          verboseLine(`slab class ${String(c).padStart(3)}: chunk size ${String(sl.chunkSize[c]).padStart(9)} perslab ${String(sl.perPage[c]).padStart(7)}`)
+        }
+      }
+      const listening = (): void => { if (verbose) verboseLine(`<${takeConnectionId()} server listening (${listenerKind(settings.protocol)})`) }
       if (settings.unixSocket !== '') {
         // memcached -s: the unix socket only (no TCP); a stale socket file is replaced,
         // anything else at the path is an error; the file gets the -a permission bits.
-        const l = net.createServer({ allowHalfOpen: true }, onConnection)
+        const l = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection)
         l.maxConnections = Infinity
         await listenUnix(l, settings.unixSocket, settings.unixMask, settings.tcpBacklog)
         listeners.push(l)
+        listening()
         settings.port = 0
         background()
         return
@@ -231,13 +248,14 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         }
         // allowHalfOpen: a client's FIN must not end our side before the requests it sent
         // are answered; Connection decides when to end (see its 'end' handler).
-        const l = net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
+        const l = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, onConnection)
         l.maxConnections = Infinity
         await new Promise<void>((resolve, reject) => {
           l.once('error', reject)
           l.listen({ port: p, host, backlog: settings.tcpBacklog }, () => { l.off('error', reject); resolve() })
         })
         listeners.push(l)
+        listening()
         // With -p 0, later addresses reuse the port the first listener was given.
         if (port === 0) { const a = l.address() as AddressInfo; port = a.port }
       }

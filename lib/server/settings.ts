@@ -35,6 +35,7 @@ export interface ServerSettings {
   watcherLogbufSize: number // -o watcher_logbuf_size (bytes): each watcher's buffer cap (watchers.ts)
   workerLogbufSize: number // -o worker_logbuf_size (bytes): shown only (memring has no per-thread log buffer)
   tcpBacklog: number // -b
+  connOutputLimit: number // --conn-output-limit (bytes): unsent replies past which a connection stops parsing until drained
   maxReqsPerEvent: number // -R
   protocol: 'auto' | 'ascii' | 'binary' // -B
   sasl: boolean // -S (binary SASL PLAIN; see auth-setup.ts)
@@ -58,6 +59,9 @@ export interface ServerSettings {
   metaE: boolean // -o meta_e: meta E(token) and md x, as memcached 1.6.27 (off: 1.6.18's invalid flags)
   version: string
 }
+
+/** --conn-output-limit's default: unsent reply bytes per connection before it is not read. */
+export const CONN_OUTPUT_LIMIT = 64 * 1024
 
 export function defaultSettings (): ServerSettings {
   return {
@@ -93,6 +97,7 @@ export function defaultSettings (): ServerSettings {
     workerLogbufSize: 64 * 1024,
     tcpBacklog: 1024,
     maxReqsPerEvent: 20,
+    connOutputLimit: CONN_OUTPUT_LIMIT,
     protocol: 'auto',
     sasl: false,
     saslPwdb: '',

@@ -311,5 +311,7 @@ function conns (out: StatsSink, ctx: ServerContext): void {
     line(out, `${c.id}:listen_addr`, `tcp:${c.local}`)
     line(out, `${c.id}:state`, c.state())
     line(out, `${c.id}:secs_since_last_cmd`, now - c.lastCmdSec)
+    // memring only: reply bytes not yet taken by the kernel (bounded by --conn-output-limit).
+    if (c.outBytes !== undefined) line(out, `${c.id}:out_bytes`, c.outBytes())
   }
 }

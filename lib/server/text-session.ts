@@ -14,6 +14,7 @@ import { isConfigGetCluster } from '../../protocol/text/cluster-config.js'
 import type { TextLine, TextRequestHandler } from '../../protocol/text/request-parser.js'
 import { StoreMode, StoreResult } from '../store/store.js'
 import type { ConnControl, ServerContext } from './context.js'
+import { ZERO_COPY_MIN } from './output.js'
 import { writeStats } from './stats-report.js'
 import { lruCommand } from './text-lru.js'
 import { LogFlag, streamFlag } from './watchers.js'
@@ -68,7 +69,7 @@ const HTTP = word('HTTP/')
 export class TextSession implements TextRequestHandler {
   readonly parser: TextRequestParser
   /** noreply of the request being handled (memcached c->noreply). */
-  private noreply = false
+  protected noreply = false
   /** Storage command waiting for its data block. */
   private pendingItem = 0
   private pendingMode: StoreMode = StoreMode.Set
@@ -106,6 +107,8 @@ export class TextSession implements TextRequestHandler {
     this.reqsAllowed = this.ctx.settings.maxReqsPerEvent + 1
     this.sinceTransmit = 0
     this.parser.push(chunk)
+    // The wake-up that used its whole -R budget counts a yield too (conn_new_cmd with nreqs spent).
+    if (this.reqsThisEvent >= this.reqsAllowed) this.ctx.stats.conn_yields++
   }
 
   /** The connection's output is congested: stop after the current request (or key). */
@@ -151,8 +154,12 @@ export class TextSession implements TextRequestHandler {
     this.conn.destroy()
   }
 
-  /** memcached out_string(): a reply unless noreply is in force. */
-  private reply (b: Buffer): void {
+  /**
+   * memcached out_string(): a reply unless noreply is in force. Every one-line reply of a
+   * classic command goes through here or replyAscii(), so the -vv session (verbose.ts) sees
+   * each one as memcached prints it; VALUE blocks go through writeValue().
+   */
+  protected reply (b: Buffer): void {
     if (this.noreply) { this.noreply = false; return }
     this.conn.out.bytes(b)
   }
@@ -182,6 +189,7 @@ export class TextSession implements TextRequestHandler {
       this.reqsThisEvent = 1
       this.reqsAllowed = this.ctx.settings.maxReqsPerEvent
       this.conn.out.commit()
+      this.ctx.stats.conn_yields++ // memcached counts each wake-up that ran out of -R
       this.sinceTransmit = 0
     }
     this.sinceTransmit++
@@ -291,7 +299,7 @@ export class TextSession implements TextRequestHandler {
       if (ro === null) { this.conn.out.holdBegin(); return false }
     }
     this.noreply = false
-    this.conn.out.bytes(ro.line)
+    this.reply(ro.line)
     return true
   }
 
@@ -360,7 +368,7 @@ export class TextSession implements TextRequestHandler {
         // memcached drops the replies stacked so far on this connection and answers
         // with one error (process_get_command "fail_length").
         out.discard()
-        out.bytes(R.BAD_FORMAT)
+        this.reply(R.BAD_FORMAT)
         this.settle() // a gat: the keys before this one were touched
         return NO_DATA
       }
@@ -397,7 +405,7 @@ export class TextSession implements TextRequestHandler {
       }
       p = q
     }
-    out.bytes(R.END)
+    this.reply(R.END) // never noreply: a get has no noreply token
     if (touch) this.settle()
     // memcached transmits after every get (conn_mwrite): these replies can no longer be culled.
     out.commit()
@@ -407,14 +415,14 @@ export class TextSession implements TextRequestHandler {
   }
 
   /** VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n */
-  private writeValue (h: number, kb: Uint8Array, ks: number, ke: number, withCas: boolean): void {
+  protected writeValue (h: number, kb: Uint8Array, ks: number, ke: number, withCas: boolean): void {
     const store = this.ctx.store
     const out = this.conn.out
     const nbytes = store.nbytes(h)
     const nkey = ke - ks
     // Header: "VALUE " + key + " " + flags(<=10) + " " + bytes(<=10) + [" " + cas(<=20)] + CRLF
     const headMax = 6 + nkey + 1 + 10 + 1 + 10 + 21 + 2
-    const small = nbytes < 16 * 1024
+    const small = nbytes < ZERO_COPY_MIN // larger values: a pinned view of slab memory (or a Buffer of their own)
     const max = headMax + (small ? nbytes + 2 : 0)
     let o = out.reserveRaw(max)
     const t = out.target()
@@ -434,6 +442,7 @@ export class TextSession implements TextRequestHandler {
       return
     }
     out.unreserve(max - (o - start))
+    if (nbytes >= ZERO_COPY_MIN && out.pinnedValue(store, h)) { out.bytes(R.CRLF); return }
     const v = Buffer.allocUnsafe(nbytes + 2)
     store.copyValue(h, v, 0)
     v[nbytes] = 13; v[nbytes + 1] = 10
@@ -603,9 +612,7 @@ export class TextSession implements TextRequestHandler {
     const res = store.arith(h, incr, delta, 0)
     if (res === StoreResult.Stored) {
       if (incr) stats.incr_hits++; else stats.decr_hits++
-      if (this.noreply) { this.noreply = false; return }
-      this.conn.out.ascii(store.lastArith().toString())
-      this.conn.out.bytes(R.CRLF)
+      this.replyAscii(store.lastArith().toString())
     } else if (res === StoreResult.NonNumeric) {
       this.reply(R.NON_NUMERIC)
     } else {
@@ -661,7 +668,7 @@ export class TextSession implements TextRequestHandler {
   }
 
   private version (): void {
-    this.conn.out.ascii(`VERSION ${this.ctx.settings.version}\r\n`)
+    this.replyAscii(`VERSION ${this.ctx.settings.version}`)
   }
 
   private verbosity (line: TextLine): void {
@@ -700,7 +707,7 @@ export class TextSession implements TextRequestHandler {
     this.reply(R.OK)
   }
 
-  private replyAscii (s: string): void {
+  protected replyAscii (s: string): void {
     if (this.noreply) { this.noreply = false; return }
     this.conn.out.ascii(s)
     this.conn.out.bytes(R.CRLF)
@@ -810,7 +817,7 @@ export class TextSession implements TextRequestHandler {
       flags = LogFlag.Fetchers
     }
     if (!this.ctx.watchers.add(this.conn, flags)) { this.replyAscii('WATCHER_TOO_MANY log watcher limit reached'); return }
-    this.conn.out.bytes(R.OK)
+    this.reply(R.OK)
     this.watching = true
     this.parser.halt()
   }

@@ -101,6 +101,13 @@ export class SlabStore implements Store {
   private oldestCas = 0
   /** Items that must not be evicted right now (an append's old item). */
   private pin = 0
+  /**
+   * Pinned items (pinItem/unpinItem): handle -> count (memcached's refcount above 1). A reply is
+   * being written straight from their slab memory, so they are neither evicted nor moved,
+   * and their chunk is not reused: an item unlinked while pinned is freed at its last unpin.
+   */
+  private readonly pins = new Map<number, number>()
+  private readonly unlinkedPinned = new Set<number>()
   /** prefetch() scratch: hashes and chain heads of up to 32 keys, and a sink for the loads. */
   private readonly prefetchHashes = new Uint32Array(32)
   private readonly prefetchHeads = new Uint32Array(32)
@@ -296,6 +303,31 @@ export class SlabStore implements Store {
     return this.slabs.bufs[pageOf(h)].subarray(vo, vo + this.nbytes(h))
   }
 
+  /**
+   * Keeps item h's chunk as it is (not evicted, moved or reused) until the matching unpinItem(),
+   * so a view from valueView(h) stays valid across event-loop turns (a socket write). It may
+   * still be unlinked (deleted, replaced, expired) meanwhile: its chunk is freed at the last unpinItem.
+   */
+  pinItem (h: number): void {
+    this.pins.set(h, (this.pins.get(h) ?? 0) + 1)
+  }
+
+  unpinItem (h: number): void {
+    const n = this.pins.get(h)
+    if (n === undefined) return
+    if (n > 1) { this.pins.set(h, n - 1); return }
+    this.pins.delete(h)
+    if (this.unlinkedPinned.delete(h)) this.free(h)
+  }
+
+  /** Items pinned now (each counted once, whatever its count). */
+  pinnedItems (): number { return this.pins.size }
+
+  private pinnedOnPage (page: number): boolean {
+    for (const h of this.pins.keys()) if (pageOf(h) === page) return true
+    return false
+  }
+
   // ---- lookup ---------------------------------------------------------------------
 
   /** Flushed by flush_all (memcached item_is_flushed). */
@@ -485,7 +517,7 @@ export class SlabStore implements Store {
    * that keeps an item's value pieces past its call (a zero-copy socket write) is to be
    * checked here too.
    */
-  private evictable (h: number): boolean { return h !== this.pin }
+  private evictable (h: number): boolean { return h !== this.pin && (this.pins.size === 0 || !this.pins.has(h)) }
 
   /** A chunk of class c: free, carved, a new page, or by evicting the class's coldest item. */
   private allocChunk (c: number): number {
@@ -589,6 +621,13 @@ export class SlabStore implements Store {
     const sz = this.itemBytes(h)
     this.counters.bytes -= sz
     this.cls.memRequested[c] -= sz
+    if (this.pins.size !== 0 && this.pins.has(h)) {
+      // A reply is still being sent from this chunk: free it at the last unpin. It stays
+      // ALLOCATED and unlinked meanwhile, which the page mover already leaves alone.
+      this.setIflag(h, F_LINKED, false)
+      this.unlinkedPinned.add(h)
+      return
+    }
     this.free(h)
   }
 
@@ -884,6 +923,7 @@ export class SlabStore implements Store {
       if (live === 0) break
     }
     if (page === 0) return false
+    if (this.pins.size !== 0 && this.pinnedOnPage(page)) return false
     const n = slabs.carvedCount(page)
     const u = slabs.u32[page]
     // Allocated-but-unlinked chunks belong to a request in flight: never steal those.

@@ -107,11 +107,13 @@ export class TextRequestParser {
     if (this.halted) return
     if (this.partial !== null) { this.growPartialLine(chunk); return }
     let buf = chunk
+    let owned = false
     if (this.pending !== null) {
-      buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+      owned = this.pending.length !== 0
+      buf = owned ? Buffer.concat([this.pending, chunk]) : chunk
       this.pending = null
     }
-    this.run(buf, 0)
+    this.run(buf, 0, owned)
   }
 
   resume (): void {
@@ -119,10 +121,11 @@ export class TextRequestParser {
     if (this.halted || this.pending === null) return
     const buf = this.pending
     this.pending = null
-    this.run(buf, 0)
+    this.run(buf, 0, true)
   }
 
-  private run (buf: Buffer, off: number): void {
+  /** owned: buf is the parser's own (kept input), not the caller's chunk. */
+  private run (buf: Buffer, off: number, owned: boolean): void {
     const len = buf.length
     // First NUL at or after the current line in buf; -2 = not searched yet, -1 = none left.
     // Each search starts past the previous hit, so a buffer is scanned at most once overall.
@@ -130,7 +133,12 @@ export class TextRequestParser {
     let nul = -2
     while (off < len) {
       if (this.halted) return
-      if (this.paused) { this.pending = buf.subarray(off); return }
+      if (this.paused) {
+        // The caller's chunk may be overwritten once push() returns (a reused read buffer).
+        this.pending = owned ? buf.subarray(off) : Buffer.from(buf.subarray(off))
+        if (!owned) this.keepLineForData()
+        return
+      }
       if (this.state === State.Data) {
         off = this.dataBytes(buf, off)
         continue
@@ -143,6 +151,23 @@ export class TextRequestParser {
       if (nul !== -1 && nul < off) nul = buf.indexOf(0, off)
       off = this.onLineBytes(buf, off, lf, nul)
     }
+    if (!owned) this.keepLineForData()
+  }
+
+  /**
+   * A data block still to come is delivered with its line (valid until onData returns):
+   * when that line is a view of the caller's chunk, copy it (offsets rebased), since the
+   * chunk may be overwritten before the block is complete.
+   */
+  private keepLineForData (): void {
+    const l = this.line
+    if (this.state !== State.Data || l.swallow) return
+    const s = l.start
+    l.buf = Buffer.from(l.buf.subarray(s, l.end))
+    for (let i = 0; i < l.ntokens; i++) { l.tokS[i] -= s; l.tokE[i] -= s }
+    if (l.rest >= 0) l.rest -= s
+    l.start = 0
+    l.end -= s
   }
 
   private keepPartialLine (buf: Buffer, off: number): void {
@@ -174,7 +199,7 @@ export class TextRequestParser {
     }
     this.partial = null
     this.partialLen = 0
-    this.run(line, 0)
+    this.run(line, 0, true)
   }
 
   /** An unterminated line over the limits: fatal (see the file comment). */

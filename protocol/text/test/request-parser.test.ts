@@ -22,8 +22,13 @@ class Recorder implements TextRequestHandler {
     return NO_DATA
   }
 
-  onData (_line: TextLine, buf: Buffer, s: number, e: number): void {
+  /** The line as the handler sees it when its data block arrives (meta ms re-reads it). */
+  linesAtData: string[] = []
+  onData (line: TextLine, buf: Buffer, s: number, e: number): void {
     this.events.push(`data ${JSON.stringify(buf.toString('latin1', s, e))}`)
+    const toks: string[] = []
+    for (let i = 0; i < line.ntokens; i++) toks.push(line.buf.toString('latin1', line.tokS[i], line.tokE[i]))
+    this.linesAtData.push(`${line.buf.toString('latin1', line.start, line.end)} [${toks.join('|')}]`)
   }
 
   onFatal (reason: string): void { this.fatal = reason }
@@ -125,6 +130,41 @@ for (const f of fixtures) {
     }
   })
 }
+
+/** As run(), but every chunk is a view of one buffer that is overwritten after each push
+ *  (a socket reading with `onread` into a shared buffer), and the parser is paused after
+ *  every second line and resumed after the push. */
+function runReused (chunks: Buffer[], swallow: string[] = []): Recorder {
+  const r = new Recorder()
+  for (const k of swallow) r.swallowLens.add(k)
+  const shared = Buffer.alloc(Math.max(1, ...chunks.map((c) => c.length)))
+  let parser: TextRequestParser | null = null
+  let lines = 0
+  const onLine = r.onLine.bind(r)
+  r.onLine = (line) => { if (++lines % 2 === 0) parser?.pause(); return onLine(line) }
+  const p = new TextRequestParser(r)
+  parser = p
+  for (const c of chunks) {
+    c.copy(shared)
+    p.push(shared.subarray(0, c.length))
+    shared.fill(0x21) // the next read lands here
+    while (p.isPaused) p.resume()
+  }
+  return r
+}
+
+t.test('input in a reused read buffer: every fixture, every split, with pauses', async (t) => {
+  for (const f of fixtures) {
+    const input = Buffer.from(f.input, 'latin1')
+    const whole = run(input, [input], f.swallow)
+    for (const { name, chunks } of splits(input)) {
+      const r = runReused(chunks, f.swallow)
+      t.same(r.events, f.expect, `${f.name}: ${name}`)
+      t.same(r.linesAtData, whole.linesAtData, `${f.name}: ${name}: each data block's line intact`)
+      t.equal(r.fatal, null, `${f.name}: ${name}: no fatal`)
+    }
+  }
+})
 
 t.test('an unterminated non-get line over 2048 bytes is fatal', async (t) => {
   const r = new Recorder()
