@@ -185,7 +185,7 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
         return Next.Continue
       case Opcode.Quit:
         this.ok(req, 0)
-        this.conn.closeAfterWrite()
+        this.conn.closeAfterWrite(true)
         return Next.Stop
       case Opcode.Stat:
         if (writeBinaryStats(this.conn.out, this.ctx, req)) this.conn.out.commit()

@@ -31,6 +31,8 @@ export interface ProtocolSession {
    * (closeAfterWrite + flush) once replies still in progress are written.
    */
   endInput? (): boolean
+  /** Optional: a data block is being read (`stats conns` state conn_nread). */
+  readingData? (): boolean
 }
 
 /** The binary protocol plugs in here (lib/server/binary-*.ts). */
@@ -40,6 +42,8 @@ export type SessionFactory = (conn: ConnControl, ctx: ServerContext) => Protocol
 const OUT_HIGH_WATER = 1024 * 1024
 /** Held write replies (--min-replicas-to-ack) beyond this stop reading the socket until some settle. */
 const MAX_HELD = 4096
+/** After our FIN (quit, a closing error), how long a peer that keeps its side open is waited for. */
+const END_GRACE_MS = 2000
 
 let nextId = 1
 
@@ -57,12 +61,15 @@ class TextProtocol implements ProtocolSession {
   resume (): void { this.session.resume() }
   close (): void { this.session.close() }
   endInput (): boolean { return this.session.endInput() }
+  readingData (): boolean { return this.session.parser.readingData }
 }
 
 export class Connection implements ConnControl, HoldOwner {
   readonly id = takeConnectionId()
   readonly out = new Output()
   readonly remote: string
+  readonly addr: string
+  readonly listenAddr: string
   readonly local: string
   lastCmdSec: number
   private session: ProtocolSession | null = null
@@ -77,6 +84,14 @@ export class Connection implements ConnControl, HoldOwner {
   private heldPause = false
   /** memcached -vv human output for this connection (verbose.ts); decided once, here. */
   private readonly verbose: boolean
+  /**
+   * Why the connection closed, for `watch connevents` (memcached's close_reason): error
+   * unless the client closed or quit, an idle sweep kicked it, or the server shut down.
+   */
+  private closeReason: CloseReason = 'error'
+  private endTimer: NodeJS.Timeout | null = null
+  private readonly rip: string | undefined
+  private readonly rport: number
   /** --conn-output-limit: unsent reply bytes past which parsing stops until 'drain'. */
   private readonly outputLimit: number
 
@@ -91,7 +106,13 @@ export class Connection implements ConnControl, HoldOwner {
      */
     private readonly sharedInput = false,
   ) {
+    this.rip = socket.remoteAddress // undefined on a unix socket
+    this.rport = socket.remotePort ?? 0
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
+    // `stats conns`: memcached prints a unix-socket client as "?:<AF 0>" and its listener by path.
+    const unixPath = (ctx.settings as ServerSettings | null)?.unixSocket ?? ''
+    this.addr = socket.remoteAddress === undefined ? '?:<AF 0>' : `tcp:${this.remote}`
+    this.listenAddr = socket.remoteAddress === undefined ? `unix:${unixPath}` : `tcp:${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
     this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     this.out.owner = this
@@ -105,7 +126,9 @@ export class Connection implements ConnControl, HoldOwner {
     socket.on('drain', () => this.onDrain())
     socket.on('error', () => this.destroy())
     socket.on('close', () => this.onClose())
+    if (ctx.watchers?.active === true) this.connEvent(true)
     socket.on('end', () => {
+      if (this.closeReason === 'error') this.closeReason = 'normal'
       if (this.destroyed) return
       // A session whose replies complete later (the proxy) closes once they are out.
       if (this.session?.endInput?.() === true) return
@@ -122,7 +145,9 @@ export class Connection implements ConnControl, HoldOwner {
   outBytes (): number { return this.out.pendingBytes + this.socket.writableLength }
 
   state (): string {
-    return this.session === null ? 'conn_new_cmd' : this.waitingDrain ? 'conn_mwrite' : 'conn_parse_cmd'
+    if (this.session === null) return 'conn_new_cmd'
+    if (this.waitingDrain) return 'conn_mwrite'
+    return this.session.readingData?.() === true ? 'conn_nread' : 'conn_parse_cmd'
   }
 
   /**
@@ -166,7 +191,7 @@ export class Connection implements ConnControl, HoldOwner {
     this.ctx.stats.bytes_written += this.out.bytesWritten - before
     if (this.closing) {
       // Held replies go out before the close (quit after a write waiting for its acks).
-      if (this.out.gates === null) this.socket.end()
+      if (this.out.gates === null) this.endSoon()
       return
     }
     if (!ok && !this.waitingDrain) {
@@ -225,7 +250,22 @@ export class Connection implements ConnControl, HoldOwner {
     } else if (!this.heldPause) this.socket.resume()
   }
 
-  closeAfterWrite (): void { this.closing = true }
+  /**
+   * Sends FIN after the queued replies; memcached close()s at this point. A peer that never
+   * reads (so never answers our FIN) would keep the connection here forever: it is
+   * destroyed after END_GRACE_MS.
+   */
+  private endSoon (): void {
+    if (this.endTimer !== null) return
+    this.socket.end()
+    this.endTimer = setTimeout(() => this.socket.destroy(), END_GRACE_MS)
+    this.endTimer.unref()
+  }
+
+  closeAfterWrite (normal = false): void {
+    this.closing = true
+    if (normal && this.closeReason === 'error') this.closeReason = 'normal'
+  }
 
   congested (): boolean { return this.waitingDrain }
 
@@ -263,7 +303,9 @@ export class Connection implements ConnControl, HoldOwner {
   }
 
   private onClose (): void {
+    if (this.endTimer !== null) clearTimeout(this.endTimer)
     if (this.verbose) verboseLine(`<${this.id} connection closed.`)
+    if (this.ctx.watchers?.active === true) this.connEvent(false)
     this.destroyed = true
     this.out.clear() // replies never handed to the socket drop their pins here
     this.session?.close()
@@ -272,12 +314,24 @@ export class Connection implements ConnControl, HoldOwner {
 
   /** Graceful stop: finish what is queued, then close. */
   end (): void {
+    this.closeReason = 'shutdown'
     this.closing = true
     this.flush()
   }
 
   /** Idle sweep and shutdown: close without waiting. */
-  kill (): void { this.destroy() }
+  kill (reason: 'idle_timeout' | 'shutdown' = 'shutdown'): void {
+    this.closeReason = reason
+    this.destroy()
+  }
+
+  /** A conn_new / conn_close line for `watch connevents` (watchers.ts). */
+  private connEvent (open: boolean): void {
+    const unix = this.rip === undefined
+    this.ctx.watchers.connEvent(open, this.id, unix ? 'unix' : this.rip!, unix ? 0 : this.rport, unix ? 'local' : 'tcp', this.closeReason)
+  }
 }
+
+export type CloseReason = 'error' | 'normal' | 'idle_timeout' | 'shutdown'
 
 const SERVER_ERROR_INTERNAL = Buffer.from('SERVER_ERROR internal error\r\n')

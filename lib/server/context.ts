@@ -16,8 +16,8 @@ import type { RequestTimer } from './request-timer.js'
 export interface ConnControl {
   readonly id: number
   readonly out: Output
-  /** Close after everything queued so far is written. */
-  closeAfterWrite (): void
+  /** Close after everything queued so far is written; normal: the client asked (quit). */
+  closeAfterWrite (normal?: boolean): void
   /** Close now, dropping queued output. */
   destroy (): void
   /** Stop parsing this connection's input until the socket drains. */
@@ -102,7 +102,9 @@ export interface ServerContext {
   /** Called by `shutdown` (with -A) and signals. */
   requestShutdown: (graceful: boolean) => void
   /** Live connections, for `stats conns`. */
-  connections: Set<{ id: number, remote: string, local: string, state: () => string, lastCmdSec: number, outBytes?: () => number }>
+  connections: Set<{ id: number, remote: string, local: string, state: () => string, lastCmdSec: number, outBytes?: () => number, addr?: string, listenAddr?: string }>
+  /** Listening sockets, for `stats conns` (conn_listening rows): id, bound address, since (unix s). */
+  listeners?: Array<{ id: number, addr: string, since: number }>
   /** A connection's socket was handed over (an Upgrade): the server still ends it on close(). */
   socketDetached?: (socket: Socket) => void
   /** A connection closed (bookkeeping in the server). */

@@ -192,7 +192,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       if (t <= 0) return
       const now = Math.floor(Date.now() / 1000)
       for (const c of conns) {
-        if (now - c.lastCmdSec > t) { stats.idle_kicks++; c.kill() }
+        if (now - c.lastCmdSec > t) { stats.idle_kicks++; c.kill('idle_timeout') }
       }
     }, 1000)
     for (const t of [crawl, automove, idle]) { t.unref(); timers.push(t) }
@@ -219,7 +219,14 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
           verboseLine(`slab class ${String(c).padStart(3)}: chunk size ${String(sl.chunkSize[c]).padStart(9)} perslab ${String(sl.perPage[c]).padStart(7)}`)
         }
       }
-      const listening = (): void => { if (verbose) verboseLine(`<${takeConnectionId()} server listening (${listenerKind(settings.protocol)})`) }
+      const listened = ctx.listeners ?? (ctx.listeners = [])
+      const listening = (l: net.Server): void => {
+        const id = takeConnectionId()
+        const a = l.address()
+        const addr = typeof a === 'string' ? `unix:${a}` : a === null ? '?' : a.family === 'IPv6' ? `tcp6:[${a.address}]:${a.port}` : `tcp:${a.address}:${a.port}`
+        listened.push({ id, addr, since: Math.floor(Date.now() / 1000) })
+        if (verbose) verboseLine(`<${id} server listening (${listenerKind(settings.protocol)})`)
+      }
       if (settings.unixSocket !== '') {
         // memcached -s: the unix socket only (no TCP); a stale socket file is replaced,
         // anything else at the path is an error; the file gets the -a permission bits.
@@ -227,7 +234,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         l.maxConnections = Infinity
         await listenUnix(l, settings.unixSocket, settings.unixMask, settings.tcpBacklog)
         listeners.push(l)
-        listening()
+        listening(l)
         settings.port = 0
         background()
         return
@@ -255,7 +262,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
           l.listen({ port: p, host, backlog: settings.tcpBacklog }, () => { l.off('error', reject); resolve() })
         })
         listeners.push(l)
-        listening()
+        listening(l)
         // With -p 0, later addresses reuse the port the first listener was given.
         if (port === 0) { const a = l.address() as AddressInfo; port = a.port }
       }

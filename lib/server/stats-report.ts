@@ -306,9 +306,14 @@ function slabs (out: StatsSink, ctx: ServerContext): void {
 
 function conns (out: StatsSink, ctx: ServerContext): void {
   const now = Math.floor(Date.now() / 1000)
+  for (const l of ctx.listeners ?? []) {
+    line(out, `${l.id}:addr`, l.addr)
+    line(out, `${l.id}:state`, 'conn_listening')
+    line(out, `${l.id}:secs_since_last_cmd`, now - l.since)
+  }
   for (const c of ctx.connections) {
-    line(out, `${c.id}:addr`, `tcp:${c.remote}`)
-    line(out, `${c.id}:listen_addr`, `tcp:${c.local}`)
+    line(out, `${c.id}:addr`, c.addr ?? `tcp:${c.remote}`)
+    line(out, `${c.id}:listen_addr`, c.listenAddr ?? `tcp:${c.local}`)
     line(out, `${c.id}:state`, c.state())
     line(out, `${c.id}:secs_since_last_cmd`, now - c.lastCmdSec)
     // memring only: reply bytes not yet taken by the kernel (bounded by --conn-output-limit).

@@ -215,7 +215,7 @@ export class TextSession implements TextRequestHandler {
       case Op.Stats: this.statsCmd(line); return NO_DATA
       case Op.Version: this.version(); return NO_DATA
       case Op.Verbosity: this.verbosity(line); return NO_DATA
-      case Op.Quit: this.conn.closeAfterWrite(); this.parser.halt(); return NO_DATA
+      case Op.Quit: this.conn.closeAfterWrite(true); this.parser.halt(); return NO_DATA
       case Op.Shutdown: this.shutdown(line); return NO_DATA
       case Op.CacheMemlimit: this.memlimit(line); return NO_DATA
       case Op.Slabs: this.slabs(line); return NO_DATA

@@ -98,6 +98,8 @@ export class TextRequestParser {
   /** Stop after the current request; input is kept until resume(). */
   pause (): void { this.paused = true }
   get isPaused (): boolean { return this.paused }
+  /** Between a storage command's line and the end of its data block (memcached conn_nread). */
+  get readingData (): boolean { return this.state === State.Data }
   /** Drop all buffered input and ignore the rest (quit, fatal errors). */
   halt (): void { this.halted = true; this.pending = null; this.partial = null; this.data = null; this.crlfBad = false }
   /** Bytes buffered but not yet parsed. */
