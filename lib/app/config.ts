@@ -39,6 +39,7 @@ export interface RawServerOptions {
   unixSocket?: string
   prefixDelimiter?: string
   unixMask?: string
+  enableSsl?: boolean
 }
 
 export { ConfigError }
@@ -126,6 +127,8 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     if (!/^[0-7]+$/.test(o.unixMask.trim())) throw new ConfigError(`-a: '${o.unixMask}' is not an octal mask`)
     s.unixMask = parseInt(o.unixMask.trim(), 8) & 0o777
   }
+  // -Z; memcached refuses it with -p 0 (its "no TCP"), which in memring means any free port.
+  if (o.enableSsl === true) s.tls.enabled = true
   if (s.hashPowerInit > 30) s.hashPowerInit = 30
   return s
 }

@@ -25,7 +25,6 @@ const IGNORED = new Set([
   'maxconns_fast', 'no_maxconns_fast', 'no_hashexpand', 'slab_chunk_max', 'track_sizes',
   'no_inline_ascii_resp', 'inline_ascii_resp', 'modern', 'read_buf_mem_limit',
   'drop_privileges', 'no_drop_privileges', 'resp_obj_mem_limit', 'slab_automove_freeratio',
-  'ssl_session_cache',
 ])
 
 /** memcached's default slab_chunk_size_max (slab_page_size / 2), memring's chunkMax. */
@@ -53,6 +52,13 @@ export function atoi (v: string): number {
 function strtoul (v: string): number {
   const b = Buffer.from(v)
   return parseU32(b, 0, b.length)
+}
+
+/** memcached safe_strtol: the int32, or null when the whole value is not a number. */
+function strtol (v: string): number | null {
+  if (!/^\s*[+-]?\d+\s*$/.test(v)) return null
+  const n = Number(v.trim())
+  return n >= -0x80000000 && n <= 0x7fffffff ? n : null
 }
 
 /** atof, and whether a NaN it returned was "-nan" (memcached prints the sign). */
@@ -195,6 +201,39 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
       if (v !== 'jenkins' && v !== 'murmur3' && v !== 'xxh3') throw memcachedError('Unknown hash_algorithm option (jenkins, murmur3, xxh3)')
       return
     }
+    // TLS (memcached 1.6 built with TLS; lib/server/tls.ts reads the files at start-up).
+    case 'ssl_chain_cert': s.tls.chainCert = need('Missing ssl_chain_cert argument'); return
+    case 'ssl_key': s.tls.key = need('Missing ssl_key argument'); return
+    case 'ssl_ca_cert': s.tls.caCert = need('Missing ssl_ca_cert argument'); return
+    case 'ssl_ciphers': s.tls.ciphers = need('Missing ssl_ciphers argument'); return
+    case 'ssl_keyformat': {
+      const n = strtol(need('Missing ssl_keyformat argument'))
+      if (n === null) throw memcachedError('could not parse argument to ssl_keyformat')
+      s.tls.keyFormat = n
+      return
+    }
+    case 'ssl_verify_mode': {
+      const n = strtol(need('Missing ssl_verify_mode argument'))
+      if (n === null) throw memcachedError('could not parse argument to ssl_verify_mode')
+      if (n < 0 || n > 3) throw memcachedError('Invalid ssl_verify_mode. Use help to see valid options.')
+      s.tls.verifyMode = n
+      return
+    }
+    case 'ssl_min_version': {
+      const n = strtol(need('Missing ssl_min_version argument'))
+      if (n === null) throw memcachedError('could not parse argument to ssl_min_version')
+      if (n < 0 || n > 3) throw memcachedError('Invalid ssl_min_version. Use help to see valid options.')
+      s.tls.minVersion = n
+      return
+    }
+    case 'ssl_wbuf_size': {
+      const n = strtoul(need('Missing ssl_wbuf_size argument'))
+      if (n < 0) throw memcachedError('could not parse argument to ssl_wbuf_size')
+      s.tls.wbufSize = (n * 1024) >>> 0
+      return
+    }
+    case 'ssl_session_cache': s.tls.sessionCache = true; return
+    case 'ssl_kernel_tls': s.tls.kernelTls = true; return
     case 'meta_e':
       // Not a memcached 1.6.18 option (it refuses it): opts into 1.6.27's meta E and md x.
       s.metaE = true

@@ -19,6 +19,7 @@ import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
 import { PrefixStats } from './prefix-stats.js'
 import { listenUnix } from './unix-listen.js'
+import { listenSpec, TlsTerminator } from './tls.js'
 
 export interface ServerOptions {
   settings?: Partial<ServerSettings>
@@ -71,6 +72,8 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
   const binarySessions = opts.binary !== undefined ? opts.binary : plugins.binary
   const textSessions = opts.text !== undefined ? opts.text : plugins.text
   const stats = new ServerStats()
+  // -Z: the certificates are read now, so a bad file fails before anything listens.
+  const terminator = settings.tls.enabled ? new TlsTerminator(settings.tls) : null
   const conns = new Set<Connection>()
   /** Sockets handed to an Upgrade: they keep the listener open, so close() ends them too. */
   const detached = new Set<net.Socket>()
@@ -105,6 +108,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       if (conns.delete(c as Connection)) stats.curr_connections--
     },
     onInternalError: opts.onInternalError,
+    tls: terminator,
   }
 
   const onConnection = (socket: net.Socket): void => {
@@ -193,7 +197,9 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       }
       const hosts = settings.listen.length > 0 ? settings.listen : [undefined]
       let port = settings.port
-      for (const spec of hosts) {
+      for (const given of hosts) {
+        // memcached -l notls:ADDR:PORT: a plaintext listener beside the TLS ones (with -Z).
+        const { spec, tls } = given === undefined ? { spec: undefined, tls: true } : listenSpec(given)
         let host = spec
         let p = port
         if (spec !== undefined) {
@@ -207,7 +213,9 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         }
         // allowHalfOpen: a client's FIN must not end our side before the requests it sent
         // are answered; Connection decides when to end (see its 'end' handler).
-        const l = net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
+        const l = terminator !== null && tls
+          ? terminator.listener({ noDelay: true, allowHalfOpen: true }, onConnection)
+          : net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
         l.maxConnections = Infinity
         await new Promise<void>((resolve, reject) => {
           l.once('error', reject)
