@@ -6,7 +6,7 @@
  */
 import { defaultSettings } from '../server/settings.js'
 import type { ServerSettings } from '../server/settings.js'
-import { ConfigError } from './config-error.js'
+import { ConfigError, memcachedError } from './config-error.js'
 import { applySuboptions, checkSuboptions } from './suboptions.js'
 
 /** Raw option values as commander gives them (strings, booleans, counts). */
@@ -129,6 +129,8 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
   }
   // -Z; memcached refuses it with -p 0 (its "no TCP"), which in memring means any free port.
   if (o.enableSsl === true) s.tls.enabled = true
+  // memcached fails its bind with this message (and exits EX_OSERR, 71).
+  if (!s.tls.enabled && s.listen.some((l) => l.startsWith('notls:'))) throw memcachedError("'notls' option is valid only when SSL is enabled", 71)
   if (s.hashPowerInit > 30) s.hashPowerInit = 30
   return s
 }

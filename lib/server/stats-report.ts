@@ -3,7 +3,7 @@
  * order, so exporters and dashboards built for memcached read memring unchanged. Runs on
  * an operator command, not per request, so plain string building is fine here.
  */
-import { minVersionName } from './tls.js'
+import { minVersionName, verifyModeBits } from './tls.js'
 import { formatFixed } from '../../protocol/float.js'
 import type { ServerContext } from './context.js'
 import type { Output } from './output.js'
@@ -247,7 +247,7 @@ function settings (out: StatsSink, ctx: ServerContext): void {
     ['ssl_enabled', t.enabled ? 'yes' : 'no'],
     ['ssl_chain_cert', t.chainCert ?? '(null)'],
     ['ssl_key', t.key ?? '(null)'],
-    ['ssl_verify_mode', t.verifyMode],
+    ['ssl_verify_mode', verifyModeBits(t.verifyMode)],
     ['ssl_keyformat', t.keyFormat],
     ['ssl_ciphers', t.ciphers ?? 'NULL'],
     ['ssl_ca_cert', t.caCert ?? 'NULL'],
