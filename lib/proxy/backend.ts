@@ -17,11 +17,11 @@
  *
  * Requests are handler objects (./requests.ts); no promise per hop (STYLE §6.2).
  */
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
+import { dialBackend, type BackendTlsProfile } from './backend-dial.js'
 import { TextResponseParser, type TextResponseHandler } from '../../protocol/text/response-parser.js'
 import { Fifo } from '../client/index.js'
 import { WriteBatch } from './write-batch.js'
-import { wanRoute } from '../wan-map.js'
 
 export const FailReason = {
   /** The host is marked down (TKO) or has no live connection. */
@@ -62,6 +62,12 @@ export interface BackendOptions {
   /** First probe delay once down; doubles up to probeMaxMs. Defaults 100 / 1000 ms. */
   probeMs?: number
   probeMaxMs?: number
+  /**
+   * TLS to backends: `all` (--backend-tls) for every host, else only for hosts that
+   * advertise TLS in ZooKeeper; `profile` is what the proxy presents and trusts. Null: a
+   * host advertising TLS gets Node's default CAs and no client certificate.
+   */
+  tls?: { all: boolean, profile: BackendTlsProfile } | null
 }
 
 export interface BackendCounters {
@@ -103,13 +109,13 @@ class BackendConnection implements TextResponseHandler {
 
   #open (): void {
     const h = this.#host
-    const sock = connect(wanRoute(h.host, h.port))
+    let timer: NodeJS.Timeout | undefined
+    const sock = dialBackend(h.host, h.port, h.tls, () => { clearTimeout(timer); this.#connected = true })
     sock.setNoDelay(true)
     this.#socket = sock
     this.#connected = false
     this.#parser.reset()
-    const timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
-    sock.once('connect', () => { clearTimeout(timer); this.#connected = true })
+    timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
     sock.on('data', (b: Buffer) => { if (this.#socket === sock) this.#parser.push(b) })
     sock.on('error', () => this.#fail(sock, FailReason.ConnectionLost))
     sock.on('close', () => { clearTimeout(timer); this.#fail(sock, FailReason.ConnectionLost) })
@@ -191,6 +197,8 @@ export class BackendHost {
   readonly port: number
   readonly address: string
   readonly connectTimeoutMs: number
+  /** This host's TLS profile; null: plain TCP. */
+  readonly tls: BackendTlsProfile | null
   #conns: BackendConnection[]
   /** Binary-protocol connections, made on first use (binary clients). */
   #binConns: BinaryConnectionLike[] | null = null
@@ -210,7 +218,8 @@ export class BackendHost {
   onLatency: ((ms: number) => void) | null = null
   #sample = 0
 
-  constructor (host: string, port: number, opts: Required<BackendOptions>, counters: BackendCounters) {
+  constructor (host: string, port: number, opts: Required<BackendOptions>, counters: BackendCounters, advertisesTls = false) {
+    this.tls = opts.tls !== null && (opts.tls.all || advertisesTls) ? opts.tls.profile : advertisesTls ? {} : null
     this.host = host
     this.port = port
     this.address = `${host}:${port}`
@@ -304,7 +313,7 @@ export class BackendHost {
 
   /** One `version` round trip on a fresh socket; success brings the host back. */
   #probe (): void {
-    const sock = connect(wanRoute(this.host, this.port))
+    const sock = dialBackend(this.host, this.port, this.tls, () => sock.write('version\r\n'))
     let done = false
     const finish = (ok: boolean): void => {
       if (done) return
@@ -321,7 +330,6 @@ export class BackendHost {
     }
     const timer = setTimeout(() => finish(false), this.#opts.timeoutMs)
     let got = ''
-    sock.on('connect', () => sock.write('version\r\n'))
     sock.on('data', (b: Buffer) => {
       got += b.toString('latin1')
       if (got.includes('\n')) finish(got.startsWith('VERSION '))
@@ -356,6 +364,7 @@ export class BackendPool {
       tkoThreshold: opts.tkoThreshold ?? 3,
       probeMs: opts.probeMs ?? 100,
       probeMaxMs: opts.probeMaxMs ?? 1000,
+      tls: opts.tls ?? null,
     }
     const tick = Math.max(10, Math.min(100, Math.floor(this.opts.timeoutMs / 4)))
     this.#timer = setInterval(() => {
@@ -367,11 +376,14 @@ export class BackendPool {
 
   get hosts (): ReadonlyMap<string, BackendHost> { return this.#hosts }
 
-  get (host: string, port: number): BackendHost {
+  /** The host at host:port; `advertisesTls`: its ZooKeeper record says it requires TLS. */
+  get (host: string, port: number, advertisesTls = false): BackendHost {
     const address = `${host}:${port}`
     let h = this.#hosts.get(address)
+    // A host restarted with or without -Z at the same address: new connections of the new kind.
+    if (h !== undefined && advertisesTls && h.tls === null) { h.close(); h = undefined }
     if (h === undefined) {
-      h = new BackendHost(host, port, this.opts, this.counters)
+      h = new BackendHost(host, port, this.opts, this.counters, advertisesTls)
       h.onHealth = (x, up) => this.onHealth?.(x, up)
       const made = h
       h.onLatency = (ms) => this.onLatency?.(made, ms)
