@@ -182,6 +182,7 @@ export function decodeHostRecord (data: Buffer): HostRecord | null {
     load,
     ...(o.candidate === true ? { candidate: true } : {}),
     ...(decodeRepl(o.repl) ?? {}),
+    ...(o.tls === true ? { tls: true } : {}),
   }
 }
 
