@@ -89,6 +89,13 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
     if (val === null) throw memcachedError(missing)
     return val
   }
+  /** memcached's ssl_* integers: safe_strtol, then (for a mode or version) its range check. */
+  const sslInt = (name: string, max: number | null): number => {
+    const n = strtol(need(`Missing ${name} argument`))
+    if (n === null) throw memcachedError(`could not parse argument to ${name}`)
+    if (max !== null && (n < 0 || n > max)) throw memcachedError(`Invalid ${name}. Use help to see valid options.`)
+    return n
+  }
   switch (key) {
     case 'idle_timeout':
       s.idleTimeoutSec = atoi(need('Missing numeric argument for idle_timeout'))
@@ -206,26 +213,9 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
     case 'ssl_key': s.tls.key = need('Missing ssl_key argument'); return
     case 'ssl_ca_cert': s.tls.caCert = need('Missing ssl_ca_cert argument'); return
     case 'ssl_ciphers': s.tls.ciphers = need('Missing ssl_ciphers argument'); return
-    case 'ssl_keyformat': {
-      const n = strtol(need('Missing ssl_keyformat argument'))
-      if (n === null) throw memcachedError('could not parse argument to ssl_keyformat')
-      s.tls.keyFormat = n
-      return
-    }
-    case 'ssl_verify_mode': {
-      const n = strtol(need('Missing ssl_verify_mode argument'))
-      if (n === null) throw memcachedError('could not parse argument to ssl_verify_mode')
-      if (n < 0 || n > 3) throw memcachedError('Invalid ssl_verify_mode. Use help to see valid options.')
-      s.tls.verifyMode = n
-      return
-    }
-    case 'ssl_min_version': {
-      const n = strtol(need('Missing ssl_min_version argument'))
-      if (n === null) throw memcachedError('could not parse argument to ssl_min_version')
-      if (n < 0 || n > 3) throw memcachedError('Invalid ssl_min_version. Use help to see valid options.')
-      s.tls.minVersion = n
-      return
-    }
+    case 'ssl_keyformat': s.tls.keyFormat = sslInt('ssl_keyformat', null); return
+    case 'ssl_verify_mode': s.tls.verifyMode = sslInt('ssl_verify_mode', 3); return
+    case 'ssl_min_version': s.tls.minVersion = sslInt('ssl_min_version', 3); return
     case 'ssl_wbuf_size': {
       const n = strtoul(need('Missing ssl_wbuf_size argument'))
       if (n < 0) throw memcachedError('could not parse argument to ssl_wbuf_size')

@@ -6,7 +6,8 @@ import t from 'tap'
 import fs from 'node:fs'
 import { createProxy, type MemringProxy, type ProxyOptions } from '../proxy.js'
 import { defaultTlsSettings } from '../../server/tls.js'
-import { ChildServer, MEMRING_BIN, startMemringProcess } from '../../testing/memring-process.js'
+import { ChildServer, MEMRING_BIN, PROXY_BIN, startMemringProcess } from '../../testing/memring-process.js'
+import { spawnSync } from 'node:child_process'
 import { haveOpenssl, makeCerts, type TestCerts } from '../../testing/certs.js'
 import { plainExchange, sClient } from '../../testing/tls-clients.js'
 import { freePort, startZooKeeper, zooKeeperAvailable, type Teardown } from '../../testing/zookeeper.js'
@@ -81,4 +82,26 @@ t.test('a cluster host with -Z advertises TLS in ZooKeeper; the proxy follows it
   t.equal(entry.tls, true, 'its record says it requires TLS')
   const r = await plainExchange(proxy.port, 'set z 0 0 2\r\nok\r\nget z\r\nquit\r\n', 3000)
   t.equal(r.out, 'STORED\r\nVALUE z 0 2\r\nok\r\nEND\r\n', 'plaintext client, TLS from the proxy to the host')
+})
+
+t.test('the memring-proxy binary: -Z -o ssl_* and --backend-tls* from the command line', async (t) => {
+  const host = await tlsHost(t, certs)
+  const port = await freePort()
+  const proxy = new ChildServer(PROXY_BIN, port, ['-p', String(port), '--servers', `127.0.0.1:${host.tls}`,
+    '-Z', '-o', `ssl_chain_cert=${certs.serverCert},ssl_key=${certs.serverKey},ssl_ca_cert=${certs.ca},ssl_verify_mode=2`,
+    '--backend-tls', '--backend-tls-ca', certs.ca, '--backend-tls-cert', certs.clientCert, '--backend-tls-key', certs.clientKey])
+  t.teardown(() => proxy.kill())
+  await proxy.start()
+  const r = await sClient(port, 'set b 0 0 3\r\nbin\r\nget b\r\nquit\r\n', ['-CAfile', certs.ca, '-cert', certs.clientCert, '-key', certs.clientKey])
+  t.equal(r.out, 'STORED\r\nVALUE b 0 3\r\nbin\r\nEND\r\n', 'TLS with client certificates at both hops')
+  const none = await sClient(port, 'get b\r\nquit\r\n', ['-CAfile', certs.ca])
+  t.equal(none.out, '', 'ssl_verify_mode=2 on the proxy: no certificate, no service')
+  const run = (args: string[]): { code: number | null, last: string, err: string } => {
+    const x = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--servers', '127.0.0.1:1', ...args], { encoding: 'utf8', timeout: 20_000 })
+    const lines = x.stderr.trim().split('\n')
+    return { code: x.status, last: lines[lines.length - 1] ?? '', err: x.stderr }
+  }
+  t.match(run(['-Z']), { code: 2, last: 'Error loading the certificate chain: (null) : error:8000000E:system library::Bad address' }, '-Z without files: memcached\'s message')
+  t.match(run(['-o', 'hashpower=20']), { code: 2, err: /takes only the ssl_\* suboptions, not 'hashpower'/ }, 'only ssl_* suboptions')
+  t.match(run(['--backend-tls-cert', certs.clientCert]), { code: 2, err: /--backend-tls-cert and --backend-tls-key go together/ })
 })
