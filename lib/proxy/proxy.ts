@@ -202,7 +202,7 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
       // allowHalfOpen: a client that half-closes still gets the replies in progress
       // (Connection ends the socket itself, see ProtocolSession.endInput).
       const l = terminator !== null && (opts.unixSocket ?? '') === ''
-        ? terminator.listener({ noDelay: true, allowHalfOpen: true }, onConnection)
+        ? terminator.listener({ noDelay: true, allowHalfOpen: true }, opts.maxConns ?? 4096, onConnection)
         : net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
       if (opts.unixSocket !== undefined && opts.unixSocket !== '') {
         await listenUnix(l, opts.unixSocket, opts.unixMask ?? 0o700) // -s: the socket only

@@ -214,9 +214,9 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         // allowHalfOpen: a client's FIN must not end our side before the requests it sent
         // are answered; Connection decides when to end (see its 'end' handler).
         const l = terminator !== null && tls
-          ? terminator.listener({ noDelay: true, allowHalfOpen: true }, onConnection)
+          ? terminator.listener({ noDelay: true, allowHalfOpen: true }, settings.maxConns, onConnection)
           : net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
-        l.maxConnections = Infinity
+        if (!(terminator !== null && tls)) l.maxConnections = Infinity
         await new Promise<void>((resolve, reject) => {
           l.once('error', reject)
           l.listen({ port: p, host, backlog: settings.tcpBacklog }, () => { l.off('error', reject); resolve() })

@@ -152,6 +152,9 @@ function countsAsHandshakeError (err: Error): boolean {
 /** `stats settings` ssl_verify_mode: memcached shows OpenSSL's SSL_VERIFY_* bits of the mode. */
 export function verifyModeBits (mode: number): number { return [0, 1, 3, 7][mode] }
 
+/** How long a client may take over its handshake (node's default is 120 s). */
+const HANDSHAKE_MS = 10_000
+
 /** Splits memcached's `notls:` prefix off an -l spec. */
 export function listenSpec (spec: string): { spec: string, tls: boolean } {
   return spec.startsWith('notls:') ? { spec: spec.slice(6), tls: false } : { spec, tls: true }
@@ -173,9 +176,14 @@ export class TlsTerminator {
     this.options = loadServerTls(settings)
   }
 
-  /** A TLS listener handing verified sockets to onSocket (the same handler as plaintext). */
-  listener (serverOpts: net.ServerOpts, onSocket: (s: net.Socket) => void): tls.Server {
-    const l = tls.createServer({ ...serverOpts, ...this.options }, (s) => {
+  /**
+   * A TLS listener handing verified sockets to onSocket (the same handler as plaintext).
+   * A socket still in its handshake is not a Connection yet, so -c does not see it: the
+   * listener itself closes sockets past 2 x maxConns (room for the -c check to answer
+   * `ERROR Too many open connections` over TLS), and a handshake gets HANDSHAKE_MS.
+   */
+  listener (serverOpts: net.ServerOpts, maxConns: number, onSocket: (s: net.Socket) => void): tls.Server {
+    const l = tls.createServer({ ...serverOpts, ...this.options, handshakeTimeout: HANDSHAKE_MS }, (s) => {
       if (badOptionalCert(s, this.settings.verifyMode)) { s.destroy(); return }
       onSocket(s)
     })
@@ -183,6 +191,7 @@ export class TlsTerminator {
       if (countsAsHandshakeError(err)) this.handshakeErrors++
       s.destroy()
     })
+    l.maxConnections = maxConns * 2
     this.servers.push(l)
     return l
   }
