@@ -48,6 +48,8 @@ t.test('TLS client -> proxy -> TLS host with the proxy\'s client certificate', a
   const direct = await plainExchange(host.plain, 'get k\r\nquit\r\n')
   t.equal(direct.out, 'VALUE k 0 5\r\nhello\r\nEND\r\n', 'the value reached the host (read on its notls: port)')
   t.same(await plainExchange(proxy.port, 'get k\r\n'), { out: '', closed: true }, 'plaintext on the proxy\'s TLS port: no reply, closed')
+  const ps = await sClient(proxy.port, 'stats proxy\r\nquit\r\n', ['-CAfile', certs.ca])
+  t.match(ps.out, /^STAT ssl_handshake_errors 1\r$/m, 'stats proxy counts that failed handshake')
   const bad = await sClient(proxy.port, 'get k\r\nquit\r\n', ['-CAfile', certs.wrongCa])
   t.equal(bad.out, '', 'a client that distrusts the proxy\'s certificate gets nothing')
 })
