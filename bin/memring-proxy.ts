@@ -39,6 +39,12 @@ const program = new Command('memring-proxy')
   .addOption(new Option('--twemproxy-config <file>', 'serve the pools of a twemproxy (nutcracker) YAML config with twemproxy\'s placement, instead of --zk/--servers'))
   .addOption(new Option('--mcrouter-config <file>', 'serve an mcrouter JSON config (a PoolRoute, or AllSyncRoute / FailoverRoute over PoolRoutes) with mcrouter\'s Ch3 placement, instead of --zk/--servers (needs -p)'))
   .addOption(new Option('--pool <name>', 'with --twemproxy-config: serve this pool only (default: every pool, each on its listen: address)'))
+  .addOption(new Option('-S, --enable-sasl', 'clients must log in with SASL PLAIN (binary protocol only), as memring -S').env('MEMRING_PROXY_ENABLE_SASL'))
+  .addOption(new Option('--sasl-pwdb <file>', 'SASL users, user:password lines (default: $MEMCACHED_SASL_PWDB)').env('MEMRING_PROXY_SASL_PWDB'))
+  .addOption(new Option('-Y, --auth-file <file>', 'clients must log in with memcached\'s ASCII auth (text protocol only); file of user:password lines, re-read on SIGHUP').env('MEMRING_PROXY_AUTH_FILE'))
+  .addOption(new Option('--backend-username <user>', 'the proxy\'s own login on every backend connection (ASCII auth on text connections, SASL PLAIN on binary ones); with --backend-password').env('MEMRING_PROXY_BACKEND_USERNAME'))
+  .addOption(new Option('--backend-password <password>', 'password for --backend-username (prefer the environment variable: a flag shows in ps)').env('MEMRING_PROXY_BACKEND_PASSWORD'))
+  .addOption(new Option('--encrypt-values <keyfile>', 'encrypt values with AES-256-GCM before they reach a backend, with the key ring in this file (lib/crypto/README.md)').env('MEMRING_PROXY_ENCRYPT_VALUES'))
   .addOption(new Option('--conns-per-host <num>', 'pipelined connections per backend host').default('1'))
   .addOption(new Option('--timeout <ms>', 'backend request timeout').default('1000'))
   .addOption(new Option('--tko-threshold <num>', 'consecutive backend failures that mark a host down').default('3'))
@@ -101,6 +107,10 @@ async function main (): Promise<void> {
       process.stderr.write(`${e.message}\n`) // memcached's words for a bad -Z file, as memring prints them
       process.exit(2)
     }
+    if (typeof e.code === 'string' && (e.code.startsWith('MEMRING_ERR_AUTH_FILE') || e.code.startsWith('MEMRING_ERR_KEYRING'))) {
+      process.stderr.write(`memring-proxy: ${e.message}\n`)
+      process.exit(1)
+    }
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
       process.stderr.write(`memring-proxy: failed to listen on port ${opts.port}${opts.pool === undefined ? '' : ` (pool ${opts.pool})`}: ${e.message}\n`)
       process.exit(71)
@@ -114,6 +124,12 @@ async function main (): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // As memring: the -Y authfile is re-read on SIGHUP; a bad file keeps the previous users.
+  process.on('SIGHUP', () => {
+    for (const a of apps) {
+      try { a.proxy.reloadAuth() } catch (err) { log.error({ err }, 'authfile reload failed; keeping the previous users') }
+    }
+  })
 }
 
 main().catch((err) => {

@@ -9,12 +9,14 @@ import { ConfigError, serverSettings } from '../lib/app/config.js'
 import type { RawServerOptions } from '../lib/app/config.js'
 import { startServerApp } from '../lib/app/server-app.js'
 import { installTestHooks } from '../lib/app/test-hooks.js'
+import { daemonize, isDaemonChild } from '../lib/app/daemonize.js'
 import { clusterOptions } from '../lib/app/cluster-options.js'
 import type { RawClusterOptions } from '../lib/app/cluster-options.js'
 import { createLogger, levelForVerbosity, logFormat } from '../lib/log.js'
 import { replicationOptions } from '../lib/app/replication-app.js'
 import type { RawReplicationOptions } from '../lib/app/replication-app.js'
 import { defaultSettings } from '../lib/server/settings.js'
+import { verboseLine } from '../lib/server/verbose.js'
 import { metricsOptions, type RawMetricsOptions } from '../lib/app/metrics-app.js'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
@@ -38,6 +40,7 @@ const program = new Command('memring')
   .addOption(new Option('-A, --enable-shutdown', 'enable the ascii "shutdown" command').env('MEMRING_ENABLE_SHUTDOWN'))
   .addOption(new Option('-F, --disable-flush-all', 'disable flush_all').env('MEMRING_DISABLE_FLUSH_ALL'))
   .addOption(new Option('--log-format <format>', 'log lines as JSON (default; for log pipelines) or pretty (one readable line per event)').choices(['json', 'pretty']).default('json').env('MEMRING_LOG_FORMAT'))
+  .addOption(new Option('--conn-output-limit <size>', 'unsent reply bytes per connection past which it is not read until the client catches up (bytes, or k/m suffix)').default(undefined, '64k').env('MEMRING_CONN_OUTPUT_LIMIT'))
   .addOption(new Option('-v, --verbose', 'verbose (repeat for more: -vv, -vvv)').argParser(increase))
   .addOption(new Option('-b, --listen-backlog <num>', 'TCP listen backlog').default('1024'))
   .addOption(new Option('-R, --max-reqs-per-event <num>', 'accepted for compatibility').default('20'))
@@ -51,7 +54,8 @@ const program = new Command('memring')
   .addOption(new Option('-P, --pidfile <file>', 'write the process id to this file'))
   .addOption(new Option('-k, --lock-memory', 'accepted for compatibility'))
   .addOption(new Option('-D, --prefix-delimiter <char>', 'stats detail: key prefix delimiter (default ":"); turns detail collection on').env('MEMRING_PREFIX_DELIMITER'))
-  .addOption(new Option('-d, --daemon', 'not supported: run under a supervisor'))
+  .addOption(new Option('-d, --daemon', 'run as a daemon (in the background; the -P file gets its pid)'))
+  .addOption(new Option('-e, --memory-file <file>', 'restartable cache: a graceful stop (SIGUSR1, shutdown graceful) saves the items here, the next start loads them').env('MEMRING_MEMORY_FILE'))
   .addOption(new Option('-s, --unix-socket <path>', 'listen on this unix socket only (no TCP)').env('MEMRING_UNIX_SOCKET'))
   .addOption(new Option('-a, --unix-mask <mask>', 'permissions of the -s socket file, octal (default 0700)').env('MEMRING_UNIX_MASK'))
   // Cluster membership (lib/cluster; see lib/app/cluster-options.ts).
@@ -68,6 +72,7 @@ const program = new Command('memring')
   .addOption(new Option('--repl-timeout <ms>', 'drop and re-establish a replication link silent this long').default(undefined, '5000').env('MEMRING_REPL_TIMEOUT'))
   .addOption(new Option('--min-replicas-to-ack <n>', 'answer a write only once this many replicas have acknowledged it (0 = asynchronous)').default(undefined, '0').env('MEMRING_MIN_REPLICAS_TO_ACK'))
   .addOption(new Option('--min-replicas-timeout <ms>', 'with --min-replicas-to-ack: how long a write waits for its acks before an error reply').default(undefined, '1000').env('MEMRING_MIN_REPLICAS_TIMEOUT'))
+  .addOption(new Option('--repl-lag-threshold <ms>', 'a replica or follower whose lag behind its master exceeds this logs a lag_high event (lag_ok when back under)').default(undefined, '5000').env('MEMRING_REPL_LAG_THRESHOLD'))
   // Observability (lib/metrics; see README "Metrics").
   .addOption(new Option('--metrics-port <num>', 'serve Prometheus metrics on GET /metrics at this TCP port (0 = any free port; default: off)').env('MEMRING_METRICS_PORT'))
   .addOption(new Option('--metrics-listen <addr>', 'address of the metrics port (default: all interfaces)').env('MEMRING_METRICS_LISTEN'))
@@ -109,6 +114,8 @@ async function main (): Promise<void> {
     if (err instanceof ConfigError) usageError(err.message)
     throw err
   }
+  // -d: once the flags are known to be good, so a bad one still fails in the foreground.
+  if ((raw as { daemon?: boolean }).daemon === true && !isDaemonChild()) daemonize(settings.verbosity > 0)
   const log = createLogger(levelForVerbosity(settings.verbosity), undefined, logFormat((raw as { logFormat?: string }).logFormat) ?? 'json')
   if (raw.pidfile !== undefined) {
     const { writeFileSync } = await import('node:fs')
@@ -118,12 +125,14 @@ async function main (): Promise<void> {
   /** Set by the first stop request: whether it was graceful. */
   let stopGraceful: boolean | null = null
   const closeApp = (): void => {
-    if (app !== null && stopGraceful !== null) void app.close(stopGraceful ? 5000 : 500).then(() => process.exit(0))
+    if (app !== null && stopGraceful !== null) void app.close(stopGraceful ? 5000 : 500, stopGraceful).then(() => process.exit(0))
   }
   const stop = (why: string, graceful: boolean): void => {
     if (stopGraceful !== null) return
     stopGraceful = graceful
     log.info({ why }, 'shutting down')
+    // memcached -v says so on stderr (its main loop's exit; `verbosity` can change it live).
+    if ((app?.server.ctx.settings.verbosity ?? settings.verbosity) > 0) verboseLine(graceful ? 'Gracefully stopping' : 'Exiting normally')
     const t = setTimeout(() => process.exit(0), graceful ? 10000 : 2000)
     t.unref()
     // A signal during start-up (say, between our ZooKeeper node appearing and start-up
@@ -154,6 +163,10 @@ async function main (): Promise<void> {
       // memcached's message alone (it exits EX_USAGE); exit 2 like every bad flag value.
       process.stderr.write(`${e.message}\n`)
       process.exit(2)
+    }
+    if (e.code === 'MEMRING_ERR_MEMORY_FILE') {
+      process.stderr.write(`${e.message}\n`)
+      process.exit(1) // memcached aborts on an unreadable restart metadata file
     }
     if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_AUTH_FILE_')) {
       process.stderr.write(`memring: ${e.message}\n`)

@@ -1,10 +1,10 @@
 // Node's ceiling on this machine: a server that stores nothing and answers every get
-// with a value of the profile's size, every set with STORED, on Node's ordinary socket
-// API ('data' events and socket.write, one write per input chunk) — exactly the I/O path
-// memring uses. What memring loses against it is memring's own work (parsing, the store,
+// with a value of the profile's size, every set with STORED, on the socket API memring
+// uses (input with `onread` into a shared buffer, lib/server/onread-socket.ts; `--input data`
+// for 'data' events as before; socket.write, one write per input chunk). What memring loses against it is memring's own work (parsing, the store,
 // reply assembly); what it loses against memcached beyond that is Node's.
 //
-//   node dist/compat-tests/bench/ceiling-server.js -p PORT [-l 127.0.0.1] [--value-bytes 100]
+//   node dist/compat-tests/bench/ceiling-server.js -p PORT [-l 127.0.0.1] [--value-bytes 100] [--input onread|data]
 //
 // It understands just enough of both protocols for memaslap: text get/gets (any number of
 // keys, each echoed back), set/add/replace/append/prepend/cas (data block skipped),
@@ -12,6 +12,7 @@
 // other opcode. The first byte picks the protocol, as in memcached.
 
 import net from 'node:net'
+import { adoptWithOnread } from '../../lib/server/onread-socket.js'
 
 function arg (name: string, dflt: string): string {
   const i = process.argv.indexOf(name)
@@ -144,15 +145,21 @@ class BinaryConn {
 }
 
 const out = new Out()
-const server = net.createServer((sock) => {
-  sock.setNoDelay(true)
+/** --input onread (default): memring's input path (lib/server/onread-socket.ts); data: 'data' events. */
+const onread = arg('--input', 'onread') === 'onread'
+const server = net.createServer({ pauseOnConnect: onread }, (raw) => {
   let conn: TextConn | BinaryConn | null = null
-  sock.on('data', (chunk: Buffer) => {
+  let sock: net.Socket | null = raw
+  const onChunk = (chunk: Buffer): void => {
     conn ??= chunk[0] === 0x80 ? new BinaryConn() : new TextConn()
-    conn.feed(chunk, out)
-    if (out.n > 0) sock.write(out.take())
-  })
-  sock.on('error', () => sock.destroy())
+    conn.feed(chunk, out) // both keep only copies of a chunk's unparsed rest
+    if (out.n > 0) (sock as net.Socket).write(out.take())
+  }
+  if (onread) sock = adoptWithOnread(raw, onChunk)
+  else raw.on('data', onChunk)
+  if (sock === null) return
+  sock.setNoDelay(true)
+  sock.on('error', () => sock?.destroy())
 })
 server.listen(port, host)
 const stop = (): void => { server.close(); process.exit(0) }

@@ -30,11 +30,8 @@ import { waitFor } from '../../lib/testing/wait-for.js'
 import { machineInfo } from './proc.js'
 import { median } from './report.js'
 import { zipf } from '../../lib/testing/zipf.js'
+import { arg } from './args.js'
 
-function arg (name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt
-}
 const rounds = Number(arg('rounds', '3'))
 const seconds = Number(arg('seconds', '3'))
 const jsonOut = arg('json', '')

@@ -24,14 +24,10 @@ import { fileURLToPath } from 'node:url'
 import { PROFILES, runLoad, type LoadResult } from './load.js'
 import { cpuMicros } from './proc.js'
 import { freePort } from './servers.js'
+import { arg } from './args.js'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const PROXY_BIN = path.resolve(HERE, '../../bin/memring-proxy.js')
-
-function arg (name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt
-}
 
 const rounds = Number(arg('rounds', '3'))
 const seconds = Number(arg('seconds', '5'))

@@ -35,6 +35,8 @@ interface Options {
   cpuProf: string | null
   /** Only redraw latest.md and latest.svg from this JSON report. */
   render: string | null
+  /** The memring build the memring-before target runs. */
+  beforeBin: string | undefined
 }
 
 function usage (msg: string): never {
@@ -42,6 +44,7 @@ function usage (msg: string): never {
 usage: run.js [--quick | --smoke] [--rounds N] [--seconds N] [--warmup N] [--connections N]
               [--profiles ${PROFILES.map((p) => p.id).join(',')}] [--targets memcached,memring,ceiling]
               [--out DIR] [--cpu-prof DIR] | --render REPORT.json
+              (extra targets: memring-before with --before-bin OTHER/dist/bin/memring.js; ceiling-data)
 `)
   process.exit(2)
 }
@@ -61,6 +64,7 @@ function parseArgs (argv: string[]): Options {
     out: path.join(repoRoot, 'compat-tests', 'bench', 'results'),
     cpuProf: null,
     render: null,
+    beforeBin: undefined,
   }
   let outGiven = false
   for (let i = 0; i < argv.length; i++) {
@@ -77,6 +81,7 @@ function parseArgs (argv: string[]): Options {
       case '--out': o.out = path.resolve(val()); outGiven = true; break
       case '--cpu-prof': o.cpuProf = path.resolve(val()); break
       case '--render': o.render = path.resolve(val()); break
+      case '--before-bin': o.beforeBin = path.resolve(val()); break
       case '--profiles': {
         const ids = val().split(',')
         o.profiles = ids.map((id) => PROFILES.find((p) => p.id === id) ?? usage(`unknown profile ${id}`))
@@ -106,7 +111,10 @@ async function oneRun (o: Options, p: Profile, target: ServerKind, round: number
     p50Us: 0, p99Us: 0, avgUs: 0, maxUs: 0, getMisses: 0, loadAvg1: Math.round(os.loadavg()[0] * 100) / 100,
   }
   const nodeArgs = o.cpuProf !== null ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []
-  const server = await startServer({ kind: target, cpu: pinned ? 0 : null, memoryMb: o.memoryMb, threads: o.memcachedThreads, nodeArgs: target === 'memring' ? nodeArgs : [], valueBytes: p.valueBytes })
+  const server = await startServer({
+    kind: target, cpu: pinned ? 0 : null, memoryMb: o.memoryMb, threads: o.memcachedThreads, nodeArgs: target === 'memring' ? nodeArgs : [],
+    valueBytes: p.valueBytes, memringBin: target === 'memring-before' ? o.beforeBin : undefined,
+  })
   try {
     if (p.binary && !(await speaksBinary(server.port))) {
       row.error = 'binary protocol not served'

@@ -8,8 +8,12 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { memringBin } from '../harness/targets.js'
 
-export type ServerKind = 'memcached' | 'memring' | 'ceiling'
-export const SERVER_KINDS: readonly ServerKind[] = ['memcached', 'memring', 'ceiling']
+/**
+ * memring-before: another memring build (StartOptions.memringBin: a before/after comparison
+ * in one run); ceiling-data: the ceiling reading with 'data' events (its earlier input path).
+ */
+export type ServerKind = 'memcached' | 'memring' | 'ceiling' | 'memring-before' | 'ceiling-data'
+export const SERVER_KINDS: readonly ServerKind[] = ['memcached', 'memring', 'ceiling', 'memring-before', 'ceiling-data']
 const ceilingBin = fileURLToPath(new URL('./ceiling-server.js', import.meta.url))
 
 export interface StartOptions {
@@ -25,6 +29,8 @@ export interface StartOptions {
   extraArgs?: readonly string[]
   /** The ceiling server's value size (it answers every get with one of these). */
   valueBytes?: number
+  /** Another memring build to run instead of this tree's (a before/after comparison). */
+  memringBin?: string
 }
 
 export interface BenchServer {
@@ -73,7 +79,7 @@ export async function exchange (port: number, req: Buffer, done: (got: Buffer) =
   })
 }
 
-async function answersVersion (port: number): Promise<boolean> {
+export async function answersVersion (port: number): Promise<boolean> {
   const got = await exchange(port, Buffer.from('version\r\n'), (b) => b.includes(10), 500)
   return got !== null && got.toString('latin1').startsWith('VERSION ')
 }
@@ -97,9 +103,10 @@ export async function startServer (o: StartOptions): Promise<BenchServer> {
     const common = ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', String(o.memoryMb), '-t', String(o.threads)]
     const argv = o.kind === 'memcached'
       ? ['memcached', '-u', 'root', ...common]
-      : o.kind === 'ceiling'
-        ? [process.execPath, ceilingBin, '-l', '127.0.0.1', '-p', String(port), '--value-bytes', String(o.valueBytes ?? 100)]
-        : [process.execPath, ...(o.nodeArgs ?? []), memringBin, ...common, ...(o.extraArgs ?? [])]
+      : o.kind === 'ceiling' || o.kind === 'ceiling-data'
+        ? [process.execPath, ceilingBin, '-l', '127.0.0.1', '-p', String(port), '--value-bytes', String(o.valueBytes ?? 100),
+            '--input', o.kind === 'ceiling' ? 'onread' : 'data']
+        : [process.execPath, ...(o.nodeArgs ?? []), o.memringBin ?? memringBin, ...common, ...(o.extraArgs ?? [])]
     const [cmd, ...args] = o.cpu === null ? argv : ['taskset', '-c', String(o.cpu), ...argv]
     const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     live.add(proc)

@@ -147,16 +147,22 @@ export async function startServer (target: Target, opts: ServerOptions = {}): Pr
   return startProcess(target.kind, opts)
 }
 
+/** The proxy's own login on SASL hosts (the test's users log in to the proxy). */
+const PROXY_LOGIN: SaslUser = { user: 'memring-proxy', password: 'compat-backend-secret' }
+
 /**
  * The proxy target: PROXY_HOSTS memring hosts started with the test's flags, and
- * memring-proxy in front of them. SASL is a host feature the proxy does not forward.
+ * memring-proxy in front of them. A SASL test: the proxy runs with -S and the test's
+ * users, the hosts with -S and the proxy's own login (--backend-username).
+ * COMPAT_PROXY_ARGS (space-separated) adds flags to the proxy's command line, e.g.
+ * `--encrypt-values FILE` (lib/crypto/README.md lists what then differs).
  */
 async function startProxy (opts: ServerOptions): Promise<RunningServer> {
-  if (opts.sasl) throw new CompatSkip('SASL is authenticated by each memring host; memring-proxy does not forward SASL')
   const hosts: RunningServer[] = []
   try {
-    for (let i = 0; i < PROXY_HOSTS; i++) hosts.push(await startProcess('memring', opts))
-    const proxy = await startProcess('proxy', { servers: hosts.map((h) => `${h.host}:${h.port}`) })
+    const hostOpts = opts.sasl ? { ...opts, sasl: [PROXY_LOGIN] } : opts
+    for (let i = 0; i < PROXY_HOSTS; i++) hosts.push(await startProcess('memring', hostOpts))
+    const proxy = await startProcess('proxy', { servers: hosts.map((h) => `${h.host}:${h.port}`), sasl: opts.sasl })
     const all = [proxy, ...hosts]
     return {
       host: proxy.host,
@@ -187,7 +193,9 @@ async function startProcess (kind: 'memcached' | 'memring' | 'proxy', opts: Serv
     const [cmd, args] = kind === 'memcached'
       ? ['memcached', ['-u', 'root', ...base, ...flags]]
       : kind === 'proxy'
-        ? [process.execPath, [proxyBin, '-l', '127.0.0.1', '-p', String(port), '--servers', (opts.servers ?? []).join(',')]]
+        ? [process.execPath, [proxyBin, '-l', '127.0.0.1', '-p', String(port), '--servers', (opts.servers ?? []).join(','),
+            ...(opts.sasl ? ['--sasl-pwdb', env.MEMRING_SASL_PWDB!, '--backend-username', PROXY_LOGIN.user, '--backend-password', PROXY_LOGIN.password] : []),
+            ...(process.env.COMPAT_PROXY_ARGS ?? '').split(' ').filter((a) => a !== ''), ...flags]]
         : [process.execPath, [memringBin, ...base, ...flags]]
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
     live.add(child)

@@ -94,7 +94,7 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
       if (e.leading || e.master === '') return
       const members = w.current.shards.get(cfg.shard)?.hosts ?? []
       const next = chooseUpstream({ nodeId: self, dc }, e.master, members, e.homeDc)
-      if (next === upstream && repl.role === 'replica' && repl.link.target !== null) { repl.link.minEpoch = Math.max(repl.link.minEpoch, e.epoch); return }
+      if (next === upstream && repl.role === 'replica' && repl.link.target !== null) { repl.knowEpoch(e.epoch); return }
       if (next !== upstream) log.info({ upstream: next, master: e.master, dc }, next === e.master ? 'streaming from the shard master' : 'chaining from this DC\'s head')
       upstream = next
       const i = next.lastIndexOf(':')

@@ -37,9 +37,11 @@ export interface RawServerOptions {
   lockMemory?: boolean
   daemon?: boolean
   unixSocket?: string
+  memoryFile?: string
   prefixDelimiter?: string
   unixMask?: string
   enableSsl?: boolean
+  connOutputLimit?: string
 }
 
 export { ConfigError }
@@ -117,7 +119,10 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     s.prefixDelimiter = String.fromCharCode(Buffer.from(o.prefixDelimiter, 'utf8')[0]) // a byte, as optarg[0]
     s.detailEnabled = true
   }
-  if (o.daemon === true) throw new ConfigError('-d: memring does not daemonize; run it under a supervisor (systemd, docker)')
+  if (o.memoryFile !== undefined) {
+    if (o.memoryFile === '') throw new ConfigError('-e: a file path is required')
+    s.memoryFile = o.memoryFile
+  }
   if (o.unixSocket !== undefined) {
     if (o.unixSocket === '') throw new ConfigError('-s: a socket path is required')
     s.unixSocket = o.unixSocket
@@ -131,6 +136,13 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
   if (o.enableSsl === true) s.tls.enabled = true
   // memcached fails its bind with this message (and exits EX_OSERR, 71).
   if (!s.tls.enabled && s.listen.some((l) => l.startsWith('notls:'))) throw memcachedError("'notls' option is valid only when SSL is enabled", 71)
+  if (o.connOutputLimit !== undefined) {
+    const m = /^(\d+)([kKmM]?)$/.exec(o.connOutputLimit.trim())
+    if (m === null) throw new ConfigError(`--conn-output-limit: '${o.connOutputLimit}' is not a size (bytes, or with k/m suffix)`)
+    const n = parseSize(o.connOutputLimit)
+    if (n < 1024 || n > 64 * 1024 * 1024) throw new ConfigError(`--conn-output-limit: ${n} is out of range [1024, 67108864]`)
+    s.connOutputLimit = n
+  }
   if (s.hashPowerInit > 30) s.hashPowerInit = 30
   return s
 }

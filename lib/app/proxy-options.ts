@@ -6,6 +6,8 @@
  *   [--read-from any|master] [--hash METHOD] [--key-hash HASH] [--hash-tag XY]
  *   [--warmup-window MS] [--warmup-hit-ratio R]
  *   [--hot-key-threshold N] [--hot-key-cache [--hot-key-cache-ttl MS] [--hot-key-cache-max-bytes N]]
+ *   [-S [--sasl-pwdb FILE] | -Y FILE] [--backend-username U --backend-password P]
+ *   [--encrypt-values KEYFILE]
  * or --twemproxy-config FILE [--pool NAME] instead of --zk/--servers (twemproxy-config.ts).
  */
 import { ClusterError, checkName, parseConnectString } from '../cluster/index.js'
@@ -49,6 +51,12 @@ export interface RawProxyOptions extends RawTlsOptions {
   mcrouterConfig?: string
   pool?: string
   verbose?: number
+  enableSasl?: boolean
+  saslPwdb?: string
+  authFile?: string
+  backendUsername?: string
+  backendPassword?: string
+  encryptValues?: string
 }
 
 function int (flag: string, v: string, min: number, max: number): number {
@@ -125,6 +133,7 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
   if (o.dcInvalidateHold !== undefined && dcWrites !== 'local-invalidate') throw new ConfigError('--dc-invalidate-hold goes with --dc-writes local-invalidate')
   const dcInvalidateHoldMs = o.dcInvalidateHold === undefined ? DEFAULT_HOLD_MS : int('--dc-invalidate-hold', o.dcInvalidateHold, 1, MAX_HOLD_MS)
   return {
+    ...authOptions(o),
     port: o.port === undefined ? 11211 : int('-p', o.port, 0, 65535),
     listen: o.listen ?? '127.0.0.1',
     ...(o.unixSocket !== undefined ? { unixSocket: o.unixSocket } : {}),
@@ -143,8 +152,39 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
       connsPerHost: o.connsPerHost === undefined ? 1 : int('--conns-per-host', o.connsPerHost, 1, 64),
       timeoutMs: o.timeout === undefined ? 1000 : int('--timeout', o.timeout, 10, 600_000),
       tkoThreshold: o.tkoThreshold === undefined ? 3 : int('--tko-threshold', o.tkoThreshold, 1, 1000),
+      auth: backendCredentials(o),
     },
   }
+}
+
+/** -S / --sasl-pwdb / -Y for the proxy's clients (memring's flags; the files are read at start). */
+function authOptions (o: RawProxyOptions): Pick<CliProxyOptions, 'auth' | 'encryptValues'> {
+  if (o.saslPwdb !== undefined && o.enableSasl !== true) throw new ConfigError('--sasl-pwdb goes with -S/--enable-sasl')
+  const out: Pick<CliProxyOptions, 'auth' | 'encryptValues'> = {}
+  if (o.enableSasl === true || o.authFile !== undefined) {
+    out.auth = { sasl: o.enableSasl === true, saslPwdb: o.saslPwdb ?? '', authFile: o.authFile ?? '' }
+  }
+  if (o.encryptValues !== undefined) {
+    if (o.encryptValues.trim() === '') throw new ConfigError('--encrypt-values needs a key ring file')
+    out.encryptValues = o.encryptValues
+  }
+  return out
+}
+
+/**
+ * --backend-username / --backend-password: both or neither. ASCII auth sends
+ * `<user> <password>` as two space-separated tokens, so neither may hold a space,
+ * a NUL or a line break.
+ */
+function backendCredentials (o: RawProxyOptions): { username: string, password: string } | null {
+  const u = o.backendUsername
+  const p = o.backendPassword
+  if (u === undefined && p === undefined) return null
+  if (u === undefined || p === undefined || u === '' || p === '') throw new ConfigError('--backend-username and --backend-password go together (both non-empty)')
+  for (const [flag, v] of [['--backend-username', u], ['--backend-password', p]] as const) {
+    if (/[\s\0]/.test(v)) throw new ConfigError(`${flag}: no spaces, NULs or line breaks (ASCII auth splits on spaces)`)
+  }
+  return { username: u, password: p }
 }
 
 /** Default --hot-key-threshold, reads per second of one key at one proxy (README: why). */

@@ -20,6 +20,7 @@ export interface RawReplicationOptions {
   replTimeout?: string
   minReplicasToAck?: string
   minReplicasTimeout?: string
+  replLagThreshold?: string
 }
 
 export interface ReplicationConfig {
@@ -32,6 +33,8 @@ export interface ReplicationConfig {
   minReplicasToAck?: number
   /** --min-replicas-timeout ms: how long a write's reply waits for its acks. */
   minReplicasTimeoutMs?: number
+  /** --repl-lag-threshold ms: a replica's lag above it logs `lag_high` (README "Cluster events"). */
+  lagThresholdMs?: number
 }
 
 /** A size in bytes with an optional k/m/g suffix (memcached's -I style). */
@@ -78,7 +81,14 @@ export function replicationOptions (o: RawReplicationOptions): ReplicationConfig
       throw new ConfigError(`--min-replicas-timeout: '${o.minReplicasTimeout}' is not a number of milliseconds in [1, 600000]`)
     }
   }
-  return { replicaOf, backlogBytes, timeoutMs, minReplicasToAck, minReplicasTimeoutMs }
+  let lagThresholdMs = 5000
+  if (o.replLagThreshold !== undefined) {
+    lagThresholdMs = Number(o.replLagThreshold)
+    if (!/^\d+$/.test(o.replLagThreshold.trim()) || lagThresholdMs < 1 || lagThresholdMs > 3_600_000) {
+      throw new ConfigError(`--repl-lag-threshold: '${o.replLagThreshold}' is not a number of milliseconds in [1, 3600000]`)
+    }
+  }
+  return { replicaOf, backlogBytes, timeoutMs, minReplicasToAck, minReplicasTimeoutMs, lagThresholdMs }
 }
 
 /**
@@ -107,7 +117,7 @@ function memberTls (s: TlsSettings, log: Logger): () => TlsConnectionOptions {
 export function attachReplication (server: MemringServer, cfg: ReplicationConfig, node: () => string, log: Logger): Replication {
   const ctx = server.ctx
   const repl = new Replication({
-    store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, node, logger: log.child({ mod: 'replication' }), route: wanRoute,
+    store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, lagThresholdMs: cfg.lagThresholdMs, node, logger: log.child({ mod: 'replication' }), route: wanRoute,
     tls: ctx.settings.tls.enabled ? memberTls(ctx.settings.tls, log) : null,
   })
   ctx.upgrades.push({ word: 'repl', take: (socket, args) => repl.source.take(socket, args) })

@@ -24,7 +24,8 @@ export interface ServerApp {
   replication: Replication
   /** The /metrics endpoint (--metrics-port), or null. */
   metrics: MetricsEndpoint | null
-  close (deadlineMs?: number): Promise<void>
+  /** graceful: SIGUSR1 or `shutdown graceful` (with -e the items are saved). */
+  close (deadlineMs?: number, graceful?: boolean): Promise<void>
 }
 
 export interface ServerAppOptions {
@@ -102,12 +103,12 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
     registry: (membership as ClusterMembership | null)?.registry ?? null,
     replication,
     metrics,
-    async close (deadlineMs = 1000) {
+    async close (deadlineMs = 1000, graceful = false) {
       await metrics?.close()
       // Leave the cluster first so proxies stop routing here before we stop serving.
       await (membership as ClusterMembership | null)?.close()
       replication.close()
-      await server.close(deadlineMs)
+      await server.close(deadlineMs, graceful)
       log.info('memring stopped')
     },
   }

@@ -10,10 +10,12 @@
  * slab_reassign/no_slab_reassign, slab_automove, lru_maintainer/no_lru_maintainer (LRU mode
  * segmented/flat; `lru mode|temp_ttl` and automove need the maintainer), hot_lru_pct and
  * warm_lru_pct (the store's HOT/WARM shares), watcher_logbuf_size (each watcher's buffer),
- * no_modern (the parts above it turns off), meta_e/no_meta_e (memring only: meta E and md x).
+ * no_modern (the parts above it turns off), meta_e/no_meta_e (memring only: meta E and md x),
+ * slab_automove_ratio and slab_automove_window (the page mover's decision), slab_chunk_max
+ * (items above it are chained).
  * Validated and shown in `stats settings` only, as `lru tune`/`lru temp_ttl` do:
- * hot_max_factor, warm_max_factor, temporary_ttl, slab_automove_ratio,
- * slab_automove_window, lru_crawler_tocrawl, tail_repair_time, worker_logbuf_size.
+ * hot_max_factor, warm_max_factor, temporary_ttl, lru_crawler_tocrawl, tail_repair_time,
+ * worker_logbuf_size.
  * Accepted and ignored: IGNORED below (README "Command line" says why for each).
  */
 import { atof, lastDoubleNegative } from '../../protocol/float.js'
@@ -22,13 +24,15 @@ import type { ServerSettings } from '../server/settings.js'
 import { EX_USAGE, memcachedError } from './config-error.js'
 
 const IGNORED = new Set([
-  'maxconns_fast', 'no_maxconns_fast', 'no_hashexpand', 'slab_chunk_max', 'track_sizes',
+  'maxconns_fast', 'no_maxconns_fast', 'no_hashexpand', 'track_sizes',
   'no_inline_ascii_resp', 'inline_ascii_resp', 'modern', 'read_buf_mem_limit',
   'drop_privileges', 'no_drop_privileges', 'resp_obj_mem_limit', 'slab_automove_freeratio',
 ])
 
-/** memcached's default slab_chunk_size_max (slab_page_size / 2), memring's chunkMax. */
-const SLAB_CHUNK_MAX = 512 * 1024
+/** memcached's slab_page_size (memring's pages are always 1 MiB). */
+const SLAB_PAGE_SIZE = 1024 * 1024
+/** Below this memring refuses slab_chunk_max (lib/store/slabs.ts CHUNK_MAX_MIN). */
+const SLAB_CHUNK_MAX_MIN = 1024
 
 /** What the checks after the option loop need. */
 export interface SuboptionState {
@@ -137,6 +141,14 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
       return
     }
     case 'no_slab_automove': s.slabAutomove = 0; return
+    case 'slab_chunk_max': {
+      // memcached: safe_strtol. It goes on after the parse error and dies of a division by
+      // zero (SIGFPE); memring exits 1 with the message.
+      const v = need('Missing slab_chunk_max argument')
+      if (!/^[ \t\n\v\f\r]*[+-]?[0-9]+[ \t\n\v\f\r]*$/.test(v)) throw memcachedError('could not parse argument to slab_chunk_max')
+      s.slabChunkMax = Number(v)
+      return
+    }
     case 'slab_automove_ratio': {
       const [x, negNan] = atofNeg(need('Missing slab_automove_ratio argument'))
       if (x <= 0 || x > 1) throw memcachedError('slab_automove_ratio must be > 0 and < 1')
@@ -246,10 +258,16 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
 
 /** memcached's checks after the option loop, in its order (each exits EX_USAGE). */
 export function checkSuboptions (s: ServerSettings, st: SuboptionState): void {
+  const cm = s.slabChunkMax
+  if (cm > s.itemSizeMax) throw memcachedError(`slab_chunk_max (bytes: ${cm}) cannot be larger than -I (item_size_max ${s.itemSizeMax})`, EX_USAGE)
+  if (s.itemSizeMax % cm !== 0) throw memcachedError(`-I (item_size_max: ${s.itemSizeMax}) must be evenly divisible by slab_chunk_max (bytes: ${cm})`, EX_USAGE)
+  if (SLAB_PAGE_SIZE % cm !== 0) throw memcachedError(`slab_chunk_max (bytes: ${cm}) must divide evenly into ${SLAB_PAGE_SIZE} (slab_page_size)`, EX_USAGE)
+  // memring only: memcached starts with a smaller value but then cannot store items.
+  if (cm < SLAB_CHUNK_MAX_MIN) throw memcachedError(`slab_chunk_max (bytes: ${cm}) must be at least ${SLAB_CHUNK_MAX_MIN} in memring`, EX_USAGE)
   if (st.slabSizes !== null) {
     // _parse_slab_sizes over the one number worker_logbuf_size let through.
     const size = strtoul(st.slabSizes)
-    if (size < s.minChunkBytes || size > SLAB_CHUNK_MAX) throw memcachedError(`slab size ${size} is out of valid range`, EX_USAGE)
+    if (size < s.minChunkBytes || size > s.slabChunkMax) throw memcachedError(`slab size ${size} is out of valid range`, EX_USAGE)
   }
   if (s.hotLruPct + s.warmLruPct > 80) throw memcachedError('hot_lru_pct + warm_lru_pct cannot be more than 80% combined', EX_USAGE)
   if (s.tempLru && !s.lruMaintainer) throw memcachedError('temporary_ttl requires lru_maintainer to be enabled', EX_USAGE)

@@ -26,6 +26,7 @@ import {
   type Command, type Callback, type Item, type StoreStatus, type MetaReply,
 } from './command.js'
 import { Connection, type ConnectionOptions } from './connection.js'
+import { ValueCipher, type KeyRing } from '../crypto/index.js'
 import { ClientError, ClientErrorCode, isHostFailure } from './errors.js'
 import { StaticServers } from './discovery/static-servers.js'
 import { serverId, type ServerAddress, type ServerSource } from './discovery/server-source.js'
@@ -68,6 +69,15 @@ export interface ClientOptions extends Omit<ConnectionOptions, 'host' | 'port' |
    * options, or Node's defaults when absent.
    */
   readonly tls?: { readonly all?: boolean, readonly options?: TlsConnectionOptions }
+  /**
+   * Seal values with AES-256-GCM under this key ring (lib/crypto/README.md: file format,
+   * rotation, what is and is not encrypted). Values are sealed on set/add/replace/cas and
+   * opened on get/gets/gat/gats; one that does not open is a miss (null), counted in
+   * `counters.decryptFailures`. incr/decr, append/prepend, ms, ma and mg with `v` throw
+   * MEMRING_ERR_CLIENT_NOT_WITH_ENCRYPTION. The same ring in memring-proxy --encrypt-values
+   * reads and writes the same values.
+   */
+  readonly encryption?: KeyRing
 }
 
 export type ReadFrom = 'master' | 'any'
@@ -98,7 +108,8 @@ const COPY_LIMIT = 64 * 1024
 
 export class Client {
   /** Reads that failed on one copy and were sent to another within the same call. */
-  readonly counters = { readRetries: 0 }
+  readonly counters = { readRetries: 0, decryptFailures: 0 }
+  private readonly cipher: ValueCipher | null
   private readonly source: ServerSource | ShardSource
   private readonly ownsSource: boolean
   private readonly unsubscribe: () => void
@@ -119,6 +130,7 @@ export class Client {
     this.failureThreshold = opts.failureThreshold ?? 3
     this.probeIntervalMs = opts.probeIntervalMs ?? 1000
     this.readFrom = opts.readFrom ?? 'any'
+    this.cipher = opts.encryption === undefined ? null : new ValueCipher(opts.encryption)
     if (this.readFrom !== 'any' && this.readFrom !== 'master') throw new RangeError(`readFrom must be 'any' or 'master', got ${String(this.readFrom)}`)
     const s = opts.servers
     this.ownsSource = typeof s === 'string' || Array.isArray(s)
@@ -194,9 +206,22 @@ export class Client {
     await Promise.all([...groups].map(async ([s, g]) => {
       const make = (cb: Callback<Array<Item | null>>): Command<Array<Item | null>> => new RetrievalCommand(encodeRetrieval(cmd, g.keys, exptime), g.keys, cb)
       const items = write ? await this.run(this.writerOf(s), make) : await this.read(s, make)
-      for (let j = 0; j < items.length; j++) out[g.at[j]] = items[j]
+      for (let j = 0; j < items.length; j++) out[g.at[j]] = this.opened(g.keys[j], items[j])
     }))
     return out
+  }
+
+  /** With `encryption`: the item with its value opened, or null (counted) when it does not open. */
+  private opened (key: Buffer, item: Item | null): Item | null {
+    const c = this.cipher
+    if (c === null || item === null) return item
+    const value = c.open(key, 0, key.length, item.flags, item.value, 0, item.value.length)
+    if (value === null) { this.counters.decryptFailures++; return null }
+    return { value, flags: item.flags, cas: item.cas }
+  }
+
+  private refuseSealed (what: string): void {
+    if (this.cipher !== null) throw new ClientError(ClientErrorCode.NotWithEncryption, `${what} cannot work on encrypted values`)
   }
 
   // --- storage ---
@@ -232,9 +257,14 @@ export class Client {
   }
 
   private async store (cmd: StorageCommand, key: string, value: Value, opts: StoreOptions, cas: bigint | null): Promise<StoreStatus> {
+    if (cmd === 'append' || cmd === 'prepend') this.refuseSealed(cmd)
     const k = this.key(key)
-    const v = typeof value === 'string' ? Buffer.from(value) : value
     const flags = opts.flags ?? 0
+    let v = typeof value === 'string' ? Buffer.from(value) : value
+    if (this.cipher !== null) {
+      this.checkInt('flags', flags, 0, 0xffffffff)
+      v = this.cipher.seal(k, 0, k.length, flags, v, 0, v.length)
+    }
     const exptime = opts.exptime ?? 0
     this.checkInt('flags', flags, 0, 0xffffffff)
     this.checkInt('exptime', exptime, -0x80000000, 0x7fffffff)
@@ -266,6 +296,7 @@ export class Client {
   private async arith (cmd: 'incr' | 'decr', key: string, delta: bigint | number): Promise<bigint | null> {
     const d = typeof delta === 'bigint' ? delta : Number.isSafeInteger(delta) ? BigInt(delta) : -1n
     if (d < 0n || d >= 1n << 64n) throw new ClientError(ClientErrorCode.BadArgument, `${cmd} delta must be an unsigned 64-bit integer`)
+    this.refuseSealed(cmd)
     const k = this.key(key)
     return await this.run<bigint | null>(this.writerFor(k), (cb) => new ArithCommand(encodeArith(cmd, k, d), cb))
   }
@@ -289,6 +320,7 @@ export class Client {
       if (why !== null) throw new ClientError(ClientErrorCode.BadArgument, why)
     }
     if (cmd !== 'ms' && value !== null) throw new ClientError(ClientErrorCode.BadArgument, `${cmd} takes no value`)
+    if (cmd === 'ms' || cmd === 'ma' || (cmd === 'mg' && flags.some((f) => f.startsWith('v')))) this.refuseSealed(cmd === 'mg' ? 'mg v' : cmd)
     const k = this.key(key)
     const v = value === null ? null : typeof value === 'string' ? Buffer.from(value) : value
     const make = (cb: Callback<MetaReply>): Command<MetaReply> => new MetaCommand(encodeMeta(cmd, k, flags, v), cb)

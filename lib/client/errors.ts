@@ -35,6 +35,8 @@ export const ClientErrorCode = {
   NoPrimary: 'MEMRING_ERR_CLIENT_NO_PRIMARY',
   /** A read for a shard none of whose copies is live (in the topology). */
   NoCopy: 'MEMRING_ERR_CLIENT_NO_COPY',
+  /** With `encryption`: a command that would act on or return sealed bytes (incr/decr, append/prepend, ms, ma, mg v). */
+  NotWithEncryption: 'MEMRING_ERR_CLIENT_NOT_WITH_ENCRYPTION',
 } as const
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode]
 

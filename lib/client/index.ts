@@ -4,6 +4,7 @@
  */
 export { Client, type ClientOptions, type StoreOptions, type Value, type ReadFrom, type RouteInfo } from './client.js'
 export { HashMethod } from '../ring/index.js'
+export { KeyRing, KeyRingError } from '../crypto/index.js'
 export { Connection, ConnState, type ConnectionOptions } from './connection.js'
 export {
   Command, Reply, RetrievalCommand, StoreCommand, YesNoCommand, ArithCommand, OkCommand, VersionCommand, StatsCommand,

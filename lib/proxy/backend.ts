@@ -22,6 +22,7 @@ import { dialBackend, type BackendTlsProfile } from './backend-dial.js'
 import { TextResponseParser, type TextResponseHandler } from '../../protocol/text/response-parser.js'
 import { Fifo } from '../client/index.js'
 import { WriteBatch } from './write-batch.js'
+import { AsciiLogin, asciiAuthWire, saslAuthWire, type BackendCredentials } from './backend-auth.js'
 
 export const FailReason = {
   /** The host is marked down (TKO) or has no live connection. */
@@ -68,6 +69,11 @@ export interface BackendOptions {
    * host advertising TLS gets Node's default CAs and no client certificate.
    */
   tls?: { all: boolean, profile: BackendTlsProfile } | null
+  /**
+   * --backend-username / --backend-password: the proxy's own login, sent first on every
+   * backend connection (backend-auth.ts). Absent: none.
+   */
+  auth?: BackendCredentials | null
 }
 
 export interface BackendCounters {
@@ -115,6 +121,13 @@ class BackendConnection implements TextResponseHandler {
     this.#socket = sock
     this.#connected = false
     this.#parser.reset()
+    if (h.login !== null) {
+      // The login goes first, pipelined ahead of the request that opened the connection.
+      const login = new AsciiLogin(h.login.text)
+      login.sentAt = Date.now()
+      this.#inflight.push(login)
+      this.#batch.push(login.wire)
+    }
     timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
     sock.on('data', (b: Buffer) => { if (this.#socket === sock) this.#parser.push(b) })
     sock.on('error', () => this.#fail(sock, FailReason.ConnectionLost))
@@ -199,6 +212,8 @@ export class BackendHost {
   readonly connectTimeoutMs: number
   /** This host's TLS profile; null: plain TCP. */
   readonly tls: BackendTlsProfile | null
+  /** The proxy's login on this host's connections, in both forms (backend-auth.ts); null: none. */
+  readonly login: { text: Buffer, binary: Buffer } | null
   #conns: BackendConnection[]
   /** Binary-protocol connections, made on first use (binary clients). */
   #binConns: BinaryConnectionLike[] | null = null
@@ -209,6 +224,7 @@ export class BackendHost {
   #downSince = 0
   #probeDelay = 0
   #probeTimer: NodeJS.Timeout | null = null
+  #probeCount = 0
   #closed = false
   /** Called when the host is marked down or back up. */
   onHealth: ((host: BackendHost, up: boolean) => void) | null = null
@@ -225,6 +241,7 @@ export class BackendHost {
     this.address = `${host}:${port}`
     this.#opts = opts
     this.connectTimeoutMs = opts.connectTimeoutMs
+    this.login = opts.auth === null ? null : { text: asciiAuthWire(opts.auth), binary: saslAuthWire(opts.auth) }
     this.#counters = counters
     this.#conns = Array.from({ length: opts.connsPerHost }, () => new BackendConnection(this))
   }
@@ -311,9 +328,18 @@ export class BackendHost {
     this.#probeDelay = Math.min(this.#probeDelay * 2, this.#opts.probeMaxMs)
   }
 
-  /** One `version` round trip on a fresh socket; success brings the host back. */
+  /**
+   * One `version` round trip on a fresh socket; success brings the host back. With a
+   * login (--backend-username), probes alternate between the text form (ASCII auth, then
+   * `version`: a -Y host) and a binary VERSION packet (a -S host closes text clients, and
+   * answers VERSION without a login, as memcached does).
+   */
   #probe (): void {
-    const sock = dialBackend(this.host, this.port, this.tls, () => sock.write('version\r\n'))
+    const binary = this.login !== null && (this.#probeCount++ & 1) === 1
+    const sock = dialBackend(this.host, this.port, this.tls, () => {
+      if (binary) sock.write(BINARY_VERSION)
+      else sock.write(this.login === null ? 'version\r\n' : Buffer.concat([this.login.text, Buffer.from('version\r\n')]))
+    })
     let done = false
     const finish = (ok: boolean): void => {
       if (done) return
@@ -330,9 +356,18 @@ export class BackendHost {
     }
     const timer = setTimeout(() => finish(false), this.#opts.timeoutMs)
     let got = ''
+    let bin = Buffer.alloc(0)
     sock.on('data', (b: Buffer) => {
+      if (binary) {
+        bin = Buffer.concat([bin, b])
+        if (bin.length >= 24) finish(bin[0] === 0x81 && bin[1] === 0x0b && bin.readUInt16BE(6) === 0)
+        return
+      }
       got += b.toString('latin1')
-      if (got.includes('\n')) finish(got.startsWith('VERSION '))
+      // After a login: its reply line(s), then VERSION; without one: VERSION first.
+      if (this.login === null ? got.includes('\n') : got.includes('VERSION ') || got.includes('CLIENT_ERROR authentication failure')) {
+        finish(this.login === null ? got.startsWith('VERSION ') : /(^|\n)VERSION /.test(got))
+      }
     })
     sock.on('error', () => finish(false))
     sock.on('close', () => finish(false))
@@ -345,6 +380,9 @@ export class BackendHost {
     if (this.#binConns !== null) for (const c of this.#binConns) c.close()
   }
 }
+
+/** A binary VERSION request (the probe of a host that may take only binary clients). */
+const BINARY_VERSION = Buffer.from([0x80, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
 
 /** Hosts by address; added and dropped as the topology changes. */
 export class BackendPool {
@@ -365,6 +403,7 @@ export class BackendPool {
       probeMs: opts.probeMs ?? 100,
       probeMaxMs: opts.probeMaxMs ?? 1000,
       tls: opts.tls ?? null,
+      auth: opts.auth ?? null,
     }
     const tick = Math.max(10, Math.min(100, Math.floor(this.opts.timeoutMs / 4)))
     this.#timer = setInterval(() => {

@@ -11,6 +11,7 @@ import { dialBackend } from './backend-dial.js'
 import { Fifo } from '../client/index.js'
 import { WriteBatch } from './write-batch.js'
 import { BackendHost, FailReason, Reply, setBinaryConnectionFactory, type BinaryBackendRequest, type BinaryConnectionLike } from './backend.js'
+import { SaslLogin } from './backend-auth.js'
 
 const HEADER = 24
 
@@ -45,6 +46,13 @@ class BinaryBackendConnection implements BinaryConnectionLike {
     this.#connected = false
     this.#carry = null
     this.#packet = null
+    if (h.login !== null) {
+      // The proxy's SASL login goes first (backend-auth.ts).
+      const login = new SaslLogin(h.login.binary)
+      login.sentAt = Date.now()
+      this.#inflight.push(login)
+      this.#batch.push(login.wire)
+    }
     timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
     sock.on('data', (b: Buffer) => { if (this.#socket === sock) this.#data(sock, b) })
     sock.on('error', () => this.#fail(sock, FailReason.ConnectionLost))

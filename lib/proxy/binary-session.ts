@@ -14,7 +14,10 @@
  *        gat/gatk included (they touch), is a WRITE: the shard's writer, never retried.
  *   noop, version, quit(q)   answered here, in order.
  *   flush(q), stat           fan out to every shard writer; stats summed like text `stats`.
- *   unknown opcodes, verbosity, SASL (no auth through the proxy yet): UNKNOWN_COMMAND.
+ *   unknown opcodes, verbosity: UNKNOWN_COMMAND.
+ *   SASL (with -S, core.sasl): answered here by the server's SaslConversation, with the
+ *        server's replies; until a client logs in, everything but VERSION and SASL gets
+ *        AUTH_ERROR and the connection closes (memcached's rule). Without -S: UNKNOWN_COMMAND.
  *   bad lengths / invalid extras or key: as memcached, then close.
  * A shard with no live copy (or whose every copy failed): reads answer KEY_ENOENT
  * (nothing for quiet gets); a shard with no writer (none live, or fenced): writes answer
@@ -34,8 +37,11 @@ import { BinaryLeg, binaryKey, type LegDone, type LegResult } from './route-legs
 import type { HotKey } from './hot-keys.js'
 import { countCopy } from './requests.js'
 import './binary-backend.js'
+import { NOT_SUPPORTED, NOT_SUPPORTED_BODY, openBinaryResponse, sealBinaryRequest } from './value-crypt.js'
+import { AUTHENTICATED, MAX_SASL_MECH_LEN, SASL_MECHS, SaslConversation, SaslResult } from '../server/auth-sasl.js'
 
 const HEADER = 24
+const EMPTY = Buffer.alloc(0)
 const ETMPFAIL = 0x0086
 
 /** A response packet: header fields we set, then extras/key/value as given. */
@@ -112,11 +118,24 @@ class KeyedForward implements BinaryBackendRequest {
       }
       if (status === Status.SUCCESS) this.session.core.warmUp.movedRead(true)
     }
-    if (this.quiet && (this.read ? status === Status.KEY_ENOENT : status === Status.SUCCESS)) {
-      this.slot.finish([], this.session)
-      return Reply.Done
+    const cipher = this.session.core.cipher
+    let out: Buffer
+    if (cipher !== null && this.read && status === Status.SUCCESS) {
+      // --encrypt-values: a value that does not open is a miss, counted (value-crypt.ts).
+      const opened = openBinaryResponse(cipher, this.wire, buf, s, e)
+      if (opened === null) {
+        this.session.core.counters.proxy_decrypt_failures++
+        this.slot.finish(this.quiet ? [] : [response(this.op, Status.KEY_ENOENT, this.opaque, ErrorBody[Status.KEY_ENOENT]!)], this.session)
+        return Reply.Done
+      }
+      out = opened
+    } else {
+      if (this.quiet && (this.read ? status === Status.KEY_ENOENT : status === Status.SUCCESS)) {
+        this.slot.finish([], this.session)
+        return Reply.Done
+      }
+      out = Buffer.from(buf.subarray(s, e))
     }
-    const out = Buffer.from(buf.subarray(s, e))
     out[1] = this.op // the client's opcode (quiet ones included)
     this.slot.finish([out], this.session)
     return Reply.Done
@@ -183,6 +202,11 @@ class BinFan {
   done (tag: number, r: Buffer[] | null): void { this.#replies[tag] = r; if (--this.#left === 0) this.finish(this.#replies) }
 }
 
+/** What a client may send before its SASL login (memcached authenticated()). */
+function openWithoutAuth (opcode: number): boolean {
+  return opcode === Opcode.SaslListMechs || opcode === Opcode.SaslAuth || opcode === Opcode.SaslStep || opcode === Opcode.Version
+}
+
 const OWN_STATS = new Set(['pid', 'uptime', 'time', 'version', 'libevent', 'pointer_size', 'curr_connections', 'total_connections',
   'rusage_user', 'rusage_system', 'max_connections', 'threads', 'hash_power_level'])
 
@@ -197,11 +221,16 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
   #closed = false
   /** A keyed request waiting for its value: the wire being filled and where it goes. */
   #pending: { wire: Buffer, req: KeyedForward | null, shard: number } | null = null
+  /** -S: this client's login (null: the proxy asks for none). */
+  #sasl: SaslConversation | null
+  /** A SASL AUTH/STEP waiting for its data. */
+  #saslPending: BinaryRequest | null = null
 
   constructor (conn: ConnControl, core: ProxyCore) {
     this.#conn = conn
     this.core = core
     this.#parser = new BinaryRequestParser(this)
+    this.#sasl = core.sasl === null ? null : new SaslConversation(core.sasl)
   }
 
   push (chunk: Buffer): void {
@@ -268,10 +297,18 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     this.core.counters.proxy_requests++
     const op = req.opcode
     const opaque = req.opaque
+    if (req.problem === Problem.BadLengths) {
+      this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
+      return this.#closeAfter()
+    }
+    // -S: before a login only VERSION and SASL pass (checked on the opcode as sent, before
+    // the other request checks, as memring's binary session and memcached do).
+    const sasl = this.#sasl
+    if (sasl !== null && !sasl.authenticated && !openWithoutAuth(req.opcode)) {
+      this.#local([response(op, Status.AUTH_ERROR, opaque, ErrorBody[Status.AUTH_ERROR]!)])
+      return this.#closeAfter()
+    }
     switch (req.problem) {
-      case Problem.BadLengths:
-        this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
-        return this.#closeAfter()
       case Problem.Invalid:
         this.#local([response(op, Status.EINVAL, opaque, ErrorBody[Status.EINVAL]!)])
         return this.#closeAfter()
@@ -281,6 +318,22 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
     }
     const base = req.op
     const quiet = req.quiet
+    if (sasl !== null) {
+      switch (base) {
+        case Opcode.SaslListMechs:
+          sasl.listMechs()
+          this.#local([response(op, Status.SUCCESS, opaque, SASL_MECHS)])
+          return Next.Continue
+        case Opcode.SaslAuth: case Opcode.SaslStep:
+          if (req.keylen > MAX_SASL_MECH_LEN) {
+            this.#local([response(op, Status.EINVAL, opaque, ErrorBody[Status.EINVAL]!)])
+            return Next.Swallow
+          }
+          this.#saslPending = req
+          if (req.valueLength === 0) { this.#saslFinish(req, EMPTY, 0, 0); return Next.Continue }
+          return Next.Value
+      }
+    }
     if (base === UNKNOWN || base === Opcode.SaslListMechs || base === Opcode.SaslAuth || base === Opcode.SaslStep) {
       this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
       return Next.Swallow
@@ -304,6 +357,14 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
       this.#local([response(op, Status.UNKNOWN_COMMAND, opaque, ErrorBody[Status.UNKNOWN_COMMAND]!)])
       return Next.Swallow
     }
+    const cipher = this.core.cipher
+    if (cipher !== null && (base === Opcode.Append || base === Opcode.Prepend || base === Opcode.Increment || base === Opcode.Decrement)) {
+      // --encrypt-values: they would work on the sealed bytes (value-crypt.ts).
+      this.core.counters.proxy_encrypt_refused++
+      this.#local([response(op, NOT_SUPPORTED, opaque, NOT_SUPPORTED_BODY)])
+      return Next.Swallow
+    }
+    const seal = cipher !== null && (base === Opcode.Set || base === Opcode.Add || base === Opcode.Replace)
     const router = this.core.router
     const read = READS.has(base)
     const slot = this.#slot()
@@ -329,16 +390,46 @@ export class ProxyBinarySession implements ProtocolSession, BinaryRequestHandler
       this.#pending = { wire, req: fwd, shard }
       return Next.Value
     }
+    if (seal) {
+      this.#sendSealed(fwd, wire, EMPTY, 0, 0, shard)
+      return Next.Continue
+    }
     this.#send(fwd, shard)
     return Next.Continue
   }
 
-  onValue (_req: BinaryRequest, value: Buffer, s: number, e: number): void {
+  /** --encrypt-values: a set/add/replace goes with its value sealed (a new wire). */
+  #sendSealed (fwd: KeyedForward, head: Buffer, value: Buffer, s: number, e: number, shard: number): void {
+    const sealed = new KeyedForward(sealBinaryRequest(this.core.cipher!, head, value, s, e), fwd.op, fwd.quiet, fwd.read, fwd.opaque, fwd.slot, this, fwd.route)
+    sealed.written = fwd.written
+    this.#send(sealed, shard)
+  }
+
+  onValue (req: BinaryRequest, value: Buffer, s: number, e: number): void {
+    if (this.#saslPending !== null) { this.#saslFinish(req, value, s, e); return }
     const p = this.#pending
     this.#pending = null
     if (p === null || p.req === null) return
+    const op = p.wire[1]
+    if (this.core.cipher !== null && (op === Opcode.Set || op === Opcode.Add || op === Opcode.Replace)) {
+      this.#sendSealed(p.req, p.wire, value, s, e, p.shard)
+      return
+    }
     value.copy(p.wire, p.wire.length - (e - s), s, e)
     this.#send(p.req, p.shard)
+  }
+
+  /** SASL AUTH/STEP with its data: the server's conversation and replies (auth-sasl.ts). */
+  #saslFinish (req: BinaryRequest, data: Buffer, s: number, e: number): void {
+    this.#saslPending = null
+    const sasl = this.#sasl!
+    const counters = this.core.counters
+    const r = req.op === Opcode.SaslAuth ? sasl.auth(req.buf, req.keyStart, req.keyEnd, data, s, e) : sasl.step(data, s, e)
+    if (r === SaslResult.Continue) { this.#local([response(req.opcode, Status.AUTH_CONTINUE, req.opaque, EMPTY)]); return }
+    counters.proxy_auth_cmds++
+    if (r === SaslResult.Ok) { this.#local([response(req.opcode, Status.SUCCESS, req.opaque, AUTHENTICATED)]); return }
+    counters.proxy_auth_errors++
+    this.#local([response(req.opcode, Status.AUTH_ERROR, req.opaque, ErrorBody[Status.AUTH_ERROR]!)])
   }
 
   #send (fwd: KeyedForward, shard: number): void {

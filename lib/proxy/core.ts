@@ -6,6 +6,8 @@ import type { RouteNode } from './route-tree.js'
 import type { WarmUp } from './warm-up.js'
 import type { HotReads } from './hot-reads.js'
 import type { DcWrites } from './dc-writes.js'
+import type { PasswordCheck } from '../server/auth-sasl.js'
+import type { ValueCipher } from '../crypto/index.js'
 
 export interface ProxyCounters {
   proxy_requests: number
@@ -24,11 +26,19 @@ export interface ProxyCounters {
   proxy_fenced_writes: number
   /** Requests a FailoverRoute sent on to its next child after a failover error (route-tree.ts). */
   proxy_route_failovers: number
+  /** Client logins checked by this proxy (-S SASL or -Y ASCII auth), and the failed ones. */
+  proxy_auth_cmds: number
+  proxy_auth_errors: number
+  /** --encrypt-values: values that did not open (altered, unknown key id, not sealed) and were answered as misses. */
+  proxy_decrypt_failures: number
+  /** --encrypt-values: requests refused because they cannot work on sealed values (incr/decr/append/prepend, ms, ma, mg v). */
+  proxy_encrypt_refused: number
 }
 
 export function newProxyCounters (): ProxyCounters {
   return { proxy_requests: 0, proxy_get_keys: 0, proxy_split_gets: 0, proxy_no_host: 0, proxy_failed_requests: 0, proxy_topology_changes: 0,
-    proxy_replica_reads: 0, proxy_read_retries: 0, proxy_fenced_writes: 0, proxy_route_failovers: 0 }
+    proxy_replica_reads: 0, proxy_read_retries: 0, proxy_fenced_writes: 0, proxy_route_failovers: 0,
+    proxy_auth_cmds: 0, proxy_auth_errors: 0, proxy_decrypt_failures: 0, proxy_encrypt_refused: 0 }
 }
 
 export interface ProxyCore {
@@ -48,6 +58,10 @@ export interface ProxyCore {
   readonly hot: HotReads | null
   /** --dc-writes: local copies dropped before a write (dc-writes.ts); inert in master mode. */
   readonly dcWrites: DcWrites
+  /** -S: binary clients must log in with SASL PLAIN checked by this (auth-sasl.ts); null: off. */
+  readonly sasl: PasswordCheck | null
+  /** --encrypt-values: seals values on the way to a backend, opens them on the way back; null: off. */
+  readonly cipher: ValueCipher | null
   /** Answered to `version`. */
   readonly version: string
   /** -Z: the client listener's certificates (`refresh_certs`); null without TLS. */

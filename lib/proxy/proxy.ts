@@ -29,6 +29,8 @@ import { ProxyBinarySession } from './binary-session.js'
 import { buildRouteTree, describeRoute, type RouteSpec } from './route-tree.js'
 import { WarmUp, type WarmUpOptions } from './warm-up.js'
 import { HotReads, type HotReadsOptions } from './hot-reads.js'
+import { AsciiAuthSession, authChecks } from '../server/auth-setup.js'
+import { KeyRing, ValueCipher } from '../crypto/index.js'
 
 export type TopologySource =
   /** A fixed list; each server is a shard, placed as a client of `placement` over the list would. */
@@ -75,6 +77,18 @@ export interface ProxyOptions {
    * cache (hot-keys.ts, hot-cache.ts).
    */
   hotKeys?: HotReadsOptions
+  /**
+   * Client authentication, memring's own flags and modules (lib/server/AUTH.md): `sasl`
+   * (-S, binary only, users from `saslPwdb` or $MEMCACHED_SASL_PWDB) or `authFile` (-Y,
+   * text only); -Y wins when both are given. Absent: clients need no login.
+   */
+  auth?: { sasl: boolean, saslPwdb: string, authFile: string }
+  /**
+   * --encrypt-values KEYFILE: values are sealed with AES-256-GCM (lib/crypto) before they
+   * reach a backend and opened on the way back (value-crypt.ts); the key ring file's format
+   * is in lib/crypto/README.md. Absent: values pass as they are.
+   */
+  encryptValues?: string
   /** listen(2) backlog (twemproxy `backlog:`); default Node's 511. */
   backlog?: number
   maxConns?: number
@@ -92,6 +106,8 @@ export interface MemringProxy {
   readonly core: ProxyCore
   /** The ZooKeeper watcher (null for a static list). */
   readonly watcher: TopologyWatcher | null
+  /** Re-reads the -Y authfile (SIGHUP); throws AuthFileError and keeps the old users. */
+  reloadAuth (): void
   start (): Promise<void>
   close (): Promise<void>
 }
@@ -126,6 +142,10 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
   const hot = opts.hotKeys === undefined ? null : new HotReads(opts.hotKeys)
   // Certificates are read now: a bad file fails before anything listens (memcached's messages).
   const terminator = opts.tls?.enabled === true ? new TlsTerminator(opts.tls) : null
+  // Throws AuthFileError (unreadable or malformed file) before anything listens.
+  const auth = authChecks(opts.auth ?? { sasl: false, saslPwdb: '', authFile: '' })
+  // Throws KeyRingError (unreadable or malformed key ring) before anything listens.
+  const cipher = opts.encryptValues === undefined ? null : new ValueCipher(KeyRing.load(opts.encryptValues))
   const core: ProxyCore = {
     tls: terminator,
     router,
@@ -135,6 +155,8 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
     warmUp,
     hot,
     dcWrites: new DcWrites(opts.dcWrites?.mode ?? 'master', opts.dcWrites?.holdMs),
+    sasl: auth.sasl,
+    cipher,
     version: opts.version ?? '1.6.18',
     clusterConfig: () => discovery ??= selfDiscovery(opts.listen ?? '127.0.0.1', listener?.address()),
     startedAtMs: Date.now(),
@@ -162,8 +184,18 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
     connectionClosed: (c: { id: number }) => { conns.delete(c as Connection) },
     onInternalError: (err: unknown, connId: number) => log.error({ err, connId }, 'internal error on connection'),
   } as unknown as ServerContext
-  const text = (conn: ConnControl): ProxyTextSession => new ProxyTextSession(conn, core)
   const binary = (conn: ConnControl): ProxyBinarySession => new ProxyBinarySession(conn, core)
+  // As memring (auth-setup.ts): -Y makes every connection text behind the auth gate;
+  // -S makes every connection binary (a text client is closed by the binary parser).
+  const file = auth.authFile
+  const counted = (ok: boolean): void => {
+    counters.proxy_auth_cmds++
+    if (!ok) counters.proxy_auth_errors++
+  }
+  const text = file !== null
+    ? (conn: ConnControl) => new AsciiAuthSession(conn, new ProxyTextSession(conn, core), file, counted)
+    : auth.sasl !== null ? binary : (conn: ConnControl) => new ProxyTextSession(conn, core)
+  const binaryFactory = file !== null ? null : binary
 
   const onConnection = (socket: net.Socket): void => {
     stats.total_connections++
@@ -172,13 +204,14 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
       socket.end('ERROR Too many open connections\r\n')
       return
     }
-    conns.add(new Connection(socket, ctx, binary, text))
+    conns.add(new Connection(socket, ctx, binaryFactory, text))
   }
 
   const proxy: MemringProxy = {
     router,
     core,
     get watcher () { return watcher },
+    reloadAuth () { auth.authFile?.reload() },
     get port () {
       const a = listener?.address()
       return a !== null && typeof a === 'object' ? a.port : 0

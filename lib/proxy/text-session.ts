@@ -49,6 +49,7 @@ import { mergeStats, proxyStatsLines } from './stats.js'
 import { inKeyOrder } from './value-blocks.js'
 import { hotKeysStatsLines } from './hot-stats.js'
 import { HotCache } from './hot-cache.js'
+import { REFUSED_TEXT, openValueBlocks, sealTextStorage } from './value-crypt.js'
 import type { HotKey } from './hot-keys.js'
 
 const R = {
@@ -80,7 +81,14 @@ class Slot implements ReplySink {
   done = false
   pieces: Buffer[] | null = null
   constructor (readonly session: ProxyTextSession, readonly read: boolean, readonly meta: boolean) {}
-  onReply (pieces: Buffer[]): void { this.pieces = pieces; this.done = true; this.session.slotDone() }
+  onReply (pieces: Buffer[]): void {
+    // --encrypt-values: a text retrieval's VALUE blocks are opened here, once, whatever
+    // path they came by (one shard, a merged multi-get, the hot-key cache, warm-up).
+    const cipher = this.session.core.cipher
+    this.pieces = cipher !== null && this.read && !this.meta ? openValueBlocks(cipher, pieces, this.session.core.counters) : pieces
+    this.done = true
+    this.session.slotDone()
+  }
   onFail (reason: FailReason): void {
     this.session.core.counters.proxy_failed_requests++
     // Reads for a shard we cannot reach answer as a miss; writes say why they failed.
@@ -169,6 +177,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   #pendingKeyBuf: Buffer | null = null
   #pendingKs = 0
   #pendingKe = 0
+  /** --encrypt-values: the pending storage line around its byte count, and its flags (value-crypt.ts). */
+  #pendingSeal: { head: Buffer, tail: Buffer, flags: number } | null = null
+  /** --encrypt-values: the pending data block belongs to a refused command (append, ms...). */
+  #pendingRefused = false
 
   constructor (conn: ConnControl, core: ProxyCore) {
     this.#conn = conn
@@ -250,7 +262,9 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
         return this.#storage(line, 5)
       case Op.Cas: return this.#storage(line, 6)
       case Op.Delete: return line.ntokens < 2 || line.ntokens > 4 ? this.#err(R.ERROR) : this.#keyed(line, Kind.Line)
-      case Op.Incr: case Op.Decr: return line.ntokens === 3 || line.ntokens === 4 ? this.#keyed(line, Kind.Line) : this.#err(R.ERROR)
+      case Op.Incr: case Op.Decr:
+        if (line.ntokens !== 3 && line.ntokens !== 4) return this.#err(R.ERROR)
+        return this.core.cipher !== null ? this.#refused(line) : this.#keyed(line, Kind.Line)
       case Op.Touch: return line.ntokens === 3 || line.ntokens === 4 ? this.#keyed(line, Kind.Line) : this.#err(R.ERROR)
       case Op.MetaGet: case Op.MetaDelete: case Op.MetaArithmetic: case Op.MetaDebug: return this.#meta(line, false)
       case Op.MetaSet: return this.#meta(line, true)
@@ -288,6 +302,15 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   }
 
   #err (b: Buffer): number { this.#local(b); return NO_DATA }
+
+  /** --encrypt-values: a command that cannot work on sealed values; `vlen` data bytes follow it. */
+  #refused (line: TextLine, vlen = -1, noreply = this.#noreply(line)): number {
+    this.core.counters.proxy_encrypt_refused++
+    if (vlen < 0) return noreply ? NO_DATA : this.#err(REFUSED_TEXT)
+    this.#pendingRefused = true
+    this.#pendingSlot = noreply ? null : this.#slot(false)
+    return vlen + 2
+  }
 
   /**
    * A line we cannot route by key (malformed: no key, bad arguments) and that reads no
@@ -556,6 +579,16 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     }
     const vlen = parseDigits(buf, line.tokS[4], line.tokE[4])
     if (vlen < 0 || vlen > 0x7ffffffd) return bad()
+    const cipher = this.core.cipher
+    if (cipher !== null) {
+      if (line.op === Op.Append || line.op === Op.Prepend) return this.#refused(line, vlen, noreply)
+      const cut = noreply ? trimRight(buf, line.start, line.tokS[nt - 1]) : line.end
+      this.#pendingSeal = {
+        head: buf.subarray(line.start, line.tokS[4]),
+        tail: buf.subarray(line.tokE[4], Math.max(line.tokE[4], cut)),
+        flags: parseDigits(buf, line.tokS[2], line.tokE[2]),
+      }
+    }
     this.#pendingShard = this.core.router.shardIndexOf(buf, line.tokS[1], line.tokE[1])
     this.#pendingKey = this.core.tree === null ? null : buf.subarray(line.tokS[1], line.tokE[1])
     this.#wrote(buf, line.tokS[1], line.tokE[1], this.#pendingShard)
@@ -578,6 +611,10 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
       if (f === 0x71 /* q */) quiet = true
       else if (f === 0x62 /* b */ && line.tokenLength(i) === 1) base64 = true
       else if (f === 0x54 /* T touch */ || f === 0x4e /* N vivify */) touches = true
+    }
+    if (this.core.cipher !== null && (withData || line.op === Op.MetaArithmetic || (line.op === Op.MetaGet && this.#metaHasFlag(line, 0x76 /* v */)))) {
+      const vlen = withData && line.ntokens >= 3 ? parseDigits(buf, line.tokS[2], line.tokE[2]) : -1
+      return this.#refused(line, vlen, false)
     }
     // Base64 keys are hashed (and counted as hot) decoded, as every protocol places them.
     let kb = buf
@@ -626,6 +663,11 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
     return NO_DATA
   }
 
+  #metaHasFlag (line: TextLine, flag: number): boolean {
+    for (let i = 2; i < line.ntokens; i++) if (line.buf[line.tokS[i]] === flag) return true
+    return false
+  }
+
   #metaFail (slot: Slot, read: boolean, quiet: boolean): void {
     if (read && quiet) slot.onReply([]) // a quiet miss says nothing
     else if (read) slot.onReply([R.EN])
@@ -647,11 +689,23 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
   }
 
   onData (_line: TextLine, buf: Buffer, s: number, e: number): void {
+    if (this.#pendingRefused) {
+      this.#pendingRefused = false
+      this.#pendingSlot?.onReply([REFUSED_TEXT])
+      this.#pendingSlot = null
+      return
+    }
     const lb = this.#pendingBuf!
     const ls = this.#pendingStart
     const cut = this.#pendingCut
     let wire: Buffer
-    if (buf === lb && cut === this.#pendingEnd && s === cut + 2 && lb[cut] === 13 && !this.#pendingQuiet) {
+    const seal = this.#pendingSeal
+    this.#pendingSeal = null
+    // A data block not ending in \r\n is forwarded as it came, unsealed: the backend
+    // answers it with memcached's own error (bad data chunk) and stores nothing.
+    if (seal !== null && e - s >= 2 && buf[e - 2] === 13 && buf[e - 1] === 10) {
+      wire = sealTextStorage(this.core.cipher!, seal.head, seal.tail, this.#pendingKeyBuf!, this.#pendingKs, this.#pendingKe, seal.flags, buf, s, e - 2) // [s, e) ends with the block's CRLF
+    } else if (buf === lb && cut === this.#pendingEnd && s === cut + 2 && lb[cut] === 13 && !this.#pendingQuiet) {
       wire = buf.subarray(ls, e)
     } else {
       const n = cut - ls

@@ -28,6 +28,8 @@ export interface ReplicationOptions {
   logger: Logger
   /** --repl-timeout: a link silent this long is dropped (both ends). */
   timeoutMs?: number
+  /** --repl-lag-threshold: this copy's lag above it logs `lag_high` (default 5000 ms). */
+  lagThresholdMs?: number
   /** Where the link's connection to host:port really goes (default: there). */
   route?: (host: string, port: number) => { host: string, port: number }
   /**
@@ -58,7 +60,7 @@ export class Replication {
   constructor (private readonly o: ReplicationOptions) {
     this.log = new ReplicationLog(o.store, o.backlogBytes)
     this.source = new ReplicationSource(o.store, this.log, o.logger, o.timeoutMs)
-    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs, route: o.route, holds: this.holds, tls: o.tls ?? null })
+    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs, lagThresholdMs: o.lagThresholdMs, route: o.route, holds: this.holds, tls: o.tls ?? null })
     if (o.tls != null) this.source.peerRefused = peerWithoutCertificate
     this.holds.replay = (type, body) => this.link.applyBody(type, body, 0, body.length)
     // A replica that is mid full sync holds an incomplete copy: nobody may chain from it.
@@ -91,7 +93,7 @@ export class Replication {
    * known (ZooKeeper); a stream from a master of an older one is refused.
    */
   follow (host: string, port: number, epoch = 0): void {
-    if (epoch > this.link.minEpoch) this.link.minEpoch = epoch
+    this.knowEpoch(epoch)
     // A master that steps down holds a complete copy at its position: it stays eligible.
     if (this.role === 'master' && this.led) this.link.inSync = true
     if (this.role !== 'replica') {
@@ -100,6 +102,11 @@ export class Replication {
     }
     this.link.setTarget({ host, port })
     this.onChange()
+  }
+
+  /** A newer epoch is known (ZooKeeper): a stream from a master of an older one is refused. */
+  knowEpoch (epoch: number): void {
+    if (epoch > this.link.minEpoch) this.link.minEpoch = epoch
   }
 
   /** Stop following (the shard's master is gone): keep the data, refuse writes, wait. */
@@ -125,7 +132,7 @@ export class Replication {
    * newer epoch (nobody else took writes meanwhile) keeps its history.
    */
   lead (epoch = this.log.epoch): void {
-    if (epoch > this.link.minEpoch) this.link.minEpoch = epoch
+    this.knowEpoch(epoch)
     if (this.role === 'master') {
       if (epoch !== this.log.epoch) { this.log.epoch = epoch; this.onChange() }
       return

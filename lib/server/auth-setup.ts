@@ -15,7 +15,7 @@ import { AsciiAuthGate } from './auth-ascii.js'
 import { AsciiAuthFile, AuthFileError, SaslPasswordFile } from './auth-file.js'
 import { binarySessionFactory } from './binary-session.js'
 import type { ProtocolSession, SessionFactory } from './connection.js'
-import type { ConnControl, ServerContext } from './context.js'
+import type { ConnControl } from './context.js'
 import type { ServerSettings } from './settings.js'
 import { TextSession } from './text-session.js'
 
@@ -28,20 +28,39 @@ export interface ProtocolPlugins {
 
 export type AuthSettings = Pick<ServerSettings, 'protocol' | 'sasl' | 'saslPwdb' | 'authFile'>
 
-export function protocolPlugins (s: AuthSettings, env: NodeJS.ProcessEnv = process.env): ProtocolPlugins {
-  if (s.authFile !== '') {
-    const file = new AsciiAuthFile(s.authFile)
-    return { binary: null, text: (conn, ctx) => new AsciiAuthSession(conn, ctx, file), authFile: file }
+/** The credential checks the settings ask for (shared by memring and memring-proxy). */
+export interface AuthChecks {
+  /** -Y: the authfile (text connections authenticate with `set`), or null. */
+  authFile: AsciiAuthFile | null
+  /** -S: the SASL PLAIN check over the password file, or null. */
+  sasl: ((user: Uint8Array, pass: Uint8Array) => boolean) | null
+}
+
+/** Loads the -Y file or probes the SASL password file; throws AuthFileError. -Y wins over -S. */
+export function authChecks (s: Pick<AuthSettings, 'sasl' | 'saslPwdb' | 'authFile'>, env: NodeJS.ProcessEnv = process.env): AuthChecks {
+  if (s.authFile !== '') return { authFile: new AsciiAuthFile(s.authFile), sasl: null }
+  if (!s.sasl) return { authFile: null, sasl: null }
+  const path = s.saslPwdb !== '' ? s.saslPwdb : env.MEMCACHED_SASL_PWDB ?? ''
+  if (path === '') {
+    throw new AuthFileError('MEMRING_ERR_AUTH_FILE_OPEN',
+      'SASL (-S) needs a password file: --sasl-pwdb <file> or MEMCACHED_SASL_PWDB')
   }
-  if (s.sasl) {
-    const path = s.saslPwdb !== '' ? s.saslPwdb : env.MEMCACHED_SASL_PWDB ?? ''
-    if (path === '') {
-      throw new AuthFileError('MEMRING_ERR_AUTH_FILE_OPEN',
-        'SASL (-S) needs a password file: --sasl-pwdb <file> or MEMCACHED_SASL_PWDB')
-    }
-    const pwdb = new SaslPasswordFile(path)
-    pwdb.probe()
-    const binary = binarySessionFactory({ sasl: (u, p) => pwdb.check(u, p) })
+  const pwdb = new SaslPasswordFile(path)
+  pwdb.probe()
+  return { authFile: null, sasl: (u, p) => pwdb.check(u, p) }
+}
+
+export function protocolPlugins (s: AuthSettings, env: NodeJS.ProcessEnv = process.env): ProtocolPlugins {
+  const auth = authChecks(s, env)
+  const file = auth.authFile
+  if (file !== null) {
+    return { binary: null, text: (conn, ctx) => new AsciiAuthSession(conn, new TextSession(conn, ctx), file, (ok) => {
+      ctx.stats.auth_cmds++
+      if (!ok) ctx.stats.auth_errors++
+    }), authFile: file }
+  }
+  if (auth.sasl !== null) {
+    const binary = binarySessionFactory({ sasl: auth.sasl })
     return { binary, text: binary, authFile: null }
   }
   const binary = binarySessionFactory()
@@ -52,17 +71,17 @@ export function protocolPlugins (s: AuthSettings, env: NodeJS.ProcessEnv = proce
   }
 }
 
-/** A text connection behind the ASCII auth gate until it logs in. */
+/**
+ * A text connection behind the ASCII auth gate until it logs in; then every byte goes to
+ * `text` (the server's TextSession, or the proxy's routing session).
+ */
 export class AsciiAuthSession implements ProtocolSession {
   private gate: AsciiAuthGate | null
-  private readonly text: TextSession
 
-  constructor (private readonly conn: ConnControl, ctx: ServerContext, file: AsciiAuthFile) {
-    this.text = new TextSession(conn, ctx)
-    this.gate = new AsciiAuthGate((u, p) => file.check(u, p), (ok) => {
-      ctx.stats.auth_cmds++
-      if (!ok) ctx.stats.auth_errors++
-    })
+  /** `counted` gets each login attempt's outcome (the auth_cmds / auth_errors stats). */
+  constructor (private readonly conn: ConnControl, private readonly text: ProtocolSession, file: AsciiAuthFile,
+    counted: (ok: boolean) => void) {
+    this.gate = new AsciiAuthGate((u, p) => file.check(u, p), counted)
   }
 
   push (chunk: Buffer): void {
@@ -80,4 +99,5 @@ export class AsciiAuthSession implements ProtocolSession {
   pause (): void { this.text.pause() }
   resume (): void { this.text.resume() }
   close (): void { this.text.close() }
+  endInput (): boolean { return this.gate === null && this.text.endInput !== undefined ? this.text.endInput() : false }
 }

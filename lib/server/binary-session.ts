@@ -24,6 +24,7 @@ import { AUTHENTICATED, MAX_SASL_MECH_LEN, SASL_MECHS, SaslConversation, SaslRes
 import { writeBinaryStats } from './binary-stats.js'
 import type { ProtocolSession, SessionFactory } from './connection.js'
 import type { ConnControl, ServerContext } from './context.js'
+import { ZERO_COPY_MIN } from './output.js'
 
 /** Values at least this large are copied into a Buffer of their own, not the staging chunk. */
 const OWN_BUFFER = 16 * 1024
@@ -41,6 +42,8 @@ export function binarySessionFactory (opts: BinaryOptions = {}): SessionFactory 
 }
 
 export class BinarySession implements ProtocolSession, BinaryRequestHandler {
+  /** The binary parser copies what it keeps (a split header, a paused chunk's rest). */
+  readonly copiesInput = true
   readonly parser: BinaryRequestParser
   private readonly sasl: SaslConversation | null
   /** Item allocated for a value being read, its store mode and CAS. */
@@ -64,6 +67,8 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
     this.sinceYield = 0
     this.yieldAfter = this.ctx.settings.maxReqsPerEvent + 1
     this.parser.push(chunk)
+    // The wake-up that used its whole -R budget counts a yield too (conn_new_cmd with nreqs spent).
+    if (this.sinceYield >= this.yieldAfter) this.ctx.stats.conn_yields++
   }
   pause (): void { this.parser.pause() }
   resume (): void {
@@ -116,6 +121,7 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
   onRequest (req: BinaryRequest): Next {
     if (this.sinceYield >= this.yieldAfter) {
       this.conn.out.commit() // memcached transmits what it has, then yields
+      this.ctx.stats.conn_yields++
       this.sinceYield = 0
       this.yieldAfter = this.ctx.settings.maxReqsPerEvent
     }
@@ -269,9 +275,11 @@ export class BinarySession implements ProtocolSession, BinaryRequestHandler {
     if (withKey) { t.set(buf.subarray(ks, ke), o); o += nkey }
     if (nbytes === 0) return
     if (inline > 0) { store.copyValue(h, t, o); return }
-    const v = Buffer.allocUnsafe(nbytes)
-    store.copyValue(h, v, 0)
-    out.owned(v)
+    if (nbytes < ZERO_COPY_MIN || !out.pinnedValue(store, h)) {
+      const v = Buffer.allocUnsafe(nbytes)
+      store.copyValue(h, v, 0)
+      out.owned(v)
+    }
     this.conn.pauseInput()
   }
 

@@ -8,6 +8,8 @@ import type { Socket } from 'node:net'
 import type { ConnControl, ServerContext } from './context.js'
 import { Output, type HoldOwner } from './output.js'
 import { TextSession } from './text-session.js'
+import { VerboseTextSession, newConnectionLine, verboseLine } from './verbose.js'
+import { CONN_OUTPUT_LIMIT, type ServerSettings } from './settings.js'
 
 /** A protocol's per-connection state machine. */
 export interface ProtocolSession {
@@ -19,6 +21,12 @@ export interface ProtocolSession {
   /** Release anything held (allocated items, buffers). */
   close (): void
   /**
+   * True when push() keeps no view of its chunk once it returns (it copies what it keeps):
+   * the connection may then read into a buffer that the next read overwrites. Otherwise
+   * the connection hands the session a copy of every chunk.
+   */
+  readonly copiesInput?: boolean
+  /**
    * Optional: the client half-closed. Return true to close the connection yourself
    * (closeAfterWrite + flush) once replies still in progress are written.
    */
@@ -28,16 +36,22 @@ export interface ProtocolSession {
 /** The binary protocol plugs in here (lib/server/binary-*.ts). */
 export type SessionFactory = (conn: ConnControl, ctx: ServerContext) => ProtocolSession
 
-/** Output queued beyond this makes a connection stop parsing until the socket drains. */
+/** Held replies beyond these many bytes stop reading the socket until some settle (checkHeld). */
 const OUT_HIGH_WATER = 1024 * 1024
 /** Held write replies (--min-replicas-to-ack) beyond this stop reading the socket until some settle. */
 const MAX_HELD = 4096
 
 let nextId = 1
 
+/** Connection ids (also the listeners' numbers in -vv output): from 1, never reused. */
+export function takeConnectionId (): number { return nextId++ }
+
 class TextProtocol implements ProtocolSession {
+  readonly copiesInput = true
   readonly session: TextSession
-  constructor (conn: ConnControl, ctx: ServerContext) { this.session = new TextSession(conn, ctx) }
+  constructor (conn: ConnControl, ctx: ServerContext, verbose: boolean) {
+    this.session = verbose ? new VerboseTextSession(conn, ctx) : new TextSession(conn, ctx)
+  }
   push (chunk: Buffer): void { this.session.push(chunk) }
   pause (): void { this.session.pause() }
   resume (): void { this.session.resume() }
@@ -46,7 +60,7 @@ class TextProtocol implements ProtocolSession {
 }
 
 export class Connection implements ConnControl, HoldOwner {
-  readonly id = nextId++
+  readonly id = takeConnectionId()
   readonly out = new Output()
   readonly remote: string
   readonly local: string
@@ -57,21 +71,37 @@ export class Connection implements ConnControl, HoldOwner {
   /** The client half-closed while replies were held back (see the 'end' handler). */
   private inputEnded = false
   private destroyed = false
+  /** The socket belongs to an Upgrade now (detach()). */
+  private detached = false
   /** Reading is paused because too many replies are held (see MAX_HELD). */
   private heldPause = false
+  /** memcached -vv human output for this connection (verbose.ts); decided once, here. */
+  private readonly verbose: boolean
+  /** --conn-output-limit: unsent reply bytes past which parsing stops until 'drain'. */
+  private readonly outputLimit: number
 
   constructor (
     private readonly socket: Socket,
     private readonly ctx: ServerContext,
     private readonly binary: SessionFactory | null,
     private readonly textFactory: SessionFactory | null,
+    /**
+     * The socket reads with `onread` (onread-socket.ts): input arrives through onInput()
+     * as views of a shared buffer. false: the socket's 'data' events, Buffers of our own.
+     */
+    private readonly sharedInput = false,
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
     this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     this.out.owner = this
+    // The proxy's frontend reuses Connection with no settings: no -vv lines, the default limit.
+    const settings = ctx.settings as ServerSettings | null
+    this.verbose = settings !== null && settings.verbosity > 1
+    if (this.verbose) verboseLine(newConnectionLine(this.id, ctx.settings.protocol))
+    this.outputLimit = settings?.connOutputLimit ?? CONN_OUTPUT_LIMIT
     socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    if (!sharedInput) socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.onDrain())
     socket.on('error', () => this.destroy())
     socket.on('close', () => this.onClose())
@@ -88,8 +118,20 @@ export class Connection implements ConnControl, HoldOwner {
     })
   }
 
+  /** Reply bytes not yet taken by the kernel: queued here plus in the socket's buffer (`stats conns`). */
+  outBytes (): number { return this.out.pendingBytes + this.socket.writableLength }
+
   state (): string {
     return this.session === null ? 'conn_new_cmd' : this.waitingDrain ? 'conn_mwrite' : 'conn_parse_cmd'
+  }
+
+  /**
+   * Input from an `onread` socket: a view of the shared read buffer, valid during this call.
+   * After detach() the new owner gets ordinary 'data' events (copies).
+   */
+  onInput (chunk: Buffer): void {
+    if (this.detached) { this.socket.emit('data', Buffer.from(chunk)); return }
+    this.onData(chunk)
   }
 
   private onData (chunk: Buffer): void {
@@ -98,11 +140,14 @@ export class Connection implements ConnControl, HoldOwner {
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     try {
       if (this.session === null) {
-        if (chunk[0] === 0x80 && this.binary !== null) this.session = this.binary(this, this.ctx)
+        const binary = chunk[0] === 0x80 ? this.binary : null
+        // memcached try_read_command_negotiate: said only when the first byte decided.
+        if (this.verbose && this.ctx.settings.protocol === 'auto') verboseLine(`${this.id}: Client using the ${binary !== null ? 'binary' : 'ascii'} protocol`)
+        if (binary !== null) this.session = binary(this, this.ctx)
         else if (this.textFactory !== null) this.session = this.textFactory(this, this.ctx)
-        else this.session = new TextProtocol(this, this.ctx)
+        else this.session = new TextProtocol(this, this.ctx, this.verbose)
       }
-      this.session.push(chunk)
+      this.session.push(this.sharedInput && this.session.copiesInput !== true ? Buffer.from(chunk) : chunk)
     } catch (err) {
       this.internalError(err)
       return
@@ -147,9 +192,15 @@ export class Connection implements ConnControl, HoldOwner {
     }
   }
 
-  /** Called by a session when its queued output is large: flush now, parse later. */
+  /**
+   * Called by a session after each reply (each key of a multiget): once the output queued
+   * since the last flush passes --conn-output-limit, or the socket already refuses more,
+   * flush and, if the socket is full, stop parsing at this request boundary until 'drain'.
+   * Unsent output per connection stays within the limit plus the socket's high-water mark
+   * plus one reply (and replies of 16 KiB and more are views of slab memory, not copies).
+   */
   pauseInput (): void {
-    if (this.out.pendingBytes < OUT_HIGH_WATER) return
+    if (this.out.pendingBytes < this.outputLimit && !this.waitingDrain) return
     this.flush()
     if (this.waitingDrain) {
       this.ctx.stats.conn_yields++
@@ -183,6 +234,7 @@ export class Connection implements ConnControl, HoldOwner {
     if (this.destroyed) return null
     this.out.flush(this.socket)
     this.destroyed = true
+    this.detached = true
     this.session?.close()
     this.session = null
     for (const ev of ['data', 'drain', 'error', 'close', 'end']) this.socket.removeAllListeners(ev)
@@ -211,7 +263,9 @@ export class Connection implements ConnControl, HoldOwner {
   }
 
   private onClose (): void {
+    if (this.verbose) verboseLine(`<${this.id} connection closed.`)
     this.destroyed = true
+    this.out.clear() // replies never handed to the socket drop their pins here
     this.session?.close()
     this.ctx.connectionClosed(this)
   }

@@ -103,7 +103,7 @@ export interface ServerContext {
   /** Called by `shutdown` (with -A) and signals. */
   requestShutdown: (graceful: boolean) => void
   /** Live connections, for `stats conns`. */
-  connections: Set<{ id: number, remote: string, local: string, state: () => string, lastCmdSec: number }>
+  connections: Set<{ id: number, remote: string, local: string, state: () => string, lastCmdSec: number, outBytes?: () => number }>
   /** A connection's socket was handed over (an Upgrade): the server still ends it on close(). */
   socketDetached?: (socket: Socket) => void
   /** A connection closed (bookkeeping in the server). */

@@ -35,12 +35,13 @@ import type { TextLine } from '../../protocol/text/request-parser.js'
 import { StoreMode, StoreResult } from '../store/store.js'
 import type { SlabStore } from '../store/slab-store.js'
 import type { ConnControl, MetaHandler, ServerContext } from './context.js'
-import type { Output } from './output.js'
+import { ZERO_COPY_MIN, type Output } from './output.js'
 import { mcClassFor, mcItemSize } from './mc-item.js'
 
 const CH = { k: 107, c: 99, s: 115, t: 116, f: 102, l: 108, h: 104, O: 79, N: 78, R: 82, T: 84, W: 87, X: 88, Z: 90 } as const
 /** Values smaller than this are copied into the reply staging chunk, larger get their own Buffer. */
 const SMALL_VALUE = 16 * 1024
+const CRLF_BYTES = Buffer.from('\r\n')
 const INT32_MAX = 0x7fffffff
 
 export class MetaDispatcher implements MetaHandler {
@@ -644,6 +645,7 @@ function writeValue (out: Output, store: SlabStore, h: number, nbytes: number): 
     t[o] = 13; t[o + 1] = 10
     return
   }
+  if (nbytes >= ZERO_COPY_MIN && out.pinnedValue(store, h)) { out.bytes(CRLF_BYTES); return }
   const v = Buffer.allocUnsafe(nbytes + 2)
   store.copyValue(h, v, 0)
   v[nbytes] = 13; v[nbytes + 1] = 10

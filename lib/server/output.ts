@@ -15,6 +15,25 @@ import { writeUint } from '../../protocol/numbers.js'
 const CHUNK_SIZE = 64 * 1024
 /** Values at least this large are copied into their own Buffer instead of the chunk. */
 export const LARGE_PIECE = 16 * 1024
+/**
+ * Values at least this large are sent straight from slab memory (a pinned view, see
+ * pinnedValue) when the store can give a contiguous view. Below it, copying into the
+ * staging chunk is cheaper than a pin and an extra writev piece (measured against 1 KiB:
+ * lib/server/README.md, "Output").
+ */
+export const ZERO_COPY_MIN = 16 * 1024
+
+/**
+ * Where pinned values come from (the store: SlabStore's valueView/pinItem/unpinItem). A view
+ * stays valid from pinItem(h) until unpinItem(h); the Output unpins once the socket is done with it
+ * (write callback, also called with an error when the socket is destroyed) or when the
+ * piece is dropped unsent (discard, clear).
+ */
+export interface PinSource {
+  valueView (h: number): Buffer | null
+  pinItem (h: number): void
+  unpinItem (h: number): void
+}
 
 class Staging {
   buf = Buffer.allocUnsafeSlow(CHUNK_SIZE)
@@ -53,7 +72,7 @@ interface Gate { hold: Hold | null, fail: Buffer | null }
 const NO_WAIT: Hold = { state: HOLD_RELEASED, wake: null }
 
 export interface Sink {
-  write (b: Buffer): boolean
+  write (b: Buffer, cb?: (err?: Error | null) => void): boolean
   cork (): void
   uncork (): void
 }
@@ -74,6 +93,10 @@ export class Output {
   owner: HoldOwner | null = null
   private wakeQueued = false
   private wakeFn: (() => void) | null = null
+  /** Pinned pieces not yet handed to the socket: their index in `pieces` and their handle. */
+  private pinIdx: number[] = []
+  private pinH: number[] = []
+  private pinSrc: PinSource | null = null
 
   /** Reserve n bytes in staging for this output; returns the offset to write at. */
   private reserve (n: number): number {
@@ -129,6 +152,58 @@ export class Output {
     this.flushStagingToPieces()
     this.pieces.push(b)
     this.pendingBytes += b.length
+  }
+
+  /**
+   * Appends item h's value as a view of slab memory, pinned until it is written (no copy).
+   * Returns false, appending nothing, when the store has no contiguous view (a chained item):
+   * the caller copies then.
+   */
+  pinnedValue (src: PinSource, h: number): boolean {
+    const v = src.valueView(h)
+    if (v === null) return false
+    this.flushStagingToPieces()
+    src.pinItem(h)
+    this.pinSrc = src
+    this.pinIdx.push(this.pieces.length)
+    this.pinH.push(h)
+    this.pieces.push(v)
+    this.pendingBytes += v.length
+    return true
+  }
+
+  /** Pins held by pieces not yet written (they are released by the write callbacks). */
+  get pinsQueued (): number { return this.pinH.length }
+
+  /** Unpins pieces [from, ...) that are dropped unsent. */
+  private dropPins (from: number): void {
+    const idx = this.pinIdx
+    let k = idx.length
+    while (k > 0 && idx[k - 1] >= from) {
+      k--
+      ;(this.pinSrc as PinSource).unpinItem(this.pinH[k])
+    }
+    idx.length = k
+    this.pinH.length = k
+  }
+
+  /**
+   * The pins of pieces [0, upTo), handed to the socket now: returns the write callback that
+   * releases them, or undefined when there are none.
+   */
+  private takePins (upTo: number): ((err?: Error | null) => void) | undefined {
+    const idx = this.pinIdx
+    if (idx.length === 0 || idx[0] >= upTo) {
+      for (let k = 0; k < idx.length; k++) idx[k] -= upTo
+      return undefined
+    }
+    let k = 0
+    while (k < idx.length && idx[k] < upTo) k++
+    const hs = this.pinH.splice(0, k)
+    idx.splice(0, k)
+    for (let j = 0; j < idx.length; j++) idx[j] -= upTo
+    const src = this.pinSrc as PinSource
+    return () => { for (let j = 0; j < hs.length; j++) src.unpinItem(hs[j]) }
   }
 
   /** Direct write access: reserve n bytes; write them at the returned offset of `target()`. */
@@ -272,21 +347,14 @@ export class Output {
     this.bytesWritten += written
     this.committed = Math.max(0, this.committed - i)
     this.committedBytes = Math.max(0, this.committedBytes - consumed)
-    let ok = true
-    if (send.length === 1) {
-      ok = sink.write(send[0])
-    } else if (send.length > 1) {
-      sink.cork()
-      for (let k = 0; k < send.length; k++) ok = sink.write(send[k])
-      sink.uncork()
-    }
-    return ok
+    return writeAll(sink, send, send.length, this.takePins(i))
   }
 
   /** Drops everything queued since the last commit() or flush (memcached conn_release_items). */
   discard (): void {
     const st = staging
     if (st.owner === this) { st.end = st.start; st.owner = null }
+    if (this.pinIdx.length !== 0) this.dropPins(this.committed)
     this.pieces.length = this.committed
     this.pendingBytes = this.committedBytes
     if (this.gates !== null) this.repairGates()
@@ -306,17 +374,25 @@ export class Output {
     if (n === 0) return true
     this.bytesWritten += this.pendingBytes
     this.pendingBytes = 0
-    let ok = true
-    if (n === 1) {
-      ok = sink.write(pieces[0])
-    } else {
-      sink.cork()
-      for (let i = 0; i < n; i++) ok = sink.write(pieces[i])
-      sink.uncork()
-    }
+    const ok = writeAll(sink, pieces, n, this.pinIdx.length === 0 ? undefined : this.takePins(n))
     pieces.length = 0
     this.committed = 0
     this.committedBytes = 0
     return ok
   }
+}
+
+/**
+ * Writes list[0, n) in one writev (cork/uncork). done (releasing pins) goes with the last
+ * write: a stream completes its writes in order, so it runs once all of them are done.
+ */
+function writeAll (sink: Sink, list: Buffer[], n: number, done: ((err?: Error | null) => void) | undefined): boolean {
+  if (n === 0) { done?.(); return true }
+  if (n === 1) return sink.write(list[0], done)
+  let ok = true
+  sink.cork()
+  for (let i = 0; i < n - 1; i++) ok = sink.write(list[i])
+  ok = sink.write(list[n - 1], done)
+  sink.uncork()
+  return ok
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { SlabStore } from '../store/slab-store.js'
 import type { Clock } from '../store/clock.js'
 import { protocolPlugins } from './auth-setup.js'
-import { Connection } from './connection.js'
+import { Connection, takeConnectionId } from './connection.js'
 import type { SessionFactory } from './connection.js'
 import type { MetaHandler, ServerContext } from './context.js'
 import { MetaDispatcher } from './meta-dispatcher.js'
@@ -20,6 +20,9 @@ import { ServerStats } from './stats.js'
 import { PrefixStats } from './prefix-stats.js'
 import { listenUnix } from './unix-listen.js'
 import { listenSpec, TlsTerminator } from './tls.js'
+import { adoptWithOnread } from './onread-socket.js'
+import { loadMemoryFile, readMemoryMeta, saveMemoryFile, type MemoryFileSettings } from '../store/memory-file.js'
+import { listenerKind, verboseLine } from './verbose.js'
 
 export interface ServerOptions {
   settings?: Partial<ServerSettings>
@@ -32,6 +35,8 @@ export interface ServerOptions {
   onInternalError?: (err: unknown, connId: number) => void
   /** Called when a client sends `shutdown` (with -A). Defaults to closing this server. */
   onShutdownRequest?: (graceful: boolean) => void
+  /** memcached's plain stderr lines (the -e restart messages). Default: process.stderr. */
+  warn?: (line: string) => void
 }
 
 export interface MemringServer {
@@ -42,7 +47,8 @@ export interface MemringServer {
   /** First bound port. */
   readonly port: number
   start (): Promise<void>
-  close (deadlineMs?: number): Promise<void>
+  /** graceful (SIGUSR1, `shutdown graceful`): with -e, the items are saved first. */
+  close (deadlineMs?: number, graceful?: boolean): Promise<void>
   /** Re-reads the -Y authfile (memcached does on SIGHUP); on error the old users stay. */
   reloadAuth (): void
 }
@@ -54,6 +60,17 @@ const CRAWL_REST_MS = 5000
 
 export function createServer (opts: ServerOptions = {}): MemringServer {
   const settings: ServerSettings = { ...defaultSettings(), ...opts.settings }
+  const warn = opts.warn ?? ((line: string) => { process.stderr.write(`${line}\n`) })
+  const imageSettings: MemoryFileSettings = {
+    maxbytes: settings.memoryLimitMb * 1024 * 1024,
+    itemSizeMax: settings.itemSizeMax,
+    chunkSize: settings.minChunkBytes,
+    growthFactor: settings.growthFactor,
+    useCas: settings.useCas,
+  }
+  // -e: the saved image's hash table size is restored with it (memcached: assoc_init after the metadata).
+  const image = settings.memoryFile !== '' ? readMemoryMeta(settings.memoryFile, imageSettings, warn) : null
+  const hashPower = Math.max(settings.hashPowerInit > 0 ? settings.hashPowerInit : 16, image?.hashPower ?? 0)
   const store = new SlabStore({
     memoryLimitBytes: settings.memoryLimitMb * 1024 * 1024,
     growthFactor: settings.growthFactor,
@@ -61,12 +78,16 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     itemSizeMax: settings.itemSizeMax,
     evictions: settings.evictions,
     useCas: settings.useCas,
-    hashPower: settings.hashPowerInit > 0 ? settings.hashPowerInit : 16,
+    hashPower,
     slabReassign: settings.slabReassign,
+    slabChunkMax: settings.slabChunkMax,
+    slabAutomoveWindow: settings.slabAutomoveWindow,
+    slabAutomoveRatio: settings.slabAutomoveRatio,
     clock: opts.clock,
   })
   // -o lru_maintainer/no_lru_maintainer, hot_lru_pct, warm_lru_pct (later: `lru mode|tune`).
   store.setLruPolicy(settings.lruSegmented, settings.hotLruPct, settings.warmLruPct)
+  if (image !== null) loadMemoryFile(store, settings.memoryFile, image)
   // Protocol sessions: a caller may plug its own; otherwise -B, -S and -Y decide (auth-setup.ts).
   const plugins = protocolPlugins(settings)
   const binarySessions = opts.binary !== undefined ? opts.binary : plugins.binary
@@ -92,7 +113,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     prefixStats: new PrefixStats(settings.prefixDelimiter.charCodeAt(0), settings.detailEnabled),
     requestShutdown: (graceful) => {
       if (opts.onShutdownRequest !== undefined) opts.onShutdownRequest(graceful)
-      else void server.close(graceful ? 5000 : 0)
+      else void server.close(graceful ? 5000 : 0, graceful)
     },
     connections: conns,
     upgrades: [],
@@ -111,16 +132,34 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     tls: terminator,
   }
 
-  const onConnection = (socket: net.Socket): void => {
+  /** Past -c (or closing): memcached (maxconns_fast) tells the client and hangs up. */
+  const refused = (socket: net.Socket): boolean => {
     stats.total_connections++
-    if (conns.size >= settings.maxConns || closing !== null) {
-      // memcached (maxconns_fast): tell the client and hang up.
-      stats.rejected_connections++
-      socket.on('error', () => socket.destroy())
-      socket.end('ERROR Too many open connections\r\n')
-      return
-    }
-    const c = new Connection(socket, ctx, binarySessions, textSessions)
+    if (conns.size < settings.maxConns && closing === null) return false
+    stats.rejected_connections++
+    socket.on('error', () => socket.destroy())
+    socket.resume() // a plaintext one was accepted paused (pauseOnConnect): read on to see the client's FIN
+    socket.end('ERROR Too many open connections\r\n')
+    return true
+  }
+
+  const onConnection = (socket: net.Socket): void => {
+    if (refused(socket)) return
+    // Read below the stream layer (onread-socket.ts): the listener paused the socket.
+    let c: Connection | null = null
+    const s = adoptWithOnread(socket, (chunk) => (c as Connection).onInput(chunk))
+    if (s === null) return
+    c = new Connection(s, ctx, binarySessions, textSessions, true)
+    admitted(c)
+  }
+
+  /** A TLS socket after its handshake: decrypted input comes as 'data' events (sharedInput off). */
+  const onTlsConnection = (socket: net.Socket): void => {
+    if (refused(socket)) return
+    admitted(new Connection(socket, ctx, binarySessions, textSessions, false))
+  }
+
+  const admitted = (c: Connection): void => {
     conns.add(c)
     stats.curr_connections++
     if (stats.curr_connections > stats.connection_structures) stats.connection_structures = stats.curr_connections
@@ -144,12 +183,17 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       cursor = store.crawl(cursor, CRAWL_BUDGET)
       if (cursor === 0 && store.counters.crawler_reclaimed === reclaimedAtStart) restUntil = Date.now() + CRAWL_REST_MS
     }, 100)
-    // Slab automove: once a second, a class that evicted while another holds pages with
-    // older items gets a page (memcached slab_automove=1, simplified; see store README).
+    // Slab automove, once a second, from the LRU maintainer as memcached runs it: mode 1 is
+    // memcached's windowed age-ratio decision (lib/store/automove.ts); mode 2 (aggressive)
+    // gives the class that evicted most in the last second a page from the class whose
+    // oldest item is oldest.
     const evictedBefore = new Float64Array(store.slabs.largest + 1)
     const automove = setInterval(() => {
       // memcached runs automove from its LRU maintainer thread (-o no_lru_maintainer stops it).
       if (settings.slabAutomove === 0 || !settings.slabReassign || !settings.lruMaintainer) return
+      store.automover.ratio = settings.slabAutomoveRatio
+      store.automover.setWindow(settings.slabAutomoveWindow)
+      if (settings.slabAutomove === 1) { store.automoveTick(); return }
       let needy = 0
       let most = 0
       for (let c = 1; c <= store.slabs.largest; c++) {
@@ -184,13 +228,23 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       return out
     },
     async start () {
+      // memcached -vv: its slab classes, then a line per listener (verbose.ts).
+      const verbose = settings.verbosity > 1
+      if (verbose) {
+        const sl = store.slabs
+        for (let c = 1; c <= sl.largest; c++) {
+          verboseLine(`slab class ${String(c).padStart(3)}: chunk size ${String(sl.chunkSize[c]).padStart(9)} perslab ${String(sl.perPage[c]).padStart(7)}`)
+        }
+      }
+      const listening = (): void => { if (verbose) verboseLine(`<${takeConnectionId()} server listening (${listenerKind(settings.protocol)})`) }
       if (settings.unixSocket !== '') {
         // memcached -s: the unix socket only (no TCP); a stale socket file is replaced,
         // anything else at the path is an error; the file gets the -a permission bits.
-        const l = net.createServer({ allowHalfOpen: true }, onConnection)
+        const l = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection)
         l.maxConnections = Infinity
         await listenUnix(l, settings.unixSocket, settings.unixMask, settings.tcpBacklog)
         listeners.push(l)
+        listening()
         settings.port = 0
         background()
         return
@@ -213,15 +267,17 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         }
         // allowHalfOpen: a client's FIN must not end our side before the requests it sent
         // are answered; Connection decides when to end (see its 'end' handler).
+        // A TLS socket reads through its own stream (no onread adoption): onTlsConnection.
         const l = terminator !== null && tls
-          ? terminator.listener({ noDelay: true, allowHalfOpen: true }, settings.maxConns, onConnection)
-          : net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
+          ? terminator.listener({ noDelay: true, allowHalfOpen: true }, settings.maxConns, onTlsConnection)
+          : net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, onConnection)
         if (!(terminator !== null && tls)) l.maxConnections = Infinity
         await new Promise<void>((resolve, reject) => {
           l.once('error', reject)
           l.listen({ port: p, host, backlog: settings.tcpBacklog }, () => { l.off('error', reject); resolve() })
         })
         listeners.push(l)
+        listening()
         // With -p 0, later addresses reuse the port the first listener was given.
         if (port === 0) { const a = l.address() as AddressInfo; port = a.port }
       }
@@ -229,7 +285,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       background()
     },
     reloadAuth () { plugins.authFile?.reload() },
-    async close (deadlineMs = 1000) {
+    async close (deadlineMs = 1000, graceful = false) {
       if (closing !== null) return await closing
       closing = (async () => {
         for (const t of timers) clearInterval(t)
@@ -240,6 +296,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         for (const c of conns) c.kill()
         for (const s of detached) s.destroy()
         await stopped
+        if (graceful && settings.memoryFile !== '') saveMemoryFile(store, settings.memoryFile, imageSettings)
         store.close()
       })()
       return await closing

@@ -22,19 +22,22 @@ export interface ServerSettings {
   verbosity: number // -v count
   idleTimeoutSec: number // -o idle_timeout
   hashPowerInit: number // -o hashpower (0 = default 16)
+  memoryFile: string // -e: restartable cache file ('' = off; lib/store/memory-file.ts)
   lruCrawler: boolean // -o lru_crawler / no_lru_crawler
   lruCrawlerSleepUs: number // -o lru_crawler_sleep
   slabReassign: boolean // -o slab_reassign
   slabAutomove: number // -o slab_automove (0, 1, 2)
-  slabAutomoveRatio: number // -o slab_automove_ratio: shown only (memring's automove has no age ratio)
+  slabAutomoveRatio: number // -o slab_automove_ratio: automove 1's age ratio (lib/store/automove.ts)
   slabAutomoveRatioNegNan: boolean // "-nan" given (printed as memcached does)
-  slabAutomoveWindow: number // -o slab_automove_window: shown only
+  slabAutomoveWindow: number // -o slab_automove_window: automove 1's window, in one-second samples
+  slabChunkMax: number // -o slab_chunk_max (bytes): larger items are chained
   lruCrawlerTocrawl: number // -o lru_crawler_tocrawl: shown only (the crawler has its own budget)
   tailRepairTime: number // -o tail_repair_time: shown only (memring has no item refcounts to repair)
   lruMaintainer: boolean // -o lru_maintainer / no_lru_maintainer (stats lru_maintainer_thread; lru mode|temp_ttl need it)
   watcherLogbufSize: number // -o watcher_logbuf_size (bytes): each watcher's buffer cap (watchers.ts)
   workerLogbufSize: number // -o worker_logbuf_size (bytes): shown only (memring has no per-thread log buffer)
   tcpBacklog: number // -b
+  connOutputLimit: number // --conn-output-limit (bytes): unsent replies past which a connection stops parsing until drained
   maxReqsPerEvent: number // -R
   protocol: 'auto' | 'ascii' | 'binary' // -B
   sasl: boolean // -S (binary SASL PLAIN; see auth-setup.ts)
@@ -60,6 +63,9 @@ export interface ServerSettings {
   version: string
 }
 
+/** --conn-output-limit's default: unsent reply bytes per connection before it is not read. */
+export const CONN_OUTPUT_LIMIT = 64 * 1024
+
 export function defaultSettings (): ServerSettings {
   return {
     port: 11211,
@@ -78,6 +84,7 @@ export function defaultSettings (): ServerSettings {
     verbosity: 0,
     idleTimeoutSec: 0,
     hashPowerInit: 0,
+    memoryFile: '',
     lruCrawler: true,
     lruCrawlerSleepUs: 100,
     slabReassign: true,
@@ -85,6 +92,7 @@ export function defaultSettings (): ServerSettings {
     slabAutomoveRatio: 0.8,
     slabAutomoveRatioNegNan: false,
     slabAutomoveWindow: 30,
+    slabChunkMax: 512 * 1024,
     lruCrawlerTocrawl: 0,
     tailRepairTime: 0,
     lruMaintainer: true,
@@ -92,6 +100,7 @@ export function defaultSettings (): ServerSettings {
     workerLogbufSize: 64 * 1024,
     tcpBacklog: 1024,
     maxReqsPerEvent: 20,
+    connOutputLimit: CONN_OUTPUT_LIMIT,
     protocol: 'auto',
     sasl: false,
     saslPwdb: '',

@@ -117,6 +117,8 @@ function general (out: StatsSink, ctx: ServerContext): void {
     ['store_no_memory', st.store_no_memory],
     ['auth_cmds', st.auth_cmds],
     ['auth_errors', st.auth_errors],
+    // memcached shows idle_kicks here, and only with -o idle_timeout.
+    ...(ctx.settings.idleTimeoutSec > 0 ? [['idle_kicks', st.idle_kicks] as [string, number]] : []),
     ['bytes_read', st.bytes_read],
     ['bytes_written', st.bytes_written],
     ['limit_maxbytes', store.slabs.memoryLimitBytes],
@@ -166,9 +168,9 @@ function general (out: StatsSink, ctx: ServerContext): void {
     ['moves_within_lru', sum(store.lru.movesWithin)],
     ['direct_reclaims', c.direct_reclaims],
     ['lru_bumps_dropped', 0],
-    ['idle_kicks', st.idle_kicks],
-    ['internal_errors', st.internal_errors],
   ]
+  // memring only: shown once non-zero, so a default `stats` has memcached's rows exactly.
+  if (st.internal_errors > 0) rows.push(['internal_errors', st.internal_errors])
   for (const [k, v] of rows) line(out, k, v)
 }
 
@@ -241,6 +243,8 @@ function settings (out: StatsSink, ctx: ServerContext): void {
     ['read_buf_mem_limit', 0],
     ['track_sizes', 'no'],
     ['inline_ascii_response', 'no'],
+    // memcached prints the -e path with %s: "(null)" when unset.
+    ['memory_file', s.memoryFile === '' ? '(null)' : s.memoryFile],
   ]
   const t = s.tls
   rows.push(
@@ -268,7 +272,9 @@ function items (out: StatsSink, ctx: ServerContext): void {
     const warm = st.segmentCount(c, 1)
     const cold = st.segmentCount(c, 2)
     const n = hot + warm + cold
-    if (n === 0 && st.slabs.pagesOf[c] === 0) continue
+    // memcached item_stats: a class with no item in its LRU has no rows, even with pages (a
+    // class holding only chained items' heads or tails, or whose items were all deleted).
+    if (n === 0) continue
     const p = `items:${c}:`
     const rows: Array<[string, number]> = [
       ['number', n],
@@ -332,5 +338,7 @@ function conns (out: StatsSink, ctx: ServerContext): void {
     line(out, `${c.id}:listen_addr`, `tcp:${c.local}`)
     line(out, `${c.id}:state`, c.state())
     line(out, `${c.id}:secs_since_last_cmd`, now - c.lastCmdSec)
+    // memring only: reply bytes not yet taken by the kernel (bounded by --conn-output-limit).
+    if (c.outBytes !== undefined) line(out, `${c.id}:out_bytes`, c.outBytes())
   }
 }

@@ -14,6 +14,7 @@ import { isConfigGetCluster } from '../../protocol/text/cluster-config.js'
 import type { TextLine, TextRequestHandler } from '../../protocol/text/request-parser.js'
 import { StoreMode, StoreResult } from '../store/store.js'
 import type { ConnControl, ServerContext } from './context.js'
+import { ZERO_COPY_MIN } from './output.js'
 import { writeStats } from './stats-report.js'
 import { lruCommand } from './text-lru.js'
 import { LogFlag, streamFlag } from './watchers.js'
@@ -68,7 +69,7 @@ const HTTP = word('HTTP/')
 export class TextSession implements TextRequestHandler {
   readonly parser: TextRequestParser
   /** noreply of the request being handled (memcached c->noreply). */
-  private noreply = false
+  protected noreply = false
   /** Storage command waiting for its data block. */
   private pendingItem = 0
   private pendingMode: StoreMode = StoreMode.Set
@@ -106,6 +107,8 @@ export class TextSession implements TextRequestHandler {
     this.reqsAllowed = this.ctx.settings.maxReqsPerEvent + 1
     this.sinceTransmit = 0
     this.parser.push(chunk)
+    // The wake-up that used its whole -R budget counts a yield too (conn_new_cmd with nreqs spent).
+    if (this.reqsThisEvent >= this.reqsAllowed) this.ctx.stats.conn_yields++
   }
 
   /** The connection's output is congested: stop after the current request (or key). */
@@ -151,8 +154,12 @@ export class TextSession implements TextRequestHandler {
     this.conn.destroy()
   }
 
-  /** memcached out_string(): a reply unless noreply is in force. */
-  private reply (b: Buffer): void {
+  /**
+   * memcached out_string(): a reply unless noreply is in force. Every one-line reply of a
+   * classic command goes through here or replyAscii(), so the -vv session (verbose.ts) sees
+   * each one as memcached prints it; VALUE blocks go through writeValue().
+   */
+  protected reply (b: Buffer): void {
     if (this.noreply) { this.noreply = false; return }
     this.conn.out.bytes(b)
   }
@@ -182,6 +189,7 @@ export class TextSession implements TextRequestHandler {
       this.reqsThisEvent = 1
       this.reqsAllowed = this.ctx.settings.maxReqsPerEvent
       this.conn.out.commit()
+      this.ctx.stats.conn_yields++ // memcached counts each wake-up that ran out of -R
       this.sinceTransmit = 0
     }
     this.sinceTransmit++
@@ -297,7 +305,7 @@ export class TextSession implements TextRequestHandler {
       if (ro === null) { this.conn.out.holdBegin(); return false }
     }
     this.noreply = false
-    this.conn.out.bytes(ro.line)
+    this.reply(ro.line)
     return true
   }
 
@@ -366,7 +374,7 @@ export class TextSession implements TextRequestHandler {
         // memcached drops the replies stacked so far on this connection and answers
         // with one error (process_get_command "fail_length").
         out.discard()
-        out.bytes(R.BAD_FORMAT)
+        this.reply(R.BAD_FORMAT)
         this.settle() // a gat: the keys before this one were touched
         return NO_DATA
       }
@@ -403,7 +411,7 @@ export class TextSession implements TextRequestHandler {
       }
       p = q
     }
-    out.bytes(R.END)
+    this.reply(R.END) // never noreply: a get has no noreply token
     if (touch) this.settle()
     // memcached transmits after every get (conn_mwrite): these replies can no longer be culled.
     out.commit()
@@ -413,14 +421,14 @@ export class TextSession implements TextRequestHandler {
   }
 
   /** VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n */
-  private writeValue (h: number, kb: Uint8Array, ks: number, ke: number, withCas: boolean): void {
+  protected writeValue (h: number, kb: Uint8Array, ks: number, ke: number, withCas: boolean): void {
     const store = this.ctx.store
     const out = this.conn.out
     const nbytes = store.nbytes(h)
     const nkey = ke - ks
     // Header: "VALUE " + key + " " + flags(<=10) + " " + bytes(<=10) + [" " + cas(<=20)] + CRLF
     const headMax = 6 + nkey + 1 + 10 + 1 + 10 + 21 + 2
-    const small = nbytes < 16 * 1024
+    const small = nbytes < ZERO_COPY_MIN // larger values: a pinned view of slab memory (or a Buffer of their own)
     const max = headMax + (small ? nbytes + 2 : 0)
     let o = out.reserveRaw(max)
     const t = out.target()
@@ -440,6 +448,7 @@ export class TextSession implements TextRequestHandler {
       return
     }
     out.unreserve(max - (o - start))
+    if (nbytes >= ZERO_COPY_MIN && out.pinnedValue(store, h)) { out.bytes(R.CRLF); return }
     const v = Buffer.allocUnsafe(nbytes + 2)
     store.copyValue(h, v, 0)
     v[nbytes] = 13; v[nbytes + 1] = 10
@@ -497,6 +506,9 @@ export class TextSession implements TextRequestHandler {
     this.pendingItem = h
     this.pendingMode = mode
     this.pendingCas = cas
+    // A value split over input chunks goes straight into the item (onDataPart), not into a
+    // buffer of its own first: no copy of a large value outside slab memory.
+    line.stream = true
     return vlen + 2
   }
 
@@ -513,6 +525,31 @@ export class TextSession implements TextRequestHandler {
       return
     }
     store.writeValue(h, buf, s, e - 2, 0)
+    this.linkPending(h)
+  }
+
+  onDataPart (_line: TextLine, buf: Buffer, s: number, e: number, at: number): void {
+    if (this.pendingItem > 0) this.ctx.store.writeValue(this.pendingItem, buf, s, e, at)
+  }
+
+  onDataEnd (line: TextLine, crlf: boolean): void {
+    const t0 = this.timeData ? performance.now() : 0
+    const h = this.pendingItem
+    this.pendingItem = 0
+    if (h > 0) {
+      this.ctx.stats.cmd_set++
+      if (crlf) this.linkPending(h); else { this.ctx.store.free(h); this.reply(R.BAD_CHUNK) }
+    }
+    this.settle()
+    if (this.timeData) {
+      this.timeData = false
+      this.ctx.requestTimer?.record(line.op, (performance.now() - t0) / 1000)
+    }
+  }
+
+  /** Links the item whose value is in place, as the pending command asks, and replies. */
+  private linkPending (h: number): void {
+    const store = this.ctx.store
     const mode = this.pendingMode
     const res = store.link(h, mode, this.pendingCas)
     if (mode === StoreMode.Cas) {
@@ -581,9 +618,7 @@ export class TextSession implements TextRequestHandler {
     const res = store.arith(h, incr, delta, 0)
     if (res === StoreResult.Stored) {
       if (incr) stats.incr_hits++; else stats.decr_hits++
-      if (this.noreply) { this.noreply = false; return }
-      this.conn.out.ascii(store.lastArith().toString())
-      this.conn.out.bytes(R.CRLF)
+      this.replyAscii(store.lastArith().toString())
     } else if (res === StoreResult.NonNumeric) {
       this.reply(R.NON_NUMERIC)
     } else {
@@ -639,7 +674,7 @@ export class TextSession implements TextRequestHandler {
   }
 
   private version (): void {
-    this.conn.out.ascii(`VERSION ${this.ctx.settings.version}\r\n`)
+    this.replyAscii(`VERSION ${this.ctx.settings.version}`)
   }
 
   private verbosity (line: TextLine): void {
@@ -678,7 +713,7 @@ export class TextSession implements TextRequestHandler {
     this.reply(R.OK)
   }
 
-  private replyAscii (s: string): void {
+  protected replyAscii (s: string): void {
     if (this.noreply) { this.noreply = false; return }
     this.conn.out.ascii(s)
     this.conn.out.bytes(R.CRLF)
@@ -788,7 +823,7 @@ export class TextSession implements TextRequestHandler {
       flags = LogFlag.Fetchers
     }
     if (!this.ctx.watchers.add(this.conn, flags)) { this.replyAscii('WATCHER_TOO_MANY log watcher limit reached'); return }
-    this.conn.out.bytes(R.OK)
+    this.reply(R.OK)
     this.watching = true
     this.parser.halt()
   }

@@ -17,7 +17,9 @@
  *   fit in it; otherwise it is dropped and counted, and the next line that fits is preceded
  *   by "skipped=N\n". A watcher that never reads costs at most that buffer here plus the
  *   kernel's.
- * - Streams memring has no source for (sysevents, connevents, rawcmds, proxy*) are
+ *   ts=<sec>.<usec> gid=<n> type=conn_new rip=<ip> rport=<port> transport=<local|tcp> cfd=<id>
+ *   ts=<sec>.<usec> gid=<n> type=conn_close rip=<ip> rport=<port> transport=<local|tcp> reason=<normal|error|idle_timeout|shutdown> cfd=<id>
+ * - Streams memring has no source for (sysevents, rawcmds, proxy*) are
  *   accepted and stay silent; rawcmds and the proxy streams are silent in 1.6.18 too.
  *
  * The store reports through StoreObserver (lib/store/events.ts); the registry installs
@@ -257,6 +259,18 @@ export class Watchers implements StoreObserver {
   storeFailed (result: StoreResult, mode: StoreMode, key: Uint8Array, ks: number, ke: number): void {
     if ((this.want & LogFlag.Mutations) === 0) return
     this.emit(LogFlag.Mutations, `type=item_store key=${uriEncode(key, ks, ke)} status=${STORE_STATUS[result]} cmd=${STORE_CMD[mode] ?? 'na'} ttl=0 clsid=0 cfd=${this.cfd} size=0\n`)
+  }
+
+  /**
+   * A connection opened or closed (`watch connevents`, memcached's LOGGER_CONNECTION_NEW and
+   * _CLOSE). rip/rport: the peer ("" and 0 on a unix socket, as memcached zeroes them);
+   * transport: local (unix socket) or tcp; reason: normal (the client closed or quit),
+   * error (a protocol error closed it), idle_timeout, shutdown.
+   */
+  connEvent (open: boolean, cfd: number, rip: string, rport: number, transport: 'local' | 'tcp', reason = 'normal'): void {
+    if ((this.want & LogFlag.ConnEvents) === 0) return
+    const tail = open ? '' : ` reason=${reason}`
+    this.emit(LogFlag.ConnEvents, `type=${open ? 'conn_new' : 'conn_close'} rip=${rip} rport=${rport} transport=${transport}${tail} cfd=${cfd}\n`)
   }
 
   evict (h: number): void {

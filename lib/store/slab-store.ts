@@ -8,6 +8,7 @@
  */
 import type { Clock } from './clock.js'
 import { CoarseClock } from './clock.js'
+import { Automove } from './automove.js'
 import { isExpired, relExptime } from './expiry.js'
 import { hashKey } from './hash.js'
 import { HashIndex } from './hash-index.js'
@@ -31,6 +32,13 @@ const U64_MAX = (1n << 64n) - 1n
 const I64_MAX = (1n << 63n) - 1n
 /** Idle-time buckets (seconds) of a full-sync listing's order; items idle longer share the last. */
 const RECENCY_BUCKETS = 4096
+/**
+ * A chained item's value chunks are sized as memcached sizes its item_chunks (48-byte
+ * header; the value's CRLF, which memcached stores, counted in the last one), so each chunk
+ * lands in the class memcached would put it in and `stats slabs` shows the same used chunks.
+ * memring's chunk header is 40 bytes: 8 bytes of each chunk go unused.
+ */
+const MC_CHUNK_HEADER = 48
 /** How many tail items an allocation looks at before giving up on eviction. */
 const EVICT_TRIES = 5
 
@@ -43,6 +51,11 @@ export interface SlabStoreOptions {
   useCas?: boolean // false with -C
   hashPower?: number // -o hashpower
   slabReassign?: boolean
+  /** -o slab_chunk_max: items larger than this are chained (default: half a page). */
+  slabChunkMax?: number
+  /** -o slab_automove_window (samples, one a second) and slab_automove_ratio (automove.ts). */
+  slabAutomoveWindow?: number
+  slabAutomoveRatio?: number
   clock?: Clock
 }
 
@@ -88,6 +101,13 @@ export class SlabStore implements Store {
   private oldestCas = 0
   /** Items that must not be evicted right now (an append's old item). */
   private pin = 0
+  /**
+   * Pinned items (pinItem/unpinItem): handle -> count (memcached's refcount above 1). A reply is
+   * being written straight from their slab memory, so they are neither evicted nor moved,
+   * and their chunk is not reused: an item unlinked while pinned is freed at its last unpin.
+   */
+  private readonly pins = new Map<number, number>()
+  private readonly unlinkedPinned = new Set<number>()
   /** prefetch() scratch: hashes and chain heads of up to 32 keys, and a sink for the loads. */
   private readonly prefetchHashes = new Uint32Array(32)
   private readonly prefetchHeads = new Uint32Array(32)
@@ -114,6 +134,8 @@ export class SlabStore implements Store {
   }
 
   readonly cls: ClassStats
+  /** The background page mover's decision (slab_automove=1): automoveTick() runs it. */
+  readonly automover: Automove
   /** Told about lookups, links and evictions (memcached's logger hooks); null = nobody listens. */
   observer: StoreObserver | null = null
   /** Told about every client write (replication); null = nobody listens. */
@@ -130,6 +152,7 @@ export class SlabStore implements Store {
       memoryLimitBytes: o.memoryLimitBytes ?? 64 * 1024 * 1024,
       growthFactor: o.growthFactor ?? 1.25,
       minChunkBytes: o.minChunkBytes ?? 48,
+      chunkMax: o.slabChunkMax,
     })
     this.index = new HashIndex(this.slabs, o.hashPower ?? 16)
     const n = this.slabs.largest + 1
@@ -142,6 +165,16 @@ export class SlabStore implements Store {
       reclaimed: arr(), expiredUnfetched: arr(), crawlerReclaimed: arr(), memRequested: arr(),
       directReclaims: arr(),
     }
+    const slabs = this.slabs
+    this.automover = new Automove({
+      largest: slabs.largest,
+      evicted: (c) => this.cls.evicted[c],
+      outOfMemory: (c) => this.cls.outOfMemory[c],
+      pages: (c) => slabs.pagesOf[c],
+      freeChunks: (c) => slabs.freeChunks(c),
+      chunksPerPage: (c) => slabs.perPage[c],
+      coldTailAge: (c) => this.segmentTailAge(c, SEG_COLD),
+    }, o.slabAutomoveWindow ?? 30, o.slabAutomoveRatio ?? 0.8)
   }
 
   close (): void {
@@ -218,22 +251,24 @@ export class SlabStore implements Store {
     return off + n
   }
 
-  /** Calls fn over the value's contiguous pieces, in order. */
-  private forEachPiece (h: number, from: number, fn: (buf: Buffer, s: number, e: number) => void): void {
+  /**
+   * Calls fn over the value's contiguous pieces from value offset `from` on, in order: one
+   * piece for an item up to slab_chunk_max, one per chunk of a chained item. The pieces are
+   * ranges of slab pages (bufs[page]), valid until the next call that may allocate or
+   * unlink; a reader that keeps them longer (a socket write) must hold the item so that
+   * neither eviction nor the page mover takes it (see `evictable`).
+   */
+  forEachValuePiece (h: number, from: number, fn: (buf: Buffer, s: number, e: number) => void): void {
     const nbytes = this.nbytes(h)
-    const p = pageOf(h)
     if (!this.chained(h)) {
       const vo = byteOf(h) + HEADER_BYTES + this.nkey(h)
-      fn(this.slabs.bufs[p], vo + from, vo + nbytes)
+      fn(this.slabs.bufs[pageOf(h)], vo + from, vo + nbytes)
       return
     }
-    const headRoom = this.slabs.chunkMax - HEADER_BYTES - 4 - this.nkey(h)
-    const contRoom = this.slabs.chunkMax - HEADER_BYTES
+    // A chained item's head holds no value (memcached's header item): every chunk of the
+    // chain holds slab_chunk_max - 48 bytes but the last, which holds the rest.
+    const contRoom = this.slabs.chunkMax - MC_CHUNK_HEADER
     let pos = 0
-    const vo = this.keyOffset(h) + this.nkey(h)
-    const n0 = Math.min(headRoom, nbytes)
-    if (from < n0) fn(this.slabs.bufs[p], vo + from, vo + n0)
-    pos = n0
     let c = this.u32(h)[wordOf(h) + HEADER_BYTES / 4]
     while (c !== 0 && pos < nbytes) {
       const n = Math.min(contRoom, nbytes - pos)
@@ -257,7 +292,7 @@ export class SlabStore implements Store {
       return off + n
     }
     let o = off
-    this.forEachPiece(h, 0, (buf, s, e) => { dst.set(buf.subarray(s, e), o); o += e - s })
+    this.forEachValuePiece(h, 0, (buf, s, e) => { dst.set(buf.subarray(s, e), o); o += e - s })
     return o
   }
 
@@ -266,6 +301,31 @@ export class SlabStore implements Store {
     if (this.chained(h)) return null
     const vo = byteOf(h) + HEADER_BYTES + this.nkey(h)
     return this.slabs.bufs[pageOf(h)].subarray(vo, vo + this.nbytes(h))
+  }
+
+  /**
+   * Keeps item h's chunk as it is (not evicted, moved or reused) until the matching unpinItem(),
+   * so a view from valueView(h) stays valid across event-loop turns (a socket write). It may
+   * still be unlinked (deleted, replaced, expired) meanwhile: its chunk is freed at the last unpinItem.
+   */
+  pinItem (h: number): void {
+    this.pins.set(h, (this.pins.get(h) ?? 0) + 1)
+  }
+
+  unpinItem (h: number): void {
+    const n = this.pins.get(h)
+    if (n === undefined) return
+    if (n > 1) { this.pins.set(h, n - 1); return }
+    this.pins.delete(h)
+    if (this.unlinkedPinned.delete(h)) this.free(h)
+  }
+
+  /** Items pinned now (each counted once, whatever its count). */
+  pinnedItems (): number { return this.pins.size }
+
+  private pinnedOnPage (page: number): boolean {
+    for (const h of this.pins.keys()) if (pageOf(h) === page) return true
+    return false
   }
 
   // ---- lookup ---------------------------------------------------------------------
@@ -365,9 +425,9 @@ export class SlabStore implements Store {
   }
 
   /** Whether memcached (do_item_alloc) would store this item chunked: its total size with
-   *  memcached's header formula over slab_chunk_max (half a 1 MiB page). */
+   *  memcached's header formula over slab_chunk_max. */
   private mcChunked (nkey: number, flags: number, nbytes: number): boolean {
-    return MC_ITEM_HEADER + nkey + 1 + (flags !== 0 ? 4 : 0) + nbytes + 2 + (this.useCas ? 8 : 0) > PAGE_SIZE / 2
+    return MC_ITEM_HEADER + nkey + 1 + (flags !== 0 ? 4 : 0) + nbytes + 2 + (this.useCas ? 8 : 0) > this.slabs.chunkMax
   }
 
   alloc (key: Uint8Array, ks: number, ke: number, flags: number, exptime: number, nbytes: number): number {
@@ -393,7 +453,7 @@ export class SlabStore implements Store {
     u[w + W_TIME] = this.clock.now()
     u[w + W_FLAGS] = flags
     u[w + W_NBYTES] = nbytes
-    const c = this.slabs.pageClass[pageOf(h)]
+    const c = chained ? this.slabs.largest : this.slabs.pageClass[pageOf(h)]
     u[w + W_META] = nkey | (c << 8) | ((F_ALLOCATED | (chained ? F_CHAINED : 0)) << 16)
     const ko = byteOf(h) + HEADER_BYTES + (chained ? 4 : 0)
     const buf = this.slabs.bufs[pageOf(h)]
@@ -401,13 +461,17 @@ export class SlabStore implements Store {
     return h
   }
 
-  /** A chain: head chunk (key + first part) then continuation chunks, all of the largest class. */
+  /**
+   * A chain as memcached's do_item_alloc builds a chunked item: a head chunk of the smallest
+   * class that holds the header, the chain word and the key, then value chunks of the
+   * largest class (slab_chunk_max), the last one of the smallest class that holds what is
+   * left. The item lives in the largest class's LRU (the head's META clsid), as memcached's.
+   */
   private allocChain (nkey: number, nbytes: number): number {
     const big = this.slabs.largest
-    const headRoom = this.slabs.chunkMax - HEADER_BYTES - 4 - nkey
-    const contRoom = this.slabs.chunkMax - HEADER_BYTES
-    const conts = Math.ceil(Math.max(0, nbytes - headRoom) / contRoom)
-    const head = this.allocChunk(big)
+    const contRoom = this.slabs.chunkMax - MC_CHUNK_HEADER
+    const conts = Math.ceil(nbytes / contRoom)
+    const head = this.allocChunk(this.slabs.classFor(HEADER_BYTES + 4 + nkey))
     if (head === 0) return 0
     this.u32(head)[wordOf(head) + W_META] = (big << 8) | ((F_ALLOCATED | F_CHAINED) << 16)
     // No pin here: the chunks being chained are ALLOCATED and unlinked, which the LRU and
@@ -418,7 +482,8 @@ export class SlabStore implements Store {
     // the chunk's old bytes may still hold a previous chain's (now reused) chunks.
     this.u32(head)[prevWord] = 0
     for (let i = 0; i < conts; i++) {
-      const c = this.allocChunk(big)
+      const cls = i < conts - 1 ? big : this.slabs.classFor(Math.min(this.slabs.chunkMax, MC_CHUNK_HEADER + nbytes - i * contRoom + 2))
+      const c = this.allocChunk(cls)
       if (c === 0) {
         this.freeChain(head)
         return 0
@@ -426,7 +491,7 @@ export class SlabStore implements Store {
       const cu = this.u32(c); const cw = wordOf(c)
       cu[cw + W_HNEXT] = 0
       cu[cw + W_OWNER] = head
-      cu[cw + W_META] = (big << 8) | ((F_CONT | F_ALLOCATED) << 16)
+      cu[cw + W_META] = (cls << 8) | ((F_CONT | F_ALLOCATED) << 16)
       this.u32(prev)[prevWord] = c
       prev = c
       prevWord = cw + W_HNEXT
@@ -445,6 +510,14 @@ export class SlabStore implements Store {
       c = next
     }
   }
+
+  /**
+   * The one place eviction (pullTail) and the page mover (reassignPage) ask whether a linked
+   * item may be taken now: not while a request holds it (an append's old item). A reader
+   * that keeps an item's value pieces past its call (a zero-copy socket write) is to be
+   * checked here too.
+   */
+  private evictable (h: number): boolean { return h !== this.pin && (this.pins.size === 0 || !this.pins.has(h)) }
 
   /** A chunk of class c: free, carved, a new page, or by evicting the class's coldest item. */
   private allocChunk (c: number): number {
@@ -470,7 +543,7 @@ export class SlabStore implements Store {
       let h = this.lru.victimList(c, seg)
       for (let tries = 0; h !== 0 && tries < EVICT_TRIES; tries++) {
         const prev = this.u32(h)[wordOf(h) + 3]
-        if (h === this.pin) { h = prev; continue }
+        if (!this.evictable(h)) { h = prev; continue }
         if (isExpired(this.exptime(h), now) || this.isFlushed(h)) {
           this.counters.reclaimed++
           this.cls.reclaimed[c]++
@@ -501,7 +574,7 @@ export class SlabStore implements Store {
       return
     }
     let i = s
-    this.forEachPiece(h, at, (buf, ps, pe) => {
+    this.forEachValuePiece(h, at, (buf, ps, pe) => {
       if (i >= e) return
       const n = Math.min(pe - ps, e - i)
       buf.set(src.subarray(i, i + n), ps)
@@ -548,6 +621,13 @@ export class SlabStore implements Store {
     const sz = this.itemBytes(h)
     this.counters.bytes -= sz
     this.cls.memRequested[c] -= sz
+    if (this.pins.size !== 0 && this.pins.has(h)) {
+      // A reply is still being sent from this chunk: free it at the last unpin. It stays
+      // ALLOCATED and unlinked meanwhile, which the page mover already leaves alone.
+      this.setIflag(h, F_LINKED, false)
+      this.unlinkedPinned.add(h)
+      return
+    }
     this.free(h)
   }
 
@@ -674,8 +754,8 @@ export class SlabStore implements Store {
     const first = append ? old : add
     const second = append ? add : old
     let at = 0
-    this.forEachPiece(first, 0, (b, s, e) => { this.writeValue(h, b, s, e, at); at += e - s })
-    this.forEachPiece(second, 0, (b, s, e) => { this.writeValue(h, b, s, e, at); at += e - s })
+    this.forEachValuePiece(first, 0, (b, s, e) => { this.writeValue(h, b, s, e, at); at += e - s })
+    this.forEachValuePiece(second, 0, (b, s, e) => { this.writeValue(h, b, s, e, at); at += e - s })
     return h
   }
 
@@ -782,6 +862,16 @@ export class SlabStore implements Store {
    * first (items are rescued into free chunks of their class when possible, else evicted).
    * The donor is the class with the oldest LRU tail among those with more than one page.
    */
+  /**
+   * One second of memcached's slab_automove=1 (automove.ts): at most one page moves, from
+   * the class the decision names to another class or to the global pool. True if one did.
+   */
+  automoveTick (): boolean {
+    const move = this.automover.run()
+    if (move === null) return false
+    return this.reassignPage(move[0], move[1])
+  }
+
   movePageTo (to: number, background = false): boolean {
     const donor = this.pickDonor(to, background)
     if (donor === 0) return false
@@ -801,7 +891,10 @@ export class SlabStore implements Store {
       const t = this.lru.oldest(c)
       const age = t === 0 ? Number.MAX_SAFE_INTEGER : now - this.lastAccess(t)
       if (background && (this.slabs.pagesOf[c] < 2 || age < minAge)) continue
-      if (age > bestAge) { bestAge = age; best = c }
+      // Ages are whole seconds: on a tie, the class with the most pages gives one (the
+      // smallest share of its items), not the first in class order, which is the small
+      // items' class (compat-tests/bench/hits.ts size-shift).
+      if (age > bestAge || (age === bestAge && this.slabs.pagesOf[c] > this.slabs.pagesOf[best])) { bestAge = age; best = c }
     }
     return best
   }
@@ -830,6 +923,7 @@ export class SlabStore implements Store {
       if (live === 0) break
     }
     if (page === 0) return false
+    if (this.pins.size !== 0 && this.pinnedOnPage(page)) return false
     const n = slabs.carvedCount(page)
     const u = slabs.u32[page]
     // Allocated-but-unlinked chunks belong to a request in flight: never steal those.
@@ -839,9 +933,9 @@ export class SlabStore implements Store {
       if ((f & F_ALLOCATED) !== 0 && (f & (F_LINKED | F_CONT)) === 0) return false
       if ((f & F_CONT) !== 0) {
         const owner = u[wordOf(h) + W_OWNER]
-        if ((this.iflags(owner) & F_LINKED) === 0 || owner === this.pin) return false
+        if ((this.iflags(owner) & F_LINKED) === 0 || !this.evictable(owner)) return false
       }
-      if (h === this.pin) return false
+      if (!this.evictable(h)) return false
     }
     slabs.beginMove(page)
     for (let i = 0; i < n; i++) {

@@ -1,8 +1,9 @@
 /**
  * Slab memory: 1 MiB pages allocated lazily as Buffers up to the memory limit, carved into
  * chunks of per-class sizes (memcached's slabs.c). Sizes start at 48 + -n and grow by -f,
- * aligned to 8, up to half a page; the last class is exactly half a page (slab_chunk_max),
- * and larger items are chained over chunks of that class.
+ * aligned to 8, up to slab_chunk_max (half a page unless `-o slab_chunk_max=` says
+ * otherwise); the last class is exactly slab_chunk_max, and larger items are chained over
+ * chunks of that class (slab-store.ts allocChain).
  *
  * Owns: pages, the class of each page, per-class free stacks and carve positions.
  * Knows nothing of items beyond the chunk header's META word (to mark chunks free).
@@ -24,14 +25,19 @@ export interface SlabOptions {
   memoryLimitBytes: number
   growthFactor: number
   minChunkBytes: number // -n
-  /** Preallocate nothing; pages come on demand. */
+  /** -o slab_chunk_max: the largest chunk (a divisor of PAGE_SIZE); PAGE_SIZE / 2 by default. */
+  chunkMax?: number
 }
+
+/** The smallest slab_chunk_max memring takes: a chained item's head (40 B + 4 + a 250 B key)
+ *  must fit a class below it (memcached takes smaller values and then cannot store items). */
+export const CHUNK_MAX_MIN = 1024
 
 export class Slabs {
   readonly chunkSize: number[] = [0] // index = clsid (1-based like memcached)
   readonly perPage: number[] = [0]
   readonly largest: number
-  readonly chunkMax = PAGE_SIZE / 2
+  readonly chunkMax: number
 
   /** page index -> memory views (index 0 unused). */
   readonly bufs: Buffer[] = [Buffer.alloc(0)]
@@ -55,6 +61,8 @@ export class Slabs {
 
   constructor (o: SlabOptions) {
     this.memoryLimitBytes = o.memoryLimitBytes
+    this.chunkMax = o.chunkMax ?? PAGE_SIZE / 2
+    if (this.chunkMax < CHUNK_MAX_MIN || PAGE_SIZE % this.chunkMax !== 0) throw new RangeError(`slab_chunk_max ${this.chunkMax}: a divisor of ${PAGE_SIZE} of at least ${CHUNK_MAX_MIN}`)
     let size = MEMCACHED_ITEM_HEADER + o.minChunkBytes
     let i = 0
     while (++i < MAX_CLASSES - 1) {

@@ -38,13 +38,20 @@ export async function waitForPort (port: number, timeoutMs = 5000): Promise<void
   }
 }
 
-export interface RunningMemcached { port: number, proc: ChildProcess }
+export interface RunningMemcached {
+  port: number
+  proc: ChildProcess
+  /** What memcached wrote to stderr so far (its -v/-vv output); only with `{ stderr: true }`. */
+  stderr: string
+}
 
 /** memcached -l 127.0.0.1 -p <free> -U 0 [args], killed at teardown. */
-export async function startMemcached (t: Test, args: string[] = []): Promise<RunningMemcached> {
+export async function startMemcached (t: Test, args: string[] = [], opts: { stderr?: boolean } = {}): Promise<RunningMemcached> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort()
-    const proc = spawn(MEMCACHED_BIN, ['-u', 'root', '-l', '127.0.0.1', '-p', String(port), '-U', '0', ...args], { stdio: 'ignore' })
+    const proc = spawn(MEMCACHED_BIN, ['-u', 'root', '-l', '127.0.0.1', '-p', String(port), '-U', '0', ...args], { stdio: opts.stderr === true ? ['ignore', 'ignore', 'pipe'] : 'ignore' })
+    const running: RunningMemcached = { port, proc, stderr: '' }
+    proc.stderr?.on('data', (d: Buffer) => { running.stderr += d.toString('latin1') })
     let exited = false
     proc.once('exit', () => { exited = true })
     try {
@@ -55,7 +62,7 @@ export async function startMemcached (t: Test, args: string[] = []): Promise<Run
         proc.kill('SIGKILL')
         await new Promise((resolve) => proc.once('exit', resolve))
       })
-      return { port, proc }
+      return running
     } catch (err) {
       proc.kill('SIGKILL')
       if (attempt >= 2) throw err

@@ -38,6 +38,14 @@ export class TextLine {
   rest = -1
   /** Set by the handler in onLine: discard the data block instead of delivering it. */
   swallow = false
+  /**
+   * Set by the handler in onLine (with onDataPart/onDataEnd defined): a data block that
+   * spans input chunks is handed over piece by piece as it arrives instead of being
+   * assembled in a buffer of its own, so a large value is copied once, straight to where
+   * the handler keeps it (the store's slab memory). A block whole in one chunk still comes
+   * through onData.
+   */
+  stream = false
 
   tokenLength (i: number): number { return this.tokE[i] - this.tokS[i] }
 }
@@ -53,6 +61,13 @@ export interface TextRequestHandler {
   onLine (line: TextLine): number
   /** The data block announced by onLine: buf[s, e) is its n bytes, CRLF included. */
   onData (line: TextLine, buf: Buffer, s: number, e: number): void
+  /**
+   * A streamed block (line.stream): value bytes buf[s, e) go at offset `at` of the value
+   * (the CRLF is not passed). Ranges are valid only during the call.
+   */
+  onDataPart? (line: TextLine, buf: Buffer, s: number, e: number, at: number): void
+  /** The streamed block is complete; crlf: whether it ended with CR LF as it must. */
+  onDataEnd? (line: TextLine, crlf: boolean): void
   /** Framing is lost (line too long): close the connection without a reply. */
   onFatal (reason: string): void
 }
@@ -73,6 +88,8 @@ export class TextRequestParser {
   private data: Buffer | null = null
   private dataNeed = 0
   private dataFilled = 0
+  /** A streamed block's CR or LF was something else. */
+  private crlfBad = false
   private paused = false
   private halted = false
 
@@ -82,19 +99,21 @@ export class TextRequestParser {
   pause (): void { this.paused = true }
   get isPaused (): boolean { return this.paused }
   /** Drop all buffered input and ignore the rest (quit, fatal errors). */
-  halt (): void { this.halted = true; this.pending = null; this.partial = null; this.data = null }
+  halt (): void { this.halted = true; this.pending = null; this.partial = null; this.data = null; this.crlfBad = false }
   /** Bytes buffered but not yet parsed. */
-  get buffered (): number { return (this.pending?.length ?? 0) + this.partialLen + this.dataFilled }
+  get buffered (): number { return (this.pending?.length ?? 0) + this.partialLen + (this.data !== null ? this.dataFilled : 0) }
 
   push (chunk: Buffer): void {
     if (this.halted) return
     if (this.partial !== null) { this.growPartialLine(chunk); return }
     let buf = chunk
+    let owned = false
     if (this.pending !== null) {
-      buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+      owned = this.pending.length !== 0
+      buf = owned ? Buffer.concat([this.pending, chunk]) : chunk
       this.pending = null
     }
-    this.run(buf, 0)
+    this.run(buf, 0, owned)
   }
 
   resume (): void {
@@ -102,10 +121,11 @@ export class TextRequestParser {
     if (this.halted || this.pending === null) return
     const buf = this.pending
     this.pending = null
-    this.run(buf, 0)
+    this.run(buf, 0, true)
   }
 
-  private run (buf: Buffer, off: number): void {
+  /** owned: buf is the parser's own (kept input), not the caller's chunk. */
+  private run (buf: Buffer, off: number, owned: boolean): void {
     const len = buf.length
     // First NUL at or after the current line in buf; -2 = not searched yet, -1 = none left.
     // Each search starts past the previous hit, so a buffer is scanned at most once overall.
@@ -113,7 +133,12 @@ export class TextRequestParser {
     let nul = -2
     while (off < len) {
       if (this.halted) return
-      if (this.paused) { this.pending = buf.subarray(off); return }
+      if (this.paused) {
+        // The caller's chunk may be overwritten once push() returns (a reused read buffer).
+        this.pending = owned ? buf.subarray(off) : Buffer.from(buf.subarray(off))
+        if (!owned) this.keepLineForData()
+        return
+      }
       if (this.state === State.Data) {
         off = this.dataBytes(buf, off)
         continue
@@ -126,6 +151,23 @@ export class TextRequestParser {
       if (nul !== -1 && nul < off) nul = buf.indexOf(0, off)
       off = this.onLineBytes(buf, off, lf, nul)
     }
+    if (!owned) this.keepLineForData()
+  }
+
+  /**
+   * A data block still to come is delivered with its line (valid until onData returns):
+   * when that line is a view of the caller's chunk, copy it (offsets rebased), since the
+   * chunk may be overwritten before the block is complete.
+   */
+  private keepLineForData (): void {
+    const l = this.line
+    if (this.state !== State.Data || l.swallow) return
+    const s = l.start
+    l.buf = Buffer.from(l.buf.subarray(s, l.end))
+    for (let i = 0; i < l.ntokens; i++) { l.tokS[i] -= s; l.tokE[i] -= s }
+    if (l.rest >= 0) l.rest -= s
+    l.start = 0
+    l.end -= s
   }
 
   private keepPartialLine (buf: Buffer, off: number): void {
@@ -157,7 +199,7 @@ export class TextRequestParser {
     }
     this.partial = null
     this.partialLen = 0
-    this.run(line, 0)
+    this.run(line, 0, true)
   }
 
   /** An unterminated line over the limits: fatal (see the file comment). */
@@ -194,6 +236,7 @@ export class TextRequestParser {
     line.start = off
     line.end = end
     line.swallow = false
+    line.stream = false
     tokenize(line, buf, off, end)
     line.op = line.ntokens > 0 ? commandOf(buf, line.tokS[0], line.tokE[0]) : Op.Unknown
     const next = lf + 1
@@ -216,13 +259,14 @@ export class TextRequestParser {
       if (this.dataFilled === this.dataNeed) this.finishData()
       return off + take
     }
-    if (this.data === null && avail >= need) {
+    if (this.data === null && this.dataFilled === 0 && avail >= need) {
       // Fast path: the whole block is in this chunk; hand out a view.
       this.state = State.Line
       this.dataFilled = 0
       this.handler.onData(line, buf, off, off + need)
       return off + need
     }
+    if (line.stream) return this.streamBytes(buf, off)
     if (this.data === null) this.data = Buffer.allocUnsafe(this.dataNeed)
     const take = avail < need ? avail : need
     buf.copy(this.data, this.dataFilled, off, off + take)
@@ -231,6 +275,29 @@ export class TextRequestParser {
       const d = this.data
       this.finishData()
       this.handler.onData(line, d, 0, d.length)
+    }
+    return off + take
+  }
+
+  /** line.stream: value bytes go to onDataPart as they come; the CRLF is checked here. */
+  private streamBytes (buf: Buffer, off: number): number {
+    const need = this.dataNeed - this.dataFilled
+    const take = buf.length - off < need ? buf.length - off : need
+    const vlen = this.dataNeed - 2
+    const at = this.dataFilled
+    const valueEnd = at + take < vlen ? at + take : vlen
+    if (valueEnd > at) (this.handler.onDataPart as NonNullable<TextRequestHandler['onDataPart']>)(this.line, buf, off, off + valueEnd - at, at)
+    // The CRLF's bytes in this piece: CR at value offset vlen, LF at vlen + 1.
+    for (let i = Math.max(at, vlen); i < at + take; i++) {
+      const b = buf[off + i - at]
+      if (b !== (i === vlen ? CR : LF)) this.crlfBad = true
+    }
+    this.dataFilled += take
+    if (this.dataFilled === this.dataNeed) {
+      const ok = !this.crlfBad
+      this.crlfBad = false
+      this.finishData()
+      ;(this.handler.onDataEnd as NonNullable<TextRequestHandler['onDataEnd']>)(this.line, ok)
     }
     return off + take
   }

@@ -87,3 +87,32 @@ t.test('starts, answers within 1 s, and stops on SIGTERM', async (t) => {
   t.comment(`stopped ${Date.now() - stopAt} ms after SIGTERM (reported, not gated)`)
   t.match(stderr, /memring listening/, 'structured start-up log at -vv')
 })
+
+t.test('-d -P: the parent exits 0 at once; the pid file names the background process that serves', async (t) => {
+  const fs = await import('node:fs')
+  const os = await import('node:os')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memring-daemon-'))
+  const pidFile = path.join(dir, 'memring.pid')
+  const port = await freePort()
+  let daemonPid = 0
+  t.teardown(() => {
+    if (daemonPid !== 0) try { process.kill(daemonPid, 'SIGKILL') } catch {}
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  const r = spawnSync(process.execPath, [BIN, '-d', '-P', pidFile, '-l', '127.0.0.1', '-p', String(port), '-U', '0'], { encoding: 'utf8', timeout: 10000 })
+  t.equal(r.status, 0, 'the foreground process exits 0')
+  t.equal(r.stdout + r.stderr, '', 'and prints nothing')
+  for (let i = 0; i < 100 && daemonPid === 0; i++) {
+    try { daemonPid = Number(fs.readFileSync(pidFile, 'utf8').trim()) } catch { await new Promise((resolve) => setTimeout(resolve, 100)) }
+  }
+  t.ok(daemonPid > 0, `pid file written: ${daemonPid}`)
+  let stats = ''
+  for (let i = 0; i < 50 && !stats.includes('END'); i++) {
+    try { stats = (await exchange(port, 'stats\r\n')).toString() } catch { await new Promise((resolve) => setTimeout(resolve, 100)) }
+  }
+  t.match(stats, new RegExp(`STAT pid ${daemonPid}\\r\\n`), 'the server reports the pid in the file')
+  process.kill(daemonPid, 'SIGKILL')
+  daemonPid = 0
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  await t.rejects(exchange(port, 'version\r\n'), 'nothing serves once that pid is killed')
+})

@@ -22,6 +22,14 @@ t.test('-I takes bytes or k/m suffixes', async (t) => {
   t.throws(() => parseSize('1g'), ConfigError)
 })
 
+t.test('--conn-output-limit takes bytes or k/m suffixes, 1 KiB to 64 MiB', async (t) => {
+  t.equal(serverSettings({}).connOutputLimit, 64 * 1024, 'default 64 KiB')
+  t.equal(serverSettings({ connOutputLimit: '256k' }).connOutputLimit, 256 * 1024)
+  t.equal(serverSettings({ connOutputLimit: '4096' }).connOutputLimit, 4096)
+  t.throws(() => serverSettings({ connOutputLimit: '100' }), /--conn-output-limit: 100 is out of range/)
+  t.throws(() => serverSettings({ connOutputLimit: '1g' }), /--conn-output-limit: '1g' is not a size/)
+})
+
 t.test('-o suboptions apply, memcached-only ones are accepted, unknown ones fail', async (t) => {
   const s = serverSettings({ extended: ['idle_timeout=5,hashpower=20', 'no_lru_crawler,slab_automove=2,modern'] })
   t.equal(s.idleTimeoutSec, 5)

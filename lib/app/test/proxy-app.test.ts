@@ -3,6 +3,9 @@
 // on SIGTERM.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { proxyOptions } from '../proxy-options.js'
 import { ConfigError } from '../config.js'
 import { ChildServer, PROXY_BIN } from '../../testing/memring-process.js'
@@ -77,4 +80,32 @@ t.test('the memring-proxy binary', async (t) => {
   t.equal((await exchange(port, 'set k 0 0 1\r\nv\r\nget k\r\n')).toString(), 'STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n')
   await proxy.kill('SIGTERM')
   t.equal(await proxy.exited(), 0, 'exit code 0 on SIGTERM')
+})
+
+t.test('auth and encryption flags', async (t) => {
+  t.same(proxyOptions({ servers: 'a:1', authFile: '/f' }).auth, { sasl: false, saslPwdb: '', authFile: '/f' })
+  t.same(proxyOptions({ servers: 'a:1', enableSasl: true, saslPwdb: '/p' }).auth, { sasl: true, saslPwdb: '/p', authFile: '' })
+  t.equal(proxyOptions({ servers: 'a:1' }).auth, undefined, 'no client auth by default')
+  t.same(proxyOptions({ servers: 'a:1', backendUsername: 'u', backendPassword: 'p' }).backend?.auth, { username: 'u', password: 'p' })
+  t.equal(proxyOptions({ servers: 'a:1' }).backend?.auth, null)
+  t.equal(proxyOptions({ servers: 'a:1', encryptValues: '/ring' }).encryptValues, '/ring')
+  for (const [o, re] of [
+    [{ backendUsername: 'u' }, /go together/],
+    [{ backendUsername: 'u', backendPassword: 'p w' }, /--backend-password: no spaces/],
+    [{ saslPwdb: '/p' }, /--sasl-pwdb goes with -S/],
+    [{ encryptValues: ' ' }, /needs a key ring file/],
+  ] as const) t.throws(() => proxyOptions({ servers: 'a:1', ...o }), re)
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-flags-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.writeFileSync(path.join(dir, 'auth'), 'no colon here\n')
+  fs.writeFileSync(path.join(dir, 'ring'), '1 tooshort\n')
+  const malformed = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--servers', '127.0.0.1:1', '-Y', path.join(dir, 'auth')], { encoding: 'utf8', timeout: 10000 })
+  t.equal(malformed.status, 1, 'a malformed -Y file: exit 1, as memring')
+  t.match(malformed.stderr, /has a malformed entry/)
+  const ring = spawnSync(process.execPath, [PROXY_BIN, '-p', '0', '--servers', '127.0.0.1:1', '--encrypt-values', path.join(dir, 'ring')], { encoding: 'utf8', timeout: 10000 })
+  t.equal(ring.status, 1, 'a malformed key ring: exit 1')
+  t.match(ring.stderr, /line 1: expected '<id> <32-byte key/)
+  const help = spawnSync(process.execPath, [PROXY_BIN, '--help'], { encoding: 'utf8', timeout: 10000 })
+  for (const f of ['--enable-sasl', '--sasl-pwdb', '--auth-file', '--backend-username', '--backend-password', '--encrypt-values']) t.match(help.stdout, f)
 })

@@ -25,7 +25,7 @@ const skip = haveMemcached() ? false : 'memcached not installed'
 const ROWS = new RegExp('^STAT (slab_reassign|slab_automove|slab_automove_ratio|slab_automove_window|lru_crawler|' +
   'lru_crawler_sleep|lru_crawler_tocrawl|tail_repair_time|lru_maintainer_thread|lru_segmented|hot_lru_pct|' +
   'warm_lru_pct|hot_max_factor|warm_max_factor|temp_lru|temporary_ttl|idle_timeout|watcher_logbuf_size|' +
-  'worker_logbuf_size|hashpower_init) ')
+  'worker_logbuf_size|hashpower_init|slab_chunk_max|item_size_max) ')
 
 const good = [
   'hot_lru_pct=30', 'hot_lru_pct=1', 'hot_lru_pct=30x', 'hot_lru_pct= 25', 'hot_lru_pct=4294967326',
@@ -41,6 +41,7 @@ const good = [
   'worker_logbuf_size=128', 'worker_logbuf_size=48', 'worker_logbuf_size=512',
   'idle_timeout=-5', 'idle_timeout=7s', 'hashpower=20', 'lru_crawler_sleep=500', 'slab_automove', 'slab_automove=2',
   'no_slab_automove', 'no_modern', 'modern', 'hash_algorithm=jenkins', 'hash_algorithm=xxh3',
+  'slab_chunk_max=16384', 'slab_chunk_max=1048576', 'slab_chunk_max=131072,slab_automove=0',
 ]
 
 /** The rows the options concern, `lru mode`'s reply, and which `stats`/`stats items` rows exist. */
@@ -113,7 +114,8 @@ const bad = [
   'worker_logbuf_size=524289', 'worker_logbuf_size=64-128',
   'hashpower=11', 'hashpower=33', 'hashpower', 'lru_crawler_sleep=1000001', 'lru_crawler_sleep=-1',
   'slab_automove=3', 'idle_timeout', 'lru_segmented', 'no_lru_segmented', 'bogus=1',
-  'hot_lru_pct=90,bogus', 'bogus,hot_lru_pct=90', 'hash_algorithm=bogus', 'hash_algorithm', 'hash_algorithm=', 'hot_lru_pct=50,warm_lru_pct=40,temporary_ttl=1,no_lru_maintainer',
+  'hot_lru_pct=90,bogus', 'bogus,hot_lru_pct=90',
+  'slab_chunk_max=1000', 'slab_chunk_max=2097152', 'slab_chunk_max=-5', 'slab_chunk_max=3145728', 'hash_algorithm=bogus', 'hash_algorithm', 'hash_algorithm=', 'hot_lru_pct=50,warm_lru_pct=40,temporary_ttl=1,no_lru_maintainer',
 ]
 
 interface Exit { code: number | null, err: string }
@@ -169,6 +171,7 @@ t.test('both binaries fail with the measured messages and codes', { skip }, asyn
     ['temporary_ttl=5,no_lru_maintainer', 64, 'temporary_ttl requires lru_maintainer to be enabled\n'],
     ['worker_logbuf_size=1', 64, 'slab size 1 is out of valid range\n'],
     ['lru_segmented', 1, 'Illegal suboption "lru_segmented"\n'],
+    ['slab_chunk_max=1000', 64, '-I (item_size_max: 1048576) must be evenly divisible by slab_chunk_max (bytes: 1000)\n'],
   ]
   for (const [opts, code, err] of cases) {
     const { mc, mr } = await runBoth(opts)

@@ -51,8 +51,9 @@ t.test('the LRU crawler reclaims expired items nobody reads; with -o no_lru_craw
 })
 
 t.test('slab automove gives pages to the class that evicts; after `slabs automove 0` it does not', async (t) => {
-  const on = await rawClient(t, (await startMemringProcess(t, ['-m', '8'])).port)
-  const off = await rawClient(t, (await startMemringProcess(t, ['-m', '8'])).port)
+  // A 3-second window (memcached's default is 30) so the decision can be made soon.
+  const on = await rawClient(t, (await startMemringProcess(t, ['-m', '8', '-o', 'slab_automove_window=3'])).port)
+  const off = await rawClient(t, (await startMemringProcess(t, ['-m', '8', '-o', 'slab_automove_window=3'])).port)
   off.write('slabs automove 0\r\n')
   t.same(await off.lines(1), ['OK'])
   t.equal((await stats(off, 'settings')).get('slab_automove'), '0')
@@ -69,8 +70,9 @@ t.test('slab automove gives pages to the class that evicts; after `slabs automov
     t.ok(await num(c, 'evictions') > 0, 'the small class filled the memory and evicts')
   }
   // Phase 2: only 40 KiB values. The first one takes a page inline (allocation rescue, on
-  // both twins); further pages can only come from the automove timer, which moves one
-  // when the small class's oldest item is clearly older than the large class's.
+  // both twins); further pages can only come from the automove timer, which moves one a
+  // second once its window has filled, the large class has evicted in most of it, and the
+  // large class's COLD tail is younger than 0.8 x the small class's (lib/store/automove.ts).
   const large = 'L'.repeat(40 * 1024)
   const movedAtStart = [await num(on, 'slabs_moved'), await num(off, 'slabs_moved')]
   let i = 0
@@ -83,8 +85,9 @@ t.test('slab automove gives pages to the class that evicts; after `slabs automov
   }
   for (let k = 0; k < 10; k++) await writeBoth()
   const offAfterInline = await num(off, 'slabs_moved')
-  // Deadline: the small items must age past the large ones' (a few seconds of the
-  // server's 1 s clock) and the timer must run twice more: 10 periods, x3 for load.
+  // Deadline: the window must fill (4 samples), the small items must age past the large
+  // ones' (a few seconds of the server's 1 s clock) and the timer must run twice more:
+  // 10 periods, x3 for load.
   await waitFor(async () => {
     for (let k = 0; k < 10; k++) await writeBoth()
     return await num(on, 'slabs_moved') >= offAfterInline + 2

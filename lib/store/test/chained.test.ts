@@ -118,26 +118,64 @@ t.test('incr on a chained item is NON_NUMERIC (memcached: chunked items are not 
 })
 
 t.test('a chained allocation that fails part-way frees only its own chunks', async (t) => {
-  // One page (two chunks of the largest class), no evictions: a chained item needs both.
+  // One page of the largest class (two 512 KiB chunks), no evictions. The head of a chained
+  // item goes to a small class (its first page is granted over -m, as memcached's would be).
   const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 1 * MiB, itemSizeMax: 2 * MiB, evictions: false })
-  t.equal(set(s, 'chained', randomBytes(700_000)), 'STORED')
-  t.equal(del(s, 'chained'), true) // leaves the old chain pointer in the head chunk's bytes
   const live = randomBytes(500_000)
   t.equal(set(s, 'live', live), 'STORED', 'a one-chunk item takes one of the two chunks')
-  t.equal(set(s, 'again', randomBytes(700_000)), 'NO_MEMORY', 'a chained item no longer fits')
+  const before = used(s)
+  // Two full value chunks: the first takes the free chunk, the second cannot be had.
+  t.equal(set(s, 'again', randomBytes(2 * (512 * 1024 - 48))), 'NO_MEMORY', 'a chained item no longer fits')
+  t.equal(used(s), before, 'the head and the chunk it did get are given back')
   t.equal(set(s, 'other', randomBytes(500_000)), 'STORED', 'the other chunk is still free')
-  t.equal(set(s, 'third', randomBytes(400_000)), 'NO_MEMORY', 'and then memory is full')
+  t.equal(set(s, 'third', randomBytes(500_000)), 'NO_MEMORY', 'and then memory is full')
   t.ok(get(s, 'live')?.value.equals(live), 'the live item was not freed or overwritten')
 })
 
 t.test('prepend growing a chained item under memory pressure does not evict the item it copies from', async (t) => {
-  // Four pages: the merged item needs chunks that only eviction could give, and the only
-  // evictable item is the one being prepended to. It must stay pinned: NOT_STORED, intact.
-  const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 4 * MiB, itemSizeMax: 2 * MiB })
+  // Two pages (the small class's, holding 'small' and the chained item's head; the largest
+  // class's): the merged item needs a second value chunk that only eviction could give, and
+  // the only evictable item is the one being prepended to. It must stay pinned: NOT_STORED.
+  const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 2 * MiB, itemSizeMax: 2 * MiB })
   set(s, 'small', Buffer.alloc(200))
   const old = randomBytes(524_243) // with a 6-byte key: just over one chunk, so chained
   t.equal(set(s, 'key:12', old), 'STORED')
   t.equal(store(s, StoreMode.Prepend, 'key:12', randomBytes(524_244)), 'NOT_STORED')
   t.ok(get(s, 'key:12')?.value.equals(old), 'the old value is intact')
   t.equal(s.index.count, s.counters.curr_items)
+})
+
+t.test('a chained item takes chunks as memcached\'s: a small head, full chunks, a tail sized to fit', async (t) => {
+  const s = build(8 * MiB)
+  const big = s.slabs.largest
+  const before = s.slabs.usedChunks.slice()
+  const n = 2 * (512 * 1024 - 48) + 70_000 // two full value chunks and 70,000 bytes
+  t.equal(set(s, 'k', randomBytes(n)), 'STORED')
+  const grew = s.slabs.usedChunks.map((u, c) => u - before[c])
+  const headCls = s.slabs.classFor(40 + 4 + 1)
+  const tailCls = s.slabs.classFor(48 + 70_000 + 2)
+  t.equal(grew[headCls], 1, 'head in the smallest class that holds header + chain word + key')
+  t.equal(grew[big], 2, 'two chunks of the largest class')
+  t.equal(grew[tailCls], 1, `the tail in class ${tailCls} (${s.slabs.chunkSize[tailCls]} B), not a whole 512 KiB chunk`)
+  t.equal(grew.reduce((a, b) => a + b, 0), 4, 'nothing else')
+  const h = s.find(Buffer.from('k'), 0, 1)
+  t.equal(s.clsid(h), big, 'the item is in the largest class\'s LRU, as memcached keeps chunked items')
+  const pieces: number[] = []
+  s.forEachValuePiece(h, 0, (_b, ps, pe) => pieces.push(pe - ps))
+  t.same(pieces, [512 * 1024 - 48, 512 * 1024 - 48, 70_000], 'the value reads back as one slice per chunk')
+})
+
+t.test('slab_chunk_max: items above it are chained over chunks of that size', async (t) => {
+  const s = new SlabStore({ clock: new ManualClock(), memoryLimitBytes: 16 * MiB, slabChunkMax: 16 * 1024 })
+  t.equal(s.slabs.chunkSize[s.slabs.largest], 16 * 1024, 'the largest class is slab_chunk_max')
+  const v = randomBytes(100_000)
+  t.equal(set(s, 'k', v, 7), 'STORED')
+  t.ok(get(s, 'k')?.value.equals(v), 'read back byte-exact')
+  const h = s.find(Buffer.from('k'), 0, 1)
+  let pieces = 0
+  s.forEachValuePiece(h, 0, () => { pieces++ })
+  t.equal(pieces, Math.ceil(100_000 / (16 * 1024 - 48)), 'one piece per 16 KiB chunk')
+  t.equal(store(s, StoreMode.Append, 'k', Buffer.from('tail')), 'STORED')
+  t.ok(get(s, 'k')?.value.equals(Buffer.concat([v, Buffer.from('tail')])), 'append on a chained item')
+  t.throws(() => new SlabStore({ clock: new ManualClock(), slabChunkMax: 1000 }), RangeError, 'not a divisor of the page')
 })

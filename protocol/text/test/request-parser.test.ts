@@ -22,8 +22,13 @@ class Recorder implements TextRequestHandler {
     return NO_DATA
   }
 
-  onData (_line: TextLine, buf: Buffer, s: number, e: number): void {
+  /** The line as the handler sees it when its data block arrives (meta ms re-reads it). */
+  linesAtData: string[] = []
+  onData (line: TextLine, buf: Buffer, s: number, e: number): void {
     this.events.push(`data ${JSON.stringify(buf.toString('latin1', s, e))}`)
+    const toks: string[] = []
+    for (let i = 0; i < line.ntokens; i++) toks.push(line.buf.toString('latin1', line.tokS[i], line.tokE[i]))
+    this.linesAtData.push(`${line.buf.toString('latin1', line.start, line.end)} [${toks.join('|')}]`)
   }
 
   onFatal (reason: string): void { this.fatal = reason }
@@ -126,6 +131,41 @@ for (const f of fixtures) {
   })
 }
 
+/** As run(), but every chunk is a view of one buffer that is overwritten after each push
+ *  (a socket reading with `onread` into a shared buffer), and the parser is paused after
+ *  every second line and resumed after the push. */
+function runReused (chunks: Buffer[], swallow: string[] = []): Recorder {
+  const r = new Recorder()
+  for (const k of swallow) r.swallowLens.add(k)
+  const shared = Buffer.alloc(Math.max(1, ...chunks.map((c) => c.length)))
+  let parser: TextRequestParser | null = null
+  let lines = 0
+  const onLine = r.onLine.bind(r)
+  r.onLine = (line) => { if (++lines % 2 === 0) parser?.pause(); return onLine(line) }
+  const p = new TextRequestParser(r)
+  parser = p
+  for (const c of chunks) {
+    c.copy(shared)
+    p.push(shared.subarray(0, c.length))
+    shared.fill(0x21) // the next read lands here
+    while (p.isPaused) p.resume()
+  }
+  return r
+}
+
+t.test('input in a reused read buffer: every fixture, every split, with pauses', async (t) => {
+  for (const f of fixtures) {
+    const input = Buffer.from(f.input, 'latin1')
+    const whole = run(input, [input], f.swallow)
+    for (const { name, chunks } of splits(input)) {
+      const r = runReused(chunks, f.swallow)
+      t.same(r.events, f.expect, `${f.name}: ${name}`)
+      t.same(r.linesAtData, whole.linesAtData, `${f.name}: ${name}: each data block's line intact`)
+      t.equal(r.fatal, null, `${f.name}: ${name}: no fatal`)
+    }
+  }
+})
+
 t.test('an unterminated non-get line over 2048 bytes is fatal', async (t) => {
   const r = new Recorder()
   const p = new TextRequestParser(r)
@@ -194,4 +234,72 @@ t.test('a data block inside one chunk is a view of it; a block split over chunks
   a.fill(0x58)
   b.fill(0x58)
   t.equal(seen[1].buf.toString('latin1', seen[1].s, seen[1].e), 'abc\r\n', 'overwriting both chunks leaves the assembled block intact')
+})
+
+/** Asks for streamed blocks (line.stream) and rebuilds each value from its pieces. */
+class StreamRecorder extends Recorder {
+  private value: Buffer | null = null
+  override onLine (line: TextLine): number {
+    const n = super.onLine(line)
+    if (n !== NO_DATA) { line.stream = true; this.value = Buffer.alloc(n - 2, '?') }
+    return n
+  }
+
+  onDataPart (_line: TextLine, buf: Buffer, s: number, e: number, at: number): void {
+    buf.copy(this.value as Buffer, at, s, e)
+  }
+
+  /** A block whole in one chunk: recorded in the same form as a streamed one. */
+  override onData (line: TextLine, buf: Buffer, s: number, e: number): void {
+    this.onDataPart(line, buf, s, e - 2, 0)
+    this.onDataEnd(line, buf[e - 2] === 13 && buf[e - 1] === 10)
+  }
+
+  onDataEnd (_line: TextLine, crlf: boolean): void {
+    this.events.push(`data ${JSON.stringify((this.value as Buffer).toString('latin1') + (crlf ? '\r\n' : ''))}`)
+    if (!crlf) this.events.push('bad crlf')
+  }
+}
+
+t.test('a streamed block comes as pieces written in place, split anywhere; a whole one as onData', async (t) => {
+  const value = 'ab\r\ncd\0ef'
+  const cases: Array<{ input: string, expect: string[] }> = [
+    {
+      input: `set k 0 0 ${value.length}\r\n${value}\r\nget z\r\n`,
+      expect: [`line op=${Op.Set} [set|k|0|0|${value.length}]`, `data ${JSON.stringify(value + '\r\n')}`, `line op=${Op.Get} [get|z]`],
+    },
+    {
+      input: 'set k 0 0 3\r\nabcXYget z\r\n',
+      expect: [`line op=${Op.Set} [set|k|0|0|3]`, 'data "abc"', 'bad crlf', `line op=${Op.Get} [get|z]`],
+    },
+    {
+      input: 'set k 0 0 3\r\nabc\rYget z\r\n',
+      expect: [`line op=${Op.Set} [set|k|0|0|3]`, 'data "abc"', 'bad crlf', `line op=${Op.Get} [get|z]`],
+    },
+    {
+      input: 'set k 0 0 0\r\n\r\nget z\r\n',
+      expect: [`line op=${Op.Set} [set|k|0|0|0]`, 'data "\\r\\n"', `line op=${Op.Get} [get|z]`],
+    },
+  ]
+  for (const c of cases) {
+    const input = Buffer.from(c.input, 'latin1')
+    for (const { name, chunks } of splits(input)) {
+      const r = new StreamRecorder()
+      const p = new TextRequestParser(r)
+      for (const ch of chunks) p.push(Buffer.from(ch))
+      t.same(r.events, c.expect, `${JSON.stringify(c.input)} ${name}`)
+    }
+  }
+})
+
+t.test('a streamed block is never assembled in a buffer of its own', async (t) => {
+  const r = new StreamRecorder()
+  const p = new TextRequestParser(r)
+  p.push(Buffer.from('set k 0 0 100000\r\n' + 'x'.repeat(1000)))
+  for (let i = 0; i < 99; i++) {
+    p.push(Buffer.alloc(1000, 'x'))
+    t.equal(p.buffered, 0, 'nothing buffered in the parser')
+  }
+  p.push(Buffer.from('\r\n'))
+  t.same(r.events.slice(1), [`data ${JSON.stringify('x'.repeat(100000) + '\r\n')}`])
 })
