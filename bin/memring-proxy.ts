@@ -52,6 +52,12 @@ const program = new Command('memring-proxy')
   .addOption(new Option('--read-from <where>', 'reads go to any copy of a shard (least loaded, retried on another copy when one fails) or to its master only (read-your-writes)').choices(['any', 'master']).default('any').env('MEMRING_PROXY_READ_FROM'))
   .addOption(new Option('--dc-writes <mode>', 'master: writes go to the shard\'s master only; local-invalidate: a write first drops the key on this DC\'s copies (needs --dc), so a reader here sees a miss or the new value').choices(['master', 'local-invalidate']).default(undefined, 'master').env('MEMRING_PROXY_DC_WRITES'))
   .addOption(new Option('--dc-invalidate-hold <ms>', 'with --dc-writes local-invalidate: how long a local copy holds back replicated records of a key it dropped (over the WAN round trip plus replication lag)').default(undefined, '1000').env('MEMRING_PROXY_DC_INVALIDATE_HOLD'))
+  .addOption(new Option('-Z, --enable-ssl', 'TLS for clients, as memring/memcached -Z (certificates from -o ssl_chain_cert=,ssl_key=,...)').env('MEMRING_PROXY_ENABLE_SSL'))
+  .addOption(new Option('-o, --extended <opts>', 'memcached\'s ssl_* suboptions for -Z (ssl_chain_cert, ssl_key, ssl_keyformat, ssl_verify_mode, ssl_ca_cert, ssl_ciphers, ssl_min_version)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+  .addOption(new Option('--backend-tls', 'speak TLS to every backend (without it: only to hosts that advertise TLS in ZooKeeper)').env('MEMRING_PROXY_BACKEND_TLS'))
+  .addOption(new Option('--backend-tls-ca <file>', 'PEM CA certificates a backend\'s certificate must chain to (default: Node\'s CAs)').env('MEMRING_PROXY_BACKEND_TLS_CA'))
+  .addOption(new Option('--backend-tls-cert <file>', 'PEM client certificate the proxy presents to backends (for ssl_verify_mode >= 1)').env('MEMRING_PROXY_BACKEND_TLS_CERT'))
+  .addOption(new Option('--backend-tls-key <file>', 'PEM private key of --backend-tls-cert').env('MEMRING_PROXY_BACKEND_TLS_KEY'))
   .addOption(new Option('-c, --conn-limit <num>', 'max simultaneous client connections').default('4096'))
   .addOption(new Option('--log-format <format>', 'log lines as JSON (default; for log pipelines) or pretty (one readable line per event)').choices(['json', 'pretty']).default('json').env('MEMRING_PROXY_LOG_FORMAT'))
   .addOption(new Option('-v, --verbose', 'verbose (repeat for more)').argParser(increase))
@@ -96,6 +102,10 @@ async function main (): Promise<void> {
     if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_CLUSTER_')) {
       process.stderr.write(`memring-proxy: cannot read the cluster topology: ${e.message}\n`)
       process.exit(1)
+    }
+    if (e.code === 'MEMRING_ERR_TLS_LOAD') {
+      process.stderr.write(`${e.message}\n`) // memcached's words for a bad -Z file, as memring prints them
+      process.exit(2)
     }
     if (typeof e.code === 'string' && (e.code.startsWith('MEMRING_ERR_AUTH_FILE') || e.code.startsWith('MEMRING_ERR_KEYRING'))) {
       process.stderr.write(`memring-proxy: ${e.message}\n`)

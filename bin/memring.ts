@@ -48,6 +48,7 @@ const program = new Command('memring')
   .addOption(new Option('-S, --enable-sasl', 'turn on SASL authentication (binary protocol only, mechanism PLAIN)').env('MEMRING_ENABLE_SASL'))
   .addOption(new Option('--sasl-pwdb <file>', 'SASL users, user:password lines (default: $MEMCACHED_SASL_PWDB)').env('MEMRING_SASL_PWDB'))
   .addOption(new Option('-Y, --auth-file <file>', 'enable ASCII protocol authentication; file of user:password lines').env('MEMRING_AUTH_FILE'))
+  .addOption(new Option('-Z, --enable-ssl', 'TLS on every TCP listener not prefixed notls: (certificates from -o ssl_chain_cert=,ssl_key=, ...)').env('MEMRING_ENABLE_SSL'))
   .addOption(new Option('-o, --extended <opts>', 'comma-separated extended options (idle_timeout=N, hashpower=N, lru_crawler, no_lru_crawler, slab_reassign, slab_automove=N, ...)').argParser(collect))
   .addOption(new Option('-u, --user <name>', 'accepted for compatibility (memring does not change user)'))
   .addOption(new Option('-P, --pidfile <file>', 'write the process id to this file'))
@@ -157,6 +158,11 @@ async function main (): Promise<void> {
     if (typeof e.code === 'string' && e.code.startsWith('MEMRING_ERR_CLUSTER_')) {
       process.stderr.write(`memring: cannot join cluster: ${e.message}\n`)
       process.exit(1)
+    }
+    if (e.code === 'MEMRING_ERR_TLS_LOAD') {
+      // memcached's message alone (it exits EX_USAGE); exit 2 like every bad flag value.
+      process.stderr.write(`${e.message}\n`)
+      process.exit(2)
     }
     if (e.code === 'MEMRING_ERR_MEMORY_FILE') {
       process.stderr.write(`${e.message}\n`)

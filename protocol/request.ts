@@ -12,5 +12,7 @@ export const Op = {
   CacheMemlimit: 46, Slabs: 47, LruCrawler: 48, Lru: 49, Watch: 50, Misbehave: 51,
   /** ElastiCache's `config get cluster` (auto discovery); not a memcached command. */
   Config: 52,
+  /** memcached 1.6 with TLS: reload the -Z certificates. */
+  RefreshCerts: 53,
 } as const
 export type Op = (typeof Op)[keyof typeof Op]

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 DEB_PKGS=(memcached libmemcached-tools libmemcached-dev zookeeper
           python3-pymemcache python3-memcache ruby ruby-dalli nutcracker sasl2-bin
-          prometheus)
+          prometheus openssl)
 missing=()
 for p in "${DEB_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -50,6 +50,8 @@ export async function joinCluster (cfg: ClusterConfig, server: MemringServer, lo
     candidate: () => election?.candidate ?? false,
     claimHomeDc: cfg.role !== Role.Follower,
     advertise,
+    // -Z: the advertised port (-p, the first listener) is a TLS one (README "TLS").
+    tls: server.ctx.settings.tls.enabled,
     sessionTimeoutMs: cfg.sessionTimeoutMs,
     load: () => {
       const s = server.ctx.stats

@@ -6,7 +6,7 @@
  */
 import { defaultSettings } from '../server/settings.js'
 import type { ServerSettings } from '../server/settings.js'
-import { ConfigError } from './config-error.js'
+import { ConfigError, memcachedError } from './config-error.js'
 import { applySuboptions, checkSuboptions } from './suboptions.js'
 
 /** Raw option values as commander gives them (strings, booleans, counts). */
@@ -40,6 +40,7 @@ export interface RawServerOptions {
   memoryFile?: string
   prefixDelimiter?: string
   unixMask?: string
+  enableSsl?: boolean
   connOutputLimit?: string
 }
 
@@ -131,6 +132,10 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     if (!/^[0-7]+$/.test(o.unixMask.trim())) throw new ConfigError(`-a: '${o.unixMask}' is not an octal mask`)
     s.unixMask = parseInt(o.unixMask.trim(), 8) & 0o777
   }
+  // -Z; memcached refuses it with -p 0 (its "no TCP"), which in memring means any free port.
+  if (o.enableSsl === true) s.tls.enabled = true
+  // memcached fails its bind with this message (and exits EX_OSERR, 71).
+  if (!s.tls.enabled && s.listen.some((l) => l.startsWith('notls:'))) throw memcachedError("'notls' option is valid only when SSL is enabled", 71)
   if (o.connOutputLimit !== undefined) {
     const m = /^(\d+)([kKmM]?)$/.exec(o.connOutputLimit.trim())
     if (m === null) throw new ConfigError(`--conn-output-limit: '${o.connOutputLimit}' is not a size (bytes, or with k/m suffix)`)

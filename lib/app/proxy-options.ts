@@ -18,8 +18,9 @@ import { ConfigError } from './config.js'
 import { checkRouterOptions, HashMethod, HASH_METHODS, KEY_HASHES, type KeyHash, type RouterOptions } from '../ring/index.js'
 import { parseTwemproxyConfig, selectPools } from './twemproxy-config.js'
 import { parseMcrouterConfig } from './mcrouter-config.js'
+import { backendTls, frontendTls, type RawTlsOptions } from './tls-options.js'
 
-export interface RawProxyOptions {
+export interface RawProxyOptions extends RawTlsOptions {
   port?: string
   listen?: string
   unixSocket?: string
@@ -145,7 +146,9 @@ export function proxyOptions (o: RawProxyOptions): CliProxyOptions {
     boundedLoad,
     warmUp,
     ...(hotKeys === undefined ? {} : { hotKeys }),
+    tls: frontendTls(o),
     backend: {
+      tls: backendTls(o),
       connsPerHost: o.connsPerHost === undefined ? 1 : int('--conns-per-host', o.connsPerHost, 1, 64),
       timeoutMs: o.timeout === undefined ? 1000 : int('--timeout', o.timeout, 10, 600_000),
       tkoThreshold: o.tkoThreshold === undefined ? 3 : int('--tko-threshold', o.tkoThreshold, 1, 1000),

@@ -5,6 +5,8 @@
  * replica client writes are refused with the error naming its master. Also parses the
  * standalone flags (`--replica-of`, `--repl-backlog-size`), pure.
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import { loadServerTls, type TlsSettings } from '../server/tls.js'
 import type { Logger } from 'pino'
 import { Replication } from '../replication/replication.js'
 import type { MemringServer } from '../server/server.js'
@@ -90,12 +92,34 @@ export function replicationOptions (o: RawReplicationOptions): ReplicationConfig
 }
 
 /**
+ * -Z: a member dials the node it follows with its own certificate (ssl_chain_cert, ssl_key)
+ * and trusts ssl_ca_cert; the files are read at each dial (refresh_certs swaps them), and
+ * if they broke since the start the last good ones are used.
+ */
+function memberTls (s: TlsSettings, log: Logger): () => TlsConnectionOptions {
+  let last: TlsConnectionOptions | null = null
+  return () => {
+    try {
+      const o = loadServerTls(s)
+      last = { cert: o.cert, key: o.key, ca: o.ca, ciphers: o.ciphers, minVersion: o.minVersion }
+    } catch (err) {
+      if (last === null) throw err // cannot happen: the server read the same files at start
+      log.error({ err: (err as Error).message }, 'replication TLS: certificate files unreadable; using the previous ones')
+    }
+    return last
+  }
+}
+
+/**
  * Installs replication on a server, before it listens, so a node that must not take writes
  * never does; `node` gives the address it is known by once listening.
  */
 export function attachReplication (server: MemringServer, cfg: ReplicationConfig, node: () => string, log: Logger): Replication {
   const ctx = server.ctx
-  const repl = new Replication({ store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, lagThresholdMs: cfg.lagThresholdMs, node, logger: log.child({ mod: 'replication' }), route: wanRoute })
+  const repl = new Replication({
+    store: server.store, backlogBytes: cfg.backlogBytes, timeoutMs: cfg.timeoutMs, lagThresholdMs: cfg.lagThresholdMs, node, logger: log.child({ mod: 'replication' }), route: wanRoute,
+    tls: ctx.settings.tls.enabled ? memberTls(ctx.settings.tls, log) : null,
+  })
   ctx.upgrades.push({ word: 'repl', take: (socket, args) => repl.source.take(socket, args) })
   ctx.statsGroups.set('replication', () => repl.stats())
   ctx.localCommands.push(dcInvalidateCommand(repl))

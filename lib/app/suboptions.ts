@@ -27,7 +27,6 @@ const IGNORED = new Set([
   'maxconns_fast', 'no_maxconns_fast', 'no_hashexpand', 'track_sizes',
   'no_inline_ascii_resp', 'inline_ascii_resp', 'modern', 'read_buf_mem_limit',
   'drop_privileges', 'no_drop_privileges', 'resp_obj_mem_limit', 'slab_automove_freeratio',
-  'ssl_session_cache',
 ])
 
 /** memcached's slab_page_size (memring's pages are always 1 MiB). */
@@ -59,6 +58,13 @@ function strtoul (v: string): number {
   return parseU32(b, 0, b.length)
 }
 
+/** memcached safe_strtol: the int32, or null when the whole value is not a number. */
+function strtol (v: string): number | null {
+  if (!/^\s*[+-]?\d+\s*$/.test(v)) return null
+  const n = Number(v.trim())
+  return n >= -0x80000000 && n <= 0x7fffffff ? n : null
+}
+
 /** atof, and whether a NaN it returned was "-nan" (memcached prints the sign). */
 function atofNeg (v: string): [number, boolean] {
   const b = Buffer.from(v)
@@ -86,6 +92,13 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
   const need = (missing: string): string => {
     if (val === null) throw memcachedError(missing)
     return val
+  }
+  /** memcached's ssl_* integers: safe_strtol, then (for a mode or version) its range check. */
+  const sslInt = (name: string, max: number | null): number => {
+    const n = strtol(need(`Missing ${name} argument`))
+    if (n === null) throw memcachedError(`could not parse argument to ${name}`)
+    if (max !== null && (n < 0 || n > max)) throw memcachedError(`Invalid ${name}. Use help to see valid options.`)
+    return n
   }
   switch (key) {
     case 'idle_timeout':
@@ -207,6 +220,22 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
       if (v !== 'jenkins' && v !== 'murmur3' && v !== 'xxh3') throw memcachedError('Unknown hash_algorithm option (jenkins, murmur3, xxh3)')
       return
     }
+    // TLS (memcached 1.6 built with TLS; lib/server/tls.ts reads the files at start-up).
+    case 'ssl_chain_cert': s.tls.chainCert = need('Missing ssl_chain_cert argument'); return
+    case 'ssl_key': s.tls.key = need('Missing ssl_key argument'); return
+    case 'ssl_ca_cert': s.tls.caCert = need('Missing ssl_ca_cert argument'); return
+    case 'ssl_ciphers': s.tls.ciphers = need('Missing ssl_ciphers argument'); return
+    case 'ssl_keyformat': s.tls.keyFormat = sslInt('ssl_keyformat', null); return
+    case 'ssl_verify_mode': s.tls.verifyMode = sslInt('ssl_verify_mode', 3); return
+    case 'ssl_min_version': s.tls.minVersion = sslInt('ssl_min_version', 3); return
+    case 'ssl_wbuf_size': {
+      const n = strtoul(need('Missing ssl_wbuf_size argument'))
+      if (n < 0) throw memcachedError('could not parse argument to ssl_wbuf_size')
+      s.tls.wbufSize = (n * 1024) >>> 0
+      return
+    }
+    case 'ssl_session_cache': s.tls.sessionCache = true; return
+    case 'ssl_kernel_tls': s.tls.kernelTls = true; return
     case 'meta_e':
       // Not a memcached 1.6.18 option (it refuses it): opts into 1.6.27's meta E and md x.
       s.metaE = true

@@ -15,6 +15,7 @@
  * storm elsewhere and stale reads after it returns are worse than failing fast.
  * Topology changes come from the ServerSource or ShardSource instead.
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
 import { checkRouterOptions, placementFromSetting, type HashMethod, type KeyHash, type RouterOptions } from '../ring/index.js'
 import {
   checkKey, encodeRetrieval, encodeStorage, encodeStorageHeader, encodeDelete, encodeArith, encodeTouch,
@@ -35,7 +36,7 @@ import { Host } from './host.js'
 import { pickCopy } from './read-choice.js'
 import { RouteTable, tableOfServers, tableOfShards, type Slot } from './route-table.js'
 
-export interface ClientOptions extends Omit<ConnectionOptions, 'host' | 'port'> {
+export interface ClientOptions extends Omit<ConnectionOptions, 'host' | 'port' | 'tls'> {
   /**
    * "host:port[:weight],...", a list, a ServerSource, or a ShardSource (a memring
    * cluster in ZooKeeper: ZooKeeperShards). The client does not close a source it was given.
@@ -62,6 +63,12 @@ export interface ClientOptions extends Omit<ConnectionOptions, 'host' | 'port'> 
    * on another copy when one fails) or only the 'master' (the shard's primary).
    */
   readonly readFrom?: ReadFrom
+  /**
+   * TLS (node:tls options: ca, cert, key, ...). `all`: every server; otherwise only servers
+   * whose address says `tls` (ZooKeeper records of memring hosts with -Z), which get these
+   * options, or Node's defaults when absent.
+   */
+  readonly tls?: { readonly all?: boolean, readonly options?: TlsConnectionOptions }
   /**
    * Seal values with AES-256-GCM under this key ring (lib/crypto/README.md: file format,
    * rotation, what is and is not encrypted). Values are sealed on set/add/replace/cas and
@@ -381,7 +388,8 @@ export class Client {
       const id = serverId(s)
       let h = next.get(id)
       if (h === undefined) {
-        h = old.get(id) ?? new Host(id, new Connection({ ...this.opts, host: s.host, port: s.port }))
+        const tls = this.opts.tls?.all === true || s.tls === true ? this.opts.tls?.options ?? {} : undefined
+        h = old.get(id) ?? new Host(id, new Connection({ ...this.opts, host: s.host, port: s.port, tls }))
         next.set(id, h)
       }
       return h

@@ -16,7 +16,8 @@
  * delay (null = give up: waiting commands fail with CONNECT). With nothing waiting the
  * connection stays idle and reconnects on the next send.
  */
-import { connect, type Socket } from 'node:net'
+import { connect, isIP, type Socket } from 'node:net'
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls'
 import { TextResponseParser, type TextResponseHandler } from '../../protocol/text/response-parser.js'
 import { Reply, errorReply, type PendingCommand } from './command.js'
 import { ClientError, ClientErrorCode } from './errors.js'
@@ -34,6 +35,8 @@ export interface ConnectionOptions {
   readonly retryStrategy?: RetryStrategy
   /** Commands waiting or in flight before send() fails with QUEUE_FULL; default 100000. */
   readonly maxQueued?: number
+  /** Connect with TLS (node:tls options: ca, cert, key, ...); absent: plain TCP. */
+  readonly tls?: TlsConnectionOptions
 }
 
 export const ConnState = { Idle: 0, Connecting: 1, Ready: 2, Waiting: 3, Closed: 4 } as const
@@ -44,6 +47,7 @@ export class Connection implements TextResponseHandler {
   private readonly host: string
   private readonly port: number
   private readonly connectTimeoutMs: number
+  private readonly tlsOptions: TlsConnectionOptions | undefined
   private readonly requestTimeoutMs: number
   private readonly retryStrategy: RetryStrategy
   private readonly maxQueued: number
@@ -66,6 +70,7 @@ export class Connection implements TextResponseHandler {
     this.port = opts.port
     this.server = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 1000
+    this.tlsOptions = opts.tls
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 1000
     this.retryStrategy = opts.retryStrategy ?? exponentialBackoff()
     this.maxQueued = opts.maxQueued ?? 100_000
@@ -114,12 +119,16 @@ export class Connection implements TextResponseHandler {
 
   private open (): void {
     this.stateValue = ConnState.Connecting
-    const sock = connect({ host: this.host, port: this.port, noDelay: true })
+    const t = this.tlsOptions
+    const sock = t === undefined
+      ? connect({ host: this.host, port: this.port, noDelay: true })
+      : tlsConnect({ servername: isIP(this.host) === 0 ? this.host : undefined, ...t, host: this.host, port: this.port })
+    if (t !== undefined) sock.setNoDelay(true)
     this.socket = sock
     const connectTimer = setTimeout(() => {
       sock.destroy(new Error(`connect timeout after ${this.connectTimeoutMs} ms`))
     }, this.connectTimeoutMs)
-    sock.once('connect', () => {
+    sock.once(t === undefined ? 'connect' : 'secureConnect', () => {
       clearTimeout(connectTimer)
       if (this.socket !== sock) return
       this.connects++

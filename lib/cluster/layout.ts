@@ -59,6 +59,8 @@ export interface HostRecord {
   candidate?: boolean
   /** Absent on hosts that do not replicate (older versions). */
   repl?: ReplRecord
+  /** The advertised port requires TLS (memring -Z): proxies and peers connect with TLS. Absent: false. */
+  tls?: boolean
 }
 
 /** /shards/<shard>/master data: written only by the winner of an election. */
@@ -180,6 +182,7 @@ export function decodeHostRecord (data: Buffer): HostRecord | null {
     load,
     ...(o.candidate === true ? { candidate: true } : {}),
     ...(decodeRepl(o.repl) ?? {}),
+    ...(o.tls === true ? { tls: true } : {}),
   }
 }
 

@@ -36,6 +36,8 @@ export interface RegistryOptions {
   /** The role published; a function when it changes (an elected master). */
   role?: Role | (() => Role)
   epoch?: number | (() => number)
+  /** The advertised port requires TLS (-Z): written into the record (HostRecord.tls). */
+  tls?: boolean
   /** May be elected master (published for the shard's election); a function when it changes. */
   candidate?: boolean | (() => boolean)
   /**
@@ -145,6 +147,7 @@ export class Registry extends EventEmitter {
       updatedAt: Date.now(),
       load: this.#opts.load?.() ?? {},
       ...(this.#opts.repl !== undefined ? { repl: this.#opts.repl() } : {}),
+      ...(this.#opts.tls === true ? { tls: true } : {}),
     }
   }
 

@@ -17,11 +17,11 @@
  *
  * Requests are handler objects (./requests.ts); no promise per hop (STYLE §6.2).
  */
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
+import { dialBackend, type BackendTlsProfile } from './backend-dial.js'
 import { TextResponseParser, type TextResponseHandler } from '../../protocol/text/response-parser.js'
 import { Fifo } from '../client/index.js'
 import { WriteBatch } from './write-batch.js'
-import { wanRoute } from '../wan-map.js'
 import { AsciiLogin, asciiAuthWire, saslAuthWire, type BackendCredentials } from './backend-auth.js'
 
 export const FailReason = {
@@ -63,6 +63,12 @@ export interface BackendOptions {
   /** First probe delay once down; doubles up to probeMaxMs. Defaults 100 / 1000 ms. */
   probeMs?: number
   probeMaxMs?: number
+  /**
+   * TLS to backends: `all` (--backend-tls) for every host, else only for hosts that
+   * advertise TLS in ZooKeeper; `profile` is what the proxy presents and trusts. Null: a
+   * host advertising TLS gets Node's default CAs and no client certificate.
+   */
+  tls?: { all: boolean, profile: BackendTlsProfile } | null
   /**
    * --backend-username / --backend-password: the proxy's own login, sent first on every
    * backend connection (backend-auth.ts). Absent: none.
@@ -109,7 +115,8 @@ class BackendConnection implements TextResponseHandler {
 
   #open (): void {
     const h = this.#host
-    const sock = connect(wanRoute(h.host, h.port))
+    let timer: NodeJS.Timeout | undefined
+    const sock = dialBackend(h.host, h.port, h.tls, () => { clearTimeout(timer); this.#connected = true })
     sock.setNoDelay(true)
     this.#socket = sock
     this.#connected = false
@@ -121,8 +128,7 @@ class BackendConnection implements TextResponseHandler {
       this.#inflight.push(login)
       this.#batch.push(login.wire)
     }
-    const timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
-    sock.once('connect', () => { clearTimeout(timer); this.#connected = true })
+    timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
     sock.on('data', (b: Buffer) => { if (this.#socket === sock) this.#parser.push(b) })
     sock.on('error', () => this.#fail(sock, FailReason.ConnectionLost))
     sock.on('close', () => { clearTimeout(timer); this.#fail(sock, FailReason.ConnectionLost) })
@@ -204,6 +210,8 @@ export class BackendHost {
   readonly port: number
   readonly address: string
   readonly connectTimeoutMs: number
+  /** This host's TLS profile; null: plain TCP. */
+  readonly tls: BackendTlsProfile | null
   /** The proxy's login on this host's connections, in both forms (backend-auth.ts); null: none. */
   readonly login: { text: Buffer, binary: Buffer } | null
   #conns: BackendConnection[]
@@ -226,7 +234,8 @@ export class BackendHost {
   onLatency: ((ms: number) => void) | null = null
   #sample = 0
 
-  constructor (host: string, port: number, opts: Required<BackendOptions>, counters: BackendCounters) {
+  constructor (host: string, port: number, opts: Required<BackendOptions>, counters: BackendCounters, advertisesTls = false) {
+    this.tls = opts.tls !== null && (opts.tls.all || advertisesTls) ? opts.tls.profile : advertisesTls ? {} : null
     this.host = host
     this.port = port
     this.address = `${host}:${port}`
@@ -326,8 +335,11 @@ export class BackendHost {
    * answers VERSION without a login, as memcached does).
    */
   #probe (): void {
-    const sock = connect(wanRoute(this.host, this.port))
     const binary = this.login !== null && (this.#probeCount++ & 1) === 1
+    const sock = dialBackend(this.host, this.port, this.tls, () => {
+      if (binary) sock.write(BINARY_VERSION)
+      else sock.write(this.login === null ? 'version\r\n' : Buffer.concat([this.login.text, Buffer.from('version\r\n')]))
+    })
     let done = false
     const finish = (ok: boolean): void => {
       if (done) return
@@ -345,10 +357,6 @@ export class BackendHost {
     const timer = setTimeout(() => finish(false), this.#opts.timeoutMs)
     let got = ''
     let bin = Buffer.alloc(0)
-    sock.on('connect', () => {
-      if (binary) sock.write(BINARY_VERSION)
-      else sock.write(this.login === null ? 'version\r\n' : Buffer.concat([this.login.text, Buffer.from('version\r\n')]))
-    })
     sock.on('data', (b: Buffer) => {
       if (binary) {
         bin = Buffer.concat([bin, b])
@@ -394,6 +402,7 @@ export class BackendPool {
       tkoThreshold: opts.tkoThreshold ?? 3,
       probeMs: opts.probeMs ?? 100,
       probeMaxMs: opts.probeMaxMs ?? 1000,
+      tls: opts.tls ?? null,
       auth: opts.auth ?? null,
     }
     const tick = Math.max(10, Math.min(100, Math.floor(this.opts.timeoutMs / 4)))
@@ -406,11 +415,14 @@ export class BackendPool {
 
   get hosts (): ReadonlyMap<string, BackendHost> { return this.#hosts }
 
-  get (host: string, port: number): BackendHost {
+  /** The host at host:port; `advertisesTls`: its ZooKeeper record says it requires TLS. */
+  get (host: string, port: number, advertisesTls = false): BackendHost {
     const address = `${host}:${port}`
     let h = this.#hosts.get(address)
+    // A host restarted with or without -Z at the same address: new connections of the new kind.
+    if (h !== undefined && advertisesTls && h.tls === null) { h.close(); h = undefined }
     if (h === undefined) {
-      h = new BackendHost(host, port, this.opts, this.counters)
+      h = new BackendHost(host, port, this.opts, this.counters, advertisesTls)
       h.onHealth = (x, up) => this.onHealth?.(x, up)
       const made = h
       h.onLatency = (ms) => this.onLatency?.(made, ms)

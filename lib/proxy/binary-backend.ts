@@ -6,11 +6,11 @@
  * host's TKO. Framing is the 24-byte header's total body length; a response whose
  * magic is not 0x81 loses framing and fails the connection.
  */
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
+import { dialBackend } from './backend-dial.js'
 import { Fifo } from '../client/index.js'
 import { WriteBatch } from './write-batch.js'
 import { BackendHost, FailReason, Reply, setBinaryConnectionFactory, type BinaryBackendRequest, type BinaryConnectionLike } from './backend.js'
-import { wanRoute } from '../wan-map.js'
 import { SaslLogin } from './backend-auth.js'
 
 const HEADER = 24
@@ -39,7 +39,8 @@ class BinaryBackendConnection implements BinaryConnectionLike {
 
   #open (): void {
     const h = this.#host
-    const sock = connect(wanRoute(h.host, h.port))
+    let timer: NodeJS.Timeout | undefined
+    const sock = dialBackend(h.host, h.port, h.tls, () => { clearTimeout(timer); this.#connected = true })
     sock.setNoDelay(true)
     this.#socket = sock
     this.#connected = false
@@ -52,8 +53,7 @@ class BinaryBackendConnection implements BinaryConnectionLike {
       this.#inflight.push(login)
       this.#batch.push(login.wire)
     }
-    const timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
-    sock.once('connect', () => { clearTimeout(timer); this.#connected = true })
+    timer = setTimeout(() => { if (!this.#connected) this.#fail(sock, FailReason.Timeout) }, h.connectTimeoutMs)
     sock.on('data', (b: Buffer) => { if (this.#socket === sock) this.#data(sock, b) })
     sock.on('error', () => this.#fail(sock, FailReason.ConnectionLost))
     sock.on('close', () => { clearTimeout(timer); this.#fail(sock, FailReason.ConnectionLost) })

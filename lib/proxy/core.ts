@@ -1,5 +1,6 @@
 // lib/proxy/core.ts
 /** What every frontend connection of one proxy shares: the router, the route tree and the counters. */
+import type { TlsTerminator } from '../server/tls.js'
 import type { Router } from './router.js'
 import type { RouteNode } from './route-tree.js'
 import type { WarmUp } from './warm-up.js'
@@ -63,6 +64,8 @@ export interface ProxyCore {
   readonly cipher: ValueCipher | null
   /** Answered to `version`. */
   readonly version: string
+  /** -Z: the client listener's certificates (`refresh_certs`); null without TLS. */
+  readonly tls: TlsTerminator | null
   /**
    * The reply to `config get cluster` (ElastiCache auto discovery): this proxy alone, so a
    * discovering client sends every key here and the proxy places it on memring's ring;

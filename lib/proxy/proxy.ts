@@ -17,6 +17,7 @@ import { Connection } from '../server/connection.js'
 import type { ConnControl, ServerContext } from '../server/context.js'
 import { ServerStats } from '../server/stats.js'
 import { listenUnix } from '../server/unix-listen.js'
+import { TlsTerminator, type TlsSettings } from '../server/tls.js'
 import { hostname } from 'node:os'
 import { Presence, Topology, TopologyWatcher, encodeRecord, proxiesPath } from '../cluster/index.js'
 import { BackendPool, type BackendOptions } from './backend.js'
@@ -94,6 +95,8 @@ export interface ProxyOptions {
   /** Requests one client may have in flight before we stop reading it. Default 1024. */
   maxPendingPerConn?: number
   version?: string
+  /** -Z and -o ssl_*: TLS for clients (lib/server/tls.ts); absent or not enabled: plaintext. */
+  tls?: TlsSettings
   log?: Logger
 }
 
@@ -137,11 +140,14 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
   let listener: net.Server | null = null
   let discovery: Buffer | null = null
   const hot = opts.hotKeys === undefined ? null : new HotReads(opts.hotKeys)
+  // Certificates are read now: a bad file fails before anything listens (memcached's messages).
+  const terminator = opts.tls?.enabled === true ? new TlsTerminator(opts.tls) : null
   // Throws AuthFileError (unreadable or malformed file) before anything listens.
   const auth = authChecks(opts.auth ?? { sasl: false, saslPwdb: '', authFile: '' })
   // Throws KeyRingError (unreadable or malformed key ring) before anything listens.
   const cipher = opts.encryptValues === undefined ? null : new ValueCipher(KeyRing.load(opts.encryptValues))
   const core: ProxyCore = {
+    tls: terminator,
     router,
     tree: null,
     routeName: opts.routeTree === undefined ? '-' : describeRoute(opts.routeTree),
@@ -228,7 +234,9 @@ export function createProxy (opts: ProxyOptions): MemringProxy {
       if (opts.routeTree !== undefined) core.tree = buildRouteTree(opts.routeTree, pool, counters)
       // allowHalfOpen: a client that half-closes still gets the replies in progress
       // (Connection ends the socket itself, see ProtocolSession.endInput).
-      const l = net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
+      const l = terminator !== null && (opts.unixSocket ?? '') === ''
+        ? terminator.listener({ noDelay: true, allowHalfOpen: true }, opts.maxConns ?? 4096, onConnection)
+        : net.createServer({ noDelay: true, allowHalfOpen: true }, onConnection)
       if (opts.unixSocket !== undefined && opts.unixSocket !== '') {
         await listenUnix(l, opts.unixSocket, opts.unixMask ?? 0o700) // -s: the socket only
       } else {

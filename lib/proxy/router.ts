@@ -229,7 +229,7 @@ export class Router {
       this.ringBuilds++
     }
     const keep = new Set<string>()
-    const host = (h: HostEntry): BackendHost => { keep.add(h.address); return this.pool.get(h.host, h.port) }
+    const host = (h: HostEntry): BackendHost => { keep.add(h.address); return this.pool.get(h.host, h.port, h.tls) }
     this.#routes = shards.map((s) => {
       let seen = this.#seen.get(s.id) ?? 0
       for (const h of s.hosts) if (h.epoch > seen) seen = h.epoch

@@ -17,6 +17,7 @@ const OWN = new Set(['pid', 'uptime', 'time', 'version', 'libevent', 'pointer_si
 const FIRST = new Set([
   'rusage_user', 'rusage_system', 'max_connections', 'threads', 'hash_power_level', 'hash_is_expanding',
   'slab_reassign_running', 'malloc_fails', 'log_watchers', 'reserved_fds', 'conn_yields_limit',
+  'time_since_server_cert_refresh',
 ])
 
 /** Settings that add up over hosts; every other setting is the first host's. */
@@ -68,6 +69,8 @@ export function proxyStatsLines (core: ProxyCore): Buffer {
     ['total_connections', core.totalConnections()],
     ...Object.entries(core.counters),
     ...Object.entries(r.pool.counters),
+    // -Z on the proxy: its own client listener's figures (the hosts' are in `stats`).
+    ...(core.tls === null ? [] : [['ssl_handshake_errors', core.tls.handshakeErrors] as [string, number]]),
     ['topology_version', r.topology.version],
     ['topology_stale', core.topologyStale() ? 1 : 0],
     ['topology_shards', r.shardCount],

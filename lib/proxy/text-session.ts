@@ -286,6 +286,12 @@ export class ProxyTextSession implements ProtocolSession, TextRequestHandler {
         return this.#adminFanOut(line)
       case Op.Quit: this.#quitting = true; this.parser.halt(); return NO_DATA
       case Op.Shutdown: this.#local(R.SHUTDOWN_DISABLED); return NO_DATA
+      case Op.RefreshCerts: {
+        // The proxy's own client certificates (memcached's replies); backends keep theirs.
+        const t = this.core.tls
+        this.#local(Buffer.from(`${t === null ? 'Error TLS not enabled' : t.refresh() ?? 'OK'}\r\n`))
+        return NO_DATA
+      }
       case Op.FlushAll: return line.ntokens <= 3 ? this.#flushAll(line) : this.#err(R.ERROR)
       case Op.Stats: return this.#stats(line)
       case Op.Unknown: case Op.MetaUnknown: return this.#err(R.ERROR)

@@ -9,6 +9,8 @@
  * replica holding data refuses a full sync from a master of another lineage whose seqno is
  * below its own (a restarted, empty master must not wipe it); see README.md.
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import { dialMember } from './member-tls.js'
 import { SyncEvents } from './sync-events.js'
 import type { KeyHolds } from './holds.js'
 import { EventEmitter } from 'node:events'
@@ -37,6 +39,8 @@ export interface ReplicaOptions {
   route?: (host: string, port: number) => { host: string, port: number }
   /** Keys held by `dc_invalidate` (holds.ts): their records wait instead of being applied. */
   holds?: KeyHolds
+  /** Member TLS: dial the master with these options (replication.ts); null: plain TCP. */
+  tls?: (() => TlsConnectionOptions) | null
 }
 
 export class ReplicaLink extends EventEmitter {
@@ -121,11 +125,11 @@ export class ReplicaLink extends EventEmitter {
     this.state = 'connecting'
     this.reader = new FrameReader()
     this.sawFrame = false
-    const s = net.connect(this.o.route?.(host, port) ?? { host, port })
+    const s = dialMember(this.o.route?.(host, port) ?? { host, port }, host, this.o.tls ?? null)
     this.socket = s
     s.setNoDelay(true)
     this.lastIoMs = Date.now()
-    s.on('connect', () => {
+    s.on(this.o.tls != null ? 'secureConnect' : 'connect', () => {
       this.lastIoMs = Date.now()
       this.counters.connects++
       const log = this.o.log

@@ -7,6 +7,8 @@
  *   replica  store.mutations = null (records arrive from the link and are appended as
  *            they are); client writes are refused by the server (ctx.readOnly)
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import { peerWithoutCertificate } from './member-tls.js'
 import type { Logger } from 'pino'
 import type { SlabStore } from '../store/slab-store.js'
 import { ReplicationLog } from './log.js'
@@ -30,6 +32,13 @@ export interface ReplicationOptions {
   lagThresholdMs?: number
   /** Where the link's connection to host:port really goes (default: there). */
   route?: (host: string, port: number) => { host: string, port: number }
+  /**
+   * Member TLS (the host runs with -Z): what this node presents (its own certificate) and
+   * trusts (ssl_ca_cert) when it dials the node it follows, read at each dial so a
+   * refresh_certs is picked up. Set: streams are served only to peers whose certificate
+   * verified on this host's TLS listener (mutual authentication).
+   */
+  tls?: (() => TlsConnectionOptions) | null
 }
 
 export class Replication {
@@ -51,7 +60,8 @@ export class Replication {
   constructor (private readonly o: ReplicationOptions) {
     this.log = new ReplicationLog(o.store, o.backlogBytes)
     this.source = new ReplicationSource(o.store, this.log, o.logger, o.timeoutMs)
-    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs, lagThresholdMs: o.lagThresholdMs, route: o.route, holds: this.holds })
+    this.link = new ReplicaLink({ store: o.store, log: this.log, node: o.node, logger: o.logger, timeoutMs: o.timeoutMs, lagThresholdMs: o.lagThresholdMs, route: o.route, holds: this.holds, tls: o.tls ?? null })
+    if (o.tls != null) this.source.peerRefused = peerWithoutCertificate
     this.holds.replay = (type, body) => this.link.applyBody(type, body, 0, body.length)
     // A replica that is mid full sync holds an incomplete copy: nobody may chain from it.
     this.source.refuse = () => this.role === 'replica' && !this.link.inSync ? 'not in sync' : null
@@ -211,6 +221,7 @@ export class Replication {
       ['backlog_lost', this.source.counters.backlog_lost],
       ['apply_failed', link.counters.apply_failed],
       ['stale_epoch_refused', link.counters.stale_epoch],
+      ['tls_peer_refused', this.source.counters.tls_peer_refused],
       ['dc_invalidations', this.holds.counters.dc_invalidations],
       ['dc_invalidate_refused', this.holds.counters.dc_invalidate_refused],
       ['dc_held_keys', this.holds.size],

@@ -58,7 +58,9 @@ export interface ReplicaView {
 export class ReplicationSource {
   readonly senders = new Set<Sender>()
   readonly listings = new Map<string, Listing>()
-  readonly counters = { full_syncs: 0, partial_syncs: 0, resumed_syncs: 0, backlog_lost: 0 }
+  readonly counters = { full_syncs: 0, partial_syncs: 0, resumed_syncs: 0, backlog_lost: 0, tls_peer_refused: 0 }
+  /** Member TLS (replication.ts): why this connection may not take a stream, or null. */
+  peerRefused: ((socket: Socket) => string | null) | null = null
   /** Why this node refuses to be a source now (a replica mid-sync), or null. */
   refuse: (() => string | null) = () => null
   /** Called before the first stream is served: the log must be recording from then on. */
@@ -77,6 +79,13 @@ export class ReplicationSource {
 
   /** Hands over a server connection whose first line was `repl ...`. */
   take (socket: Socket, args: string[]): void {
+    const peer = this.peerRefused?.(socket) ?? null
+    if (peer !== null) {
+      this.counters.tls_peer_refused++
+      this.logger.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, why: peer }, 'replication peer refused')
+      socket.end(encodeError(peer))
+      return
+    }
     const why = this.refuse()
     if (why !== null || args[0] !== 'sync' || args.length < 6) {
       socket.end(encodeError(why ?? 'usage: repl sync <history> <seqno> <sync id> <cursor> <node> [<epoch>]'))

@@ -11,6 +11,7 @@ import type { Watchers } from './watchers.js'
 import type { PrefixStats } from './prefix-stats.js'
 import type { Socket } from 'node:net'
 import type { RequestTimer } from './request-timer.js'
+import type { TlsTerminator } from './tls.js'
 
 /** A connection as the dispatchers see it. */
 export interface ConnControl {
@@ -126,6 +127,8 @@ export interface ServerContext {
    * null: `config` is an unknown command (ERROR), as in memcached. Set by lib/app in a cluster.
    */
   clusterConfig?: ClusterConfigSource | null
+  /** -Z: the TLS listeners' certificates and handshake counts (tls.ts); null without -Z. */
+  tls?: TlsTerminator | null
   /** A bug surfaced while handling a connection (logged by the server). */
   onInternalError?: (err: unknown, connId: number) => void
 }

@@ -19,6 +19,7 @@ import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
 import { PrefixStats } from './prefix-stats.js'
 import { listenUnix } from './unix-listen.js'
+import { listenSpec, TlsTerminator } from './tls.js'
 import { adoptWithOnread } from './onread-socket.js'
 import { loadMemoryFile, readMemoryMeta, saveMemoryFile, type MemoryFileSettings } from '../store/memory-file.js'
 import { listenerKind, verboseLine } from './verbose.js'
@@ -92,6 +93,8 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
   const binarySessions = opts.binary !== undefined ? opts.binary : plugins.binary
   const textSessions = opts.text !== undefined ? opts.text : plugins.text
   const stats = new ServerStats()
+  // -Z: the certificates are read now, so a bad file fails before anything listens.
+  const terminator = settings.tls.enabled ? new TlsTerminator(settings.tls) : null
   const conns = new Set<Connection>()
   /** Sockets handed to an Upgrade: they keep the listener open, so close() ends them too. */
   const detached = new Set<net.Socket>()
@@ -126,23 +129,37 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       if (conns.delete(c as Connection)) stats.curr_connections--
     },
     onInternalError: opts.onInternalError,
+    tls: terminator,
+  }
+
+  /** Past -c (or closing): memcached (maxconns_fast) tells the client and hangs up. */
+  const refused = (socket: net.Socket): boolean => {
+    stats.total_connections++
+    if (conns.size < settings.maxConns && closing === null) return false
+    stats.rejected_connections++
+    socket.on('error', () => socket.destroy())
+    socket.resume() // a plaintext one was accepted paused (pauseOnConnect): read on to see the client's FIN
+    socket.end('ERROR Too many open connections\r\n')
+    return true
   }
 
   const onConnection = (socket: net.Socket): void => {
-    stats.total_connections++
-    if (conns.size >= settings.maxConns || closing !== null) {
-      // memcached (maxconns_fast): tell the client and hang up.
-      stats.rejected_connections++
-      socket.on('error', () => socket.destroy())
-      socket.resume() // accepted paused (pauseOnConnect): read on to see the client's FIN
-      socket.end('ERROR Too many open connections\r\n')
-      return
-    }
+    if (refused(socket)) return
     // Read below the stream layer (onread-socket.ts): the listener paused the socket.
     let c: Connection | null = null
     const s = adoptWithOnread(socket, (chunk) => (c as Connection).onInput(chunk))
     if (s === null) return
     c = new Connection(s, ctx, binarySessions, textSessions, true)
+    admitted(c)
+  }
+
+  /** A TLS socket after its handshake: decrypted input comes as 'data' events (sharedInput off). */
+  const onTlsConnection = (socket: net.Socket): void => {
+    if (refused(socket)) return
+    admitted(new Connection(socket, ctx, binarySessions, textSessions, false))
+  }
+
+  const admitted = (c: Connection): void => {
     conns.add(c)
     stats.curr_connections++
     if (stats.curr_connections > stats.connection_structures) stats.connection_structures = stats.curr_connections
@@ -241,7 +258,9 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       }
       const hosts = settings.listen.length > 0 ? settings.listen : [undefined]
       let port = settings.port
-      for (const spec of hosts) {
+      for (const given of hosts) {
+        // memcached -l notls:ADDR:PORT: a plaintext listener beside the TLS ones (with -Z).
+        const { spec, tls } = given === undefined ? { spec: undefined, tls: true } : listenSpec(given)
         let host = spec
         let p = port
         if (spec !== undefined) {
@@ -255,8 +274,11 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         }
         // allowHalfOpen: a client's FIN must not end our side before the requests it sent
         // are answered; Connection decides when to end (see its 'end' handler).
-        const l = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, onConnection)
-        l.maxConnections = Infinity
+        // A TLS socket reads through its own stream (no onread adoption): onTlsConnection.
+        const l = terminator !== null && tls
+          ? terminator.listener({ noDelay: true, allowHalfOpen: true }, settings.maxConns, onTlsConnection)
+          : net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, onConnection)
+        if (!(terminator !== null && tls)) l.maxConnections = Infinity
         await new Promise<void>((resolve, reject) => {
           l.once('error', reject)
           l.listen({ port: p, host, backlog: settings.tcpBacklog }, () => { l.off('error', reject); resolve() })

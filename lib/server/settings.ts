@@ -3,6 +3,8 @@
  * lib/app/config.ts for parsing and README for every flag). Mutable fields are changed by
  * commands (verbosity, cache_memlimit, slabs automove, lru_crawler).
  */
+import { defaultTlsSettings, type TlsSettings } from './tls.js'
+
 export interface ServerSettings {
   port: number // -p (0 = any free port)
   udpPort: number // -U (accepted; UDP is not served, see README)
@@ -57,6 +59,7 @@ export interface ServerSettings {
   tempLru: boolean // lru temp_ttl >= 0: shown only (the store has no TEMP LRU)
   temporaryTtl: number // lru temp_ttl
   metaE: boolean // -o meta_e: meta E(token) and md x, as memcached 1.6.27 (off: 1.6.18's invalid flags)
+  tls: TlsSettings // -Z and -o ssl_* (tls.ts)
   version: string
 }
 
@@ -115,6 +118,7 @@ export function defaultSettings (): ServerSettings {
     tempLru: false,
     temporaryTtl: 61,
     metaE: false,
+    tls: defaultTlsSettings(),
     version: '1.6.18',
   }
 }

@@ -3,6 +3,7 @@
  * order, so exporters and dashboards built for memcached read memring unchanged. Runs on
  * an operator command, not per request, so plain string building is fine here.
  */
+import { minVersionName, verifyModeBits } from './tls.js'
 import { formatFixed } from '../../protocol/float.js'
 import type { ServerContext } from './context.js'
 import type { Output } from './output.js'
@@ -147,6 +148,7 @@ function general (out: StatsSink, ctx: ServerContext): void {
     ['log_watcher_skipped', ctx.watchers.skippedTotal],
     ['log_watcher_sent', ctx.watchers.sentTotal],
     ['log_watchers', ctx.watchers.count],
+    ...tlsRows(ctx, now),
     ['unexpected_napi_ids', 0],
     ['round_robin_fallback', 0],
     ['bytes', c.bytes],
@@ -170,6 +172,17 @@ function general (out: StatsSink, ctx: ServerContext): void {
   // memring only: shown once non-zero, so a default `stats` has memcached's rows exactly.
   if (st.internal_errors > 0) rows.push(['internal_errors', st.internal_errors])
   for (const [k, v] of rows) line(out, k, v)
+}
+
+/**
+ * memcached prints these with -Z only. Until the first refresh_certs it counts from its own
+ * clock's zero, which it puts 62 s before its start (ITEM_UPDATE_INTERVAL + 2).
+ */
+function tlsRows (ctx: ServerContext, now: number): Array<[string, number]> {
+  const t = ctx.tls
+  if (t == null) return []
+  const since = t.lastRefreshSec === 0 ? now - ctx.startedAtSec + 62 : now - t.lastRefreshSec
+  return [['ssl_handshake_errors', t.handshakeErrors], ['time_since_server_cert_refresh', since]]
 }
 
 function sum (a: Float64Array): number { let s = 0; for (const v of a) s += v; return s }
@@ -233,6 +246,20 @@ function settings (out: StatsSink, ctx: ServerContext): void {
     // memcached prints the -e path with %s: "(null)" when unset.
     ['memory_file', s.memoryFile === '' ? '(null)' : s.memoryFile],
   ]
+  const t = s.tls
+  rows.push(
+    ['ssl_enabled', t.enabled ? 'yes' : 'no'],
+    ['ssl_chain_cert', t.chainCert ?? '(null)'],
+    ['ssl_key', t.key ?? '(null)'],
+    ['ssl_verify_mode', verifyModeBits(t.verifyMode)],
+    ['ssl_keyformat', t.keyFormat],
+    ['ssl_ciphers', t.ciphers ?? 'NULL'],
+    ['ssl_ca_cert', t.caCert ?? 'NULL'],
+    ['ssl_wbuf_size', t.wbufSize],
+    ['ssl_session_cache', t.sessionCache ? 'yes' : 'no'],
+    ['ssl_kernel_tls', t.kernelTls ? 'yes' : 'no'],
+    ['ssl_min_version', minVersionName(t.minVersion)],
+  )
   // memring only, and only when on, so a default `stats settings` stays memcached 1.6.18's.
   if (s.metaE) rows.push(['meta_e', 'yes'])
   for (const [k, v] of rows) line(out, k, v)

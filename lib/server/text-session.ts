@@ -227,6 +227,12 @@ export class TextSession implements TextRequestHandler {
         this.replyAscii(lruCommand(line, this.ctx))
         return NO_DATA
       case Op.Watch: this.watch(line); return NO_DATA
+      case Op.RefreshCerts: {
+        // memcached answers even with noreply, and "Error TLS not enabled" without -Z.
+        const t = this.ctx.tls
+        this.replyAscii(t == null ? 'Error TLS not enabled' : t.refresh() ?? 'OK')
+        return NO_DATA
+      }
       case Op.Config: {
         // ElastiCache auto discovery; memcached itself answers ERROR (so do we standalone).
         const src = this.ctx.clusterConfig

@@ -14,6 +14,7 @@ const W = {
   replace: word('replace'), prepend: word('prepend'), version: word('version'),
   shutdown: word('shutdown'), flush_all: word('flush_all'), verbosity: word('verbosity'),
   lru: word('lru'), lru_crawler: word('lru_crawler'), cache_memlimit: word('cache_memlimit'),
+  refresh_certs: word('refresh_certs'),
 }
 
 function eq (buf: Uint8Array, s: number, w: Uint8Array): boolean {
@@ -75,6 +76,8 @@ export function commandOf (buf: Uint8Array, s: number, e: number): Op {
       return Op.Unknown
     case 11:
       return eq(buf, s, W.lru_crawler) ? Op.LruCrawler : Op.Unknown
+    case 13:
+      return eq(buf, s, W.refresh_certs) ? Op.RefreshCerts : Op.Unknown
     case 14:
       return eq(buf, s, W.cache_memlimit) ? Op.CacheMemlimit : Op.Unknown
     default:

@@ -19,6 +19,8 @@ export interface ServerAddress {
   readonly weight?: number
   /** twemproxy-style name hashed instead of host:port (ketama-twemproxy only). */
   readonly name?: string
+  /** The server requires TLS (its ZooKeeper record says so: a memring host with -Z). */
+  readonly tls?: boolean
 }
 
 export type ServerListener = (servers: readonly ServerAddress[]) => void

@@ -99,5 +99,5 @@ export function shardsOf (t: Topology): readonly ShardInfo[] {
 }
 
 function address (h: HostEntry): ServerAddress {
-  return Object.freeze({ host: h.host, port: h.port })
+  return Object.freeze(h.tls ? { host: h.host, port: h.port, tls: true } : { host: h.host, port: h.port })
 }

@@ -24,6 +24,8 @@ export interface HostEntry {
   readonly load: LoadFigures
   /** Replication position and health, when the host publishes it. */
   readonly repl: ReplRecord | null
+  /** The host requires TLS on its advertised port (HostRecord.tls). */
+  readonly tls: boolean
 }
 
 export interface ShardEntry {
@@ -87,7 +89,7 @@ export class Topology {
     for (const [nodeId, r] of [...hosts].sort((a, b) => cmp(a[0], b[0]))) {
       const h: HostEntry = Object.freeze({
         nodeId, host: r.host, port: r.port, address: `${r.host}:${r.port}`, dc: r.dc,
-        shard: r.shard, role: r.role, epoch: r.epoch, load: Object.freeze({ ...r.load }), repl: r.repl === undefined ? null : Object.freeze({ ...r.repl }),
+        shard: r.shard, role: r.role, epoch: r.epoch, load: Object.freeze({ ...r.load }), repl: r.repl === undefined ? null : Object.freeze({ ...r.repl }), tls: r.tls === true,
       })
       hostMap.set(nodeId, h)
       let list = byShard.get(r.shard)
@@ -123,7 +125,7 @@ export class Topology {
         hosts: Object.freeze(all),
         byDc,
       }))
-      fp.push(`${id}*${rec.weight}@${rec.homeDc ?? ''}=${primary?.address ?? '-'}[${all.map((h) => `${h.address}/${h.role}/${h.dc}/${h.epoch}${isReadableReplica(h) || isReadableFollower(h) ? '/r' : ''}`).join(',')}]`)
+      fp.push(`${id}*${rec.weight}@${rec.homeDc ?? ''}=${primary?.address ?? '-'}[${all.map((h) => `${h.address}/${h.role}/${h.dc}/${h.epoch}${h.tls ? '/tls' : ''}${isReadableReplica(h) || isReadableFollower(h) ? '/r' : ''}`).join(',')}]`)
     }
     // the placement settings route too: a change is a new fingerprint
     fp.push(`config=${config.hash ?? ''}/${config.keyHash ?? ''}/${config.hashTag ?? ''}`)
