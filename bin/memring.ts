@@ -7,7 +7,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { ConfigError, serverSettings } from '../lib/app/config.js'
 import type { RawServerOptions } from '../lib/app/config.js'
-import { startServerApp } from '../lib/app/server-app.js'
+import { startServerApp, verboseLine } from '../lib/app/server-app.js'
 import { installTestHooks } from '../lib/app/test-hooks.js'
 import { daemonize, isDaemonChild } from '../lib/app/daemonize.js'
 import { clusterOptions } from '../lib/app/cluster-options.js'
@@ -16,7 +16,6 @@ import { createLogger, levelForVerbosity, logFormat } from '../lib/log.js'
 import { replicationOptions } from '../lib/app/replication-app.js'
 import type { RawReplicationOptions } from '../lib/app/replication-app.js'
 import { defaultSettings } from '../lib/server/settings.js'
-import { verboseLine } from '../lib/server/verbose.js'
 import { metricsOptions, type RawMetricsOptions } from '../lib/app/metrics-app.js'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]

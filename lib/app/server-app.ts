@@ -14,6 +14,8 @@ import { advertiseFor, type ClusterConfig } from './cluster-options.js'
 import { hostname } from 'node:os'
 import { attachReplication, type ReplicationConfig } from './replication-app.js'
 import { startServerMetrics, type MetricsConfig } from './metrics-app.js'
+/** memcached's -v human lines (bin/ wires only lib/app). */
+export { verboseLine } from '../server/verbose.js'
 import type { MetricsEndpoint } from '../metrics/endpoint.js'
 
 export interface ServerApp {
