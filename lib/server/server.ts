@@ -173,7 +173,11 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     let restUntil = 0
     let reclaimedAtStart = 0
     const crawl = setInterval(() => {
-      if (!settings.lruCrawler) return
+      // The LRU maintainer's tail pass (memcached: lru_maintainer_juggle): expired items at
+      // the LRU tails are freed within ~100 ms, so their memory is reused first.
+      if (settings.lruMaintainer) store.reclaimTails()
+      // memcached's maintainer thread schedules the crawler: -o no_lru_maintainer stops both.
+      if (!settings.lruCrawler || !settings.lruMaintainer) return
       if (cursor === 0) {
         const now = Date.now()
         if (now < restUntil) return
