@@ -70,6 +70,7 @@ function general (out: StatsSink, ctx: ServerContext): void {
   const store = ctx.store
   const c = store.counters
   const now = Math.floor(Date.now() / 1000)
+  const maint = ctx.settings.lruMaintainer
   const ru = process.resourceUsage()
   const rows: Array<[string, number | string]> = [
     ['pid', process.pid],
@@ -138,8 +139,8 @@ function general (out: StatsSink, ctx: ServerContext): void {
     ['slab_reassign_busy_deletes', 0],
     ['slab_reassign_running', 0],
     ['slabs_moved', c.slabs_moved],
-    ['lru_crawler_running', 0],
-    ['lru_crawler_starts', c.crawler_starts ?? 0],
+    // memcached prints the crawler rows only with the crawler on (-o no_lru_crawler).
+    ...(ctx.settings.lruCrawler ? [['lru_crawler_running', 0], ['lru_crawler_starts', c.crawler_starts ?? 0]] as Array<[string, number]> : []),
     // memcached prints this row only while its LRU maintainer runs (-o no_lru_maintainer).
     ...(ctx.settings.lruMaintainer ? [['lru_maintainer_juggles', 0] as [string, number]] : []),
     ['malloc_fails', 0],
@@ -157,17 +158,17 @@ function general (out: StatsSink, ctx: ServerContext): void {
     ['slab_global_page_pool', store.slabs.sparePages],
     ['expired_unfetched', c.expired_unfetched],
     ['evicted_unfetched', c.evicted_unfetched],
-    ['evicted_active', c.evicted_active],
+    // memcached prints evicted_active and the LRU move rows only while its maintainer runs.
+    ...(maint ? [['evicted_active', c.evicted_active]] as Array<[string, number]> : []),
     ['evictions', c.evictions],
     ['reclaimed', c.reclaimed],
     ['crawler_reclaimed', c.crawler_reclaimed],
     ['crawler_items_checked', c.crawler_items_checked],
     ['lrutail_reflocked', 0],
-    ['moves_to_cold', sum(store.lru.movesToCold)],
-    ['moves_to_warm', sum(store.lru.movesToWarm)],
-    ['moves_within_lru', sum(store.lru.movesWithin)],
-    ['direct_reclaims', c.direct_reclaims],
-    ['lru_bumps_dropped', 0],
+    ...(maint
+      ? [['moves_to_cold', sum(store.lru.movesToCold)], ['moves_to_warm', sum(store.lru.movesToWarm)],
+          ['moves_within_lru', sum(store.lru.movesWithin)], ['direct_reclaims', c.direct_reclaims], ['lru_bumps_dropped', 0]] as Array<[string, number]>
+      : []),
   ]
   // memring only: shown once non-zero, so a default `stats` has memcached's rows exactly.
   if (st.internal_errors > 0) rows.push(['internal_errors', st.internal_errors])
