@@ -524,6 +524,9 @@ export class SlabStore implements Store {
 
   /** A chunk of class c: free, carved, a new page, or by evicting the class's coldest item. */
   private allocChunk (c: number): number {
+    // Flat LRU (-o no_lru_segmented, no_modern): memcached's do_item_alloc_pull first frees
+    // one expired or flushed item from the class's tail, if any, before taking a chunk.
+    if (!this.lru.segmented) this.reclaimOne(c)
     for (let attempt = 0; attempt < 50; attempt++) {
       const h = this.slabs.alloc(c)
       if (h !== 0) return h
@@ -566,6 +569,23 @@ export class SlabStore implements Store {
       }
     }
     return n
+  }
+
+  /** Reclaims the first expired or flushed item among the 5 at class c's tail (lru_pull_tail, search 5). */
+  private reclaimOne (c: number): void {
+    const now = this.clock.now()
+    let h = this.lru.oldest(c)
+    for (let tries = 0; h !== 0 && tries < 5; tries++) {
+      const prev = this.u32(h)[wordOf(h) + 3]
+      if (this.evictable(h) && (isExpired(this.exptime(h), now) || this.isFlushed(h))) {
+        this.counters.reclaimed++
+        this.cls.reclaimed[c]++
+        if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[c]++ }
+        this.drop(h)
+        return
+      }
+      h = prev
+    }
   }
 
   /**

@@ -40,3 +40,19 @@ t.test('expired items are reclaimed without a read, and their memory reused', as
     t.same({ small: got.small, grew: got.grew }, { small: want.small, grew: want.grew }, `as memcached (reclaimed ${want.small}, grew ${String(want.grew)})`)
   }
 })
+
+t.test('flat LRU (-o no_modern): a set first reclaims a flushed item at the tail', async (t) => {
+  const run = async (port: number): Promise<number> => {
+    const c = await rawClient(t, port)
+    c.write('set key 0 0 1\r\n1\r\n'); await c.until('STORED\r\n')
+    await sleep(1100) // flush_all marks items older than this second
+    c.write('flush_all\r\n'); await c.until('OK\r\n')
+    c.write('set key 0 0 1\r\n1\r\n'); await c.until('STORED\r\n')
+    c.write('stats\r\n')
+    return Number(/STAT reclaimed (\d+)\r\n/.exec(await c.until('END\r\n'))?.[1])
+  }
+  const mr = await startServer(t, { lruSegmented: false, lruMaintainer: false, lruCrawler: false })
+  const got = await run(mr.port)
+  t.equal(got, 1, 'reclaimed 1 (memcached t/issue_183.t)')
+  if (haveMemcached()) t.equal(got, await run((await startMemcached(t, ['-o', 'no_modern'])).port), 'as memcached')
+})
