@@ -557,10 +557,7 @@ export class SlabStore implements Store {
         for (let live = 0, taken = 0; h !== 0 && live < search && taken < MAINTAIN_BATCH;) {
           const prev = this.u32(h)[wordOf(h) + 3]
           if (this.evictable(h) && (isExpired(this.exptime(h), now) || this.isFlushed(h))) {
-            this.counters.reclaimed++
-            this.cls.reclaimed[c]++
-            if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[c]++ }
-            this.drop(h)
+            this.reclaim(h, c)
             n++
             taken++
           } else live++
@@ -571,6 +568,14 @@ export class SlabStore implements Store {
     return n
   }
 
+  /** Frees an expired or flushed item of class c, counted as memcached counts it (reclaimed). */
+  private reclaim (h: number, c: number): void {
+    this.counters.reclaimed++
+    this.cls.reclaimed[c]++
+    if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[c]++ }
+    this.drop(h)
+  }
+
   /** Reclaims the first expired or flushed item among the 5 at class c's tail (lru_pull_tail, search 5). */
   private reclaimOne (c: number): void {
     const now = this.clock.now()
@@ -578,10 +583,7 @@ export class SlabStore implements Store {
     for (let tries = 0; h !== 0 && tries < 5; tries++) {
       const prev = this.u32(h)[wordOf(h) + 3]
       if (this.evictable(h) && (isExpired(this.exptime(h), now) || this.isFlushed(h))) {
-        this.counters.reclaimed++
-        this.cls.reclaimed[c]++
-        if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[c]++ }
-        this.drop(h)
+        this.reclaim(h, c)
         return
       }
       h = prev
@@ -600,10 +602,7 @@ export class SlabStore implements Store {
         const prev = this.u32(h)[wordOf(h) + 3]
         if (!this.evictable(h)) { h = prev; continue }
         if (isExpired(this.exptime(h), now) || this.isFlushed(h)) {
-          this.counters.reclaimed++
-          this.cls.reclaimed[c]++
-          if (!this.fetched(h)) { this.counters.expired_unfetched++; this.cls.expiredUnfetched[c]++ }
-          this.drop(h)
+          this.reclaim(h, c)
           return true
         }
         if (!this.evictionsEnabled) { h = prev; continue }
