@@ -38,6 +38,7 @@ export interface RawServerOptions {
   daemon?: boolean
   unixSocket?: string
   memoryFile?: string
+  disableWatch?: boolean
   prefixDelimiter?: string
   unixMask?: string
   enableSsl?: boolean
@@ -119,6 +120,7 @@ export function serverSettings (o: RawServerOptions): ServerSettings {
     s.prefixDelimiter = String.fromCharCode(Buffer.from(o.prefixDelimiter, 'utf8')[0]) // a byte, as optarg[0]
     s.detailEnabled = true
   }
+  if (o.disableWatch === true) s.watchEnabled = false
   if (o.memoryFile !== undefined) {
     if (o.memoryFile === '') throw new ConfigError('-e: a file path is required')
     s.memoryFile = o.memoryFile

@@ -23,6 +23,7 @@ export interface ServerSettings {
   idleTimeoutSec: number // -o idle_timeout
   hashPowerInit: number // -o hashpower (0 = default 16)
   memoryFile: string // -e: restartable cache file ('' = off; lib/store/memory-file.ts)
+  watchEnabled: boolean // !-W (--disable-watch)
   lruCrawler: boolean // -o lru_crawler / no_lru_crawler
   lruCrawlerSleepUs: number // -o lru_crawler_sleep
   slabReassign: boolean // -o slab_reassign
@@ -85,6 +86,7 @@ export function defaultSettings (): ServerSettings {
     idleTimeoutSec: 0,
     hashPowerInit: 0,
     memoryFile: '',
+    watchEnabled: true,
     lruCrawler: true,
     lruCrawlerSleepUs: 100,
     slabReassign: true,

@@ -809,6 +809,7 @@ export class TextSession implements TextRequestHandler {
    */
   private watch (line: TextLine): void {
     this.setNoreply(line)
+    if (!this.ctx.settings.watchEnabled) { this.replyAscii('CLIENT_ERROR watch commands not allowed'); return }
     // memcached resp_has_stack: replies not yet transmitted in this read.
     if (this.sinceTransmit > 1) { this.replyAscii('ERROR cannot pipeline other commands before watch'); return }
     const n = line.ntokens

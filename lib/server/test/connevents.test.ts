@@ -99,3 +99,18 @@ t.test('unix socket: transport=local, rip=unix, and memcached\'s stats conns row
   const norm = (s: string, p: string): string => s.split(p).join('PATH')
   t.equal(norm(await statsConns(() => net.connect(mrPath)), mrPath), norm(await statsConns(() => net.connect(mcPath)), mcPath), 'stats conns rows as memcached\'s, paths aside')
 })
+
+t.test('-W (--disable-watch): watch is refused as memcached refuses it', { skip: haveMemcached() ? false : 'memcached not installed' }, async (t) => {
+  const mc = await startMemcached(t, ['-W'])
+  const mr = await startServer(t, { watchEnabled: false })
+  const ask = async (port: number): Promise<string> => {
+    const l = new Lines(net.connect(port, '127.0.0.1'))
+    l.s.write('watch mutations\r\n')
+    const [line] = await l.next()
+    l.s.destroy()
+    return line!
+  }
+  const want = await ask(mc.port)
+  t.equal(want, 'CLIENT_ERROR watch commands not allowed\r', 'memcached -W')
+  t.equal(await ask(mr.port), want, 'memring, same line')
+})
