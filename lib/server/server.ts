@@ -165,6 +165,14 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     if (stats.curr_connections > stats.connection_structures) stats.connection_structures = stats.curr_connections
   }
 
+  /** A background tick that throws counts an internal error (as a connection's does) instead of ending the process. */
+  const guarded = (fn: () => void) => () => {
+    try { fn() } catch (err) {
+      stats.internal_errors++
+      if (opts.onInternalError !== undefined) opts.onInternalError(err, 0)
+      else process.stderr.write(`memring: internal error in a background task: ${(err as Error).stack ?? String(err)}\n`)
+    }
+  }
   const background = (): void => {
     // Crawler: a bounded slice of the hash table per tick (memcached's LRU crawler).
     let cursor = 0
@@ -172,7 +180,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
     // by how much each pass found); lazy expiry still catches anything read meanwhile.
     let restUntil = 0
     let reclaimedAtStart = 0
-    const crawl = setInterval(() => {
+    const crawl = setInterval(guarded(() => {
       // The LRU maintainer's tail pass (memcached: lru_maintainer_juggle): expired items at
       // the LRU tails are freed within ~100 ms, so their memory is reused first.
       if (settings.lruMaintainer) store.reclaimTails()
@@ -186,13 +194,13 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
       }
       cursor = store.crawl(cursor, CRAWL_BUDGET)
       if (cursor === 0 && store.counters.crawler_reclaimed === reclaimedAtStart) restUntil = Date.now() + CRAWL_REST_MS
-    }, 100)
+    }), 100)
     // Slab automove, once a second, from the LRU maintainer as memcached runs it: mode 1 is
     // memcached's windowed age-ratio decision (lib/store/automove.ts); mode 2 (aggressive)
     // gives the class that evicted most in the last second a page from the class whose
     // oldest item is oldest.
     const evictedBefore = new Float64Array(store.slabs.largest + 1)
-    const automove = setInterval(() => {
+    const automove = setInterval(guarded(() => {
       // memcached runs automove from its LRU maintainer thread (-o no_lru_maintainer stops it).
       if (settings.slabAutomove === 0 || !settings.slabReassign || !settings.lruMaintainer) return
       store.automover.ratio = settings.slabAutomoveRatio
@@ -206,16 +214,16 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
         if (d > most) { most = d; needy = c }
       }
       if (needy !== 0) store.movePageTo(needy, true)
-    }, 1000)
+    }), 1000)
     // Idle connections (-o idle_timeout).
-    const idle = setInterval(() => {
+    const idle = setInterval(guarded(() => {
       const t = settings.idleTimeoutSec
       if (t <= 0) return
       const now = Math.floor(Date.now() / 1000)
       for (const c of conns) {
         if (now - c.lastCmdSec > t) { stats.idle_kicks++; c.kill('idle_timeout') }
       }
-    }, 1000)
+    }), 1000)
     for (const t of [crawl, automove, idle]) { t.unref(); timers.push(t) }
   }
 

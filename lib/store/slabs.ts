@@ -205,7 +205,15 @@ export class Slabs {
     // Carve from the front; a previous carve page (if any) keeps its rest in the free stack.
     if (this.carvePage[c] !== 0) {
       const old = this.carvePage[c]
-      for (let i = this.carveNext[c]; i < this.perPage[c]; i++) this.pushFree(c, handleOf(old, i * this.chunkSize[c]))
+      // Never carved: their bytes are whatever the page held before (another class's items,
+      // when it was moved), so the header word is cleared, or a page scan would read stale
+      // flags (a stray F_CONT sent the page mover to a made-up owner and crashed it).
+      const u = this.u32[old]
+      for (let i = this.carveNext[c]; i < this.perPage[c]; i++) {
+        const h = handleOf(old, i * this.chunkSize[c])
+        u[wordOf(h) + W_META] = 0
+        this.pushFree(c, h)
+      }
     }
     this.carvePage[c] = p
     this.carveNext[c] = 0
