@@ -67,10 +67,6 @@ class TextProtocol implements ProtocolSession {
 export class Connection implements ConnControl, HoldOwner {
   readonly id = takeConnectionId()
   readonly out = new Output()
-  readonly remote: string
-  readonly addr: string
-  readonly listenAddr: string
-  readonly local: string
   lastCmdSec: number
   private session: ProtocolSession | null = null
   private closing = false
@@ -108,12 +104,6 @@ export class Connection implements ConnControl, HoldOwner {
   ) {
     this.rip = socket.remoteAddress // undefined on a unix socket
     this.rport = socket.remotePort ?? 0
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
-    // `stats conns`: memcached prints a unix-socket client as "?:<AF 0>" and its listener by path.
-    const unixPath = (ctx.settings as ServerSettings | null)?.unixSocket ?? ''
-    this.addr = socket.remoteAddress === undefined ? '?:<AF 0>' : `tcp:${this.remote}`
-    this.listenAddr = socket.remoteAddress === undefined ? `unix:${unixPath}` : `tcp:${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
-    this.local = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     this.out.owner = this
     // The proxy's frontend reuses Connection with no settings: no -vv lines, the default limit.
@@ -139,6 +129,15 @@ export class Connection implements ConnControl, HoldOwner {
       if (this.out.gates !== null) { this.closing = true; return }
       this.socket.end()
     })
+  }
+
+  /** `stats conns` addr: memcached prints a unix-socket client as "?:<AF 0>". Built when asked, not per accept. */
+  get addr (): string { return this.rip === undefined ? '?:<AF 0>' : `tcp:${this.rip}:${this.rport}` }
+
+  /** `stats conns` listen_addr: the listener's path on a unix socket. */
+  get listenAddr (): string {
+    if (this.rip === undefined) return `unix:${(this.ctx.settings as ServerSettings | null)?.unixSocket ?? ''}`
+    return `tcp:${this.socket.localAddress ?? '?'}:${this.socket.localPort ?? 0}`
   }
 
   /** Reply bytes not yet taken by the kernel: queued here plus in the socket's buffer (`stats conns`). */

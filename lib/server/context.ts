@@ -103,7 +103,7 @@ export interface ServerContext {
   /** Called by `shutdown` (with -A) and signals. */
   requestShutdown: (graceful: boolean) => void
   /** Live connections, for `stats conns`. */
-  connections: Set<{ id: number, remote: string, local: string, state: () => string, lastCmdSec: number, outBytes?: () => number, addr?: string, listenAddr?: string }>
+  connections: Set<{ id: number, addr: string, listenAddr: string, state: () => string, lastCmdSec: number, outBytes?: () => number }>
   /** Listening sockets, for `stats conns` (conn_listening rows): id, bound address, since (unix s). */
   listeners?: Array<{ id: number, addr: string, since: number }>
   /** A connection's socket was handed over (an Upgrade): the server still ends it on close(). */

@@ -340,8 +340,8 @@ function conns (out: StatsSink, ctx: ServerContext): void {
     line(out, `${l.id}:secs_since_last_cmd`, now - l.since)
   }
   for (const c of ctx.connections) {
-    line(out, `${c.id}:addr`, c.addr ?? `tcp:${c.remote}`)
-    line(out, `${c.id}:listen_addr`, c.listenAddr ?? `tcp:${c.local}`)
+    line(out, `${c.id}:addr`, c.addr)
+    line(out, `${c.id}:listen_addr`, c.listenAddr)
     line(out, `${c.id}:state`, c.state())
     line(out, `${c.id}:secs_since_last_cmd`, now - c.lastCmdSec)
     // memring only: reply bytes not yet taken by the kernel (bounded by --conn-output-limit).
