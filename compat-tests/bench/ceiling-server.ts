@@ -1,10 +1,12 @@
 // Node's ceiling on this machine: a server that stores nothing and answers every get
 // with a value of the profile's size, every set with STORED, on the socket API memring
 // uses (input with `onread` into a shared buffer, lib/server/onread-socket.ts; `--input data`
-// for 'data' events as before; socket.write, one write per input chunk). What memring loses against it is memring's own work (parsing, the store,
+// for 'data' events as before; output straight to the socket's handle, one write per input
+// chunk, lib/server/socket-writer.ts; `--output stream` for socket.write as before). What memring loses against it is memring's own work (parsing, the store,
 // reply assembly); what it loses against memcached beyond that is Node's.
 //
 //   node dist/compat-tests/bench/ceiling-server.js -p PORT [-l 127.0.0.1] [--value-bytes 100] [--input onread|data]
+//        [--output direct|stream]
 //
 // It understands just enough of both protocols for memaslap: text get/gets (any number of
 // keys, each echoed back), set/add/replace/append/prepend/cas (data block skipped),
@@ -13,6 +15,7 @@
 
 import net from 'node:net'
 import { adoptWithOnread } from '../../lib/server/onread-socket.js'
+import { SocketWriter } from '../../lib/server/socket-writer.js'
 
 function arg (name: string, dflt: string): string {
   const i = process.argv.indexOf(name)
@@ -147,17 +150,24 @@ class BinaryConn {
 const out = new Out()
 /** --input onread (default): memring's input path (lib/server/onread-socket.ts); data: 'data' events. */
 const onread = arg('--input', 'onread') === 'onread'
+/** --output direct (default): memring's output path (lib/server/socket-writer.ts); stream: socket.write. */
+const direct = arg('--output', 'direct') === 'direct'
 const server = net.createServer({ pauseOnConnect: onread }, (raw) => {
   let conn: TextConn | BinaryConn | null = null
   let sock: net.Socket | null = raw
+  let writer: SocketWriter | null = null
   const onChunk = (chunk: Buffer): void => {
     conn ??= chunk[0] === 0x80 ? new BinaryConn() : new TextConn()
     conn.feed(chunk, out) // both keep only copies of a chunk's unparsed rest
-    if (out.n > 0) (sock as net.Socket).write(out.take())
+    if (out.n > 0) {
+      if (writer !== null) writer.write(out.take())
+      else (sock as net.Socket).write(out.take())
+    }
   }
   if (onread) sock = adoptWithOnread(raw, onChunk)
   else raw.on('data', onChunk)
   if (sock === null) return
+  if (direct) writer = new SocketWriter(sock, () => {})
   sock.setNoDelay(true)
   sock.on('error', () => sock?.destroy())
 })

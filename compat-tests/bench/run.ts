@@ -44,7 +44,7 @@ function usage (msg: string): never {
 usage: run.js [--quick | --smoke] [--rounds N] [--seconds N] [--warmup N] [--connections N]
               [--profiles ${PROFILES.map((p) => p.id).join(',')}] [--targets memcached,memring,ceiling]
               [--out DIR] [--cpu-prof DIR] | --render REPORT.json
-              (extra targets: memring-before with --before-bin OTHER/dist/bin/memring.js; ceiling-data)
+              (extra targets: memring-before with --before-bin OTHER/dist/bin/memring.js; ceiling-data, ceiling-stream)
 `)
   process.exit(2)
 }
@@ -112,7 +112,7 @@ async function oneRun (o: Options, p: Profile, target: ServerKind, round: number
   }
   const nodeArgs = o.cpuProf !== null ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : []
   const server = await startServer({
-    kind: target, cpu: pinned ? 0 : null, memoryMb: o.memoryMb, threads: o.memcachedThreads, nodeArgs: target === 'memring' ? nodeArgs : [],
+    kind: target, cpu: pinned ? 0 : null, memoryMb: o.memoryMb, threads: o.memcachedThreads, nodeArgs: target === 'memcached' ? [] : nodeArgs,
     valueBytes: p.valueBytes, memringBin: target === 'memring-before' ? o.beforeBin : undefined,
   })
   try {

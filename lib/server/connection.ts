@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net'
 import type { ConnControl, ServerContext } from './context.js'
 import { Output, type HoldOwner } from './output.js'
+import { SocketWriter } from './socket-writer.js'
 import { TextSession } from './text-session.js'
 import { VerboseTextSession, newConnectionLine, verboseLine } from './verbose.js'
 import { CONN_OUTPUT_LIMIT, type ServerSettings } from './settings.js'
@@ -67,6 +68,8 @@ class TextProtocol implements ProtocolSession {
 export class Connection implements ConnControl, HoldOwner {
   readonly id = takeConnectionId()
   readonly out = new Output()
+  /** Where replies go: the socket's handle directly, or its stream (socket-writer.ts). */
+  private readonly writer: SocketWriter
   lastCmdSec: number
   private session: ProtocolSession | null = null
   private closing = false
@@ -106,6 +109,7 @@ export class Connection implements ConnControl, HoldOwner {
     this.rport = socket.remotePort ?? 0
     this.lastCmdSec = Math.floor(Date.now() / 1000)
     this.out.owner = this
+    this.writer = new SocketWriter(socket, () => this.onDrain())
     // The proxy's frontend reuses Connection with no settings: no -vv lines, the default limit.
     const settings = ctx.settings as ServerSettings | null
     this.verbose = settings !== null && settings.verbosity > 1
@@ -141,7 +145,7 @@ export class Connection implements ConnControl, HoldOwner {
   }
 
   /** Reply bytes not yet taken by the kernel: queued here plus in the socket's buffer (`stats conns`). */
-  outBytes (): number { return this.out.pendingBytes + this.socket.writableLength }
+  outBytes (): number { return this.out.pendingBytes + this.writer.queued }
 
   state (): string {
     if (this.session === null) return 'conn_new_cmd'
@@ -186,7 +190,7 @@ export class Connection implements ConnControl, HoldOwner {
   flush (): void {
     if (this.destroyed) return
     const before = this.out.bytesWritten
-    const ok = this.out.flush(this.socket)
+    const ok = this.out.flush(this.writer)
     this.ctx.stats.bytes_written += this.out.bytesWritten - before
     if (this.closing) {
       // Held replies go out before the close (quit after a write waiting for its acks).
@@ -271,7 +275,7 @@ export class Connection implements ConnControl, HoldOwner {
   /** Hands the socket to another owner (an Upgrade): replies queued so far go first. */
   detach (): Socket | null {
     if (this.destroyed) return null
-    this.out.flush(this.socket)
+    this.out.flush(this.writer)
     this.destroyed = true
     this.detached = true
     this.session?.close()
@@ -295,7 +299,7 @@ export class Connection implements ConnControl, HoldOwner {
     this.ctx.onInternalError?.(err, this.id)
     this.out.clear()
     this.out.bytes(SERVER_ERROR_INTERNAL)
-    this.out.flush(this.socket)
+    this.out.flush(this.writer)
     this.destroyed = true
     this.socket.end()
     setTimeout(() => this.socket.destroy(), 100).unref()

@@ -75,6 +75,11 @@ export interface Sink {
   write (b: Buffer, cb?: (err?: Error | null) => void): boolean
   cork (): void
   uncork (): void
+  /**
+   * Optional: list[0, n) as one write, done once all of it is written (SocketWriter). The
+   * sink must not keep `list` itself past the call: the Output reuses it.
+   */
+  writev? (list: Buffer[], n: number, done: ((err?: Error | null) => void) | undefined): boolean
 }
 
 export class Output {
@@ -388,6 +393,7 @@ export class Output {
  */
 function writeAll (sink: Sink, list: Buffer[], n: number, done: ((err?: Error | null) => void) | undefined): boolean {
   if (n === 0) { done?.(); return true }
+  if (sink.writev !== undefined) return sink.writev(list, n, done)
   if (n === 1) return sink.write(list[0], done)
   let ok = true
   sink.cork()

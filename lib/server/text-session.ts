@@ -777,6 +777,9 @@ export class TextSession implements TextRequestHandler {
       this.dump = new MetaDump(this.ctx, this.conn, classes, () => {
         this.dump = null
         this.resume()
+        // Replies to input pipelined after the dump: nothing else flushes them (no drain
+        // comes when the socket took the dump's last page at once).
+        this.conn.flush()
         // The client half-closed during the dump: close once everything is out, as
         // memcached's crawler finishes its dump before the connection goes.
         if (this.endAfterDump) { this.conn.closeAfterWrite(); this.conn.flush() }
