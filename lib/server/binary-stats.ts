@@ -21,7 +21,7 @@ function rows (ctx: ServerContext, group: string): Array<[string, string]> {
   const scratch = new Output()
   writeStats(scratch, ctx, group)
   const parts: Buffer[] = []
-  scratch.flush({ write: (b) => { parts.push(Buffer.from(b)); return true }, cork () {}, uncork () {} })
+  scratch.flush({ write: (b) => { parts.push(Buffer.from(b)); return true }, cork () {}, uncork () {}, lastSync: true })
   const text = Buffer.concat(parts).toString('latin1')
   const out: Array<[string, string]> = []
   for (const line of text.split('\r\n')) {

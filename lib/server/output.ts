@@ -40,6 +40,15 @@ class Staging {
   start = 0
   end = 0
   owner: Output | null = null
+  /** Which chunk `buf` is (changes when a fresh one is started). */
+  gen = 0
+  /**
+   * Ranges of this chunk in some Output's piece list or in a write not known to be done.
+   * At 0, with no owner, nothing refers to the chunk and it is written from its start
+   * again (see Output.release): while every write completes synchronously, one chunk
+   * serves all replies instead of a new 64 KiB Buffer per 64 KiB of replies.
+   */
+  refs = 0
 }
 const staging = new Staging()
 
@@ -80,6 +89,11 @@ export interface Sink {
    * sink must not keep `list` itself past the call: the Output reuses it.
    */
   writev? (list: Buffer[], n: number, done: ((err?: Error | null) => void) | undefined): boolean
+  /**
+   * Optional: true when the last write was copied by the kernel before it returned (so
+   * its buffers may be reused at once); anything else keeps them untouched.
+   */
+  readonly lastSync?: boolean
 }
 
 export class Output {
@@ -102,6 +116,27 @@ export class Output {
   private pinIdx: number[] = []
   private pinH: number[] = []
   private pinSrc: PinSource | null = null
+  /** Ranges of staging chunk `myGen` in `pieces` (counted in staging.refs). */
+  private myRefs = 0
+  private myGen = -1
+
+  /** Moves staging[start, end) into the piece list. */
+  private stage (st: Staging): void {
+    this.pieces.push(st.buf.subarray(st.start, st.end))
+    if (this.myGen !== st.gen) { this.myGen = st.gen; this.myRefs = 0 }
+    this.myRefs++
+    st.refs++
+  }
+
+  /**
+   * Everything this Output handed over was written synchronously (the kernel copied it):
+   * its ranges no longer refer to the chunk; if no one else's do, start it over.
+   */
+  private release (st: Staging): void {
+    if (this.myGen === st.gen) st.refs -= this.myRefs
+    this.myRefs = 0
+    if (st.refs === 0 && st.owner === null) { st.start = 0; st.end = 0 }
+  }
 
   /** Reserve n bytes in staging for this output; returns the offset to write at. */
   private reserve (n: number): number {
@@ -112,8 +147,10 @@ export class Output {
       st.start = st.end
     }
     if (st.end + n > st.buf.length) {
-      if (st.end > st.start) this.pieces.push(st.buf.subarray(st.start, st.end))
+      if (st.end > st.start) this.stage(st)
       st.buf = Buffer.allocUnsafeSlow(n > CHUNK_SIZE ? n : CHUNK_SIZE)
+      st.gen++
+      st.refs = 0
       st.start = 0
       st.end = 0
     }
@@ -126,7 +163,7 @@ export class Output {
   /** Another Output needs the staging chunk: take our range out of it. */
   yieldStaging (): void {
     const st = staging
-    if (st.end > st.start) this.pieces.push(st.buf.subarray(st.start, st.end))
+    if (st.end > st.start) this.stage(st)
     st.start = st.end
     st.owner = null
   }
@@ -231,7 +268,7 @@ export class Output {
   private flushStagingToPieces (): void {
     const st = staging
     if (st.owner === this && st.end > st.start) {
-      this.pieces.push(st.buf.subarray(st.start, st.end))
+      this.stage(st)
       st.start = st.end
     }
   }
@@ -352,7 +389,10 @@ export class Output {
     this.bytesWritten += written
     this.committed = Math.max(0, this.committed - i)
     this.committedBytes = Math.max(0, this.committedBytes - consumed)
-    return writeAll(sink, send, send.length, this.takePins(i))
+    const ok = writeAll(sink, send, send.length, this.takePins(i))
+    // Ranges of a write libuv queued stay counted for good (see flush()).
+    if (sink.lastSync !== true) this.myRefs = 0
+    return ok
   }
 
   /** Drops everything queued since the last commit() or flush (memcached conn_release_items). */
@@ -369,7 +409,7 @@ export class Output {
   flush (sink: Sink): boolean {
     const st = staging
     if (st.owner === this) {
-      if (st.end > st.start) this.pieces.push(st.buf.subarray(st.start, st.end))
+      if (st.end > st.start) this.stage(st)
       st.start = st.end
       st.owner = null
     }
@@ -383,6 +423,10 @@ export class Output {
     pieces.length = 0
     this.committed = 0
     this.committedBytes = 0
+    // A write libuv had to queue (or a sink that cannot tell) keeps its ranges counted:
+    // that chunk is then never started over, and is replaced once full, as before.
+    if (sink.lastSync === true) this.release(st)
+    else this.myRefs = 0
     return ok
   }
 }

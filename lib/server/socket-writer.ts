@@ -62,6 +62,8 @@ export class SocketWriter implements Sink {
   /** Writes libuv has queued and not yet reported done. */
   inFlight = 0
   private needDrain = false
+  /** The last write was taken whole by the kernel before it returned (Sink.lastSync). */
+  lastSync = false
   private readonly direct: boolean
   private readonly hwm: number
 
@@ -86,7 +88,7 @@ export class SocketWriter implements Sink {
 
   write (b: Buffer, cb?: (err?: Error | null) => void): boolean {
     const h = this.handle()
-    if (h === null) return this.socket.write(b, cb)
+    if (h === null) { this.lastSync = false; return this.socket.write(b, cb) }
     const req = this.spare ?? this.newReq()
     const err = h.writeBuffer(req, b)
     return this.after(h, req, err, b, cb)
@@ -101,6 +103,7 @@ export class SocketWriter implements Sink {
     if (n === 1) return this.write(list[0], done)
     const h = this.handle()
     if (h === null) {
+      this.lastSync = false
       const s = this.socket
       s.cork()
       let ok = true
@@ -128,6 +131,7 @@ export class SocketWriter implements Sink {
   private after (h: Handle, req: WriteReq, err: number, keep: Buffer[] | Buffer | null, done: ((err?: Error | null) => void) | undefined,
     list: Buffer[] | null = null, n = 0): boolean {
     if (err !== 0) {
+      this.lastSync = false
       // EPIPE, ECONNRESET...: the stream would destroy the socket with the error; so do we.
       this.spare = req.writer === null ? req : null
       const e = new Error(`write failed (${err})`)
@@ -136,11 +140,13 @@ export class SocketWriter implements Sink {
       return false
     }
     if (streamBaseState[kLastWriteWasAsync] === 0) {
+      this.lastSync = true
       this.spare = req
       done?.()
       return true
     }
     // Queued by libuv: this request object now belongs to the write.
+    this.lastSync = false
     this.spare = null
     req.writer = this
     req.chunks = keep ?? (list as Buffer[]).slice(0, n)
