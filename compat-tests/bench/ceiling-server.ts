@@ -6,7 +6,7 @@
 // reply assembly); what it loses against memcached beyond that is Node's.
 //
 //   node dist/compat-tests/bench/ceiling-server.js -p PORT [-l 127.0.0.1] [--value-bytes 100] [--input onread|data]
-//        [--output direct|stream]
+//        [--output direct|stream] [--flush batch|now]
 //
 // It understands just enough of both protocols for memaslap: text get/gets (any number of
 // keys, each echoed back), set/add/replace/append/prepend/cas (data block skipped),
@@ -152,6 +152,20 @@ const out = new Out()
 const onread = arg('--input', 'onread') === 'onread'
 /** --output direct (default): memring's output path (lib/server/socket-writer.ts); stream: socket.write. */
 const direct = arg('--output', 'direct') === 'direct'
+/** --flush batch (default, as memring: lib/server/flush-batch.ts): replies of one event-loop turn are written together after it; now: at once. */
+const batch = arg('--flush', 'batch') === 'batch'
+const queued: Array<[SocketWriter, Buffer]> = []
+let scheduled = false
+function later (w: SocketWriter, b: Buffer): void {
+  queued.push([w, b])
+  if (scheduled) return
+  scheduled = true
+  setImmediate(() => {
+    scheduled = false
+    for (let i = 0; i < queued.length; i++) queued[i][0].write(queued[i][1])
+    queued.length = 0
+  })
+}
 const server = net.createServer({ pauseOnConnect: onread }, (raw) => {
   let conn: TextConn | BinaryConn | null = null
   let sock: net.Socket | null = raw
@@ -160,8 +174,9 @@ const server = net.createServer({ pauseOnConnect: onread }, (raw) => {
     conn ??= chunk[0] === 0x80 ? new BinaryConn() : new TextConn()
     conn.feed(chunk, out) // both keep only copies of a chunk's unparsed rest
     if (out.n > 0) {
-      if (writer !== null) writer.write(out.take())
-      else (sock as net.Socket).write(out.take())
+      if (writer === null) (sock as net.Socket).write(out.take())
+      else if (batch) later(writer, out.take())
+      else writer.write(out.take())
     }
   }
   if (onread) sock = adoptWithOnread(raw, onChunk)

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import type { ConnControl, ServerContext } from './context.js'
 import { Output, type HoldOwner } from './output.js'
 import { SocketWriter } from './socket-writer.js'
+import { flushLater, type Deferrable } from './flush-batch.js'
 import { TextSession } from './text-session.js'
 import { VerboseTextSession, newConnectionLine, verboseLine } from './verbose.js'
 import { CONN_OUTPUT_LIMIT, type ServerSettings } from './settings.js'
@@ -65,11 +66,13 @@ class TextProtocol implements ProtocolSession {
   readingData (): boolean { return this.session.parser.readingData }
 }
 
-export class Connection implements ConnControl, HoldOwner {
+export class Connection implements ConnControl, HoldOwner, Deferrable {
   readonly id = takeConnectionId()
   readonly out = new Output()
   /** Where replies go: the socket's handle directly, or its stream (socket-writer.ts). */
   private readonly writer: SocketWriter
+  /** The end-of-input flush waits for the end of this event-loop turn (flush-batch.ts). */
+  flushQueued = false
   lastCmdSec: number
   private session: ProtocolSession | null = null
   private closing = false
@@ -124,6 +127,8 @@ export class Connection implements ConnControl, HoldOwner {
     socket.on('end', () => {
       if (this.closeReason === 'error') this.closeReason = 'normal'
       if (this.destroyed) return
+      // Replies to input read with the FIN go out before anything below ends the socket.
+      if (this.flushQueued) this.flush()
       // A session whose replies complete later (the proxy) closes once they are out.
       if (this.session?.endInput?.() === true) return
       // Requests read before the FIN but held back by backpressure are answered first, as
@@ -180,7 +185,8 @@ export class Connection implements ConnControl, HoldOwner {
       this.internalError(err)
       return
     }
-    this.flush()
+    // With the other connections' replies of this turn (flush-batch.ts).
+    flushLater(this)
   }
 
   /**
