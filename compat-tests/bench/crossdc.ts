@@ -31,11 +31,8 @@ import { waitFor } from '../../lib/testing/wait-for.js'
 import { freePort, startZooKeeper, type Teardown } from '../../lib/testing/zookeeper.js'
 import { gitSha, machineInfo } from './proc.js'
 import { repoRoot } from '../harness/targets.js'
+import { numArg as arg } from './args.js'
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i < 0 ? dflt : Number(process.argv[i + 1])
-}
 const ROUNDS = arg('rounds', 3)
 const SECONDS = arg('seconds', 10)
 const RATE = arg('rate', 2000)

@@ -105,7 +105,7 @@ export async function startServer (o: StartOptions): Promise<BenchServer> {
     const common = ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', String(o.memoryMb), '-t', String(o.threads)]
     const argv = o.kind === 'memcached'
       ? ['memcached', '-u', 'root', ...common]
-      : o.kind === 'ceiling' || o.kind === 'ceiling-data' || o.kind === 'ceiling-stream' || o.kind === 'ceiling-now'
+      : o.kind.startsWith('ceiling')
         ? [process.execPath, ...(o.nodeArgs ?? []), ceilingBin, '-l', '127.0.0.1', '-p', String(port), '--value-bytes', String(o.valueBytes ?? 100),
             '--input', o.kind === 'ceiling-data' ? 'data' : 'onread', '--output', o.kind === 'ceiling-stream' ? 'stream' : 'direct', '--flush', o.kind === 'ceiling-now' ? 'now' : 'batch']
         : [process.execPath, ...(o.nodeArgs ?? []), o.memringBin ?? memringBin, ...common, ...(o.extraArgs ?? [])]

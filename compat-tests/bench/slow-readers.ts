@@ -20,11 +20,8 @@ import net from 'node:net'
 import { machineInfo, rssBytes } from './proc.js'
 import { median } from './report.js'
 import { startServer, type ServerKind } from './servers.js'
+import { arg } from './args.js'
 
-function arg (name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt
-}
 const conns = Number(arg('conns', '300'))
 const seconds = Number(arg('seconds', '10'))
 const valueBytes = Number(arg('value-bytes', '500000'))

@@ -15,11 +15,8 @@ import fs from 'node:fs'
 import { MEMCACHED_BIN, freePort, waitForPort } from '../../lib/testing/memcached.js'
 import { MEMRING_BIN } from '../../lib/testing/memring-process.js'
 import { makeCerts } from '../../lib/testing/certs.js'
+import { numArg as arg } from './args.js'
 
-function arg (name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? def : Number(process.argv[i + 1])
-}
 const SECONDS = arg('seconds', 2)
 const ROUNDS = arg('rounds', 3)
 const CONNS = arg('conns', 8)

@@ -25,11 +25,8 @@ import { rawClient, type RawClient } from '../../lib/testing/raw-client.js'
 import { waitFor } from '../../lib/testing/wait-for.js'
 import { gitSha, machineInfo } from './proc.js'
 import { repoRoot } from '../harness/targets.js'
+import { numArg as arg } from './args.js'
 
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i < 0 ? dflt : Number(process.argv[i + 1])
-}
 const ROUNDS = arg('rounds', 3)
 const KEYS = arg('keys', 20_000)
 const CONNS = arg('conns', 8)

@@ -7,8 +7,8 @@
  * sender's system call. Written one by one between reads, the replies reach a client that
  * has gone back to sleep after each one, and every write pays a wake-up (on this project's
  * VMs an inter-processor interrupt through the hypervisor). Written back to back, most
- * find their client still awake. Measured on the ceiling server (same run, 3 rounds, text
- * 100 B): 1.35-1.45x the ops/s and 0.7x the CPU per request; see lib/server/README.md.
+ * find their client still awake. Measured, text 100 B, same-run rounds: memring 1.23x the
+ * ops/s; the ceiling server 1.06-1.45x depending on the run (lib/server/README.md).
  *
  * Order is kept: a connection's output is one queue, and anything that flushes it earlier
  * (the output bound, a drain, a close) simply leaves less for the batch.

@@ -90,8 +90,7 @@ export class SocketWriter implements Sink {
     const h = this.handle()
     if (h === null) { this.lastSync = false; return this.socket.write(b, cb) }
     const req = this.spare ?? this.newReq()
-    const err = h.writeBuffer(req, b)
-    return this.after(h, req, err, b, cb)
+    return this.after(h, req, h.writeBuffer(req, b), b, false, cb)
   }
 
   /** Corking goes through the stream: while corked, write() takes the stream path. */
@@ -111,12 +110,11 @@ export class SocketWriter implements Sink {
       s.uncork()
       return ok
     }
-    const chunks = list.length === n ? list : list.slice(0, n)
+    const whole = list.length === n
+    const chunks = whole ? list : list.slice(0, n)
     const req = this.spare ?? this.newReq()
-    const err = h.writev(req, chunks, true)
-    // libuv keeps pointers into these buffers while the write is queued: keep them alive,
-    // in a list the caller will not truncate (after() copies it only then).
-    return this.after(h, req, err, chunks === list ? null : chunks, done, list, n)
+    // The caller reuses `list`: if libuv queues the write, keep a copy of it (see after()).
+    return this.after(h, req, h.writev(req, chunks, true), chunks, whole, done)
   }
 
   private newReq (): WriteReq {
@@ -128,15 +126,19 @@ export class SocketWriter implements Sink {
     return r
   }
 
-  private after (h: Handle, req: WriteReq, err: number, keep: Buffer[] | Buffer | null, done: ((err?: Error | null) => void) | undefined,
-    list: Buffer[] | null = null, n = 0): boolean {
+  /**
+   * After a write call: `keep` holds the buffers libuv points into if it queued the write
+   * (copied first when `copyKeep`: the caller's list, which it will truncate).
+   */
+  private after (h: Handle, req: WriteReq, err: number, keep: Buffer[] | Buffer, copyKeep: boolean,
+    done: ((err?: Error | null) => void) | undefined): boolean {
     if (err !== 0) {
-      this.lastSync = false
       // EPIPE, ECONNRESET...: the stream would destroy the socket with the error; so do we.
-      this.spare = req.writer === null ? req : null
-      const e = new Error(`write failed (${err})`)
+      // The request object may have been bound to the failed write: not reused.
+      this.lastSync = false
+      this.spare = null
       this.socket.destroy()
-      done?.(e)
+      done?.(new Error(`write failed (${err})`))
       return false
     }
     if (streamBaseState[kLastWriteWasAsync] === 0) {
@@ -149,7 +151,7 @@ export class SocketWriter implements Sink {
     this.lastSync = false
     this.spare = null
     req.writer = this
-    req.chunks = keep ?? (list as Buffer[]).slice(0, n)
+    req.chunks = copyKeep ? (keep as Buffer[]).slice() : keep
     req.done = done
     this.inFlight++
     if (h.writeQueueSize < this.hwm) return true
