@@ -90,7 +90,8 @@ export class SocketWriter implements Sink {
     const h = this.handle()
     if (h === null) { this.lastSync = false; return this.socket.write(b, cb) }
     const req = this.spare ?? this.newReq()
-    return this.after(h, req, h.writeBuffer(req, b), b, false, cb)
+    const err = h.writeBuffer(req, b)
+    return this.after(h, req, err, b, cb)
   }
 
   /** Corking goes through the stream: while corked, write() takes the stream path. */
@@ -110,11 +111,12 @@ export class SocketWriter implements Sink {
       s.uncork()
       return ok
     }
-    const whole = list.length === n
-    const chunks = whole ? list : list.slice(0, n)
+    const chunks = list.length === n ? list : list.slice(0, n)
     const req = this.spare ?? this.newReq()
-    // The caller reuses `list`: if libuv queues the write, keep a copy of it (see after()).
-    return this.after(h, req, h.writev(req, chunks, true), chunks, whole, done)
+    const err = h.writev(req, chunks, true)
+    // libuv keeps pointers into these buffers while the write is queued: keep them alive,
+    // in a list the caller will not truncate (after() copies it only then).
+    return this.after(h, req, err, chunks === list ? null : chunks, done, list, n)
   }
 
   private newReq (): WriteReq {
@@ -126,19 +128,15 @@ export class SocketWriter implements Sink {
     return r
   }
 
-  /**
-   * After a write call: `keep` holds the buffers libuv points into if it queued the write
-   * (copied first when `copyKeep`: the caller's list, which it will truncate).
-   */
-  private after (h: Handle, req: WriteReq, err: number, keep: Buffer[] | Buffer, copyKeep: boolean,
-    done: ((err?: Error | null) => void) | undefined): boolean {
+  private after (h: Handle, req: WriteReq, err: number, keep: Buffer[] | Buffer | null, done: ((err?: Error | null) => void) | undefined,
+    list: Buffer[] | null = null, n = 0): boolean {
     if (err !== 0) {
-      // EPIPE, ECONNRESET...: the stream would destroy the socket with the error; so do we.
-      // The request object may have been bound to the failed write: not reused.
       this.lastSync = false
-      this.spare = null
+      // EPIPE, ECONNRESET...: the stream would destroy the socket with the error; so do we.
+      this.spare = req.writer === null ? req : null
+      const e = new Error(`write failed (${err})`)
       this.socket.destroy()
-      done?.(new Error(`write failed (${err})`))
+      done?.(e)
       return false
     }
     if (streamBaseState[kLastWriteWasAsync] === 0) {
@@ -151,7 +149,7 @@ export class SocketWriter implements Sink {
     this.lastSync = false
     this.spare = null
     req.writer = this
-    req.chunks = copyKeep ? (keep as Buffer[]).slice() : keep
+    req.chunks = keep ?? (list as Buffer[]).slice(0, n)
     req.done = done
     this.inFlight++
     if (h.writeQueueSize < this.hwm) return true
