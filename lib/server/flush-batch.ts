@@ -13,6 +13,8 @@
  * Order is kept: a connection's output is one queue, and anything that flushes it earlier
  * (the output bound, a drain, a close) simply leaves less for the batch.
  */
+import { truncate } from './truncate.js'
+
 export interface Deferrable {
   /** Set while queued here (so a connection is queued once per turn). */
   flushQueued: boolean
@@ -30,7 +32,7 @@ function run (): void {
     c.flushQueued = false
     c.flush()
   }
-  queue.length = 0
+  truncate(queue, 0)
 }
 
 /** Flush c once this turn's reads are all handled. */

@@ -11,6 +11,7 @@
  * Output's own piece list (`yieldStaging`).
  */
 import { writeUint } from '../../protocol/numbers.js'
+import { truncate } from './truncate.js'
 
 const CHUNK_SIZE = 64 * 1024
 /** Values at least this large are copied into their own Buffer instead of the chunk. */
@@ -400,7 +401,7 @@ export class Output {
     const st = staging
     if (st.owner === this) { st.end = st.start; st.owner = null }
     if (this.pinIdx.length !== 0) this.dropPins(this.committed)
-    this.pieces.length = this.committed
+    truncate(this.pieces, this.committed)
     this.pendingBytes = this.committedBytes
     if (this.gates !== null) this.repairGates()
   }
@@ -420,7 +421,7 @@ export class Output {
     this.bytesWritten += this.pendingBytes
     this.pendingBytes = 0
     const ok = writeAll(sink, pieces, n, this.pinIdx.length === 0 ? undefined : this.takePins(n))
-    pieces.length = 0
+    truncate(pieces, 0)
     this.committed = 0
     this.committedBytes = 0
     // A write libuv had to queue (or a sink that cannot tell) keeps its ranges counted:
