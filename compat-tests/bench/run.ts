@@ -44,7 +44,7 @@ function usage (msg: string): never {
 usage: run.js [--quick | --smoke] [--rounds N] [--seconds N] [--warmup N] [--connections N]
               [--profiles ${PROFILES.map((p) => p.id).join(',')}] [--targets memcached,memring,ceiling]
               [--out DIR] [--cpu-prof DIR] | --render REPORT.json
-              (extra targets: memring-before with --before-bin OTHER/dist/bin/memring.js; ceiling-data, ceiling-stream, ceiling-now)
+              (extra targets: memring-before with --before-bin OTHER/dist/bin/memring.js; ceiling-data, ceiling-stream, ceiling-now, ceiling-store)
 `)
   process.exit(2)
 }

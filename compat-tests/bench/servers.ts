@@ -12,10 +12,11 @@ import { memringBin } from '../harness/targets.js'
  * memring-before: another memring build (StartOptions.memringBin: a before/after comparison
  * in one run); ceiling-data: the ceiling reading with 'data' events (its earlier input path);
  * ceiling-stream: the ceiling writing through socket.write (its earlier output path);
- * ceiling-now: the ceiling writing each reply at once instead of once per event-loop turn.
+ * ceiling-now: the ceiling writing each reply at once instead of once per event-loop turn;
+ * ceiling-store: the ceiling keeping items in a real SlabStore (`--store`).
  */
-export type ServerKind = 'memcached' | 'memring' | 'ceiling' | 'memring-before' | 'ceiling-data' | 'ceiling-stream' | 'ceiling-now'
-export const SERVER_KINDS: readonly ServerKind[] = ['memcached', 'memring', 'ceiling', 'memring-before', 'ceiling-data', 'ceiling-stream', 'ceiling-now']
+export type ServerKind = 'memcached' | 'memring' | 'ceiling' | 'memring-before' | 'ceiling-data' | 'ceiling-stream' | 'ceiling-now' | 'ceiling-store'
+export const SERVER_KINDS: readonly ServerKind[] = ['memcached', 'memring', 'ceiling', 'memring-before', 'ceiling-data', 'ceiling-stream', 'ceiling-now', 'ceiling-store']
 const ceilingBin = fileURLToPath(new URL('./ceiling-server.js', import.meta.url))
 
 export interface StartOptions {
@@ -107,7 +108,8 @@ export async function startServer (o: StartOptions): Promise<BenchServer> {
       ? ['memcached', '-u', 'root', ...common]
       : o.kind.startsWith('ceiling')
         ? [process.execPath, ...(o.nodeArgs ?? []), ceilingBin, '-l', '127.0.0.1', '-p', String(port), '--value-bytes', String(o.valueBytes ?? 100),
-            '--input', o.kind === 'ceiling-data' ? 'data' : 'onread', '--output', o.kind === 'ceiling-stream' ? 'stream' : 'direct', '--flush', o.kind === 'ceiling-now' ? 'now' : 'batch']
+            '--input', o.kind === 'ceiling-data' ? 'data' : 'onread', '--output', o.kind === 'ceiling-stream' ? 'stream' : 'direct', '--flush', o.kind === 'ceiling-now' ? 'now' : 'batch',
+            ...(o.kind === 'ceiling-store' ? ['--store'] : [])]
         : [process.execPath, ...(o.nodeArgs ?? []), o.memringBin ?? memringBin, ...common, ...(o.extraArgs ?? [])]
     const [cmd, ...args] = o.cpu === null ? argv : ['taskset', '-c', String(o.cpu), ...argv]
     const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
