@@ -12,7 +12,8 @@
  * warm_lru_pct (the store's HOT/WARM shares), watcher_logbuf_size (each watcher's buffer),
  * no_modern (the parts above it turns off), meta_e/no_meta_e (memring only: meta E and md x),
  * slab_automove_ratio and slab_automove_window (the page mover's decision), slab_chunk_max
- * (items above it are chained).
+ * (items above it are chained; no_chunked_items and no_modern set it to a page, -I above
+ * 1m back to half a page unless it was given).
  * Validated and shown in `stats settings` only, as `lru tune`/`lru temp_ttl` do:
  * hot_max_factor, warm_max_factor, temporary_ttl, lru_crawler_tocrawl, tail_repair_time,
  * worker_logbuf_size.
@@ -38,6 +39,8 @@ const SLAB_CHUNK_MAX_MIN = 1024
 export interface SuboptionState {
   /** worker_logbuf_size's value: memcached 1.6.18 falls through into slab_sizes with it. */
   slabSizes: string | null
+  /** slab_chunk_max was given (memcached slab_chunk_size_changed): no_modern and -I > 1m leave it alone. */
+  slabChunkGiven: boolean
 }
 
 /** C atoi: (int) strtol(v, NULL, 10); strtol saturates at the 64-bit long range. */
@@ -74,7 +77,7 @@ function atofNeg (v: string): [number, boolean] {
 
 /** Runs memcached's option-loop part of every `-o` group, in order, on s. */
 export function applySuboptions (s: ServerSettings, groups: string[]): SuboptionState {
-  const st: SuboptionState = { slabSizes: null }
+  const st: SuboptionState = { slabSizes: null, slabChunkGiven: false }
   for (const group of groups) {
     for (const item of group.split(',')) {
       const sub = item.trim()
@@ -147,6 +150,7 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
       const v = need('Missing slab_chunk_max argument')
       if (!/^[ \t\n\v\f\r]*[+-]?[0-9]+[ \t\n\v\f\r]*$/.test(v)) throw memcachedError('could not parse argument to slab_chunk_max')
       s.slabChunkMax = Number(v)
+      st.slabChunkGiven = true
       return
     }
     case 'slab_automove_ratio': {
@@ -241,9 +245,16 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
       s.metaE = true
       return
     case 'no_meta_e': s.metaE = false; return
+    case 'no_chunked_items':
+      // Items up to a whole page in one chunk (whatever slab_chunk_max said before it).
+      s.slabChunkMax = SLAB_PAGE_SIZE
+      return
     case 'no_modern':
-      // What no_modern turns off that memring has (memcached also turns off maxconns_fast,
-      // picks the jenkins hash and disables chunked items).
+      // What no_modern turns off that memring has (memcached also turns off maxconns_fast
+      // and picks the jenkins hash). Chunked items too, unless slab_chunk_max was given:
+      // an item up to a page takes one chunk of the largest class (memcached's t/lru.t
+      // counts the evictions that gives).
+      if (!st.slabChunkGiven) s.slabChunkMax = SLAB_PAGE_SIZE
       s.slabReassign = false
       s.slabAutomove = 0
       s.lruSegmented = false
@@ -258,6 +269,8 @@ function apply (s: ServerSettings, st: SuboptionState, key: string, val: string 
 
 /** memcached's checks after the option loop, in its order (each exits EX_USAGE). */
 export function checkSuboptions (s: ServerSettings, st: SuboptionState): void {
+  // -I above 1m: back to half a page unless slab_chunk_max was given (even after no_modern).
+  if (s.itemSizeMax > SLAB_PAGE_SIZE && !st.slabChunkGiven) s.slabChunkMax = SLAB_PAGE_SIZE / 2
   const cm = s.slabChunkMax
   if (cm > s.itemSizeMax) throw memcachedError(`slab_chunk_max (bytes: ${cm}) cannot be larger than -I (item_size_max ${s.itemSizeMax})`, EX_USAGE)
   if (s.itemSizeMax % cm !== 0) throw memcachedError(`-I (item_size_max: ${s.itemSizeMax}) must be evenly divisible by slab_chunk_max (bytes: ${cm})`, EX_USAGE)
