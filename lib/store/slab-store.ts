@@ -927,14 +927,17 @@ export class SlabStore implements Store {
   }
 
   movePageTo (to: number, background = false): boolean {
-    const donor = this.pickDonor(to, background)
-    if (donor === 0) return false
-    return this.reassignPage(donor, to)
+    // Best donor first; one whose every page holds something that may not be taken now (a
+    // chain being built, a pinned item) gives way to the next. Taking only the best failed
+    // whenever that was the chain heads' class, whose one page holds the chain in flight:
+    // memcached's t/chunked-items.t then got out of memory where memcached stores.
+    for (const donor of this.donors(to, background)) if (this.reassignPage(donor, to)) return true
+    return false
   }
 
-  private pickDonor (to: number, background: boolean): number {
-    let best = 0
-    let bestAge = -1
+  /** Classes that may give `to` a page, best first. */
+  private donors (to: number, background: boolean): number[] {
+    const list: Array<[number, number]> = [] // [class, oldest item's age]
     const now = this.clock.now()
     // In the background, only take from a class whose oldest item is clearly older than
     // the needy class's (memcached automove compares LRU tail ages the same way).
@@ -945,12 +948,14 @@ export class SlabStore implements Store {
       const t = this.lru.oldest(c)
       const age = t === 0 ? Number.MAX_SAFE_INTEGER : now - this.lastAccess(t)
       if (background && (this.slabs.pagesOf[c] < 2 || age < minAge)) continue
-      // Ages are whole seconds: on a tie, the class with the most pages gives one (the
-      // smallest share of its items), not the first in class order, which is the small
-      // items' class (compat-tests/bench/hits.ts size-shift).
-      if (age > bestAge || (age === bestAge && this.slabs.pagesOf[c] > this.slabs.pagesOf[best])) { bestAge = age; best = c }
+      list.push([c, age])
     }
-    return best
+    // Oldest first. Ages are whole seconds: on a tie, the class with the most pages gives
+    // one (the smallest share of its items), not the first in class order, which is the
+    // small items' class (compat-tests/bench/hits.ts size-shift).
+    const pages = this.slabs.pagesOf
+    list.sort((a, b) => b[1] - a[1] || pages[b[0]] - pages[a[0]] || a[0] - b[0])
+    return list.map((e) => e[0])
   }
 
   private oldestAge (c: number): number {
@@ -958,12 +963,13 @@ export class SlabStore implements Store {
     return t === 0 ? 0 : this.clock.now() - this.lastAccess(t)
   }
 
-  /** Empties a page of class `from` (the one whose items are oldest) and gives it to `to`. */
+  /**
+   * Empties a page of class `from` and gives it to `to`: the page holding the fewest live
+   * chunks (cheapest to empty) among those that may be taken now. False if none may.
+   */
   reassignPage (from: number, to: number): boolean {
     const slabs = this.slabs
-    // Choose the page of `from` holding the fewest live chunks: cheapest to empty.
-    let page = 0
-    let fewest = Infinity
+    const candidates: Array<[number, number]> = [] // [page, live chunks]
     for (let p = 1; p < slabs.pageClass.length; p++) {
       if (slabs.pageClass[p] !== from) continue
       let live = 0
@@ -973,11 +979,20 @@ export class SlabStore implements Store {
         const w = wordOf(slabs.chunkHandle(p, i)) + W_META
         if ((u[w] >>> 16 & (F_LINKED | F_CONT | F_ALLOCATED)) !== 0) live++
       }
-      if (live < fewest) { fewest = live; page = p }
+      candidates.push([p, live])
       if (live === 0) break
     }
-    if (page === 0) return false
+    candidates.sort((a, b) => a[1] - b[1] || a[0] - b[0])
+    for (const [page] of candidates) {
+      if (this.movable(page)) { this.movePage(page, to); return true }
+    }
+    return false
+  }
+
+  /** Whether every chunk of `page` may be taken now. */
+  private movable (page: number): boolean {
     if (this.pins.size !== 0 && this.pinnedOnPage(page)) return false
+    const slabs = this.slabs
     const n = slabs.carvedCount(page)
     const u = slabs.u32[page]
     // Allocated-but-unlinked chunks belong to a request in flight: never steal those.
@@ -991,6 +1006,14 @@ export class SlabStore implements Store {
       }
       if (!this.evictable(h)) return false
     }
+    return true
+  }
+
+  /** Empties `page` (rescuing what fits elsewhere in its class, evicting the rest) and gives it to `to`. */
+  private movePage (page: number, to: number): void {
+    const slabs = this.slabs
+    const n = slabs.carvedCount(page)
+    const u = slabs.u32[page]
     slabs.beginMove(page)
     for (let i = 0; i < n; i++) {
       const h = slabs.chunkHandle(page, i)
@@ -1004,7 +1027,6 @@ export class SlabStore implements Store {
     }
     slabs.reassign(page, to)
     this.counters.slabs_moved++
-    return true
   }
 
   /** Copies a live item into a free chunk of its class outside `page`; true if done. */
