@@ -95,6 +95,7 @@ async function main (): Promise<void> {
     throw err
   }
   const raw = program.opts() as RawServerOptions & { pidfile?: string }
+  raw.portGiven = program.getOptionValueSource('port') !== 'default'
   let settings
   let cluster
   let replication

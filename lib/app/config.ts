@@ -13,6 +13,8 @@ import { applySuboptions, checkSuboptions } from './suboptions.js'
 export interface RawServerOptions {
   port?: string
   udpPort?: string
+  /** false: `port` is the command line's default, not given (memcached's -U then sets the TCP port too). */
+  portGiven?: boolean
   listen?: string[]
   memoryLimit?: string
   connLimit?: string
@@ -65,8 +67,11 @@ export function parseSize (v: string): number {
 
 export function serverSettings (o: RawServerOptions): ServerSettings {
   const s = defaultSettings()
-  if (o.port !== undefined) s.port = int('-p', o.port, 0, 65535)
-  if (o.udpPort !== undefined) s.udpPort = int('-U', o.udpPort, 0, 65535)
+  // -1: any free port, as memcached gives (0 as well, where memcached means no TCP: README).
+  if (o.port !== undefined) s.port = o.port.trim() === '-1' ? 0 : int('-p', o.port, 0, 65535)
+  if (o.udpPort !== undefined) s.udpPort = o.udpPort.trim() === '-1' ? -1 : int('-U', o.udpPort, 0, 65535) // -1: memcached's ephemeral UDP port
+  // memcached: a non-zero -U without -p is also the TCP port (-1: any free one).
+  if (o.udpPort !== undefined && (o.port === undefined || o.portGiven === false) && s.udpPort !== 0) s.port = Math.max(0, s.udpPort)
   if (o.listen !== undefined) s.listen = o.listen.flatMap((l) => l.split(',')).map((l) => l.trim()).filter((l) => l.length > 0)
   if (o.memoryLimit !== undefined) s.memoryLimitMb = int('-m', o.memoryLimit, 1, 32767)
   if (o.connLimit !== undefined) s.maxConns = int('-c', o.connLimit, 1, 1 << 20)

@@ -13,6 +13,7 @@ import { joinCluster, type ClusterMembership } from './cluster-app.js'
 import { advertiseFor, type ClusterConfig } from './cluster-options.js'
 import { hostname } from 'node:os'
 import { attachReplication, type ReplicationConfig } from './replication-app.js'
+import { writePortFile } from './port-file.js'
 import { startServerMetrics, type MetricsConfig } from './metrics-app.js'
 /** memcached's -v human lines (bin/ wires only lib/app). */
 export { verboseLine } from '../server/verbose.js'
@@ -84,6 +85,7 @@ export async function startServerApp (o: ServerAppOptions): Promise<ServerApp> {
     replication.close()
     throw err
   }
+  if (o.settings.unixSocket === '') writePortFile(process.env.MEMCACHED_PORT_FILENAME, server.addresses(), o.settings.listen.length === 0)
   const addrs = server.addresses().map((a) => `${a.address}:${a.port}`)
   log.info({ addresses: addrs, memoryLimitMb: o.settings.memoryLimitMb, maxConns: o.settings.maxConns }, 'memring listening')
   const replicaOf = o.replication?.replicaOf ?? null

@@ -77,3 +77,14 @@ t.test('flags map to settings', async (t) => {
   t.equal(s.verbosity, 2)
   t.equal(s.itemSizeMax, 2 * 1048576)
 })
+
+t.test('-U without -p is also the TCP port, as in memcached; -p -1 and -U -1 are accepted', async (t) => {
+  t.equal(serverSettings({ udpPort: '11222' }).port, 11222, '-U alone')
+  t.equal(serverSettings({ port: '11211', portGiven: false, udpPort: '11222' }).port, 11222, '-U with the command line\'s default -p')
+  t.equal(serverSettings({ port: '11300', portGiven: true, udpPort: '11222' }).port, 11300, '-U with -p given')
+  t.equal(serverSettings({ udpPort: '0' }).port, 11211, '-U 0 leaves the TCP port')
+  t.equal(serverSettings({ udpPort: '-1' }).port, 0, '-U -1 alone: any free TCP port')
+  t.equal(serverSettings({ udpPort: '-1' }).udpPort, -1)
+  t.equal(serverSettings({ port: '-1' }).port, 0, '-p -1: any free port')
+  t.throws(() => serverSettings({ port: '-2' }), ConfigError)
+})
