@@ -91,6 +91,26 @@ export default suite('text/server-flags', 'text', [
     await c.req('get nm:0\r\n', 'END\r\n')
     await c.req('get nm:100\r\n', 'VALUE nm:100 0 1048326\r\n', v, '\r\nEND\r\n')
   }, 30000),
+  test('-o temporary_ttl=61: a short-TTL item goes to the TEMP LRU and survives the evictions long-TTL items cause', async (ctx) => {
+    // memcached's t/lru-maintainer.t: the canary (TTL 30 <= 61) is never evicted, unfetched,
+    // while 100 items of its size with TTL 3600 push the class through its memory.
+    if (ctx.target.kind === 'proxy') ctx.skip('counts one server\'s LRU lists; the proxy splits the keys over two')
+    const s = await ctx.spawn({ flags: ['-m', '2', '-o', 'lru_maintainer,lru_crawler,temporary_ttl=61'] })
+    const c = await ctx.conn(s)
+    const v = Buffer.alloc(66560, 0x42)
+    c.send(`set canary 0 30 ${v.length}\r\n`).send(v).send('\r\n')
+    await c.expect('STORED\r\n')
+    for (let i = 0; i < 100; i++) {
+      c.send(`set key${i} 0 3600 ${v.length}\r\n`).send(v).send('\r\n')
+      await c.expect('STORED\r\n')
+    }
+    c.send('stats items\r\n')
+    const st = (await c.readUntil('END\r\n')).toString()
+    const row = (name: string): number => Number(new RegExp(`STAT items:\\d+:${name} (\\d+)`).exec(st)?.[1] ?? -1)
+    ok(row('number_temp') === 1, `one item in the TEMP LRU (number_temp ${row('number_temp')})`)
+    ok(row('evicted') > 0, `the long-TTL items evicted each other (evicted ${row('evicted')})`)
+    await c.req('get canary\r\n', 'VALUE canary 0 66560\r\n', v, '\r\nEND\r\n')
+  }, 30000),
   test('-o idle_timeout=2: an idle connection is closed, a busy one is not', async (ctx) => {
     frontendFlag(ctx, '-o idle_timeout')
     const s = await ctx.spawn({ flags: ['-o', 'idle_timeout=2'] })

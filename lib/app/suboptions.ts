@@ -13,9 +13,10 @@
  * no_modern (the parts above it turns off), meta_e/no_meta_e (memring only: meta E and md x),
  * slab_automove_ratio and slab_automove_window (the page mover's decision), slab_chunk_max
  * (items above it are chained; no_chunked_items and no_modern set it to a page, -I above
- * 1m back to half a page unless it was given).
- * Validated and shown in `stats settings` only, as `lru tune`/`lru temp_ttl` do:
- * hot_max_factor, warm_max_factor, temporary_ttl, lru_crawler_tocrawl, tail_repair_time,
+ * 1m back to half a page unless it was given), temporary_ttl (the store's TEMP LRU, as
+ * `lru temp_ttl` sets it).
+ * Validated and shown in `stats settings` only, as `lru tune`'s factors are:
+ * hot_max_factor, warm_max_factor, lru_crawler_tocrawl, tail_repair_time,
  * worker_logbuf_size.
  * Accepted and ignored: IGNORED below (README "Command line" says why for each).
  */

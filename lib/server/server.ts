@@ -87,6 +87,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
   })
   // -o lru_maintainer/no_lru_maintainer, hot_lru_pct, warm_lru_pct (later: `lru mode|tune`).
   store.setLruPolicy(settings.lruSegmented, settings.hotLruPct, settings.warmLruPct)
+  store.setTempLru(settings.tempLru ? settings.temporaryTtl : -1)
   if (image !== null) loadMemoryFile(store, settings.memoryFile, image)
   // Protocol sessions: a caller may plug its own; otherwise -B, -S and -Y decide (auth-setup.ts).
   const plugins = protocolPlugins(settings)

@@ -57,7 +57,7 @@ export interface ServerSettings {
   hotMaxFactor: number // lru tune: shown only (the store has no age-based HOT limit)
   warmMaxFactor: number // lru tune: shown only (the store has no age-based WARM limit)
   maxFactorNegNan: [boolean, boolean] // "-nan" given for hot/warm_max_factor (printed as memcached does)
-  tempLru: boolean // lru temp_ttl >= 0: shown only (the store has no TEMP LRU)
+  tempLru: boolean // -o temporary_ttl, lru temp_ttl >= 0: short-TTL items go to the TEMP LRU (store setTempLru)
   temporaryTtl: number // lru temp_ttl
   metaE: boolean // -o meta_e: meta E(token) and md x, as memcached 1.6.27 (off: 1.6.18's invalid flags)
   tls: TlsSettings // -Z and -o ssl_* (tls.ts)

@@ -272,7 +272,8 @@ function items (out: StatsSink, ctx: ServerContext): void {
     const hot = st.segmentCount(c, 0)
     const warm = st.segmentCount(c, 1)
     const cold = st.segmentCount(c, 2)
-    const n = hot + warm + cold
+    const temp = st.segmentCount(c, 3)
+    const n = hot + warm + cold + temp
     // memcached item_stats: a class with no item in its LRU has no rows, even with pages (a
     // class holding only chained items' heads or tails, or whose items were all deleted).
     if (n === 0) continue
@@ -309,8 +310,8 @@ function items (out: StatsSink, ctx: ServerContext): void {
     ]
     for (const [k, v] of rows) {
       if (ctx.settings.lruMaintainer || !MAINTAINER_ITEM_ROWS.has(k)) line(out, p + k, v)
-      // memcached: number_temp follows number_cold while the TEMP LRU is on (memring has none).
-      if (k === 'number_cold' && ctx.settings.lruMaintainer && ctx.settings.tempLru) line(out, p + 'number_temp', 0)
+      // memcached: number_temp follows number_cold while the TEMP LRU is on.
+      if (k === 'number_cold' && ctx.settings.lruMaintainer && ctx.settings.tempLru) line(out, p + 'number_temp', temp)
     }
   }
 }

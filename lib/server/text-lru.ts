@@ -76,6 +76,7 @@ export function lruCommand (line: TextLine, ctx: ServerContext): string {
       s.tempLru = true
       s.temporaryTtl = ttl
     }
+    ctx.store.setTempLru(s.tempLru ? s.temporaryTtl : -1)
     return LRU_OK
   }
   return LRU_ERROR

@@ -50,6 +50,10 @@ export const F_KEY_BINARY = 1024
 export const SEG_HOT = 0
 export const SEG_WARM = 1
 export const SEG_COLD = 2
+/** Items stored with a TTL of at most -o temporary_ttl (memcached TEMP_LRU): never evicted, only reclaimed once expired. */
+export const SEG_TEMP = 3
+/** Lists per class (Lru arrays are class * SEGMENTS + segment). */
+export const SEGMENTS = 4
 
 export function handleOf (page: number, byteOffset: number): number {
   return page * (1 << PAGE_SHIFT) + (byteOffset >>> 3)

@@ -14,9 +14,14 @@
  * of its memory in memcached). Flat mode (`lru mode flat`, memcached's compat mode): new
  * items enter COLD, reads move an item to the head of its list, and HOT/WARM drain into
  * COLD as memcached's maintainer drains them (max age 0).
+ *
+ * TEMP (memcached's TEMP_LRU, `-o temporary_ttl` / `lru temp_ttl`): items stored with a TTL
+ * of at most temporary_ttl seconds enter it and stay there. It is never an eviction source
+ * (victimList), takes no part in the HOT/WARM shares, and its expired items are reclaimed by
+ * the maintainer's tail pass like the other lists'.
  */
 import type { Slabs } from './slabs.js'
-import { F_ACTIVE, F_SEG_MASK, F_SEG_SHIFT, SEG_COLD, SEG_HOT, SEG_WARM, W_META, W_NEXT, W_PREV, pageOf, wordOf } from './layout.js'
+import { F_ACTIVE, F_SEG_MASK, F_SEG_SHIFT, SEGMENTS, SEG_COLD, SEG_HOT, SEG_TEMP, SEG_WARM, W_META, W_NEXT, W_PREV, pageOf, wordOf } from './layout.js'
 
 export const HOT_LRU_PCT = 20
 export const WARM_LRU_PCT = 40
@@ -35,9 +40,9 @@ export class Lru {
   warmPct = WARM_LRU_PCT
 
   constructor (private readonly slabs: Slabs, classes: number) {
-    this.head = new Uint32Array(classes * 3)
-    this.tail = new Uint32Array(classes * 3)
-    this.size = new Uint32Array(classes * 3)
+    this.head = new Uint32Array(classes * SEGMENTS)
+    this.tail = new Uint32Array(classes * SEGMENTS)
+    this.size = new Uint32Array(classes * SEGMENTS)
     this.movesToCold = new Float64Array(classes)
     this.movesToWarm = new Float64Array(classes)
     this.movesWithin = new Float64Array(classes)
@@ -52,7 +57,7 @@ export class Lru {
     const slabs = this.slabs
     const u32 = slabs.u32[pageOf(h)]
     const w = wordOf(h)
-    const l = c * 3 + seg
+    const l = c * SEGMENTS + seg
     const oldHead = this.head[l]
     u32[w + W_PREV] = 0
     u32[w + W_NEXT] = oldHead
@@ -68,7 +73,7 @@ export class Lru {
     const u32 = slabs.u32[pageOf(h)]
     const w = wordOf(h)
     const seg = (u32[w + W_META] >>> 16 & F_SEG_MASK) >>> F_SEG_SHIFT
-    const l = c * 3 + seg
+    const l = c * SEGMENTS + seg
     const prev = u32[w + W_PREV]
     const next = u32[w + W_NEXT]
     if (prev !== 0) slabs.u32[pageOf(prev)][wordOf(prev) + W_NEXT] = next
@@ -103,9 +108,9 @@ export class Lru {
 
   /** Keeps HOT and WARM within their shares of class c; bounded work per call. */
   balance (c: number): void {
-    const hot = c * 3 + SEG_HOT
-    const warm = c * 3 + SEG_WARM
-    const total = this.size[hot] + this.size[warm] + this.size[c * 3 + SEG_COLD]
+    const hot = c * SEGMENTS + SEG_HOT
+    const warm = c * SEGMENTS + SEG_WARM
+    const total = this.size[hot] + this.size[warm] + this.size[c * SEGMENTS + SEG_COLD]
     if (!this.segmented) {
       for (let i = 0; i < 2 && this.size[hot] > 0; i++) { this.move(this.tail[hot], c, SEG_COLD); this.movesToCold[c]++ }
       for (let i = 0; i < 2 && this.size[warm] > 0; i++) { this.move(this.tail[warm], c, SEG_COLD); this.movesToCold[c]++ }
@@ -130,16 +135,20 @@ export class Lru {
     return active
   }
 
-  /** Eviction candidates for class c, coldest first: COLD tail, then HOT, then WARM. */
+  /**
+   * Eviction candidates for class c, coldest first: COLD tail, then HOT, then WARM (attempts
+   * 0-2). Attempt 3 is TEMP's tail, for reclaiming expired items only, never for eviction.
+   */
   victimList (c: number, attempt: number): number {
-    const order = attempt === 0 ? SEG_COLD : attempt === 1 ? SEG_HOT : SEG_WARM
-    return this.tail[c * 3 + order]
+    const order = attempt === 0 ? SEG_COLD : attempt === 1 ? SEG_HOT : attempt === 2 ? SEG_WARM : SEG_TEMP
+    return this.tail[c * SEGMENTS + order]
   }
 
-  /** The class's least recently used item (COLD tail, else WARM, else HOT), or 0. */
+  /** The class's least recently used item (COLD tail, else WARM, else HOT, else TEMP), or 0. */
   oldest (c: number): number {
-    return this.tail[c * 3 + SEG_COLD] || this.tail[c * 3 + SEG_WARM] || this.tail[c * 3 + SEG_HOT]
+    const l = c * SEGMENTS
+    return this.tail[l + SEG_COLD] || this.tail[l + SEG_WARM] || this.tail[l + SEG_HOT] || this.tail[l + SEG_TEMP]
   }
 
-  count (c: number, seg: number): number { return this.size[c * 3 + seg] }
+  count (c: number, seg: number): number { return this.size[c * SEGMENTS + seg] }
 }

@@ -14,7 +14,7 @@ import { hashKey } from './hash.js'
 import { HashIndex } from './hash-index.js'
 import {
   F_ACTIVE, F_ALLOCATED, F_CHAINED, F_CONT, F_FETCHED, F_KEY_BINARY, F_LINKED, F_STALE, F_TOKEN_SENT,
-  HEADER_BYTES, SEG_COLD, SEG_HOT, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_NEXT, W_OWNER, W_TIME,
+  HEADER_BYTES, SEGMENTS, SEG_COLD, SEG_HOT, SEG_TEMP, SEG_WARM, W_EXPTIME, W_FLAGS, W_HNEXT, W_META, W_NBYTES, W_NEXT, W_OWNER, W_TIME,
   byteOf, pageOf, wordOf,
 } from './layout.js'
 import { FetchStatus } from './events.js'
@@ -102,6 +102,8 @@ export class SlabStore implements Store {
   /** flush_all: items last stored at or before oldestLive (or with CAS < oldestCas) are gone. */
   oldestLive = 0
   private oldestCas = 0
+  /** -1, or temporary_ttl while the TEMP LRU is on (setTempLru, linkSegment). */
+  private tempTtl = -1
   /** Items that must not be evicted right now (an append's old item). */
   private pin = 0
   /**
@@ -550,7 +552,7 @@ export class SlabStore implements Store {
     const now = this.clock.now()
     let n = 0
     for (let c = 1; c <= this.slabs.largest; c++) {
-      for (let seg = 0; seg < 3; seg++) {
+      for (let seg = 0; seg < SEGMENTS; seg++) {
         let h = this.lru.victimList(c, seg)
         // Up to `search` live items are stepped over; expired ones are taken as found (at
         // most MAINTAIN_BATCH per segment and pass, as memcached's juggle loop bounds it).
@@ -596,6 +598,7 @@ export class SlabStore implements Store {
    */
   private pullTail (c: number): boolean {
     const now = this.clock.now()
+    // COLD, HOT, WARM: never TEMP (memcached evicts from COLD only; TEMP items leave when they expire).
     for (let seg = 0; seg < 3; seg++) {
       let h = this.lru.victimList(c, seg)
       for (let tries = 0; h !== 0 && tries < EVICT_TRIES; tries++) {
@@ -647,13 +650,29 @@ export class SlabStore implements Store {
     return this.explicitCas >= 0 ? this.explicitCas : ++this.casCounter
   }
 
+  /**
+   * The list a newly linked item enters (memcached do_item_alloc): TEMP when the TEMP LRU is
+   * on and the item expires within temporary_ttl seconds (never for exptime 0 or a time
+   * already past: memcached's unsigned `exptime - current_time` wraps there), else HOT, or
+   * COLD with a flat LRU.
+   */
+  private linkSegment (h: number): number {
+    const ttl = this.tempTtl
+    if (ttl >= 0) {
+      const e = this.exptime(h)
+      const now = this.clock.now()
+      if (e !== 0 && e >= now && e - now <= ttl) return SEG_TEMP
+    }
+    return this.lru.segmented ? SEG_HOT : SEG_COLD
+  }
+
   private doLink (h: number, hv: number): void {
     const c = this.clsid(h)
     this.setCas(h, this.nextCas())
     this.setIflag(h, F_LINKED, true)
     this.u32(h)[wordOf(h) + W_TIME] = this.clock.now()
     this.index.insert(h, hv)
-    this.lru.insert(h, c, this.lru.segmented ? SEG_HOT : SEG_COLD)
+    this.lru.insert(h, c, this.linkSegment(h))
     this.lru.balance(c)
     this.counters.curr_items++
     this.counters.total_items++
@@ -1071,7 +1090,7 @@ export class SlabStore implements Store {
   // ---- debug dumps (stats cachedump, lru_crawler metadump) -----------------------------
 
   /** Newest item of segment seg (SEG_HOT/WARM/COLD) of class c, or 0. */
-  lruHead (c: number, seg: number): number { return this.lru.head[c * 3 + seg] }
+  lruHead (c: number, seg: number): number { return this.lru.head[c * SEGMENTS + seg] }
   /** The next older item in h's LRU segment, or 0. */
   lruNext (h: number): number { return this.u32(h)[wordOf(h) + W_NEXT] }
   /** Expired or flushed but not yet reclaimed, as memcached's crawler judges it for a dump
@@ -1187,9 +1206,9 @@ export class SlabStore implements Store {
    */
   clear (expectItems = 0): void {
     for (let c = 1; c <= this.slabs.largest; c++) {
-      for (let seg = 0; seg < 3; seg++) {
+      for (let seg = 0; seg < SEGMENTS; seg++) {
         let h: number
-        while ((h = this.lru.head[c * 3 + seg]) !== 0) this.drop(h)
+        while ((h = this.lru.head[c * SEGMENTS + seg]) !== 0) this.drop(h)
       }
     }
     this.index.resetEmpty(expectItems)
@@ -1226,15 +1245,19 @@ export class SlabStore implements Store {
     this.lru.warmPct = warmPct
   }
 
+  /** memcached temp_lru / temporary_ttl: items linked with at most ttl seconds to live go to TEMP; -1: no TEMP LRU. */
+  setTempLru (ttl: number): void { this.tempTtl = ttl }
+
   segmentCount (c: number, seg: number): number { return this.lru.count(c, seg) }
   segmentTailAge (c: number, seg: number): number {
-    const t = this.lru.tail[c * 3 + seg]
+    const t = this.lru.tail[c * SEGMENTS + seg]
     return t === 0 ? 0 : this.clock.now() - this.lastAccess(t)
   }
 
   static readonly SEG_HOT = SEG_HOT
   static readonly SEG_WARM = SEG_WARM
   static readonly SEG_COLD = SEG_COLD
+  static readonly SEG_TEMP = SEG_TEMP
 }
 
 /** memcached safe_strtoull over a stored value: digits with optional leading space/sign and
