@@ -43,6 +43,7 @@ const ERROR = Buffer.from('ERROR\r\n')
 const SP = Buffer.from(' ')
 const CRLF = Buffer.from('\r\n')
 const VERSION = Buffer.from('VERSION 1.6.18-ceiling\r\n')
+const BINARY_VERSION = Buffer.from('1.6.18-ceil'.padEnd(13))
 /** --store: items are kept in a real store (see the file comment); null: nothing is kept. */
 const store = process.argv.includes('--store') ? new SlabStore({ memoryLimitBytes: 64 * 1024 * 1024 }) : null
 
@@ -86,6 +87,19 @@ class TextConn {
   item = 0
   filled = 0
   pending: Buffer | null = null
+  /** --store: k bytes of a data block at buf[p]; the value's own bytes go into the item, which is linked after them. */
+  private fill (buf: Buffer, p: number, k: number): void {
+    const st = store as SlabStore
+    const n = st.nbytes(this.item)
+    const take = Math.min(k, n - this.filled)
+    if (take > 0) st.writeValue(this.item, buf, p, p + take, this.filled)
+    this.filled += take
+    if (this.filled === n) {
+      st.link(this.item, StoreMode.Set, 0)
+      this.item = 0
+    }
+  }
+
   feed (chunk: Buffer, out: Out): void {
     let buf = chunk
     if (this.pending !== null) { buf = Buffer.concat([this.pending, chunk]); this.pending = null }
@@ -93,7 +107,7 @@ class TextConn {
     while (p < buf.length) {
       if (this.skip > 0) {
         const k = Math.min(this.skip, buf.length - p)
-        if (this.item !== 0) fillText(this, buf, p, k)
+        if (this.item !== 0) this.fill(buf, p, k)
         this.skip -= k
         p += k
         continue
@@ -148,19 +162,6 @@ class TextConn {
   }
 }
 
-/** --store, text: k bytes of a data block at buf[p]; the value's own bytes go into the item, which is linked after them. */
-function fillText (c: TextConn, buf: Buffer, p: number, k: number): void {
-  const st = store as SlabStore
-  const n = st.nbytes(c.item)
-  const take = Math.min(k, n - c.filled)
-  if (take > 0) st.writeValue(c.item, buf, p, p + take, c.filled)
-  c.filled += take
-  if (c.filled === n) {
-    st.link(c.item, StoreMode.Set, 0)
-    c.item = 0
-  }
-}
-
 class BinaryConn {
   pending: Buffer | null = null
   feed (chunk: Buffer, out: Out): void {
@@ -179,23 +180,14 @@ class BinaryConn {
       const rkey = withKey ? keyLen : 0
       const rbody = isGet ? 4 + rkey + valueBytes : op === 0x0b ? 13 : 0
       out.room(24 + rbody)
-      const o = out.n
-      out.buf.fill(0, o, o + 24)
-      out.buf[o] = 0x81
-      out.buf[o + 1] = op
-      out.buf.writeUInt16BE(rkey, o + 2)
-      out.buf[o + 4] = isGet ? 4 : 0
-      out.buf.writeUInt32BE(rbody, o + 8)
-      buf.copy(out.buf, o + 12, p + 12, p + 16) // opaque
-      if (!isGet) out.buf[o + 23] = 1 // cas 1
-      out.n += 24
+      header(out, buf, p, op, 0, rkey, isGet ? 4 : 0, isGet ? 0 : 1, rbody) // a get: cas 0; anything else: cas 1
       if (isGet) {
         out.buf.fill(0, out.n, out.n + 4)
         out.n += 4
         if (rkey > 0) out.put(buf, p + 24 + extLen, p + 24 + extLen + keyLen)
         out.put(value)
       } else if (op === 0x0b) {
-        out.put(Buffer.from('1.6.18-ceil'.padEnd(13)))
+        out.put(BINARY_VERSION)
       }
       p += 24 + body
     }

@@ -14,7 +14,7 @@ import type { SessionFactory } from './connection.js'
 import type { MetaHandler, ServerContext } from './context.js'
 import { MetaDispatcher } from './meta-dispatcher.js'
 import { Watchers } from './watchers.js'
-import { defaultSettings } from './settings.js'
+import { defaultSettings, tempLruTtl } from './settings.js'
 import type { ServerSettings } from './settings.js'
 import { ServerStats } from './stats.js'
 import { PrefixStats } from './prefix-stats.js'
@@ -87,7 +87,7 @@ export function createServer (opts: ServerOptions = {}): MemringServer {
   })
   // -o lru_maintainer/no_lru_maintainer, hot_lru_pct, warm_lru_pct (later: `lru mode|tune`).
   store.setLruPolicy(settings.lruSegmented, settings.hotLruPct, settings.warmLruPct)
-  store.setTempLru(settings.tempLru ? settings.temporaryTtl : -1)
+  store.setTempLru(tempLruTtl(settings))
   if (image !== null) loadMemoryFile(store, settings.memoryFile, image)
   // Protocol sessions: a caller may plug its own; otherwise -B, -S and -Y decide (auth-setup.ts).
   const plugins = protocolPlugins(settings)

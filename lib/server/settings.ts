@@ -67,6 +67,9 @@ export interface ServerSettings {
 /** --conn-output-limit's default: unsent reply bytes per connection before it is not read. */
 export const CONN_OUTPUT_LIMIT = 64 * 1024
 
+/** The store's TEMP LRU setting (SlabStore.setTempLru): temporary_ttl while it is on, else -1. */
+export function tempLruTtl (s: ServerSettings): number { return s.tempLru ? s.temporaryTtl : -1 }
+
 export function defaultSettings (): ServerSettings {
   return {
     port: 11211,

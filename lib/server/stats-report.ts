@@ -7,6 +7,7 @@ import { minVersionName, verifyModeBits } from './tls.js'
 import { formatFixed } from '../../protocol/float.js'
 import type { ServerContext } from './context.js'
 import type { Output } from './output.js'
+import { SlabStore } from '../store/slab-store.js'
 
 const CHUNK_FIELDS = (s: ServerContext, c: number): Array<[string, number | string]> => {
   const st = s.store
@@ -269,10 +270,10 @@ function settings (out: StatsSink, ctx: ServerContext): void {
 function items (out: StatsSink, ctx: ServerContext): void {
   const st = ctx.store
   for (let c = 1; c <= st.slabs.largest; c++) {
-    const hot = st.segmentCount(c, 0)
-    const warm = st.segmentCount(c, 1)
-    const cold = st.segmentCount(c, 2)
-    const temp = st.segmentCount(c, 3)
+    const hot = st.segmentCount(c, SlabStore.SEG_HOT)
+    const warm = st.segmentCount(c, SlabStore.SEG_WARM)
+    const cold = st.segmentCount(c, SlabStore.SEG_COLD)
+    const temp = st.segmentCount(c, SlabStore.SEG_TEMP)
     const n = hot + warm + cold + temp
     // memcached item_stats: a class with no item in its LRU has no rows, even with pages (a
     // class holding only chained items' heads or tails, or whose items were all deleted).
@@ -283,9 +284,9 @@ function items (out: StatsSink, ctx: ServerContext): void {
       ['number_hot', hot],
       ['number_warm', warm],
       ['number_cold', cold],
-      ['age_hot', st.segmentTailAge(c, 0)],
-      ['age_warm', st.segmentTailAge(c, 1)],
-      ['age', st.segmentTailAge(c, 2)],
+      ['age_hot', st.segmentTailAge(c, SlabStore.SEG_HOT)],
+      ['age_warm', st.segmentTailAge(c, SlabStore.SEG_WARM)],
+      ['age', st.segmentTailAge(c, SlabStore.SEG_COLD)],
       ['mem_requested', st.cls.memRequested[c]],
       ['evicted', st.cls.evicted[c]],
       ['evicted_nonzero', st.cls.evictedNonzero[c]],

@@ -21,6 +21,7 @@ import { lastDoubleNegative, parseDouble } from '../../protocol/float.js'
 import { parseI32, parseU32 } from '../../protocol/numbers.js'
 import type { TextLine } from '../../protocol/text/request-parser.js'
 import type { ServerContext } from './context.js'
+import { tempLruTtl } from './settings.js'
 
 const W_TUNE = word('tune')
 const W_MODE = word('mode')
@@ -76,7 +77,7 @@ export function lruCommand (line: TextLine, ctx: ServerContext): string {
       s.tempLru = true
       s.temporaryTtl = ttl
     }
-    ctx.store.setTempLru(s.tempLru ? s.temporaryTtl : -1)
+    ctx.store.setTempLru(tempLruTtl(s))
     return LRU_OK
   }
   return LRU_ERROR
