@@ -179,8 +179,19 @@ class BinaryConn {
       const withKey = op === 0x0c || op === 0x0d
       const rkey = withKey ? keyLen : 0
       const rbody = isGet ? 4 + rkey + valueBytes : op === 0x0b ? 13 : 0
+      // The header written in place rather than through header() below: the ceiling is the
+      // baseline, and with the call it measured 0.97x (0.85-1.02, 7 alternating rounds).
       out.room(24 + rbody)
-      header(out, buf, p, op, 0, rkey, isGet ? 4 : 0, isGet ? 0 : 1, rbody) // a get: cas 0; anything else: cas 1
+      const o = out.n
+      out.buf.fill(0, o, o + 24)
+      out.buf[o] = 0x81
+      out.buf[o + 1] = op
+      out.buf.writeUInt16BE(rkey, o + 2)
+      out.buf[o + 4] = isGet ? 4 : 0
+      out.buf.writeUInt32BE(rbody, o + 8)
+      buf.copy(out.buf, o + 12, p + 12, p + 16) // opaque
+      if (!isGet) out.buf[o + 23] = 1 // cas 1
+      out.n += 24
       if (isGet) {
         out.buf.fill(0, out.n, out.n + 4)
         out.n += 4
