@@ -37,12 +37,17 @@ t.test('the LRU maintainer reclaims expired items nobody reads (as memcached: re
     t.same(await c.lines(N), Array.from({ length: N }, () => 'STORED'))
     t.equal(await num(c, 'curr_items'), N)
   }
+  // The twin's own clock when its items were stored: they expire at most a second later.
+  const offStoredAt = await num(off, 'time')
   // No get from here on. Deadline: the TTL (1 s, plus a second of clock granularity),
   // a crawler rest and a pass, x3 for a loaded machine.
   await waitFor(async () => await num(on, 'curr_items') === 0, { timeoutMs: (2000 + CRAWL_REST_MS + 1000) * 3, intervalMs: 200, what: 'the maintainer to reclaim every expired item' })
   t.ok(await num(on, 'reclaimed') >= N, 'counted as reclaimed (memcached 1.6.18: reclaimed 200, crawler_reclaimed 0)')
   t.equal(await num(on, 'get_expired'), 0, 'not by a read')
-  // The twin had the same time and the same items: without the crawler nothing went.
+  // The twin had the same items: once they are past their TTL by its own clock (it may have
+  // stored them in the next second: `on` can reclaim before the twin's items expire), without
+  // the maintainer nothing went. `time` is whole seconds, and the store's clock ticks on them.
+  await waitFor(async () => await num(off, 'time') >= offStoredAt + 2, { timeoutMs: 10_000, intervalMs: 100, what: 'the twin\'s clock to pass its items\' TTL' })
   t.equal(await num(off, 'curr_items'), N, '-o no_lru_maintainer: the expired items are still held (memcached: curr_items 200)')
   t.equal(await num(off, 'crawler_reclaimed'), 0)
   off.write('get exp:0\r\n')
